@@ -1,0 +1,80 @@
+//! Database dialects: everything that differs between SQLite, PostgreSQL and MySQL/MariaDB.
+//!
+//! A dialect is a value implementing [`Dialect`]. It states what the database can do as
+//! [`Capabilities`] — the generic compiler and the ORM ask these, they never test which database
+//! it is — and overrides only the pieces of SQL rendering ([`SqlHooks`]), DDL rendering
+//! ([`DdlHooks`]) and driver access ([`DriverDialect`]) that differ from the defaults. Each
+//! database's code lives in its own folder below this one, and nowhere else.
+
+use std::fmt::Debug;
+use std::sync::Arc;
+
+use crate::engine::driver::DriverDialect;
+use crate::schema::ddl::DdlHooks;
+use crate::sql::compiler::SqlHooks;
+
+pub mod mysql;
+pub mod postgres;
+pub mod sqlite;
+
+/// A database dialect.
+pub trait Dialect: SqlHooks + DdlHooks + DriverDialect + Debug + Send + Sync + 'static {
+    /// The dialect's name: `"sqlite"`, `"postgresql"` or `"mysql"`.
+    fn name(&self) -> &'static str;
+
+    /// What the database supports.
+    fn capabilities(&self) -> Capabilities;
+
+    /// Appends `ident` quoted as an identifier, doubling any quote character inside it.
+    fn quote_identifier(&self, ident: &str, out: &mut String);
+
+    /// Appends the placeholder for the `index`-th parameter (1-based).
+    fn placeholder(&self, index: usize, out: &mut String);
+}
+
+/// How a dialect writes an upsert.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UpsertStyle {
+    /// `ON CONFLICT (cols) DO UPDATE SET col = excluded.col` (PostgreSQL, SQLite).
+    OnConflict,
+    /// `ON DUPLICATE KEY UPDATE col = VALUES(col)` (MySQL, MariaDB).
+    OnDuplicateKey,
+}
+
+/// What a database supports, as the compiler and the ORM need to know it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Capabilities {
+    /// `INSERT ... RETURNING`.
+    pub insert_returning: bool,
+    /// `UPDATE ... RETURNING`.
+    pub update_returning: bool,
+    /// `DELETE ... RETURNING`.
+    pub delete_returning: bool,
+    /// The most bind parameters one statement may carry.
+    pub max_params: usize,
+    /// How upserts are written.
+    pub upsert: UpsertStyle,
+    /// `FULL OUTER JOIN`.
+    pub full_outer_join: bool,
+    /// `RIGHT OUTER JOIN`.
+    pub right_join: bool,
+    /// `INTERSECT` and `EXCEPT`.
+    pub intersect_except: bool,
+    /// `INTERSECT ALL` and `EXCEPT ALL`.
+    pub intersect_except_all: bool,
+    /// `NULLS FIRST` / `NULLS LAST` in ORDER BY.
+    pub nulls_ordering: bool,
+    /// `SELECT ... FOR UPDATE` row locks.
+    pub row_locking: bool,
+    /// DDL takes part in transactions.
+    pub transactional_ddl: bool,
+    /// LIMIT and OFFSET are rendered as literal integers rather than bound.
+    pub literal_limit: bool,
+    /// A native boolean type (not an integer standing in for one).
+    pub native_boolean: bool,
+    /// `CREATE TABLE IF NOT EXISTS` / `DROP TABLE IF EXISTS`.
+    pub if_not_exists: bool,
+}
+
+/// A shared handle to a dialect.
+pub type DialectRef = Arc<dyn Dialect>;

@@ -1,0 +1,6 @@
+//! mysql's differences in statement SQL.
+
+use super::MySqlDialect;
+use crate::sql::compiler::SqlHooks;
+
+impl SqlHooks for MySqlDialect {}

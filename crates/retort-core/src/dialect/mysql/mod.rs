@@ -1,0 +1,51 @@
+//! MySQL and MariaDB, through the synchronous `mysql` client: one dialect with a flavour.
+
+mod compiler;
+mod ddl;
+mod driver;
+
+use super::{Capabilities, Dialect, UpsertStyle};
+
+/// The MySQL / MariaDB dialect.
+#[derive(Debug, Clone, Default)]
+pub struct MySqlDialect {
+    /// Whether the server is MariaDB (10.5 or later), which adds `INSERT ... RETURNING` and
+    /// `DELETE ... RETURNING`, `INTERSECT` and `EXCEPT`.
+    pub mariadb: bool,
+}
+
+impl Dialect for MySqlDialect {
+    fn name(&self) -> &'static str {
+        "mysql"
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            insert_returning: self.mariadb,
+            update_returning: false,
+            delete_returning: self.mariadb,
+            max_params: 65535,
+            upsert: UpsertStyle::OnDuplicateKey,
+            full_outer_join: false,
+            right_join: true,
+            intersect_except: true,
+            intersect_except_all: self.mariadb,
+            nulls_ordering: false,
+            row_locking: true,
+            transactional_ddl: false,
+            literal_limit: false,
+            native_boolean: false,
+            if_not_exists: true,
+        }
+    }
+
+    fn quote_identifier(&self, ident: &str, out: &mut String) {
+        out.push('`');
+        out.push_str(&ident.replace('`', "``"));
+        out.push('`');
+    }
+
+    fn placeholder(&self, _index: usize, out: &mut String) {
+        out.push('?');
+    }
+}

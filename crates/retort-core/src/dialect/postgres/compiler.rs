@@ -1,0 +1,6 @@
+//! postgresql's differences in statement SQL.
+
+use super::PostgresDialect;
+use crate::sql::compiler::SqlHooks;
+
+impl SqlHooks for PostgresDialect {}

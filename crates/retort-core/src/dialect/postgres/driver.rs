@@ -1,0 +1,6 @@
+//! The postgresql driver adapter.
+
+use super::PostgresDialect;
+use crate::engine::driver::DriverDialect;
+
+impl DriverDialect for PostgresDialect {}

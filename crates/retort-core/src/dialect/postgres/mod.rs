@@ -1,0 +1,48 @@
+//! PostgreSQL, through the synchronous `postgres` client.
+
+mod compiler;
+mod ddl;
+mod driver;
+
+use super::{Capabilities, Dialect, UpsertStyle};
+
+/// The PostgreSQL dialect.
+#[derive(Debug, Clone, Default)]
+pub struct PostgresDialect;
+
+impl Dialect for PostgresDialect {
+    fn name(&self) -> &'static str {
+        "postgresql"
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            insert_returning: true,
+            update_returning: true,
+            delete_returning: true,
+            max_params: 65535,
+            upsert: UpsertStyle::OnConflict,
+            full_outer_join: true,
+            right_join: true,
+            intersect_except: true,
+            intersect_except_all: true,
+            nulls_ordering: true,
+            row_locking: true,
+            transactional_ddl: true,
+            literal_limit: false,
+            native_boolean: true,
+            if_not_exists: true,
+        }
+    }
+
+    fn quote_identifier(&self, ident: &str, out: &mut String) {
+        out.push('"');
+        out.push_str(&ident.replace('"', "\"\""));
+        out.push('"');
+    }
+
+    fn placeholder(&self, index: usize, out: &mut String) {
+        out.push('$');
+        out.push_str(&index.to_string());
+    }
+}

@@ -1,0 +1,3 @@
+//! Engine, URL parsing, connection pool, connections, transactions and results.
+
+pub mod driver;

@@ -1,0 +1,331 @@
+//! One error type for the whole stack, shaped after SQLAlchemy's exception families.
+//!
+//! Database errors are classified by each dialect from the driver's own codes (SQLSTATE on
+//! PostgreSQL, error numbers on MySQL/MariaDB, extended result codes on SQLite) into a family
+//! ([`Error::Integrity`], [`Error::Operational`], [`Error::Programming`], [`Error::Data`]) and a
+//! finer [`ErrorKind`] that can be matched on.
+//!
+//! ```
+//! use retort_core::{Error, ErrorKind};
+//!
+//! fn is_duplicate(err: &Error) -> bool {
+//!     matches!(err, Error::Integrity(e) if e.kind() == ErrorKind::UniqueViolation)
+//! }
+//! # let _ = is_duplicate;
+//! ```
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::value::Value;
+
+/// The result type used throughout retort.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Every error retort reports.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A constraint was violated: unique, foreign key, not null or check.
+    #[error("IntegrityError: {0}")]
+    Integrity(DatabaseError),
+    /// The database could not do the work for a reason outside the statement: a lost
+    /// connection, a deadlock, a serialization failure, a lock or statement timeout.
+    #[error("OperationalError: {0}")]
+    Operational(DatabaseError),
+    /// The statement itself is wrong: a syntax error, an unknown table or column.
+    #[error("ProgrammingError: {0}")]
+    Programming(DatabaseError),
+    /// A value did not fit: out of range, too long, or not valid for its type.
+    #[error("DataError: {0}")]
+    Data(DatabaseError),
+    /// Any other error the database reported.
+    #[error("DatabaseError: {0}")]
+    Database(DatabaseError),
+    /// No connection could be checked out of the pool before the timeout.
+    #[error("PoolTimeout: no connection available within {0:?}")]
+    PoolTimeout(Duration),
+    /// A URL given to `create_engine` could not be understood.
+    #[error("ArgumentError: invalid database URL: {0}")]
+    Url(String),
+    /// A statement could not be compiled for the dialect (an unknown column, a construct the
+    /// database lacks).
+    #[error("CompileError: {0}")]
+    Compile(String),
+    /// A value read from the database could not be converted to the requested Rust type.
+    #[error("conversion error: {0}")]
+    Conversion(String),
+    /// A query that had to return a row returned none.
+    #[error("NoResultFound: no row was found when one was required")]
+    NoResultFound,
+    /// A query that had to return at most one row returned more.
+    #[error("MultipleResultsFound: multiple rows were found when one was required")]
+    MultipleResultsFound,
+    /// An UPDATE or DELETE matched fewer rows than expected (optimistic locking).
+    #[error("StaleDataError: {0}")]
+    StaleData(String),
+    /// An object was used that is no longer attached to a session.
+    #[error("DetachedInstanceError: {0}")]
+    DetachedInstance(String),
+    /// A session's earlier flush failed; it must be rolled back before further use.
+    #[error("PendingRollbackError: {0}")]
+    PendingRollback(String),
+    /// An operation that is not valid in the current state.
+    #[error("InvalidRequestError: {0}")]
+    InvalidRequest(String),
+    /// An argument that is not valid (an unknown attribute or column name, a bad option).
+    #[error("ArgumentError: {0}")]
+    Argument(String),
+}
+
+impl Error {
+    /// The database error behind this error, if it came from the database.
+    pub fn database_error(&self) -> Option<&DatabaseError> {
+        match self {
+            Error::Integrity(e)
+            | Error::Operational(e)
+            | Error::Programming(e)
+            | Error::Data(e)
+            | Error::Database(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// The fine-grained kind of a database error; `None` for errors that did not come from
+    /// the database.
+    pub fn kind(&self) -> Option<ErrorKind> {
+        self.database_error().map(DatabaseError::kind)
+    }
+
+    /// Whether the error means the connection is gone and must not be reused.
+    pub fn is_disconnect(&self) -> bool {
+        self.kind() == Some(ErrorKind::ConnectionLost)
+    }
+
+    /// Builds the family variant that matches `err.kind()`.
+    pub fn from_database(err: DatabaseError) -> Error {
+        match err.kind().family() {
+            Family::Integrity => Error::Integrity(err),
+            Family::Operational => Error::Operational(err),
+            Family::Programming => Error::Programming(err),
+            Family::Data => Error::Data(err),
+            Family::Other => Error::Database(err),
+        }
+    }
+}
+
+/// The fine-grained classification of a database error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// A unique or primary key constraint was violated.
+    UniqueViolation,
+    /// A foreign key constraint was violated.
+    ForeignKeyViolation,
+    /// NULL was written to a NOT NULL column.
+    NotNullViolation,
+    /// A CHECK constraint was violated.
+    CheckViolation,
+    /// Another integrity constraint was violated.
+    OtherIntegrity,
+    /// The connection to the server was lost or refused.
+    ConnectionLost,
+    /// The transaction was chosen as a deadlock victim.
+    Deadlock,
+    /// A serializable transaction could not be serialized.
+    SerializationFailure,
+    /// A lock could not be acquired in time (or the database is locked).
+    LockTimeout,
+    /// The statement ran past its time limit or was cancelled.
+    StatementTimeout,
+    /// Another operational error.
+    OtherOperational,
+    /// The SQL could not be parsed.
+    Syntax,
+    /// A table or view that does not exist was named.
+    UndefinedTable,
+    /// A column that does not exist was named.
+    UndefinedColumn,
+    /// An object that already exists was created again.
+    DuplicateObject,
+    /// Another programming error.
+    OtherProgramming,
+    /// A number is out of the range of its column type.
+    OutOfRange,
+    /// A string or binary is longer than its column allows.
+    TooLong,
+    /// A value is not valid for its type (a bad date, a malformed number).
+    InvalidValue,
+    /// Another data error.
+    OtherData,
+    /// An error the dialect could not classify.
+    Other,
+}
+
+/// The SQLAlchemy exception family an [`ErrorKind`] belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Family {
+    /// IntegrityError
+    Integrity,
+    /// OperationalError
+    Operational,
+    /// ProgrammingError
+    Programming,
+    /// DataError
+    Data,
+    /// DatabaseError
+    Other,
+}
+
+impl ErrorKind {
+    /// The family this kind belongs to.
+    pub fn family(self) -> Family {
+        use ErrorKind::*;
+        match self {
+            UniqueViolation | ForeignKeyViolation | NotNullViolation | CheckViolation
+            | OtherIntegrity => Family::Integrity,
+            ConnectionLost | Deadlock | SerializationFailure | LockTimeout | StatementTimeout
+            | OtherOperational => Family::Operational,
+            Syntax | UndefinedTable | UndefinedColumn | DuplicateObject | OtherProgramming => {
+                Family::Programming
+            }
+            OutOfRange | TooLong | InvalidValue | OtherData => Family::Data,
+            Other => Family::Other,
+        }
+    }
+}
+
+/// An error reported by the database, with the statement that caused it.
+#[derive(Debug, Clone)]
+pub struct DatabaseError {
+    kind: ErrorKind,
+    message: String,
+    code: Option<String>,
+    constraint: Option<String>,
+    table: Option<String>,
+    column: Option<String>,
+    sql: Option<String>,
+    params: Option<Vec<Value>>,
+}
+
+impl DatabaseError {
+    /// A new error of `kind` with the driver's message.
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        DatabaseError {
+            kind,
+            message: message.into(),
+            code: None,
+            constraint: None,
+            table: None,
+            column: None,
+            sql: None,
+            params: None,
+        }
+    }
+
+    /// Sets the driver's own code (SQLSTATE, MySQL error number, SQLite extended code).
+    pub fn with_code(mut self, code: impl Into<String>) -> Self {
+        self.code = Some(code.into());
+        self
+    }
+
+    /// Sets the name of the violated constraint.
+    pub fn with_constraint(mut self, constraint: Option<String>) -> Self {
+        self.constraint = constraint;
+        self
+    }
+
+    /// Sets the table the error concerns.
+    pub fn with_table(mut self, table: Option<String>) -> Self {
+        self.table = table;
+        self
+    }
+
+    /// Sets the column the error concerns.
+    pub fn with_column(mut self, column: Option<String>) -> Self {
+        self.column = column;
+        self
+    }
+
+    /// Attaches the statement and its parameters.
+    pub fn with_statement(mut self, sql: &str, params: &[Value]) -> Self {
+        self.sql = Some(sql.to_owned());
+        self.params = Some(params.to_vec());
+        self
+    }
+
+    /// The fine-grained kind.
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
+    /// The driver's message.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// The driver's own code: SQLSTATE on PostgreSQL, the error number on MySQL/MariaDB, the
+    /// extended result code on SQLite.
+    pub fn code(&self) -> Option<&str> {
+        self.code.as_deref()
+    }
+
+    /// The violated constraint's name, where the database reports it.
+    pub fn constraint(&self) -> Option<&str> {
+        self.constraint.as_deref()
+    }
+
+    /// The table concerned, where the database reports it.
+    pub fn table(&self) -> Option<&str> {
+        self.table.as_deref()
+    }
+
+    /// The column concerned, where the database reports it.
+    pub fn column(&self) -> Option<&str> {
+        self.column.as_deref()
+    }
+
+    /// The SQL text of the failed statement.
+    pub fn sql(&self) -> Option<&str> {
+        self.sql.as_deref()
+    }
+
+    /// The parameters of the failed statement.
+    pub fn params(&self) -> Option<&[Value]> {
+        self.params.as_deref()
+    }
+
+    /// Drops the parameters, for logging errors that may carry secrets.
+    pub fn redact_params(&mut self) {
+        self.params = None;
+    }
+}
+
+impl fmt::Display for DatabaseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "({:?}", self.kind)?;
+        if let Some(code) = &self.code {
+            write!(f, " {code}")?;
+        }
+        write!(f, ") {}", self.message)?;
+        if let Some(c) = &self.constraint {
+            write!(f, " [constraint: {c}]")?;
+        }
+        if let Some(sql) = &self.sql {
+            write!(f, "\n[SQL: {sql}]")?;
+        }
+        if let Some(params) = &self.params {
+            if !params.is_empty() {
+                write!(f, "\n[parameters: (")?;
+                for (i, p) in params.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{p}")?;
+                }
+                f.write_str(")]")?;
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,14 @@
+//! retort's Core: the engine and pool, schema objects and DDL, the SQL expression language
+//! compiled per dialect, and one error type, in the spirit of SQLAlchemy Core.
+
+#![warn(missing_docs)]
+
+pub mod dialect;
+pub mod engine;
+pub mod error;
+pub mod schema;
+pub mod sql;
+pub mod types;
+pub mod value;
+
+pub use error::{DatabaseError, Error, ErrorKind, Result};

@@ -1,0 +1,496 @@
+//! The expression tree: what every statement is built from and what the compiler visits.
+//!
+//! The tree is plain data. Builders (in the sibling modules) make it pleasant to write; the
+//! [`compiler`](super::compiler) turns it into SQL text and bind parameters for one dialect.
+//! Nothing here knows which database it will run on.
+
+use std::sync::Arc;
+
+use crate::types::SqlType;
+use crate::value::Value;
+
+/// A table (or an alias of one, or a named subquery or CTE) as a FROM item names it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct TableRef {
+    /// The table's name (or the CTE's name).
+    pub name: Arc<str>,
+    /// The schema the table lives in, if not the default one.
+    pub schema: Option<Arc<str>>,
+    /// The alias it is referred to by, if any.
+    pub alias: Option<Arc<str>>,
+}
+
+impl TableRef {
+    /// A reference to the table `name` in the default schema.
+    pub fn new(name: impl Into<Arc<str>>) -> Self {
+        TableRef {
+            name: name.into(),
+            schema: None,
+            alias: None,
+        }
+    }
+
+    /// The name columns are qualified with: the alias if there is one, else the table name.
+    pub fn qualifier(&self) -> &str {
+        self.alias.as_deref().unwrap_or(&self.name)
+    }
+}
+
+/// A column, qualified by the FROM item it belongs to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ColumnRef {
+    /// The table, alias, subquery or CTE the column comes from; `None` for an unqualified name.
+    pub table: Option<TableRef>,
+    /// The column's name.
+    pub name: Arc<str>,
+    /// The column's type, where known (used to type results and casts).
+    pub sql_type: Option<SqlType>,
+}
+
+/// Binary operators.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum BinaryOp {
+    /// `=`
+    Eq,
+    /// `<>` (or `!=`)
+    NotEq,
+    /// `<`
+    Lt,
+    /// `<=`
+    LtEq,
+    /// `>`
+    Gt,
+    /// `>=`
+    GtEq,
+    /// `+`
+    Add,
+    /// `-`
+    Sub,
+    /// `*`
+    Mul,
+    /// `/`
+    Div,
+    /// `%`
+    Mod,
+    /// String concatenation (`||` or `CONCAT()`, by dialect).
+    Concat,
+    /// `IS DISTINCT FROM` / `IS NOT` / `NOT <=>`, by dialect.
+    IsDistinctFrom,
+    /// `IS NOT DISTINCT FROM` / `IS` / `<=>`, by dialect.
+    IsNotDistinctFrom,
+}
+
+/// Unary operators.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum UnaryOp {
+    /// `NOT`
+    Not,
+    /// arithmetic negation
+    Neg,
+}
+
+/// A scalar or boolean expression.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Expr {
+    /// A column.
+    Column(ColumnRef),
+    /// A bound parameter: always sent through the driver, never inlined.
+    Param(Value),
+    /// A literal SQL NULL.
+    Null,
+    /// `*` or `table.*`.
+    Star(Option<TableRef>),
+    /// `left op right`. A NULL operand of `=` / `<>` compiles to `IS [NOT] NULL`.
+    Binary {
+        /// The operator.
+        op: BinaryOp,
+        /// Left operand.
+        left: Box<Expr>,
+        /// Right operand.
+        right: Box<Expr>,
+    },
+    /// `NOT expr` or `-expr`.
+    Unary {
+        /// The operator.
+        op: UnaryOp,
+        /// The operand.
+        expr: Box<Expr>,
+    },
+    /// All of the conditions (`TRUE` when empty).
+    And(Vec<Expr>),
+    /// Any of the conditions (`FALSE` when empty).
+    Or(Vec<Expr>),
+    /// `expr IS [NOT] NULL`.
+    IsNull {
+        /// The operand.
+        expr: Box<Expr>,
+        /// `IS NOT NULL` when true.
+        negated: bool,
+    },
+    /// `expr [NOT] IN (list)`; an empty list is always false (always true when negated).
+    InList {
+        /// The operand.
+        expr: Box<Expr>,
+        /// The candidates.
+        list: Vec<Expr>,
+        /// `NOT IN` when true.
+        negated: bool,
+    },
+    /// `expr [NOT] IN (subquery)`.
+    InSubquery {
+        /// The operand.
+        expr: Box<Expr>,
+        /// The subquery.
+        query: Box<Query>,
+        /// `NOT IN` when true.
+        negated: bool,
+    },
+    /// `expr [NOT] BETWEEN low AND high`.
+    Between {
+        /// The operand.
+        expr: Box<Expr>,
+        /// Lower bound.
+        low: Box<Expr>,
+        /// Upper bound.
+        high: Box<Expr>,
+        /// `NOT BETWEEN` when true.
+        negated: bool,
+    },
+    /// `expr [NOT] LIKE pattern [ESCAPE c]`; `case_insensitive` is ILIKE (emulated with
+    /// `lower()` where the database lacks it).
+    Like {
+        /// The operand.
+        expr: Box<Expr>,
+        /// The pattern.
+        pattern: Box<Expr>,
+        /// ILIKE when true.
+        case_insensitive: bool,
+        /// `NOT LIKE` when true.
+        negated: bool,
+        /// The escape character, if any.
+        escape: Option<char>,
+    },
+    /// A function call: `name(args)`, `name(DISTINCT args)`.
+    Function(FunctionCall),
+    /// `CAST(expr AS type)`.
+    Cast {
+        /// The operand.
+        expr: Box<Expr>,
+        /// The target type.
+        sql_type: SqlType,
+    },
+    /// `CASE [operand] WHEN .. THEN .. [ELSE ..] END`.
+    Case {
+        /// The value compared against each WHEN, for the simple form.
+        operand: Option<Box<Expr>>,
+        /// The WHEN / THEN pairs.
+        whens: Vec<(Expr, Expr)>,
+        /// The ELSE branch.
+        else_: Option<Box<Expr>>,
+    },
+    /// A subquery used as a scalar value.
+    Subquery(Box<Query>),
+    /// `[NOT] EXISTS (subquery)`.
+    Exists {
+        /// The subquery.
+        query: Box<Query>,
+        /// `NOT EXISTS` when true.
+        negated: bool,
+    },
+    /// A window function: `func OVER (PARTITION BY .. ORDER BY ..)`.
+    Over {
+        /// The function.
+        func: Box<Expr>,
+        /// PARTITION BY expressions.
+        partition_by: Vec<Expr>,
+        /// ORDER BY terms.
+        order_by: Vec<OrderBy>,
+    },
+    /// `expr AS label`; the label applies where the expression is a result column.
+    Label {
+        /// The expression.
+        expr: Box<Expr>,
+        /// The label.
+        label: Arc<str>,
+    },
+    /// A parenthesised list `(a, b, c)`, as in a tuple comparison.
+    Tuple(Vec<Expr>),
+    /// Literal SQL with named `:name` parameters, as `text()` gives.
+    Text(TextClause),
+    /// In an upsert's update values: the value the conflicting row would have inserted
+    /// (`excluded.col` / `VALUES(col)`).
+    Excluded(Arc<str>),
+    /// An expression that could not be built (an unknown column name, say). Compiling it
+    /// reports the message as an error, so builders never panic.
+    Invalid(Arc<str>),
+}
+
+/// A function call.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FunctionCall {
+    /// The function's name, as written.
+    pub name: Arc<str>,
+    /// The arguments.
+    pub args: Vec<Expr>,
+    /// `name(DISTINCT ...)` when true.
+    pub distinct: bool,
+    /// The type of the result, where known.
+    pub sql_type: Option<SqlType>,
+}
+
+/// Literal SQL with named bind parameters: `text("SELECT * FROM t WHERE id = :id")`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TextClause {
+    /// The SQL, with `:name` placeholders. `\:` writes a literal colon.
+    pub sql: Arc<str>,
+    /// The values bound to the named placeholders.
+    pub binds: Vec<(Arc<str>, Value)>,
+}
+
+/// Sort direction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Direction {
+    /// Ascending.
+    Asc,
+    /// Descending.
+    Desc,
+}
+
+/// Where NULLs sort.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Nulls {
+    /// NULLs before other values.
+    First,
+    /// NULLs after other values.
+    Last,
+}
+
+/// One ORDER BY term.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrderBy {
+    /// What to sort by.
+    pub expr: Expr,
+    /// The direction; `None` leaves the database's default (ascending).
+    pub direction: Option<Direction>,
+    /// Where NULLs go; `None` leaves the database's default.
+    pub nulls: Option<Nulls>,
+}
+
+/// Kinds of join.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum JoinKind {
+    /// `INNER JOIN`
+    Inner,
+    /// `LEFT OUTER JOIN`
+    Left,
+    /// `RIGHT OUTER JOIN`
+    Right,
+    /// `FULL OUTER JOIN`
+    Full,
+    /// `CROSS JOIN`
+    Cross,
+}
+
+/// An item of a FROM clause.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FromItem {
+    /// A table or CTE, possibly aliased.
+    Table(TableRef),
+    /// A subquery with its alias.
+    Subquery {
+        /// The subquery.
+        query: Box<Query>,
+        /// Its alias.
+        alias: Arc<str>,
+    },
+    /// A join of two FROM items.
+    Join {
+        /// Left side.
+        left: Box<FromItem>,
+        /// Right side.
+        right: Box<FromItem>,
+        /// The kind of join.
+        kind: JoinKind,
+        /// The ON condition (none for a cross join).
+        on: Option<Expr>,
+    },
+}
+
+/// Row locking for SELECT.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LockMode {
+    /// `FOR UPDATE`
+    Update,
+    /// `FOR UPDATE NOWAIT`
+    UpdateNoWait,
+    /// `FOR UPDATE SKIP LOCKED`
+    UpdateSkipLocked,
+    /// `FOR SHARE` (`LOCK IN SHARE MODE` on MySQL)
+    Share,
+}
+
+/// A common table expression.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cte {
+    /// The name the query refers to it by.
+    pub name: Arc<str>,
+    /// Optional column names: `name(a, b)`.
+    pub columns: Vec<Arc<str>>,
+    /// The query.
+    pub query: Box<Query>,
+    /// Whether the CTE refers to itself (`WITH RECURSIVE`).
+    pub recursive: bool,
+}
+
+/// A SELECT.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SelectCore {
+    /// The CTEs of the WITH clause.
+    pub ctes: Vec<Cte>,
+    /// `SELECT DISTINCT` when true.
+    pub distinct: bool,
+    /// The result columns.
+    pub columns: Vec<Expr>,
+    /// The FROM clause. Tables named by columns but missing here are added when compiled.
+    pub from: Vec<FromItem>,
+    /// The WHERE condition.
+    pub where_: Option<Expr>,
+    /// GROUP BY expressions.
+    pub group_by: Vec<Expr>,
+    /// The HAVING condition.
+    pub having: Option<Expr>,
+    /// ORDER BY terms.
+    pub order_by: Vec<OrderBy>,
+    /// LIMIT.
+    pub limit: Option<u64>,
+    /// OFFSET.
+    pub offset: Option<u64>,
+    /// Row locking.
+    pub lock: Option<LockMode>,
+}
+
+/// Set operations combining two queries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SetOp {
+    /// `UNION`
+    Union,
+    /// `UNION ALL`
+    UnionAll,
+    /// `INTERSECT`
+    Intersect,
+    /// `INTERSECT ALL`
+    IntersectAll,
+    /// `EXCEPT`
+    Except,
+    /// `EXCEPT ALL`
+    ExceptAll,
+}
+
+/// A query: a SELECT or a compound of queries.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Query {
+    /// A single SELECT.
+    Select(Box<SelectCore>),
+    /// `left op right`, with the compound's own ordering and limits.
+    Compound {
+        /// The set operation.
+        op: SetOp,
+        /// Left query.
+        left: Box<Query>,
+        /// Right query.
+        right: Box<Query>,
+        /// ORDER BY of the whole compound.
+        order_by: Vec<OrderBy>,
+        /// LIMIT of the whole compound.
+        limit: Option<u64>,
+        /// OFFSET of the whole compound.
+        offset: Option<u64>,
+    },
+}
+
+/// Where an INSERT's rows come from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum InsertSource {
+    /// One or more rows of values (one multi-row VALUES clause).
+    Values(Vec<Vec<Expr>>),
+    /// The rows of a query.
+    Query(Box<Query>),
+    /// `DEFAULT VALUES`: every column takes its default.
+    DefaultValues,
+}
+
+/// What an upsert does on a conflict.
+#[derive(Debug, Clone, PartialEq)]
+pub enum OnConflict {
+    /// `ON CONFLICT (target) DO NOTHING` / `INSERT IGNORE`-like behaviour.
+    DoNothing {
+        /// The conflict target columns (needed by PostgreSQL and SQLite for DO UPDATE; optional
+        /// for DO NOTHING).
+        target: Vec<Arc<str>>,
+    },
+    /// `ON CONFLICT (target) DO UPDATE SET ...` / `ON DUPLICATE KEY UPDATE ...`.
+    DoUpdate {
+        /// The conflict target columns (ignored on MySQL, which uses every unique key).
+        target: Vec<Arc<str>>,
+        /// The assignments; use [`Expr::Excluded`] for the proposed value.
+        set: Vec<(Arc<str>, Expr)>,
+        /// An optional WHERE on the update (PostgreSQL and SQLite only).
+        where_: Option<Expr>,
+    },
+}
+
+/// An INSERT.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InsertStatement {
+    /// The target table.
+    pub table: TableRef,
+    /// The columns given values.
+    pub columns: Vec<Arc<str>>,
+    /// The rows.
+    pub source: InsertSource,
+    /// Upsert behaviour.
+    pub on_conflict: Option<OnConflict>,
+    /// RETURNING expressions.
+    pub returning: Vec<Expr>,
+}
+
+/// An UPDATE.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpdateStatement {
+    /// The target table.
+    pub table: TableRef,
+    /// The assignments.
+    pub set: Vec<(Arc<str>, Expr)>,
+    /// The WHERE condition.
+    pub where_: Option<Expr>,
+    /// RETURNING expressions.
+    pub returning: Vec<Expr>,
+}
+
+/// A DELETE.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeleteStatement {
+    /// The target table.
+    pub table: TableRef,
+    /// The WHERE condition.
+    pub where_: Option<Expr>,
+    /// RETURNING expressions.
+    pub returning: Vec<Expr>,
+}
+
+/// Any statement the compiler can render.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Statement {
+    /// A query.
+    Query(Query),
+    /// An INSERT.
+    Insert(InsertStatement),
+    /// An UPDATE.
+    Update(UpdateStatement),
+    /// A DELETE.
+    Delete(DeleteStatement),
+    /// Literal SQL.
+    Text(TextClause),
+}
