@@ -360,7 +360,21 @@ macro_rules! value_from {
     )*};
 }
 
-value_from!(i8, i16, i32, i64, u8, u16, u32, u64, f32, f64, bool, String, Vec<u8>);
+value_from!(
+    i8,
+    i16,
+    i32,
+    i64,
+    u8,
+    u16,
+    u32,
+    u64,
+    f32,
+    f64,
+    bool,
+    String,
+    Vec<u8>
+);
 
 impl<T: ToValue> From<Option<T>> for Value {
     fn from(v: Option<T>) -> Self {

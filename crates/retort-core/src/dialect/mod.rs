@@ -10,8 +10,11 @@ use std::fmt::Debug;
 use std::sync::Arc;
 
 use crate::engine::driver::DriverDialect;
+use crate::error::Result;
 use crate::schema::ddl::DdlHooks;
 use crate::sql::compiler::SqlHooks;
+use crate::sql::literal::render_literal;
+use crate::value::Value;
 
 pub mod mysql;
 pub mod postgres;
@@ -30,6 +33,12 @@ pub trait Dialect: SqlHooks + DdlHooks + DriverDialect + Debug + Send + Sync + '
 
     /// Appends the placeholder for the `index`-th parameter (1-based).
     fn placeholder(&self, index: usize, out: &mut String);
+
+    /// Appends `value` as a SQL literal (for DDL defaults and display only; statements bind
+    /// their values).
+    fn render_literal(&self, value: &Value, out: &mut String) -> Result<()> {
+        render_literal(value, false, self.capabilities().native_boolean, out)
+    }
 }
 
 /// How a dialect writes an upsert.

@@ -494,3 +494,27 @@ pub enum Statement {
     /// Literal SQL.
     Text(TextClause),
 }
+
+/// Anything that can stand in a FROM clause or be joined: tables, aliases, subqueries, CTEs.
+pub trait IntoFromItem {
+    /// The FROM item.
+    fn into_from_item(self) -> FromItem;
+}
+
+impl IntoFromItem for FromItem {
+    fn into_from_item(self) -> FromItem {
+        self
+    }
+}
+
+impl IntoFromItem for TableRef {
+    fn into_from_item(self) -> FromItem {
+        FromItem::Table(self)
+    }
+}
+
+impl IntoFromItem for &TableRef {
+    fn into_from_item(self) -> FromItem {
+        FromItem::Table(self.clone())
+    }
+}

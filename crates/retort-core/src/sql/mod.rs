@@ -2,5 +2,6 @@
 
 pub mod ast;
 pub mod compiler;
+pub mod literal;
 
 pub use compiler::{Compiled, Executable};

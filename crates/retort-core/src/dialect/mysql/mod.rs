@@ -5,6 +5,9 @@ mod ddl;
 mod driver;
 
 use super::{Capabilities, Dialect, UpsertStyle};
+use crate::error::Result;
+use crate::sql::literal::render_literal;
+use crate::value::Value;
 
 /// The MySQL / MariaDB dialect.
 #[derive(Debug, Clone, Default)]
@@ -47,5 +50,10 @@ impl Dialect for MySqlDialect {
 
     fn placeholder(&self, _index: usize, out: &mut String) {
         out.push('?');
+    }
+
+    fn render_literal(&self, value: &Value, out: &mut String) -> Result<()> {
+        // MySQL reads a backslash in a string literal as an escape unless NO_BACKSLASH_ESCAPES.
+        render_literal(value, true, false, out)
     }
 }
