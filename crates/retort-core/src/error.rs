@@ -196,8 +196,13 @@ impl ErrorKind {
 }
 
 /// An error reported by the database, with the statement that caused it.
+///
+/// Boxed inside so that `Result<T, Error>` stays small on the hot path.
 #[derive(Debug, Clone)]
-pub struct DatabaseError {
+pub struct DatabaseError(Box<DatabaseErrorInner>);
+
+#[derive(Debug, Clone)]
+struct DatabaseErrorInner {
     kind: ErrorKind,
     message: String,
     code: Option<String>,
@@ -211,7 +216,7 @@ pub struct DatabaseError {
 impl DatabaseError {
     /// A new error of `kind` with the driver's message.
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        DatabaseError {
+        DatabaseError(Box::new(DatabaseErrorInner {
             kind,
             message: message.into(),
             code: None,
@@ -220,101 +225,101 @@ impl DatabaseError {
             column: None,
             sql: None,
             params: None,
-        }
+        }))
     }
 
     /// Sets the driver's own code (SQLSTATE, MySQL error number, SQLite extended code).
     pub fn with_code(mut self, code: impl Into<String>) -> Self {
-        self.code = Some(code.into());
+        self.0.code = Some(code.into());
         self
     }
 
     /// Sets the name of the violated constraint.
     pub fn with_constraint(mut self, constraint: Option<String>) -> Self {
-        self.constraint = constraint;
+        self.0.constraint = constraint;
         self
     }
 
     /// Sets the table the error concerns.
     pub fn with_table(mut self, table: Option<String>) -> Self {
-        self.table = table;
+        self.0.table = table;
         self
     }
 
     /// Sets the column the error concerns.
     pub fn with_column(mut self, column: Option<String>) -> Self {
-        self.column = column;
+        self.0.column = column;
         self
     }
 
     /// Attaches the statement and its parameters.
     pub fn with_statement(mut self, sql: &str, params: &[Value]) -> Self {
-        self.sql = Some(sql.to_owned());
-        self.params = Some(params.to_vec());
+        self.0.sql = Some(sql.to_owned());
+        self.0.params = Some(params.to_vec());
         self
     }
 
     /// The fine-grained kind.
     pub fn kind(&self) -> ErrorKind {
-        self.kind
+        self.0.kind
     }
 
     /// The driver's message.
     pub fn message(&self) -> &str {
-        &self.message
+        &self.0.message
     }
 
     /// The driver's own code: SQLSTATE on PostgreSQL, the error number on MySQL/MariaDB, the
     /// extended result code on SQLite.
     pub fn code(&self) -> Option<&str> {
-        self.code.as_deref()
+        self.0.code.as_deref()
     }
 
     /// The violated constraint's name, where the database reports it.
     pub fn constraint(&self) -> Option<&str> {
-        self.constraint.as_deref()
+        self.0.constraint.as_deref()
     }
 
     /// The table concerned, where the database reports it.
     pub fn table(&self) -> Option<&str> {
-        self.table.as_deref()
+        self.0.table.as_deref()
     }
 
     /// The column concerned, where the database reports it.
     pub fn column(&self) -> Option<&str> {
-        self.column.as_deref()
+        self.0.column.as_deref()
     }
 
     /// The SQL text of the failed statement.
     pub fn sql(&self) -> Option<&str> {
-        self.sql.as_deref()
+        self.0.sql.as_deref()
     }
 
     /// The parameters of the failed statement.
     pub fn params(&self) -> Option<&[Value]> {
-        self.params.as_deref()
+        self.0.params.as_deref()
     }
 
     /// Drops the parameters, for logging errors that may carry secrets.
     pub fn redact_params(&mut self) {
-        self.params = None;
+        self.0.params = None;
     }
 }
 
 impl fmt::Display for DatabaseError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "({:?}", self.kind)?;
-        if let Some(code) = &self.code {
+        write!(f, "({:?}", self.0.kind)?;
+        if let Some(code) = &self.0.code {
             write!(f, " {code}")?;
         }
-        write!(f, ") {}", self.message)?;
-        if let Some(c) = &self.constraint {
+        write!(f, ") {}", self.0.message)?;
+        if let Some(c) = &self.0.constraint {
             write!(f, " [constraint: {c}]")?;
         }
-        if let Some(sql) = &self.sql {
+        if let Some(sql) = &self.0.sql {
             write!(f, "\n[SQL: {sql}]")?;
         }
-        if let Some(params) = &self.params {
+        if let Some(params) = &self.0.params {
             if !params.is_empty() {
                 write!(f, "\n[parameters: (")?;
                 for (i, p) in params.iter().enumerate() {
