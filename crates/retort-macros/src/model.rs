@@ -1,0 +1,384 @@
+//! `#[derive(Model)]`: parsing the struct and printing its `Model` implementation.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote};
+use syn::parse::ParseStream;
+use syn::{
+    Data, DeriveInput, Expr, Fields, GenericArgument, Ident, LitStr, Path, PathArguments, Type,
+};
+
+/// What the derive learned about one struct.
+pub struct ModelDef {
+    ident: Ident,
+    table: String,
+    krate: Path,
+    columns: Vec<ColumnDef>,
+    other_fields: Vec<Ident>,
+}
+
+/// One mapped field.
+struct ColumnDef {
+    field: Ident,
+    ty: Type,
+    column: String,
+    primary_key: bool,
+    nullable: Option<bool>,
+    sql_type: Option<Expr>,
+    length: Option<Expr>,
+    default: Option<Expr>,
+    server_default: Option<LitStr>,
+    unique: bool,
+    index: bool,
+    foreign_key: Option<LitStr>,
+    on_delete: Option<LitStr>,
+    on_update: Option<LitStr>,
+    autoincrement: Option<bool>,
+    version: bool,
+}
+
+impl ColumnDef {
+    fn new(field: Ident, ty: Type) -> Self {
+        let column = unraw(&field);
+        ColumnDef {
+            field,
+            ty,
+            column,
+            primary_key: false,
+            nullable: None,
+            sql_type: None,
+            length: None,
+            default: None,
+            server_default: None,
+            unique: false,
+            index: false,
+            foreign_key: None,
+            on_delete: None,
+            on_update: None,
+            autoincrement: None,
+            version: false,
+        }
+    }
+}
+
+fn unraw(ident: &Ident) -> String {
+    let s = ident.to_string();
+    s.strip_prefix("r#").map(str::to_owned).unwrap_or(s)
+}
+
+/// `UserAccount` -> `user_account`: the table name used when none is given.
+fn snake_case(name: &str) -> String {
+    let mut out = String::with_capacity(name.len() + 4);
+    for (i, c) in name.chars().enumerate() {
+        if c.is_uppercase() {
+            if i > 0 {
+                out.push('_');
+            }
+            out.extend(c.to_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Whether `ty` is spelled `Option<..>`.
+fn is_option(ty: &Type) -> bool {
+    inner_of(ty, "Option").is_some()
+}
+
+fn inner_of<'a>(ty: &'a Type, wrapper: &str) -> Option<&'a Type> {
+    let Type::Path(p) = ty else { return None };
+    let last = p.path.segments.last()?;
+    if last.ident != wrapper {
+        return None;
+    }
+    let PathArguments::AngleBracketed(args) = &last.arguments else {
+        return None;
+    };
+    match args.args.first()? {
+        GenericArgument::Type(t) => Some(t),
+        _ => None,
+    }
+}
+
+impl ModelDef {
+    pub fn parse(input: &DeriveInput) -> syn::Result<ModelDef> {
+        if !input.generics.params.is_empty() {
+            return Err(syn::Error::new_spanned(
+                &input.generics,
+                "#[derive(Model)] does not support generic structs",
+            ));
+        }
+        let Data::Struct(data) = &input.data else {
+            return Err(syn::Error::new_spanned(
+                &input.ident,
+                "#[derive(Model)] works on structs with named fields",
+            ));
+        };
+        let Fields::Named(fields) = &data.fields else {
+            return Err(syn::Error::new_spanned(
+                &input.ident,
+                "#[derive(Model)] works on structs with named fields",
+            ));
+        };
+
+        let mut table = None;
+        let mut krate: Path = syn::parse_quote!(::retort);
+        for attr in input.attrs.iter().filter(|a| a.path().is_ident("retort")) {
+            attr.parse_nested_meta(|meta| {
+                if meta.path.is_ident("table") {
+                    table = Some(meta.value()?.parse::<LitStr>()?.value());
+                } else if meta.path.is_ident("crate") {
+                    krate = meta.value()?.parse::<LitStr>()?.parse()?;
+                } else {
+                    return Err(meta.error("unknown model attribute; expected `table` or `crate`"));
+                }
+                Ok(())
+            })?;
+        }
+
+        let mut columns = Vec::new();
+        let mut other_fields = Vec::new();
+        for field in &fields.named {
+            let Some(ident) = field.ident.clone() else {
+                continue;
+            };
+            let mut col = ColumnDef::new(ident.clone(), field.ty.clone());
+            let mut mapped = true;
+            for attr in field.attrs.iter().filter(|a| a.path().is_ident("retort")) {
+                attr.parse_nested_meta(|meta| {
+                    let key = meta
+                        .path
+                        .get_ident()
+                        .map(Ident::to_string)
+                        .unwrap_or_default();
+                    match key.as_str() {
+                        "primary_key" => col.primary_key = true,
+                        "unique" => col.unique = true,
+                        "index" => col.index = true,
+                        "version" => col.version = true,
+                        "nullable" => col.nullable = Some(true),
+                        "not_null" => col.nullable = Some(false),
+                        "skip" => mapped = false,
+                        "relationship" => {
+                            // Relationship fields are not columns; their options are read by
+                            // the relationship machinery, so accept any tokens here.
+                            mapped = false;
+                            meta.input.parse::<proc_macro2::Group>()?;
+                        }
+                        "column" => col.column = meta.value()?.parse::<LitStr>()?.value(),
+                        "sql_type" => col.sql_type = Some(meta.value()?.parse()?),
+                        "length" => col.length = Some(meta.value()?.parse()?),
+                        "default" => col.default = Some(meta.value()?.parse()?),
+                        "server_default" => col.server_default = Some(meta.value()?.parse()?),
+                        "foreign_key" => col.foreign_key = Some(meta.value()?.parse()?),
+                        "on_delete" => col.on_delete = Some(meta.value()?.parse()?),
+                        "on_update" => col.on_update = Some(meta.value()?.parse()?),
+                        "autoincrement" => {
+                            col.autoincrement = Some(parse_bool(meta.value()?)?);
+                        }
+                        _ => {
+                            return Err(meta.error(format!(
+                                "unknown field attribute `{key}`; expected one of primary_key, \
+                                 column, sql_type, length, nullable, not_null, default, \
+                                 server_default, unique, index, foreign_key, on_delete, \
+                                 on_update, autoincrement, version, skip, relationship"
+                            )))
+                        }
+                    }
+                    Ok(())
+                })?;
+            }
+            if mapped {
+                columns.push(col);
+            } else {
+                other_fields.push(ident);
+            }
+        }
+        if columns.is_empty() {
+            return Err(syn::Error::new_spanned(
+                &input.ident,
+                "a model needs at least one column",
+            ));
+        }
+        if !columns.iter().any(|c| c.primary_key) {
+            return Err(syn::Error::new_spanned(
+                &input.ident,
+                "a model needs a primary key: mark a field #[retort(primary_key)]",
+            ));
+        }
+        Ok(ModelDef {
+            table: table.unwrap_or_else(|| snake_case(&input.ident.to_string())),
+            ident: input.ident.clone(),
+            krate,
+            columns,
+            other_fields,
+        })
+    }
+
+    pub fn expand(&self) -> TokenStream {
+        let ident = &self.ident;
+        let krate = &self.krate;
+        let orm = quote!(#krate::orm);
+        let core = quote!(#krate::core);
+        let model_name = ident.to_string();
+        let table = &self.table;
+
+        let properties = self.columns.iter().map(|c| {
+            let field_name = unraw(&c.field);
+            let column = &c.column;
+            let ty = &c.ty;
+            let sql_type = match (&c.sql_type, &c.length) {
+                (Some(expr), _) => quote!(#core::types::SqlType::#expr),
+                (None, Some(len)) => quote!(#core::types::SqlType::String(Some(#len))),
+                (None, None) => quote!(<#ty as #core::types::SqlTyped>::sql_type()),
+            };
+            let nullable = c.nullable.unwrap_or(!c.primary_key && is_option(ty));
+            let mut chain =
+                quote!(#orm::ColumnProperty::new(#field_name, #column, #sql_type, #nullable));
+            if c.primary_key {
+                chain.extend(quote!(.primary_key()));
+            }
+            if c.unique {
+                chain.extend(quote!(.unique()));
+            }
+            if c.index {
+                chain.extend(quote!(.index()));
+            }
+            if c.version {
+                chain.extend(quote!(.version()));
+            }
+            if let Some(a) = c.autoincrement {
+                chain.extend(quote!(.autoincrement(#a)));
+            }
+            if let Some(d) = &c.default {
+                chain.extend(quote!(.default(#core::value::ToValue::to_value(&(#d)))));
+            }
+            if let Some(d) = &c.server_default {
+                chain.extend(quote!(.server_default(#d)));
+            }
+            if let Some(fk) = &c.foreign_key {
+                let on_delete = option_str(&c.on_delete);
+                let on_update = option_str(&c.on_update);
+                chain.extend(quote!(.foreign_key(#fk, #on_delete, #on_update)));
+            }
+            chain
+        });
+
+        let indexes: Vec<usize> = (0..self.columns.len()).collect();
+        let fields: Vec<&Ident> = self.columns.iter().map(|c| &c.field).collect();
+        let tys: Vec<&Type> = self.columns.iter().map(|c| &c.ty).collect();
+        let others = &self.other_fields;
+        let attr_idents: Vec<Ident> = self
+            .columns
+            .iter()
+            .map(|c| format_ident!("{}", unraw(&c.field), span = c.field.span()))
+            .collect();
+        let unknown = LitStr::new(
+            &format!("model {model_name} has no column at index {{}}"),
+            Span::call_site(),
+        );
+
+        quote! {
+            impl #orm::Model for #ident {
+                fn mapper() -> &'static #orm::Mapper {
+                    static MAPPER: ::std::sync::OnceLock<#orm::Mapper> = ::std::sync::OnceLock::new();
+                    MAPPER.get_or_init(|| {
+                        #orm::Mapper::new(#model_name, #table, ::std::vec![#(#properties),*])
+                    })
+                }
+
+                fn column_value(&self, index: usize) -> #core::value::Value {
+                    match index {
+                        #(#indexes => #core::value::ToValue::to_value(&self.#fields),)*
+                        _ => #core::value::Value::Null,
+                    }
+                }
+
+                fn set_column_value(
+                    &mut self,
+                    index: usize,
+                    value: #core::value::Value,
+                ) -> #core::Result<()> {
+                    match index {
+                        #(#indexes => {
+                            self.#fields = <#tys as #core::value::FromValue>::from_value(value)?;
+                        })*
+                        _ => return ::std::result::Result::Err(#core::Error::Argument(
+                            ::std::format!(#unknown, index),
+                        )),
+                    }
+                    ::std::result::Result::Ok(())
+                }
+
+                fn from_values(values: ::std::vec::Vec<#core::value::Value>) -> #core::Result<Self> {
+                    let mut values = values.into_iter();
+                    ::std::result::Result::Ok(#ident {
+                        #(#fields: <#tys as #core::value::FromValue>::from_value(
+                            values.next().unwrap_or(#core::value::Value::Null),
+                        )?,)*
+                        #(#others: ::std::default::Default::default(),)*
+                    })
+                }
+            }
+
+            #[allow(non_upper_case_globals)]
+            impl #ident {
+                #(
+                    #[doc = concat!("The `", stringify!(#attr_idents), "` column, for typed expressions.")]
+                    pub const #attr_idents: #orm::Attr<#ident, #tys> = #orm::Attr::new(#indexes);
+                )*
+            }
+        }
+    }
+}
+
+fn option_str(s: &Option<LitStr>) -> TokenStream {
+    match s {
+        Some(s) => quote!(::std::option::Option::Some(#s)),
+        None => quote!(::std::option::Option::None),
+    }
+}
+
+fn parse_bool(input: ParseStream<'_>) -> syn::Result<bool> {
+    Ok(input.parse::<syn::LitBool>()?.value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_names_default_to_snake_case() {
+        assert_eq!(snake_case("User"), "user");
+        assert_eq!(snake_case("UserAccount"), "user_account");
+    }
+
+    #[test]
+    fn option_detection() {
+        let t: Type = syn::parse_quote!(Option<i64>);
+        assert!(is_option(&t));
+        let t: Type = syn::parse_quote!(std::option::Option<String>);
+        assert!(is_option(&t));
+        let t: Type = syn::parse_quote!(i64);
+        assert!(!is_option(&t));
+    }
+
+    #[test]
+    fn a_model_without_primary_key_is_refused() {
+        let input: DeriveInput = syn::parse_quote! {
+            struct NoKey { name: String }
+        };
+        let err = ModelDef::parse(&input).err().map(|e| e.to_string());
+        assert!(err.unwrap_or_default().contains("primary key"));
+    }
+
+    #[test]
+    fn unknown_attributes_are_named() {
+        let input: DeriveInput = syn::parse_quote! {
+            struct M { #[retort(primary_key, colour = "red")] id: Option<i64> }
+        };
+        let err = ModelDef::parse(&input).err().map(|e| e.to_string());
+        assert!(err.unwrap_or_default().contains("colour"));
+    }
+}

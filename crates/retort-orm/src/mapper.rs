@@ -1,0 +1,191 @@
+//! How a Rust struct maps to a table: the [`Model`] trait that `#[derive(Model)]` implements,
+//! and the [`Mapper`] describing its columns.
+
+use retort_core::types::SqlType;
+use retort_core::value::Value;
+use retort_core::Result;
+
+/// A struct mapped to a table. Implemented by `#[derive(Model)]`; column values are addressed
+/// by their position in [`Mapper::columns`].
+pub trait Model: Sized + Send + Sync + 'static {
+    /// The static description of the mapping.
+    fn mapper() -> &'static Mapper;
+
+    /// The value of the column at `index`.
+    fn column_value(&self, index: usize) -> Value;
+
+    /// Sets the column at `index` from a database value.
+    fn set_column_value(&mut self, index: usize, value: Value) -> Result<()>;
+
+    /// Builds an object from one value per column, in mapper order; non-column fields take
+    /// their defaults.
+    fn from_values(values: Vec<Value>) -> Result<Self>;
+}
+
+/// A referential action of a foreign key, as written in the model attribute.
+pub type ReferentialActionName = Option<&'static str>;
+
+/// One mapped column.
+#[derive(Debug, Clone)]
+pub struct ColumnProperty {
+    /// The Rust field's name.
+    pub field: &'static str,
+    /// The column's name.
+    pub name: &'static str,
+    /// The SQL type.
+    pub sql_type: SqlType,
+    /// Whether NULL is allowed.
+    pub nullable: bool,
+    /// Part of the primary key.
+    pub primary_key: bool,
+    /// Explicit autoincrement setting; `None` lets the schema decide (an integer single-column
+    /// primary key autoincrements).
+    pub autoincrement: Option<bool>,
+    /// Has a UNIQUE constraint.
+    pub unique: bool,
+    /// Has an index.
+    pub index: bool,
+    /// A client-side default, sent on INSERT when the object leaves the column NULL.
+    pub default: Option<Value>,
+    /// Raw SQL for the column's server-side default.
+    pub server_default: Option<&'static str>,
+    /// `"table.column"` this column refers to, with ON DELETE and ON UPDATE actions.
+    pub foreign_key: Option<(&'static str, ReferentialActionName, ReferentialActionName)>,
+    /// The optimistic-locking version counter.
+    pub version: bool,
+}
+
+impl ColumnProperty {
+    /// A column mapped from `field`.
+    pub fn new(field: &'static str, name: &'static str, sql_type: SqlType, nullable: bool) -> Self {
+        ColumnProperty {
+            field,
+            name,
+            sql_type,
+            nullable,
+            primary_key: false,
+            autoincrement: None,
+            unique: false,
+            index: false,
+            default: None,
+            server_default: None,
+            foreign_key: None,
+            version: false,
+        }
+    }
+
+    /// Marks the column as (part of) the primary key.
+    pub fn primary_key(mut self) -> Self {
+        self.primary_key = true;
+        self
+    }
+
+    /// Adds a UNIQUE constraint.
+    pub fn unique(mut self) -> Self {
+        self.unique = true;
+        self
+    }
+
+    /// Adds an index.
+    pub fn index(mut self) -> Self {
+        self.index = true;
+        self
+    }
+
+    /// Marks the column as the version counter for optimistic locking.
+    pub fn version(mut self) -> Self {
+        self.version = true;
+        self
+    }
+
+    /// Sets autoincrement explicitly.
+    pub fn autoincrement(mut self, on: bool) -> Self {
+        self.autoincrement = Some(on);
+        self
+    }
+
+    /// A client-side default, sent on INSERT when the object's value is NULL.
+    pub fn default(mut self, value: Value) -> Self {
+        self.default = Some(value);
+        self
+    }
+
+    /// A server-side default, as raw SQL.
+    pub fn server_default(mut self, sql: &'static str) -> Self {
+        self.server_default = Some(sql);
+        self
+    }
+
+    /// A foreign key to `"table.column"`.
+    pub fn foreign_key(
+        mut self,
+        target: &'static str,
+        on_delete: ReferentialActionName,
+        on_update: ReferentialActionName,
+    ) -> Self {
+        self.foreign_key = Some((target, on_delete, on_update));
+        self
+    }
+}
+
+/// The mapping of one model: its table and columns.
+#[derive(Debug)]
+pub struct Mapper {
+    model: &'static str,
+    table: &'static str,
+    columns: Vec<ColumnProperty>,
+    primary_key: Vec<usize>,
+    version_column: Option<usize>,
+}
+
+impl Mapper {
+    /// Describes model `model` mapped to `table`.
+    pub fn new(model: &'static str, table: &'static str, columns: Vec<ColumnProperty>) -> Self {
+        let primary_key = columns
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.primary_key)
+            .map(|(i, _)| i)
+            .collect();
+        let version_column = columns.iter().position(|c| c.version);
+        Mapper {
+            model,
+            table,
+            columns,
+            primary_key,
+            version_column,
+        }
+    }
+
+    /// The Rust type's name.
+    pub fn model_name(&self) -> &'static str {
+        self.model
+    }
+
+    /// The table's name.
+    pub fn table_name(&self) -> &'static str {
+        self.table
+    }
+
+    /// The columns, in field order.
+    pub fn columns(&self) -> &[ColumnProperty] {
+        &self.columns
+    }
+
+    /// Positions of the primary key columns.
+    pub fn primary_key(&self) -> &[usize] {
+        &self.primary_key
+    }
+
+    /// Position of the version counter, if the model has one.
+    pub fn version_column(&self) -> Option<usize> {
+        self.version_column
+    }
+
+    /// Position of the column mapped from the field (or named) `name`.
+    pub fn column_index(&self, name: &str) -> Option<usize> {
+        self.columns
+            .iter()
+            .position(|c| c.field == name || c.name == name)
+    }
+}
