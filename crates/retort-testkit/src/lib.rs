@@ -89,6 +89,33 @@ impl TestDb {
     pub fn builder(&self) -> EngineBuilder {
         Engine::builder(&self.url)
     }
+
+    /// `sql` with each `?` outside quotes replaced by the dialect's placeholder (`$1`, `$2`,
+    /// ... on PostgreSQL), for writing raw SQL once for every backend.
+    pub fn sql(&self, sql: &str) -> String {
+        let dialect = self.engine.dialect();
+        let mut out = String::with_capacity(sql.len());
+        let mut index = 0;
+        let mut quote: Option<char> = None;
+        for c in sql.chars() {
+            match (quote, c) {
+                (None, '?') => {
+                    index += 1;
+                    dialect.placeholder(index, &mut out);
+                }
+                (None, '\'' | '"' | '`') => {
+                    quote = Some(c);
+                    out.push(c);
+                }
+                (Some(q), c) if c == q => {
+                    quote = None;
+                    out.push(c);
+                }
+                _ => out.push(c),
+            }
+        }
+        out
+    }
 }
 
 impl Drop for TestDb {

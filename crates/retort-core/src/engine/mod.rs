@@ -192,9 +192,11 @@ fn dialect_for(url: &Url) -> Result<DialectRef> {
         "postgresql" | "postgres" => Arc::new(PostgresDialect),
         "mysql" => Arc::new(MySqlDialect { mariadb: false }),
         "mariadb" => Arc::new(MySqlDialect { mariadb: true }),
-        other => return Err(Error::Url(format!(
+        other => {
+            return Err(Error::Url(format!(
             "unknown database '{other}' (expected sqlite, postgresql, postgres, mysql or mariadb)"
-        ))),
+        )))
+        }
     })
 }
 
