@@ -25,9 +25,9 @@
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use retort_core::{Engine, EngineBuilder, Url};
+use retort_core::{Connection, Engine, EngineBuilder, Url};
 
 /// The environment variable naming the PostgreSQL server to test against.
 pub const POSTGRES_URL_VAR: &str = "RETORT_POSTGRES_URL";
@@ -88,6 +88,51 @@ impl TestDb {
     /// A builder for another engine on the same database, to set pool options.
     pub fn builder(&self) -> EngineBuilder {
         Engine::builder(&self.url)
+    }
+
+    /// The server's id for the session behind `conn` (`pg_backend_pid()`, `CONNECTION_ID()`);
+    /// `None` on SQLite, which has no server.
+    pub fn backend_pid(&self, conn: &mut Connection) -> Option<i64> {
+        let sql = match self.name {
+            "postgresql" => "SELECT pg_backend_pid()",
+            "mysql" => "SELECT CONNECTION_ID()",
+            _ => return None,
+        };
+        let pid = conn
+            .exec_driver_sql(sql, &[])
+            .and_then(|r| r.scalar())
+            .unwrap_or_else(|e| panic!("reading the backend pid: {e}"));
+        Some(pid)
+    }
+
+    /// Kills server session `pid` from another connection (`pg_terminate_backend`, `KILL`)
+    /// and waits until the server has let it go.
+    pub fn kill_backend(&self, pid: i64) {
+        let (kill, alive) = match self.name {
+            "postgresql" => (
+                format!("SELECT pg_terminate_backend({pid})"),
+                format!("SELECT count(*) FROM pg_stat_activity WHERE pid = {pid}"),
+            ),
+            "mysql" => (
+                format!("KILL {pid}"),
+                format!("SELECT count(*) FROM information_schema.PROCESSLIST WHERE ID = {pid}"),
+            ),
+            other => panic!("{other} has no server sessions to kill"),
+        };
+        let run = |sql: &str| -> retort_core::Result<i64> {
+            let result = self.engine.connect()?.exec_driver_sql(sql, &[])?;
+            if result.returns_rows() {
+                result.scalar()
+            } else {
+                Ok(0)
+            }
+        };
+        run(&kill).unwrap_or_else(|e| panic!("killing session {pid}: {e}"));
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while run(&alive).unwrap_or_else(|e| panic!("watching session {pid}: {e}")) > 0 {
+            assert!(Instant::now() < deadline, "session {pid} did not end");
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     /// `sql` with each `?` outside quotes replaced by the dialect's placeholder (`$1`, `$2`,
