@@ -95,7 +95,6 @@ struct Param<'a>(&'a Value);
 
 impl ToSql for Param<'_> {
     fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
-        use rusqlite::types::Value as Sv;
         Ok(match self.0 {
             Value::Null => ToSqlOutput::Borrowed(ValueRef::Null),
             Value::Bool(b) => ToSqlOutput::Borrowed(ValueRef::Integer(i64::from(*b))),
@@ -104,23 +103,23 @@ impl ToSql for Param<'_> {
             Value::Text(s) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
             Value::Bytes(b) => ToSqlOutput::Borrowed(ValueRef::Blob(b)),
             #[cfg(feature = "decimal")]
-            Value::Decimal(d) => ToSqlOutput::Owned(Sv::Text(d.to_string())),
+            Value::Decimal(d) => ToSqlOutput::from(d.to_string()),
             #[cfg(feature = "chrono")]
-            Value::Date(d) => ToSqlOutput::Owned(Sv::Text(d.format("%Y-%m-%d").to_string())),
+            Value::Date(d) => ToSqlOutput::from(d.format("%Y-%m-%d").to_string()),
             #[cfg(feature = "chrono")]
-            Value::Time(t) => ToSqlOutput::Owned(Sv::Text(t.format("%H:%M:%S%.6f").to_string())),
+            Value::Time(t) => ToSqlOutput::from(t.format("%H:%M:%S%.6f").to_string()),
             #[cfg(feature = "chrono")]
             Value::DateTime(dt) => {
-                ToSqlOutput::Owned(Sv::Text(dt.format("%Y-%m-%d %H:%M:%S%.6f").to_string()))
+                ToSqlOutput::from(dt.format("%Y-%m-%d %H:%M:%S%.6f").to_string())
             }
             #[cfg(feature = "chrono")]
-            Value::DateTimeUtc(dt) => ToSqlOutput::Owned(Sv::Text(
-                dt.naive_utc().format("%Y-%m-%d %H:%M:%S%.6f").to_string(),
-            )),
+            Value::DateTimeUtc(dt) => {
+                ToSqlOutput::from(dt.naive_utc().format("%Y-%m-%d %H:%M:%S%.6f").to_string())
+            }
             #[cfg(feature = "json")]
-            Value::Json(j) => ToSqlOutput::Owned(Sv::Text(j.to_string())),
+            Value::Json(j) => ToSqlOutput::from(j.to_string()),
             #[cfg(feature = "uuid")]
-            Value::Uuid(u) => ToSqlOutput::Owned(Sv::Text(u.hyphenated().to_string())),
+            Value::Uuid(u) => ToSqlOutput::from(u.hyphenated().to_string()),
         })
     }
 }
