@@ -321,3 +321,20 @@ fn connect_failures_are_reported_at_once_with_their_kind() {
     let err = engine.connect().unwrap_err();
     assert!(matches!(err, Error::Operational(_)), "{err:?}");
 }
+
+#[test]
+fn invalid_pool_options_are_argument_errors() {
+    let cases = [
+        Engine::builder("sqlite://").pool_size(0).pool_timeout(Duration::from_secs(1)),
+        Engine::builder("sqlite:///x.db").pool_size(0),
+        Engine::builder("sqlite:///x.db").pool_timeout(Duration::ZERO),
+        Engine::builder("sqlite:///x.db").pool_recycle(Duration::ZERO),
+    ];
+    for (i, builder) in cases.into_iter().enumerate() {
+        match builder.build() {
+            Err(Error::Argument(msg)) => assert!(msg.starts_with("pool_"), "{msg}"),
+            Ok(_) if i == 0 => {} // in-memory SQLite always has exactly one connection
+            other => panic!("case {i}: expected an argument error, got {other:?}"),
+        }
+    }
+}

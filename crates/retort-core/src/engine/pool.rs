@@ -159,8 +159,15 @@ impl Pool {
             initialized,
             errors: errors.clone(),
         };
+        // r2d2 panics on these; they are the caller's to fix.
         if config.max_size == 0 {
             return Err(Error::Argument("pool_size must be at least 1".into()));
+        }
+        if config.timeout.is_zero() {
+            return Err(Error::Argument("pool_timeout must be positive".into()));
+        }
+        if config.recycle.is_some_and(|r| r.is_zero()) {
+            return Err(Error::Argument("pool_recycle must be positive".into()));
         }
         let pool = r2d2::Pool::builder()
             .max_size(config.max_size)

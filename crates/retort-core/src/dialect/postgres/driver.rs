@@ -62,7 +62,16 @@ fn conninfo(url: &Url) -> String {
 impl DriverDialect for PostgresDialect {
     fn connect(&self, url: &Url, options: &ConnectOptions) -> Result<Box<dyn DriverConnection>> {
         let config = postgres::Config::from_str(&conninfo(url))
-            .map_err(|e| Error::Url(format!("PostgreSQL connection options: {e}")))?;
+            .map_err(|e| {
+                // The parser's message is generic; the cause names the option.
+                let mut message = format!("PostgreSQL connection options: {e}");
+                let mut source = e.source();
+                while let Some(cause) = source {
+                    message.push_str(&format!(": {cause}"));
+                    source = cause.source();
+                }
+                Error::Url(message)
+            })?;
         let mut client = config.connect(NoTls).map_err(classify)?;
         if let Some(level) = options.isolation_level {
             client
@@ -290,14 +299,14 @@ fn is_integer_type(ty: &Type) -> bool {
     [Type::INT2, Type::INT4, Type::INT8, Type::OID].contains(ty)
 }
 
-/// The text a value is written as when it binds to a text parameter.
+/// The text a value is written as when it binds to a text parameter (bytes have none: they
+/// are not text).
 fn text_of(value: &Value) -> Option<String> {
     Some(match value {
         Value::Bool(b) => b.to_string(),
         Value::Int(i) => i.to_string(),
         Value::Float(x) => format!("{x:?}"),
         Value::Text(s) => s.clone(),
-        Value::Bytes(b) => String::from_utf8(b.clone()).ok()?,
         #[cfg(feature = "decimal")]
         Value::Decimal(d) => d.to_string(),
         #[cfg(feature = "chrono")]
@@ -312,7 +321,7 @@ fn text_of(value: &Value) -> Option<String> {
         Value::Json(j) => j.to_string(),
         #[cfg(feature = "uuid")]
         Value::Uuid(u) => u.to_string(),
-        Value::Null => return None,
+        Value::Null | Value::Bytes(_) => return None,
     })
 }
 

@@ -41,7 +41,10 @@ pub(super) fn classify(err: postgres::Error) -> Error {
     let mut source = err.source();
     while let Some(cause) = source {
         if let Some(bind) = cause.downcast_ref::<BindError>() {
-            return Error::from_database(DatabaseError::new(bind.kind, err.to_string()));
+            return Error::from_database(DatabaseError::new(
+                bind.kind,
+                format!("{err}: {}", bind.message),
+            ));
         }
         if cause.is::<std::io::Error>() {
             return Error::from_database(DatabaseError::new(
