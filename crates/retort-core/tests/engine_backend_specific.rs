@@ -69,7 +69,10 @@ fn postgresql_types_beyond_the_common_ones() {
     )
     .unwrap();
     let row = conn
-        .exec_driver_sql("SELECT id, m, n, j, c, v FROM p WHERE m = $1", &["happy".into()])
+        .exec_driver_sql(
+            "SELECT id, m, n, j, c, v FROM p WHERE m = $1",
+            &["happy".into()],
+        )
         .unwrap()
         .one()
         .unwrap();
@@ -93,7 +96,10 @@ fn postgresql_types_beyond_the_common_ones() {
     assert!(err.to_string().contains("70000"), "{err}");
     // A value of an impossible kind names both types.
     let err = conn
-        .exec_driver_sql("INSERT INTO p (id, m) VALUES (2, $1)", &[Value::Bytes(vec![1])])
+        .exec_driver_sql(
+            "INSERT INTO p (id, m) VALUES (2, $1)",
+            &[Value::Bytes(vec![1])],
+        )
         .unwrap_err();
     let msg = err.to_string();
     assert!(msg.contains("bytes") && msg.contains("mood"), "{msg}");
@@ -108,9 +114,7 @@ fn postgresql_types_beyond_the_common_ones() {
     assert_eq!(err.kind(), Some(ErrorKind::CheckViolation), "{err:?}");
 
     // A type retort does not decode says so, naming it; cast in SQL to read it.
-    let err = conn
-        .exec_driver_sql("SELECT span FROM p", &[])
-        .unwrap_err();
+    let err = conn.exec_driver_sql("SELECT span FROM p", &[]).unwrap_err();
     assert!(
         matches!(&err, Error::Conversion(m) if m.contains("interval") && m.contains("'span'")),
         "{err:?}"
@@ -151,7 +155,10 @@ fn postgresql_connection_options() {
 
     let bad = create_engine(db.url().clone().with_query_value("no_such_option", "1")).unwrap();
     let err = bad.connect().unwrap_err();
-    assert!(matches!(&err, Error::Url(m) if m.contains("no_such_option")), "{err:?}");
+    assert!(
+        matches!(&err, Error::Url(m) if m.contains("no_such_option")),
+        "{err:?}"
+    );
 }
 
 #[test]
@@ -181,7 +188,10 @@ fn mysql_session_setup_and_flavour_detection() {
         .unwrap()
         .one()
         .unwrap();
-    assert!(row.get::<String>(0).unwrap().contains("STRICT_TRANS_TABLES"));
+    assert!(row
+        .get::<String>(0)
+        .unwrap()
+        .contains("STRICT_TRANS_TABLES"));
     assert_eq!(row.get::<String>(1).unwrap(), "utf8mb4");
     assert_eq!(row.get::<String>(2).unwrap(), "utf8mb4");
 

@@ -505,3 +505,35 @@ fn echo_logs_statements_and_parameters() {
     assert!(joined.contains("COMMIT"), "{joined}");
     assert!(!joined.contains("not echoed"), "{joined}");
 }
+
+#[test]
+fn cached_statements_follow_schema_changes() {
+    for_each_backend(|db| {
+        let mut conn = db.engine().connect().unwrap();
+        conn.exec_driver_sql("CREATE TABLE sc (a INTEGER)", &[])
+            .unwrap();
+        conn.exec_driver_sql("INSERT INTO sc (a) VALUES (1)", &[])
+            .unwrap();
+        let before = conn.exec_driver_sql("SELECT * FROM sc", &[]).unwrap();
+        assert_eq!(before.columns(), ["a"]);
+        let streamed: Vec<_> = conn
+            .stream_driver_sql("SELECT * FROM sc", &[])
+            .unwrap()
+            .collect();
+        assert_eq!(streamed.len(), 1);
+
+        // Another connection changes the table under the cached statements.
+        db.engine()
+            .connect()
+            .unwrap()
+            .exec_driver_sql("ALTER TABLE sc ADD COLUMN b INTEGER", &[])
+            .unwrap();
+        let after = conn.exec_driver_sql("SELECT * FROM sc", &[]).unwrap();
+        assert_eq!(after.columns(), ["a", "b"], "{}", db.name());
+        assert_eq!(after.rows()[0].values(), [Value::Int(1), Value::Null]);
+        let stream = conn.stream_driver_sql("SELECT * FROM sc", &[]).unwrap();
+        assert_eq!(stream.columns(), ["a", "b"]);
+        let rows: Vec<_> = stream.map(|r| r.unwrap().into_values()).collect();
+        assert_eq!(rows, [vec![Value::Int(1), Value::Null]]);
+    });
+}

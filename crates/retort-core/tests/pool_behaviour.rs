@@ -325,7 +325,9 @@ fn connect_failures_are_reported_at_once_with_their_kind() {
 #[test]
 fn invalid_pool_options_are_argument_errors() {
     let cases = [
-        Engine::builder("sqlite://").pool_size(0).pool_timeout(Duration::from_secs(1)),
+        Engine::builder("sqlite://")
+            .pool_size(0)
+            .pool_timeout(Duration::from_secs(1)),
         Engine::builder("sqlite:///x.db").pool_size(0),
         Engine::builder("sqlite:///x.db").pool_timeout(Duration::ZERO),
         Engine::builder("sqlite:///x.db").pool_recycle(Duration::ZERO),

@@ -61,17 +61,16 @@ fn conninfo(url: &Url) -> String {
 
 impl DriverDialect for PostgresDialect {
     fn connect(&self, url: &Url, options: &ConnectOptions) -> Result<Box<dyn DriverConnection>> {
-        let config = postgres::Config::from_str(&conninfo(url))
-            .map_err(|e| {
-                // The parser's message is generic; the cause names the option.
-                let mut message = format!("PostgreSQL connection options: {e}");
-                let mut source = e.source();
-                while let Some(cause) = source {
-                    message.push_str(&format!(": {cause}"));
-                    source = cause.source();
-                }
-                Error::Url(message)
-            })?;
+        let config = postgres::Config::from_str(&conninfo(url)).map_err(|e| {
+            // The parser's message is generic; the cause names the option.
+            let mut message = format!("PostgreSQL connection options: {e}");
+            let mut source = e.source();
+            while let Some(cause) = source {
+                message.push_str(&format!(": {cause}"));
+                source = cause.source();
+            }
+            Error::Url(message)
+        })?;
         let mut client = config.connect(NoTls).map_err(classify)?;
         if let Some(level) = options.isolation_level {
             client
@@ -144,42 +143,63 @@ fn check_params(statement: &Statement, params: &[Value]) -> Result<()> {
     )))
 }
 
+/// Whether the server refused a cached statement because a table it reads changed shape
+/// since it was prepared (by another session, say).
+fn is_stale_plan(err: &postgres::Error) -> bool {
+    err.as_db_error()
+        .is_some_and(|db| db.code().code() == "0A000" && db.message().contains("cached plan"))
+}
+
+fn query_all(
+    client: &mut Client,
+    statement: &Statement,
+    params: &[Value],
+) -> Result<(Vec<postgres::Row>, u64), postgres::Error> {
+    let mut it = client.query_raw(statement, params.iter().map(PgParam))?;
+    let mut rows = Vec::new();
+    while let Some(row) = it.next()? {
+        rows.push(row);
+    }
+    Ok((rows, it.rows_affected().unwrap_or(0)))
+}
+
 impl DriverConnection for PgConnection {
     fn execute(&mut self, sql: &str, params: &[Value]) -> Result<DriverResult> {
-        let prepared = self.prepared(sql)?;
-        check_params(&prepared.statement, params)?;
-        let outcome = (|| {
-            let mut it = self
-                .client
-                .query_raw(&prepared.statement, params.iter().map(PgParam))?;
-            let mut rows = Vec::new();
-            while let Some(row) = it.next()? {
-                rows.push(row);
+        let mut stale: Option<postgres::Error> = None;
+        loop {
+            let prepared = self.prepared(sql)?;
+            check_params(&prepared.statement, params)?;
+            match query_all(&mut self.client, &prepared.statement, params) {
+                Ok((rows, rows_affected)) => {
+                    return Ok(DriverResult {
+                        columns: prepared.columns,
+                        rows: rows.iter().map(read_row).collect::<Result<_>>()?,
+                        rows_affected,
+                        last_insert_id: None,
+                    })
+                }
+                // Prepare again, once. Inside a transaction the retry fails as well (the
+                // transaction is aborted) and the first error is the one reported.
+                Err(e) if stale.is_none() && is_stale_plan(&e) => {
+                    self.statements.remove(sql);
+                    stale = Some(e);
+                }
+                Err(e) => return Err(self.fail(sql, stale.take().unwrap_or(e))),
             }
-            Ok::<_, postgres::Error>((rows, it.rows_affected().unwrap_or(0)))
-        })();
-        let (rows, rows_affected) = outcome.map_err(|e| self.fail(sql, e))?;
-        Ok(DriverResult {
-            columns: prepared.columns,
-            rows: rows.iter().map(read_row).collect::<Result<_>>()?,
-            rows_affected,
-            last_insert_id: None,
-        })
+        }
     }
 
     fn stream<'c>(&'c mut self, sql: &str, params: &[Value]) -> Result<DriverStream<'c>> {
+        // Always prepared afresh (and cached for `execute`): a cached plan may have gone stale,
+        // and the failed attempt could not be retried — the row iterator keeps the client
+        // borrowed on every path. One extra round trip per stream.
+        self.statements.remove(sql);
         let prepared = self.prepared(sql)?;
         check_params(&prepared.statement, params)?;
-        let iter = match self
+        let iter = self
             .client
             .query_raw(&prepared.statement, params.iter().map(PgParam))
-        {
-            Ok(iter) => iter,
-            Err(e) => {
-                self.statements.remove(sql);
-                return Err(classify(e));
-            }
-        };
+            .map_err(classify)?;
         Ok(DriverStream {
             columns: prepared.columns,
             rows: Box::new(

@@ -145,8 +145,10 @@ fn column_names(stmt: &CachedStatement<'_>) -> Arc<[String]> {
     stmt.column_names().into_iter().map(str::to_owned).collect()
 }
 
-fn read_row(row: &rusqlite::Row<'_>, ncols: usize) -> Result<Vec<Value>> {
-    (0..ncols)
+/// Reads a row. The column count comes from the statement as it is now: stepping may have
+/// recompiled it after a schema change (`SELECT *` gaining a column).
+fn read_row(row: &rusqlite::Row<'_>) -> Result<Vec<Value>> {
+    (0..row.as_ref().column_count())
         .map(|i| {
             Ok(match row.get_ref(i).map_err(classify)? {
                 ValueRef::Null => Value::Null,
@@ -175,8 +177,7 @@ impl DriverConnection for SqliteConnection {
     fn execute(&mut self, sql: &str, params: &[Value]) -> Result<DriverResult> {
         let mut stmt = self.conn.prepare_cached(sql).map_err(classify)?;
         bind(&mut stmt, params)?;
-        let ncols = stmt.column_count();
-        if ncols == 0 {
+        if stmt.column_count() == 0 {
             let changed = stmt.raw_execute().map_err(classify)?;
             let last_insert_id =
                 (changed > 0 && is_insert(sql)).then(|| self.conn.last_insert_rowid());
@@ -187,14 +188,15 @@ impl DriverConnection for SqliteConnection {
                 last_insert_id,
             });
         }
-        let columns = column_names(&stmt);
         let mut out = Vec::new();
         {
             let mut rows = stmt.raw_query();
             while let Some(row) = rows.next().map_err(classify)? {
-                out.push(read_row(row, ncols)?);
+                out.push(read_row(row)?);
             }
         }
+        // Named after stepping, which recompiles a statement whose tables changed.
+        let columns = column_names(&stmt);
         // INSERT ... RETURNING
         let last_insert_id =
             (!out.is_empty() && is_insert(sql)).then(|| self.conn.last_insert_rowid());
@@ -209,15 +211,18 @@ impl DriverConnection for SqliteConnection {
     fn stream<'c>(&'c mut self, sql: &str, params: &[Value]) -> Result<DriverStream<'c>> {
         let mut stmt = self.conn.prepare_cached(sql).map_err(classify)?;
         bind(&mut stmt, params)?;
-        let ncols = stmt.column_count();
-        let columns = column_names(&stmt);
+        let mut rows = SqliteRows {
+            stmt,
+            done: false,
+            first: None,
+        };
+        // The first step recompiles a statement whose tables changed; name the columns after
+        // it, and hand its row out first.
+        rows.first = rows.step();
+        let columns = column_names(&rows.stmt);
         Ok(DriverStream {
             columns,
-            rows: Box::new(SqliteRows {
-                stmt,
-                ncols,
-                done: false,
-            }),
+            rows: Box::new(rows),
         })
     }
 
@@ -249,20 +254,19 @@ impl DriverConnection for SqliteConnection {
 /// (it holds only a reference). The statement is reset when the stream ends or is dropped.
 struct SqliteRows<'c> {
     stmt: CachedStatement<'c>,
-    ncols: usize,
     done: bool,
+    /// The row read while opening the stream.
+    first: Option<Result<Vec<Value>>>,
 }
 
-impl Iterator for SqliteRows<'_> {
-    type Item = Result<Vec<Value>>;
-
-    fn next(&mut self) -> Option<Result<Vec<Value>>> {
+impl SqliteRows<'_> {
+    fn step(&mut self) -> Option<Result<Vec<Value>>> {
         if self.done {
             return None;
         }
         let mut rows = self.stmt.raw_query();
         let item = match rows.next() {
-            Ok(Some(row)) => read_row(row, self.ncols),
+            Ok(Some(row)) => read_row(row),
             Ok(None) => {
                 self.done = true;
                 return None;
@@ -275,6 +279,14 @@ impl Iterator for SqliteRows<'_> {
             self.done = true;
         }
         Some(item)
+    }
+}
+
+impl Iterator for SqliteRows<'_> {
+    type Item = Result<Vec<Value>>;
+
+    fn next(&mut self) -> Option<Result<Vec<Value>>> {
+        self.first.take().or_else(|| self.step())
     }
 }
 
