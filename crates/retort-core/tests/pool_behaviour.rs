@@ -340,3 +340,28 @@ fn invalid_pool_options_are_argument_errors() {
         }
     }
 }
+
+#[test]
+fn close_returns_and_invalidate_discards() {
+    for_each_backend(|db| {
+        let engine = db.builder().pool_size(1).build().unwrap();
+        let mut conn = engine.connect().unwrap();
+        let first = db.backend_pid(&mut conn);
+        conn.close();
+        assert_eq!(engine.pool_status(), (1, 1));
+        let mut conn = engine.connect().unwrap();
+        assert_eq!(
+            db.backend_pid(&mut conn),
+            first,
+            "close() keeps it for reuse"
+        );
+
+        conn.invalidate();
+        assert_eq!(engine.pool_status(), (0, 0));
+        let mut conn = engine.connect().unwrap();
+        if first.is_some() {
+            assert_ne!(db.backend_pid(&mut conn), first);
+        }
+        conn.exec_driver_sql("SELECT 1", &[]).unwrap();
+    });
+}

@@ -246,14 +246,17 @@ fn admin(backend: Backend) -> Option<&'static Engine> {
             Ok(engine) => Some(engine),
             Err(e) => {
                 let shown = Url::parse(&url).map_or_else(|_| url.clone(), |u| u.to_string());
-                let message = format!(
-                    "SKIPPING {} tests: cannot connect to {shown}: {e}; set {REQUIRE_ALL_VAR}=1 to make this a failure",
+                if require_all_backends() {
+                    panic!(
+                        "{} is required ({REQUIRE_ALL_VAR}=1) but cannot be reached at {shown}: {e}",
+                        backend.name()
+                    );
+                }
+                eprintln!(
+                    "\n!!!!!!!!!! SKIPPING {} tests: cannot connect to {shown}: {e}; \
+                     set {REQUIRE_ALL_VAR}=1 to make this a failure !!!!!!!!!!\n",
                     backend.name()
                 );
-                if require_all_backends() {
-                    panic!("{message}");
-                }
-                eprintln!("\n!!!!!!!!!! {message} !!!!!!!!!!\n");
                 None
             }
         }

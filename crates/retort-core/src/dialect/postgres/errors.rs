@@ -38,6 +38,8 @@ pub(super) fn classify(err: postgres::Error) -> Error {
                 .with_column(db.column().map(str::to_owned)),
         );
     }
+    // The driver's own message is short ("error connecting to server"); its causes say why.
+    let mut message = err.to_string();
     let mut source = err.source();
     while let Some(cause) = source {
         if let Some(bind) = cause.downcast_ref::<BindError>() {
@@ -46,15 +48,12 @@ pub(super) fn classify(err: postgres::Error) -> Error {
                 format!("{err}: {}", bind.message),
             ));
         }
+        message.push_str(&format!(": {cause}"));
         if cause.is::<std::io::Error>() {
-            return Error::from_database(DatabaseError::new(
-                ErrorKind::ConnectionLost,
-                err.to_string(),
-            ));
+            return Error::from_database(DatabaseError::new(ErrorKind::ConnectionLost, message));
         }
         source = cause.source();
     }
-    let message = err.to_string();
     let kind = if err.is_closed() || message.contains("connection closed") {
         ErrorKind::ConnectionLost
     } else if message.contains("parameters but") {
