@@ -259,6 +259,28 @@ fn in_memory_sqlite_has_one_shared_connection() {
     assert_eq!(n, 1);
     assert_eq!(engine.pool_status(), (1, 1));
 
+    // A transaction begun and committed in raw SQL leaves nothing to roll back, and the only
+    // connection (the whole database) is kept.
+    {
+        let mut conn = engine.connect().unwrap();
+        conn.exec_driver_sql("BEGIN", &[]).unwrap();
+        conn.exec_driver_sql("INSERT INTO t VALUES (2)", &[])
+            .unwrap();
+        conn.exec_driver_sql("COMMIT", &[]).unwrap();
+        let mut tx = conn.begin().unwrap();
+        tx.exec_driver_sql("COMMIT", &[]).unwrap();
+        tx.rollback().unwrap();
+    }
+    let n: i64 = engine
+        .connect()
+        .unwrap()
+        .exec_driver_sql("SELECT count(*) FROM t", &[])
+        .unwrap()
+        .scalar()
+        .unwrap();
+    assert_eq!(n, 2);
+    assert_eq!(engine.pool_status(), (1, 1));
+
     // Two in-memory engines are two databases.
     let other = create_engine("sqlite:///:memory:").unwrap();
     let err = other

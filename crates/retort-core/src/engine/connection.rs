@@ -323,6 +323,9 @@ impl Connection {
                 self.rollback_quietly();
             }
             result
+        } else if self.conn.driver.in_transaction() == Some(false) {
+            // The database already ended it (raw SQL, or an error that rolls back by itself).
+            Ok(())
         } else {
             self.control("ROLLBACK")
         }
@@ -339,7 +342,7 @@ impl Connection {
 
     /// ROLLBACK for cleanup paths; a failure means the connection cannot be trusted again.
     fn rollback_quietly(&mut self) {
-        if self.conn.broken {
+        if self.conn.broken || self.conn.driver.in_transaction() == Some(false) {
             return;
         }
         echo_statement(self.echo, "ROLLBACK", &[]);
@@ -358,8 +361,12 @@ impl Connection {
 
 impl Drop for Connection {
     fn drop(&mut self) {
-        let open =
-            self.depth > 0 || self.raw_begin || self.conn.driver.in_transaction().unwrap_or(false);
+        // The driver knows best where it can tell; otherwise trust the bookkeeping.
+        let open = self
+            .conn
+            .driver
+            .in_transaction()
+            .unwrap_or(self.depth > 0 || self.raw_begin);
         if open {
             self.rollback_quietly();
         }
