@@ -1,6 +1,415 @@
-//! The mysql driver adapter.
+//! The MySQL / MariaDB driver adapter, over the synchronous `mysql` client.
+//!
+//! Every connection runs `SET NAMES utf8mb4` (so characters outside the Basic Multilingual
+//! Plane round-trip) and adds `STRICT_TRANS_TABLES` to its `sql_mode` (so a value too long
+//! or out of range is an error rather than silently truncated). `UPDATE` reports the rows it
+//! *matched*, like the other databases (the `CLIENT_FOUND_ROWS` flag). URL query options are
+//! the `mysql` crate's (`tcp_connect_timeout_ms`, `stmt_cache_size`, `prefer_socket`, ...).
+//!
+//! Statements with parameters go through the binary protocol, prepared once per connection
+//! by the driver's statement cache; statements without run as plain text queries. Either way
+//! columns decode by their type: integers (signed or unsigned), `DECIMAL` as a decimal, dates
+//! and times as chrono values, strings as text unless their character set is binary, JSON as
+//! text.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use mysql::consts::{CapabilityFlags, ColumnFlags, ColumnType};
+use mysql::prelude::{Protocol, Queryable};
+use mysql::{Column, Conn, OptsBuilder, Params, QueryResult};
+
+use super::errors::classify;
 use super::MySqlDialect;
-use crate::engine::driver::DriverDialect;
+use crate::dialect::DialectRef;
+use crate::engine::driver::{
+    ConnectOptions, DriverConnection, DriverDialect, DriverResult, DriverStatement, DriverStream,
+};
+use crate::engine::url::Url;
+use crate::error::{Error, Result};
+use crate::value::Value;
 
-impl DriverDialect for MySqlDialect {}
+/// The `binary` character set: such string columns hold bytes, not text.
+const BINARY_CHARSET: u16 = 63;
+
+impl DriverDialect for MySqlDialect {
+    fn connect(&self, url: &Url, options: &ConnectOptions) -> Result<Box<dyn DriverConnection>> {
+        let mut init = vec![
+            "SET NAMES utf8mb4".to_owned(),
+            "SET SESSION sql_mode = IF(FIND_IN_SET('STRICT_TRANS_TABLES', @@SESSION.sql_mode), \
+             @@SESSION.sql_mode, CONCAT_WS(',', NULLIF(@@SESSION.sql_mode, ''), 'STRICT_TRANS_TABLES'))"
+                .to_owned(),
+        ];
+        if let Some(level) = options.isolation_level {
+            init.push(format!(
+                "SET SESSION TRANSACTION ISOLATION LEVEL {}",
+                level.as_sql()
+            ));
+        }
+        let mut opts = OptsBuilder::new()
+            .ip_or_hostname(Some(url.host().unwrap_or("localhost")))
+            .tcp_port(url.port().unwrap_or(3306))
+            .user(url.username())
+            .pass(url.password())
+            .db_name(url.database())
+            .prefer_socket(false)
+            .additional_capabilities(CapabilityFlags::CLIENT_FOUND_ROWS)
+            .init(init);
+        if !url.query().is_empty() {
+            let query: HashMap<String, String> = url.query().iter().cloned().collect();
+            opts = opts
+                .from_hash_map(&query)
+                .map_err(|e| Error::Url(format!("MySQL connection options: {e}")))?;
+        }
+        let conn = Conn::new(opts).map_err(classify)?;
+        Ok(Box::new(MySqlConnection { conn }))
+    }
+
+    fn initialize(&self, conn: &mut dyn DriverConnection) -> Result<Option<DialectRef>> {
+        let version: String = conn
+            .execute("SELECT VERSION()", &[])?
+            .rows
+            .into_iter()
+            .next()
+            .and_then(|row| row.into_iter().next())
+            .and_then(|v| match v {
+                Value::Text(s) => Some(s),
+                _ => None,
+            })
+            .unwrap_or_default();
+        let mariadb = version.to_ascii_lowercase().contains("mariadb");
+        Ok(Some(Arc::new(MySqlDialect { mariadb })))
+    }
+}
+
+struct MySqlConnection {
+    conn: Conn,
+}
+
+fn to_params(params: &[Value]) -> Params {
+    Params::Positional(params.iter().map(to_mysql).collect())
+}
+
+/// Binds a value as the MySQL value that stores it; decimals, JSON and UUIDs go as text.
+fn to_mysql(value: &Value) -> mysql::Value {
+    use mysql::Value as My;
+    match value {
+        Value::Null => My::NULL,
+        Value::Bool(b) => My::Int(i64::from(*b)),
+        Value::Int(i) => My::Int(*i),
+        Value::Float(x) => My::Double(*x),
+        Value::Text(s) => My::Bytes(s.as_bytes().to_vec()),
+        Value::Bytes(b) => My::Bytes(b.clone()),
+        #[cfg(feature = "decimal")]
+        Value::Decimal(d) => My::Bytes(d.to_string().into_bytes()),
+        #[cfg(feature = "chrono")]
+        Value::Date(d) => datetime_value(d.and_time(chrono::NaiveTime::MIN)),
+        #[cfg(feature = "chrono")]
+        Value::Time(t) => {
+            use chrono::Timelike;
+            My::Time(
+                false,
+                0,
+                t.hour() as u8,
+                t.minute() as u8,
+                t.second() as u8,
+                micros(t.nanosecond()),
+            )
+        }
+        #[cfg(feature = "chrono")]
+        Value::DateTime(dt) => datetime_value(*dt),
+        #[cfg(feature = "chrono")]
+        Value::DateTimeUtc(dt) => datetime_value(dt.naive_utc()),
+        #[cfg(feature = "json")]
+        Value::Json(j) => My::Bytes(j.to_string().into_bytes()),
+        #[cfg(feature = "uuid")]
+        Value::Uuid(u) => My::Bytes(u.hyphenated().to_string().into_bytes()),
+    }
+}
+
+/// Microseconds of a nanosecond field (a leap second's extra second is clamped).
+#[cfg(feature = "chrono")]
+fn micros(nanos: u32) -> u32 {
+    (nanos / 1000).min(999_999)
+}
+
+#[cfg(feature = "chrono")]
+fn datetime_value(dt: chrono::NaiveDateTime) -> mysql::Value {
+    use chrono::{Datelike, Timelike};
+    mysql::Value::Date(
+        u16::try_from(dt.year()).unwrap_or(0),
+        dt.month() as u8,
+        dt.day() as u8,
+        dt.hour() as u8,
+        dt.minute() as u8,
+        dt.second() as u8,
+        micros(dt.nanosecond()),
+    )
+}
+
+fn text_or_bytes(bytes: Vec<u8>) -> Value {
+    match String::from_utf8(bytes) {
+        Ok(s) => Value::Text(s),
+        Err(e) => Value::Bytes(e.into_bytes()),
+    }
+}
+
+fn unsigned(u: u64) -> Value {
+    // Above i64::MAX only BIGINT UNSIGNED reaches; it reads as its decimal text.
+    i64::try_from(u)
+        .map(Value::Int)
+        .unwrap_or_else(|_| Value::Text(u.to_string()))
+}
+
+/// Decodes a column value. The binary protocol gives typed values; the text protocol gives
+/// every value as bytes, parsed here by the column's type.
+fn from_mysql(value: mysql::Value, column: &Column) -> Result<Value> {
+    use mysql::Value as My;
+    let ty = column.column_type();
+    Ok(match value {
+        My::NULL => Value::Null,
+        My::Int(i) => Value::Int(i),
+        My::UInt(u) => unsigned(u),
+        // Through the shortest decimal form, so a FLOAT 0.1 reads as 0.1.
+        My::Float(x) => Value::Float(x.to_string().parse().unwrap_or(f64::from(x))),
+        My::Double(x) => Value::Float(x),
+        My::Date(y, mo, d, h, mi, s, us) => date_value(ty, (y, mo, d, h, mi, s, us)),
+        My::Time(neg, days, h, m, s, us) => time_value(neg, days, h, m, s, us),
+        My::Bytes(b) => from_text_protocol(b, column)?,
+    })
+}
+
+fn from_text_protocol(bytes: Vec<u8>, column: &Column) -> Result<Value> {
+    use ColumnType::*;
+    let ty = column.column_type();
+    let text = || {
+        std::str::from_utf8(&bytes).map_err(|_| {
+            Error::Conversion(format!(
+                "column '{}': the server sent a {ty:?} value that is not text",
+                column.name_str()
+            ))
+        })
+    };
+    let parse_error = |what: &str| {
+        Error::Conversion(format!(
+            "column '{}': cannot read {:?} as {what}",
+            column.name_str(),
+            String::from_utf8_lossy(&bytes)
+        ))
+    };
+    Ok(match ty {
+        MYSQL_TYPE_TINY | MYSQL_TYPE_SHORT | MYSQL_TYPE_LONG | MYSQL_TYPE_INT24
+        | MYSQL_TYPE_LONGLONG | MYSQL_TYPE_YEAR => {
+            let t = text()?;
+            if column.flags().contains(ColumnFlags::UNSIGNED_FLAG) {
+                unsigned(t.parse().map_err(|_| parse_error("an integer"))?)
+            } else {
+                Value::Int(t.parse().map_err(|_| parse_error("an integer"))?)
+            }
+        }
+        MYSQL_TYPE_FLOAT | MYSQL_TYPE_DOUBLE => {
+            Value::Float(text()?.parse().map_err(|_| parse_error("a float"))?)
+        }
+        MYSQL_TYPE_DECIMAL | MYSQL_TYPE_NEWDECIMAL => decimal_value(text()?)?,
+        MYSQL_TYPE_DATE
+        | MYSQL_TYPE_DATETIME
+        | MYSQL_TYPE_TIMESTAMP
+        | MYSQL_TYPE_NEWDATE
+        | MYSQL_TYPE_DATETIME2
+        | MYSQL_TYPE_TIMESTAMP2 => parse_date_text(ty, text()?),
+        MYSQL_TYPE_TIME | MYSQL_TYPE_TIME2 => parse_time_text(text()?),
+        // BIT(n) arrives as big-endian bytes.
+        MYSQL_TYPE_BIT => Value::Int(
+            bytes
+                .iter()
+                .fold(0i64, |acc, b| acc.wrapping_shl(8) | i64::from(*b)),
+        ),
+        MYSQL_TYPE_JSON => text_or_bytes(bytes),
+        _ if column.character_set() == BINARY_CHARSET => Value::Bytes(bytes),
+        _ => text_or_bytes(bytes),
+    })
+}
+
+#[cfg(feature = "decimal")]
+fn decimal_value(text: &str) -> Result<Value> {
+    use std::str::FromStr;
+    rust_decimal::Decimal::from_str(text)
+        .or_else(|_| rust_decimal::Decimal::from_scientific(text))
+        .map(Value::Decimal)
+        .map_err(|e| Error::Conversion(format!("cannot read DECIMAL {text}: {e}")))
+}
+
+#[cfg(not(feature = "decimal"))]
+fn decimal_value(text: &str) -> Result<Value> {
+    Ok(Value::Text(text.to_owned()))
+}
+
+type DateParts = (u16, u8, u8, u8, u8, u8, u32);
+
+#[cfg(feature = "chrono")]
+fn date_value(ty: ColumnType, (y, mo, d, h, mi, s, us): DateParts) -> Value {
+    let date = chrono::NaiveDate::from_ymd_opt(i32::from(y), u32::from(mo), u32::from(d));
+    let time = chrono::NaiveTime::from_hms_micro_opt(u32::from(h), u32::from(mi), u32::from(s), us);
+    match (date, time) {
+        (Some(date), _) if ty == ColumnType::MYSQL_TYPE_DATE => Value::Date(date),
+        (Some(date), Some(time)) => Value::DateTime(date.and_time(time)),
+        // A zero date ('0000-00-00'), which chrono cannot hold.
+        _ => Value::Text(format!(
+            "{y:04}-{mo:02}-{d:02} {h:02}:{mi:02}:{s:02}.{us:06}"
+        )),
+    }
+}
+
+#[cfg(not(feature = "chrono"))]
+fn date_value(ty: ColumnType, (y, mo, d, h, mi, s, us): DateParts) -> Value {
+    if ty == ColumnType::MYSQL_TYPE_DATE {
+        Value::Text(format!("{y:04}-{mo:02}-{d:02}"))
+    } else {
+        Value::Text(format!(
+            "{y:04}-{mo:02}-{d:02} {h:02}:{mi:02}:{s:02}.{us:06}"
+        ))
+    }
+}
+
+fn time_value(negative: bool, days: u32, h: u8, m: u8, s: u8, us: u32) -> Value {
+    #[cfg(feature = "chrono")]
+    if !negative && days == 0 {
+        if let Some(t) =
+            chrono::NaiveTime::from_hms_micro_opt(u32::from(h), u32::from(m), u32::from(s), us)
+        {
+            return Value::Time(t);
+        }
+    }
+    // A TIME outside a day (MySQL allows -838:59:59 to 838:59:59) stays text.
+    let hours = u64::from(days) * 24 + u64::from(h);
+    let sign = if negative { "-" } else { "" };
+    Value::Text(format!("{sign}{hours:02}:{m:02}:{s:02}.{us:06}"))
+}
+
+#[cfg(feature = "chrono")]
+fn parse_date_text(ty: ColumnType, text: &str) -> Value {
+    let parsed = if ty == ColumnType::MYSQL_TYPE_DATE {
+        chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+            .ok()
+            .map(Value::Date)
+    } else {
+        chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f")
+            .ok()
+            .map(Value::DateTime)
+    };
+    parsed.unwrap_or_else(|| Value::Text(text.to_owned()))
+}
+
+#[cfg(not(feature = "chrono"))]
+fn parse_date_text(_ty: ColumnType, text: &str) -> Value {
+    Value::Text(text.to_owned())
+}
+
+#[cfg(feature = "chrono")]
+fn parse_time_text(text: &str) -> Value {
+    chrono::NaiveTime::parse_from_str(text, "%H:%M:%S%.f")
+        .map(Value::Time)
+        .unwrap_or_else(|_| Value::Text(text.to_owned()))
+}
+
+#[cfg(not(feature = "chrono"))]
+fn parse_time_text(text: &str) -> Value {
+    Value::Text(text.to_owned())
+}
+
+fn decode_row(row: mysql::Row, columns: &[Column]) -> Result<Vec<Value>> {
+    row.unwrap()
+        .into_iter()
+        .zip(columns)
+        .map(|(v, c)| from_mysql(v, c))
+        .collect()
+}
+
+/// Reads the first result set in full (and drains any others).
+fn collect<P: Protocol>(mut result: QueryResult<'_, '_, '_, P>) -> Result<DriverResult> {
+    // The counts belong to the current result set; read them before moving past it.
+    let rows_affected = result.affected_rows();
+    let last_insert_id = result
+        .last_insert_id()
+        .and_then(|id| i64::try_from(id).ok())
+        .filter(|id| *id != 0);
+    let meta: Arc<[Column]> = result.columns().as_ref().into();
+    let columns: Arc<[String]> = meta.iter().map(|c| c.name_str().into_owned()).collect();
+    let mut rows = Vec::new();
+    for row in result.by_ref() {
+        rows.push(decode_row(row.map_err(classify)?, &meta)?);
+    }
+    Ok(DriverResult {
+        columns,
+        rows,
+        rows_affected,
+        last_insert_id,
+    })
+}
+
+fn stream_rows<'c, P: Protocol + 'c>(result: QueryResult<'c, 'c, 'c, P>) -> DriverStream<'c> {
+    let meta: Arc<[Column]> = result.columns().as_ref().into();
+    let columns = meta.iter().map(|c| c.name_str().into_owned()).collect();
+    DriverStream {
+        columns,
+        rows: Box::new(
+            result.map(move |row| row.map_err(classify).and_then(|r| decode_row(r, &meta))),
+        ),
+    }
+}
+
+impl DriverConnection for MySqlConnection {
+    fn execute(&mut self, sql: &str, params: &[Value]) -> Result<DriverResult> {
+        if params.is_empty() {
+            collect(self.conn.query_iter(sql).map_err(classify)?)
+        } else {
+            collect(
+                self.conn
+                    .exec_iter(sql, to_params(params))
+                    .map_err(classify)?,
+            )
+        }
+    }
+
+    fn stream<'c>(&'c mut self, sql: &str, params: &[Value]) -> Result<DriverStream<'c>> {
+        if params.is_empty() {
+            Ok(stream_rows(self.conn.query_iter(sql).map_err(classify)?))
+        } else {
+            Ok(stream_rows(
+                self.conn
+                    .exec_iter(sql, to_params(params))
+                    .map_err(classify)?,
+            ))
+        }
+    }
+
+    fn prepare<'c>(&'c mut self, sql: &str) -> Result<Box<dyn DriverStatement + 'c>> {
+        let statement = self.conn.prep(sql).map_err(classify)?;
+        Ok(Box::new(MySqlPrepared {
+            conn: &mut self.conn,
+            statement,
+        }))
+    }
+
+    fn execute_batch(&mut self, sql: &str) -> Result<()> {
+        self.conn.query_drop(sql).map_err(classify)
+    }
+
+    fn ping(&mut self) -> Result<()> {
+        self.conn.ping().map_err(classify)
+    }
+}
+
+struct MySqlPrepared<'c> {
+    conn: &'c mut Conn,
+    statement: mysql::Statement,
+}
+
+impl DriverStatement for MySqlPrepared<'_> {
+    fn execute(&mut self, params: &[Value]) -> Result<u64> {
+        self.conn
+            .exec_drop(&self.statement, to_params(params))
+            .map_err(classify)?;
+        Ok(self.conn.affected_rows())
+    }
+}

@@ -1,6 +1,582 @@
-//! The postgresql driver adapter.
+//! The PostgreSQL driver adapter, over the synchronous `postgres` client.
+//!
+//! The URL becomes a libpq-style connection string; its query options (`options`,
+//! `connect_timeout`, `application_name`, `sslmode`, ...) are passed through, so
+//! `?options=-csearch_path%3Dapp` selects a schema. Connections are plain TCP (no TLS).
+//!
+//! Statements are prepared once per connection and kept in a bounded cache. The server infers
+//! each parameter's type; values are encoded for that type whatever their Rust variant — an
+//! `Int` binds to INT2, INT4 or INT8 (out of range is a `DataError`), text binds to any type in
+//! PostgreSQL's text format, so the server parses it — and each column decodes by its type.
 
+use std::collections::HashMap;
+use std::error::Error as StdError;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::BytesMut;
+use postgres::fallible_iterator::FallibleIterator;
+use postgres::types::{Format, FromSql, IsNull, Kind, ToSql, Type};
+use postgres::{Client, NoTls, Statement};
+
+use super::errors::{classify, BindError};
 use super::PostgresDialect;
-use crate::engine::driver::DriverDialect;
+use crate::engine::driver::{
+    ConnectOptions, DriverConnection, DriverDialect, DriverResult, DriverStatement, DriverStream,
+};
+use crate::engine::url::Url;
+use crate::error::{Error, ErrorKind, Result};
+use crate::value::Value;
 
-impl DriverDialect for PostgresDialect {}
+const STATEMENT_CACHE_CAPACITY: usize = 256;
+const PING_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Quotes a connection-string value.
+fn conninfo_value(value: &str) -> String {
+    format!("'{}'", value.replace('\\', "\\\\").replace('\'', "\\'"))
+}
+
+fn conninfo(url: &Url) -> String {
+    let mut parts = Vec::new();
+    let mut push = |key: &str, value: &str| parts.push(format!("{key}={}", conninfo_value(value)));
+    push("host", url.host().unwrap_or("localhost"));
+    if let Some(port) = url.port() {
+        push("port", &port.to_string());
+    }
+    if let Some(user) = url.username() {
+        push("user", user);
+    }
+    if let Some(password) = url.password() {
+        push("password", password);
+    }
+    if let Some(db) = url.database() {
+        push("dbname", db);
+    }
+    for (key, value) in url.query() {
+        push(key, value);
+    }
+    parts.join(" ")
+}
+
+impl DriverDialect for PostgresDialect {
+    fn connect(&self, url: &Url, options: &ConnectOptions) -> Result<Box<dyn DriverConnection>> {
+        let config = postgres::Config::from_str(&conninfo(url)).map_err(|e| {
+            // The parser's message is generic; the cause names the option.
+            let mut message = format!("PostgreSQL connection options: {e}");
+            let mut source = e.source();
+            while let Some(cause) = source {
+                message.push_str(&format!(": {cause}"));
+                source = cause.source();
+            }
+            Error::Url(message)
+        })?;
+        let mut client = config.connect(NoTls).map_err(classify)?;
+        if let Some(level) = options.isolation_level {
+            client
+                .batch_execute(&format!(
+                    "SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL {}",
+                    level.as_sql()
+                ))
+                .map_err(classify)?;
+        }
+        Ok(Box::new(PgConnection {
+            client,
+            statements: HashMap::new(),
+        }))
+    }
+}
+
+/// A prepared statement and its column names, shared by every result it produces.
+#[derive(Clone)]
+struct Prepared {
+    statement: Statement,
+    columns: Arc<[String]>,
+}
+
+struct PgConnection {
+    client: Client,
+    statements: HashMap<String, Prepared>,
+}
+
+impl PgConnection {
+    fn prepared(&mut self, sql: &str) -> Result<Prepared> {
+        if let Some(p) = self.statements.get(sql) {
+            return Ok(p.clone());
+        }
+        let statement = self.client.prepare(sql).map_err(classify)?;
+        let columns = statement
+            .columns()
+            .iter()
+            .map(|c| c.name().to_owned())
+            .collect();
+        let prepared = Prepared { statement, columns };
+        if self.statements.len() >= STATEMENT_CACHE_CAPACITY {
+            if let Some(evict) = self.statements.keys().next().cloned() {
+                self.statements.remove(&evict);
+            }
+        }
+        self.statements.insert(sql.to_owned(), prepared.clone());
+        Ok(prepared)
+    }
+
+    /// Classifies an error and forgets the statement, whose cached plan may be what failed
+    /// (after the table it reads was altered, say).
+    fn fail(&mut self, sql: &str, err: postgres::Error) -> Error {
+        self.statements.remove(sql);
+        classify(err)
+    }
+}
+
+/// Checks the parameter count up front, for a clearer message than the driver's.
+fn check_params(statement: &Statement, params: &[Value]) -> Result<()> {
+    let expected = statement.params().len();
+    if expected == params.len() {
+        return Ok(());
+    }
+    Err(Error::from_database(crate::error::DatabaseError::new(
+        ErrorKind::OtherProgramming,
+        format!(
+            "the statement has {expected} placeholders but {} parameters were given",
+            params.len()
+        ),
+    )))
+}
+
+/// Whether the server refused a cached statement because a table it reads changed shape
+/// since it was prepared (by another session, say).
+fn is_stale_plan(err: &postgres::Error) -> bool {
+    err.as_db_error()
+        .is_some_and(|db| db.code().code() == "0A000" && db.message().contains("cached plan"))
+}
+
+fn query_all(
+    client: &mut Client,
+    statement: &Statement,
+    params: &[Value],
+) -> Result<(Vec<postgres::Row>, u64), postgres::Error> {
+    let mut it = client.query_raw(statement, params.iter().map(PgParam))?;
+    let mut rows = Vec::new();
+    while let Some(row) = it.next()? {
+        rows.push(row);
+    }
+    Ok((rows, it.rows_affected().unwrap_or(0)))
+}
+
+impl DriverConnection for PgConnection {
+    fn execute(&mut self, sql: &str, params: &[Value]) -> Result<DriverResult> {
+        let mut stale: Option<postgres::Error> = None;
+        loop {
+            let prepared = self.prepared(sql)?;
+            check_params(&prepared.statement, params)?;
+            match query_all(&mut self.client, &prepared.statement, params) {
+                Ok((rows, rows_affected)) => {
+                    return Ok(DriverResult {
+                        columns: prepared.columns,
+                        rows: rows.iter().map(read_row).collect::<Result<_>>()?,
+                        rows_affected,
+                        last_insert_id: None,
+                    })
+                }
+                // Prepare again, once. Inside a transaction the retry fails as well (the
+                // transaction is aborted) and the first error is the one reported.
+                Err(e) if stale.is_none() && is_stale_plan(&e) => {
+                    self.statements.remove(sql);
+                    stale = Some(e);
+                }
+                Err(e) => return Err(self.fail(sql, stale.take().unwrap_or(e))),
+            }
+        }
+    }
+
+    fn stream<'c>(&'c mut self, sql: &str, params: &[Value]) -> Result<DriverStream<'c>> {
+        // Always prepared afresh (and cached for `execute`): a cached plan may have gone stale,
+        // and the failed attempt could not be retried — the row iterator keeps the client
+        // borrowed on every path. One extra round trip per stream.
+        self.statements.remove(sql);
+        let prepared = self.prepared(sql)?;
+        check_params(&prepared.statement, params)?;
+        let iter = self
+            .client
+            .query_raw(&prepared.statement, params.iter().map(PgParam))
+            .map_err(classify)?;
+        Ok(DriverStream {
+            columns: prepared.columns,
+            rows: Box::new(
+                iter.iterator()
+                    .map(|row| row.map_err(classify).and_then(|row| read_row(&row))),
+            ),
+        })
+    }
+
+    fn prepare<'c>(&'c mut self, sql: &str) -> Result<Box<dyn DriverStatement + 'c>> {
+        let prepared = self.prepared(sql)?;
+        Ok(Box::new(PgPrepared {
+            client: &mut self.client,
+            statement: prepared.statement,
+        }))
+    }
+
+    fn execute_batch(&mut self, sql: &str) -> Result<()> {
+        self.client.batch_execute(sql).map_err(classify)
+    }
+
+    fn ping(&mut self) -> Result<()> {
+        self.client.is_valid(PING_TIMEOUT).map_err(classify)
+    }
+
+    fn is_broken(&self) -> bool {
+        self.client.is_closed()
+    }
+}
+
+struct PgPrepared<'c> {
+    client: &'c mut Client,
+    statement: Statement,
+}
+
+impl DriverStatement for PgPrepared<'_> {
+    fn execute(&mut self, params: &[Value]) -> Result<u64> {
+        check_params(&self.statement, params)?;
+        let mut it = self
+            .client
+            .query_raw(&self.statement, params.iter().map(PgParam))
+            .map_err(classify)?;
+        let mut returned = 0;
+        while it.next().map_err(classify)?.is_some() {
+            returned += 1;
+        }
+        Ok(it.rows_affected().unwrap_or(returned))
+    }
+}
+
+/// The type whose encoding a value of `ty` uses: a domain's base type, else `ty`.
+fn base_type(ty: &Type) -> &Type {
+    match ty.kind() {
+        Kind::Domain(inner) => base_type(inner),
+        _ => ty,
+    }
+}
+
+/// Types whose binary format is their UTF-8 text.
+fn is_textual(ty: &Type) -> bool {
+    [
+        Type::TEXT,
+        Type::VARCHAR,
+        Type::BPCHAR,
+        Type::NAME,
+        Type::UNKNOWN,
+    ]
+    .contains(ty)
+        || ty.name() == "citext"
+        || matches!(ty.kind(), Kind::Enum(_))
+}
+
+type BoxError = Box<dyn StdError + Sync + Send>;
+
+fn bind_error(kind: ErrorKind, message: String) -> BoxError {
+    Box::new(BindError { kind, message })
+}
+
+fn mismatch(value: &Value, ty: &Type) -> BoxError {
+    bind_error(
+        ErrorKind::InvalidValue,
+        format!(
+            "cannot bind a {} value to a parameter of PostgreSQL type {}",
+            value.type_name(),
+            ty.name()
+        ),
+    )
+}
+
+fn out_of_range(value: impl std::fmt::Display, ty: &Type) -> BoxError {
+    bind_error(
+        ErrorKind::OutOfRange,
+        format!("{value} is out of range for PostgreSQL type {}", ty.name()),
+    )
+}
+
+/// Converts an integer for an integer parameter type, checking its range.
+fn bind_integer(i: i64, ty: &Type, out: &mut BytesMut) -> Result<IsNull, BoxError> {
+    if *ty == Type::INT2 {
+        i16::try_from(i)
+            .map_err(|_| out_of_range(i, ty))?
+            .to_sql(ty, out)
+    } else if *ty == Type::INT4 {
+        i32::try_from(i)
+            .map_err(|_| out_of_range(i, ty))?
+            .to_sql(ty, out)
+    } else if *ty == Type::OID {
+        u32::try_from(i)
+            .map_err(|_| out_of_range(i, ty))?
+            .to_sql(ty, out)
+    } else {
+        i.to_sql(ty, out)
+    }
+}
+
+fn is_integer_type(ty: &Type) -> bool {
+    [Type::INT2, Type::INT4, Type::INT8, Type::OID].contains(ty)
+}
+
+/// The text a value is written as when it binds to a text parameter (bytes have none: they
+/// are not text).
+fn text_of(value: &Value) -> Option<String> {
+    Some(match value {
+        Value::Bool(b) => b.to_string(),
+        Value::Int(i) => i.to_string(),
+        Value::Float(x) => format!("{x:?}"),
+        Value::Text(s) => s.clone(),
+        #[cfg(feature = "decimal")]
+        Value::Decimal(d) => d.to_string(),
+        #[cfg(feature = "chrono")]
+        Value::Date(d) => d.to_string(),
+        #[cfg(feature = "chrono")]
+        Value::Time(t) => t.to_string(),
+        #[cfg(feature = "chrono")]
+        Value::DateTime(dt) => dt.to_string(),
+        #[cfg(feature = "chrono")]
+        Value::DateTimeUtc(dt) => dt.to_rfc3339(),
+        #[cfg(feature = "json")]
+        Value::Json(j) => j.to_string(),
+        #[cfg(feature = "uuid")]
+        Value::Uuid(u) => u.to_string(),
+        Value::Null | Value::Bytes(_) => return None,
+    })
+}
+
+/// Encodes `value` for a parameter the server typed `ty`.
+fn bind_value(value: &Value, ty: &Type, out: &mut BytesMut) -> Result<IsNull, BoxError> {
+    let ty = base_type(ty);
+    if let Value::Null = value {
+        return Ok(IsNull::Yes);
+    }
+    // Text goes in the text format (see `encode_format`), and every textual type's binary
+    // format is its text, so either way the bytes are the string's.
+    if let Value::Text(s) = value {
+        out.extend_from_slice(s.as_bytes());
+        return Ok(IsNull::No);
+    }
+    if is_textual(ty) {
+        let text = text_of(value).ok_or_else(|| mismatch(value, ty))?;
+        out.extend_from_slice(text.as_bytes());
+        return Ok(IsNull::No);
+    }
+    match value {
+        Value::Bool(b) if *ty == Type::BOOL => b.to_sql(ty, out),
+        Value::Bool(b) if is_integer_type(ty) => bind_integer(i64::from(*b), ty, out),
+        Value::Int(i) if is_integer_type(ty) => bind_integer(*i, ty, out),
+        Value::Int(i) if *ty == Type::FLOAT8 => (*i as f64).to_sql(ty, out),
+        Value::Int(i) if *ty == Type::FLOAT4 => (*i as f32).to_sql(ty, out),
+        Value::Float(x) if *ty == Type::FLOAT8 => x.to_sql(ty, out),
+        Value::Float(x) if *ty == Type::FLOAT4 => (*x as f32).to_sql(ty, out),
+        Value::Float(x) if is_integer_type(ty) && x.fract() == 0.0 => {
+            if *x < i64::MIN as f64 || *x >= i64::MAX as f64 {
+                return Err(out_of_range(x, ty));
+            }
+            bind_integer(*x as i64, ty, out)
+        }
+        Value::Bytes(b) if *ty == Type::BYTEA => b.as_slice().to_sql(ty, out),
+        Value::Bytes(b) if *ty == Type::UUID && b.len() == 16 => {
+            out.extend_from_slice(b);
+            Ok(IsNull::No)
+        }
+        #[cfg(feature = "json")]
+        Value::Json(j) if *ty == Type::JSON || *ty == Type::JSONB => j.to_sql(ty, out),
+        #[cfg(feature = "uuid")]
+        Value::Uuid(u) if *ty == Type::UUID => u.to_sql(ty, out),
+        _ => bind_converted(value, ty, out),
+    }
+}
+
+/// The less common pairings: numbers across NUMERIC, and dates across date/time types.
+#[cfg_attr(
+    not(any(feature = "decimal", feature = "chrono")),
+    allow(unused_variables)
+)]
+fn bind_converted(value: &Value, ty: &Type, out: &mut BytesMut) -> Result<IsNull, BoxError> {
+    #[cfg(feature = "decimal")]
+    {
+        use rust_decimal::prelude::{FromPrimitive, ToPrimitive};
+        use rust_decimal::Decimal;
+        match value {
+            Value::Int(i) if *ty == Type::NUMERIC => return Decimal::from(*i).to_sql(ty, out),
+            Value::Float(x) if *ty == Type::NUMERIC => {
+                let d = Decimal::from_f64(*x).ok_or_else(|| out_of_range(x, ty))?;
+                return d.to_sql(ty, out);
+            }
+            Value::Decimal(d) if *ty == Type::NUMERIC => return d.to_sql(ty, out),
+            Value::Decimal(d) if *ty == Type::FLOAT8 || *ty == Type::FLOAT4 => {
+                let x = d.to_f64().ok_or_else(|| out_of_range(d, ty))?;
+                return bind_value(&Value::Float(x), ty, out);
+            }
+            Value::Decimal(d) if is_integer_type(ty) && d.fract().is_zero() => {
+                let i = d.to_i64().ok_or_else(|| out_of_range(d, ty))?;
+                return bind_integer(i, ty, out);
+            }
+            _ => {}
+        }
+    }
+    #[cfg(feature = "chrono")]
+    {
+        use chrono::NaiveTime;
+        match value {
+            Value::Date(d) if *ty == Type::DATE => return d.to_sql(ty, out),
+            Value::Date(d) if *ty == Type::TIMESTAMP => {
+                return d.and_time(NaiveTime::MIN).to_sql(ty, out)
+            }
+            Value::Date(d) if *ty == Type::TIMESTAMPTZ => {
+                return d.and_time(NaiveTime::MIN).and_utc().to_sql(ty, out)
+            }
+            Value::Time(t) if *ty == Type::TIME => return t.to_sql(ty, out),
+            Value::DateTime(dt) if *ty == Type::TIMESTAMP => return dt.to_sql(ty, out),
+            // A naive date-time bound to a zone-aware column is taken as UTC.
+            Value::DateTime(dt) if *ty == Type::TIMESTAMPTZ => return dt.and_utc().to_sql(ty, out),
+            Value::DateTimeUtc(dt) if *ty == Type::TIMESTAMPTZ => return dt.to_sql(ty, out),
+            Value::DateTimeUtc(dt) if *ty == Type::TIMESTAMP => {
+                return dt.naive_utc().to_sql(ty, out)
+            }
+            _ => {}
+        }
+    }
+    Err(mismatch(value, ty))
+}
+
+/// A value bound to whatever type the server inferred for its placeholder.
+#[derive(Debug)]
+struct PgParam<'a>(&'a Value);
+
+impl ToSql for PgParam<'_> {
+    fn to_sql(&self, ty: &Type, out: &mut BytesMut) -> Result<IsNull, BoxError> {
+        bind_value(self.0, ty, out)
+    }
+
+    fn accepts(_ty: &Type) -> bool {
+        true
+    }
+
+    fn to_sql_checked(&self, ty: &Type, out: &mut BytesMut) -> Result<IsNull, BoxError> {
+        bind_value(self.0, ty, out)
+    }
+
+    fn encode_format(&self, ty: &Type) -> Format {
+        // Text is sent as text and parsed by the server for the parameter's type, as a literal
+        // would be — except for BYTEA, whose text format would read escapes.
+        match self.0 {
+            Value::Text(_) if *base_type(ty) != Type::BYTEA => Format::Text,
+            _ => Format::Binary,
+        }
+    }
+}
+
+/// A column's raw bytes, whatever its type; decoded by [`decode`].
+struct Raw<'a>(&'a [u8]);
+
+impl<'a> FromSql<'a> for Raw<'a> {
+    fn from_sql(_ty: &Type, raw: &'a [u8]) -> Result<Self, BoxError> {
+        Ok(Raw(raw))
+    }
+
+    fn accepts(_ty: &Type) -> bool {
+        true
+    }
+}
+
+fn read_row(row: &postgres::Row) -> Result<Vec<Value>> {
+    row.columns()
+        .iter()
+        .enumerate()
+        .map(|(i, column)| {
+            let raw: Option<Raw<'_>> = row
+                .try_get(i)
+                .map_err(|e| Error::Conversion(format!("column '{}': {e}", column.name())))?;
+            match raw {
+                None => Ok(Value::Null),
+                Some(Raw(bytes)) => decode(column.type_(), bytes).map_err(|e| {
+                    Error::Conversion(format!(
+                        "column '{}' of type {}: {e}",
+                        column.name(),
+                        column.type_().name()
+                    ))
+                }),
+            }
+        })
+        .collect()
+}
+
+/// Decodes a non-NULL binary-format value of type `ty`.
+fn decode(ty: &Type, raw: &[u8]) -> Result<Value, BoxError> {
+    let ty = base_type(ty);
+    let value = if *ty == Type::BOOL {
+        Value::Bool(bool::from_sql(ty, raw)?)
+    } else if *ty == Type::INT2 {
+        Value::Int(i16::from_sql(ty, raw)?.into())
+    } else if *ty == Type::INT4 {
+        Value::Int(i32::from_sql(ty, raw)?.into())
+    } else if *ty == Type::INT8 {
+        Value::Int(i64::from_sql(ty, raw)?)
+    } else if *ty == Type::OID {
+        Value::Int(u32::from_sql(ty, raw)?.into())
+    } else if *ty == Type::CHAR {
+        Value::Int(i8::from_sql(ty, raw)?.into())
+    } else if *ty == Type::FLOAT4 {
+        // Through the shortest decimal form, so 0.1::real reads as 0.1, not 0.10000000149.
+        let x = f32::from_sql(ty, raw)?;
+        Value::Float(x.to_string().parse().unwrap_or(f64::from(x)))
+    } else if *ty == Type::FLOAT8 {
+        Value::Float(f64::from_sql(ty, raw)?)
+    } else if is_textual(ty) {
+        Value::Text(std::str::from_utf8(raw)?.to_owned())
+    } else if *ty == Type::BYTEA {
+        Value::Bytes(raw.to_vec())
+    } else {
+        return decode_typed(ty, raw);
+    };
+    Ok(value)
+}
+
+#[cfg_attr(
+    not(any(
+        feature = "decimal",
+        feature = "chrono",
+        feature = "json",
+        feature = "uuid"
+    )),
+    allow(unused_variables)
+)]
+fn decode_typed(ty: &Type, raw: &[u8]) -> Result<Value, BoxError> {
+    #[cfg(feature = "decimal")]
+    if *ty == Type::NUMERIC {
+        return Ok(Value::Decimal(rust_decimal::Decimal::from_sql(ty, raw)?));
+    }
+    #[cfg(feature = "chrono")]
+    {
+        if *ty == Type::DATE {
+            return Ok(Value::Date(chrono::NaiveDate::from_sql(ty, raw)?));
+        }
+        if *ty == Type::TIME {
+            return Ok(Value::Time(chrono::NaiveTime::from_sql(ty, raw)?));
+        }
+        if *ty == Type::TIMESTAMP {
+            return Ok(Value::DateTime(chrono::NaiveDateTime::from_sql(ty, raw)?));
+        }
+        if *ty == Type::TIMESTAMPTZ {
+            return Ok(Value::DateTimeUtc(
+                chrono::DateTime::<chrono::Utc>::from_sql(ty, raw)?,
+            ));
+        }
+    }
+    #[cfg(feature = "json")]
+    if *ty == Type::JSON || *ty == Type::JSONB {
+        return Ok(Value::Json(serde_json::Value::from_sql(ty, raw)?));
+    }
+    #[cfg(feature = "uuid")]
+    if *ty == Type::UUID {
+        return Ok(Value::Uuid(uuid::Uuid::from_sql(ty, raw)?));
+    }
+    Err(format!(
+        "retort cannot read PostgreSQL type {}; cast the column in the query (to text, say)",
+        ty.name()
+    )
+    .into())
+}

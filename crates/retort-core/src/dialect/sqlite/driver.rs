@@ -1,6 +1,319 @@
-//! The sqlite driver adapter.
+//! The SQLite driver adapter, over rusqlite.
+//!
+//! Every connection turns on `PRAGMA foreign_keys`, waits up to a busy timeout (5 s, or the
+//! URL's `?timeout=<seconds>`) for a locked database, and reuses prepared statements through
+//! rusqlite's statement cache.
+//!
+//! Values SQLite has no type for are stored as TEXT: dates as `YYYY-MM-DD`, times as
+//! `HH:MM:SS.ffffff`, date-times as `YYYY-MM-DD HH:MM:SS.ffffff` (UTC for zone-aware ones, as
+//! SQLAlchemy does), decimals, JSON and UUIDs as their text; booleans as 0 and 1. They read
+//! back as text or numbers, which [`FromValue`](crate::value::FromValue) converts.
 
+use std::sync::Arc;
+use std::time::Duration;
+
+use rusqlite::types::{ToSqlOutput, ValueRef};
+use rusqlite::{CachedStatement, ToSql};
+
+use super::errors::classify;
 use super::SqliteDialect;
-use crate::engine::driver::DriverDialect;
+use crate::engine::driver::{
+    ConnectOptions, DriverConnection, DriverDialect, DriverResult, DriverStatement, DriverStream,
+    IsolationLevel,
+};
+use crate::engine::url::Url;
+use crate::error::{DatabaseError, Error, ErrorKind, Result};
+use crate::value::Value;
 
-impl DriverDialect for SqliteDialect {}
+const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+const STATEMENT_CACHE_CAPACITY: usize = 128;
+
+fn is_memory(url: &Url) -> bool {
+    matches!(url.database(), None | Some(":memory:"))
+}
+
+impl DriverDialect for SqliteDialect {
+    fn connect(&self, url: &Url, options: &ConnectOptions) -> Result<Box<dyn DriverConnection>> {
+        if url.host().is_some() || url.port().is_some() {
+            return Err(Error::Url(
+                "a sqlite URL has no host: write sqlite:///relative.db, sqlite:////absolute.db or sqlite://".into(),
+            ));
+        }
+        let mut busy_timeout = DEFAULT_BUSY_TIMEOUT;
+        for (key, value) in url.query() {
+            match key.as_str() {
+                "timeout" => {
+                    busy_timeout = value
+                        .parse::<f64>()
+                        .ok()
+                        .and_then(|s| Duration::try_from_secs_f64(s).ok())
+                        .ok_or_else(|| {
+                            Error::Url(format!(
+                                "the sqlite timeout '{value}' is not a number of seconds"
+                            ))
+                        })?;
+                }
+                other => {
+                    return Err(Error::Url(format!(
+                        "unknown option '{other}' for sqlite URLs (supported: timeout)"
+                    )))
+                }
+            }
+        }
+        let conn = match url.database() {
+            Some(path) if !is_memory(url) => rusqlite::Connection::open(path),
+            _ => rusqlite::Connection::open_in_memory(),
+        }
+        .map_err(classify)?;
+        conn.busy_timeout(busy_timeout).map_err(classify)?;
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE_CAPACITY);
+        conn.execute_batch("PRAGMA foreign_keys = ON")
+            .map_err(classify)?;
+        // SQLite transactions are always serializable; dirty reads are possible only between
+        // connections sharing a cache, which is what this pragma allows.
+        let read_uncommitted = options.isolation_level == Some(IsolationLevel::ReadUncommitted);
+        conn.execute_batch(if read_uncommitted {
+            "PRAGMA read_uncommitted = 1"
+        } else {
+            "PRAGMA read_uncommitted = 0"
+        })
+        .map_err(classify)?;
+        Ok(Box::new(SqliteConnection { conn }))
+    }
+
+    fn requires_single_connection(&self, url: &Url) -> bool {
+        is_memory(url)
+    }
+}
+
+struct SqliteConnection {
+    conn: rusqlite::Connection,
+}
+
+/// A value bound as the SQLite type that stores it.
+struct Param<'a>(&'a Value);
+
+impl ToSql for Param<'_> {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(match self.0 {
+            Value::Null => ToSqlOutput::Borrowed(ValueRef::Null),
+            Value::Bool(b) => ToSqlOutput::Borrowed(ValueRef::Integer(i64::from(*b))),
+            Value::Int(i) => ToSqlOutput::Borrowed(ValueRef::Integer(*i)),
+            Value::Float(x) => ToSqlOutput::Borrowed(ValueRef::Real(*x)),
+            Value::Text(s) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
+            Value::Bytes(b) => ToSqlOutput::Borrowed(ValueRef::Blob(b)),
+            #[cfg(feature = "decimal")]
+            Value::Decimal(d) => ToSqlOutput::from(d.to_string()),
+            #[cfg(feature = "chrono")]
+            Value::Date(d) => ToSqlOutput::from(d.format("%Y-%m-%d").to_string()),
+            #[cfg(feature = "chrono")]
+            Value::Time(t) => ToSqlOutput::from(t.format("%H:%M:%S%.6f").to_string()),
+            #[cfg(feature = "chrono")]
+            Value::DateTime(dt) => {
+                ToSqlOutput::from(dt.format("%Y-%m-%d %H:%M:%S%.6f").to_string())
+            }
+            #[cfg(feature = "chrono")]
+            Value::DateTimeUtc(dt) => {
+                ToSqlOutput::from(dt.naive_utc().format("%Y-%m-%d %H:%M:%S%.6f").to_string())
+            }
+            #[cfg(feature = "json")]
+            Value::Json(j) => ToSqlOutput::from(j.to_string()),
+            #[cfg(feature = "uuid")]
+            Value::Uuid(u) => ToSqlOutput::from(u.hyphenated().to_string()),
+        })
+    }
+}
+
+fn bind(stmt: &mut CachedStatement<'_>, params: &[Value]) -> Result<()> {
+    let expected = stmt.parameter_count();
+    if expected != params.len() {
+        return Err(Error::Programming(DatabaseError::new(
+            ErrorKind::OtherProgramming,
+            format!(
+                "the statement has {expected} placeholders but {} parameters were given",
+                params.len()
+            ),
+        )));
+    }
+    for (i, p) in params.iter().enumerate() {
+        stmt.raw_bind_parameter(i + 1, Param(p)).map_err(classify)?;
+    }
+    Ok(())
+}
+
+fn column_names(stmt: &CachedStatement<'_>) -> Arc<[String]> {
+    stmt.column_names().into_iter().map(str::to_owned).collect()
+}
+
+/// Reads a row. The column count comes from the statement as it is now: stepping may have
+/// recompiled it after a schema change (`SELECT *` gaining a column).
+fn read_row(row: &rusqlite::Row<'_>) -> Result<Vec<Value>> {
+    (0..row.as_ref().column_count())
+        .map(|i| {
+            Ok(match row.get_ref(i).map_err(classify)? {
+                ValueRef::Null => Value::Null,
+                ValueRef::Integer(i) => Value::Int(i),
+                ValueRef::Real(x) => Value::Float(x),
+                ValueRef::Text(t) => match std::str::from_utf8(t) {
+                    Ok(s) => Value::Text(s.to_owned()),
+                    Err(_) => Value::Bytes(t.to_vec()),
+                },
+                ValueRef::Blob(b) => Value::Bytes(b.to_vec()),
+            })
+        })
+        .collect()
+}
+
+/// Whether the statement is an INSERT (or REPLACE), whose rowid SQLite then reports.
+fn is_insert(sql: &str) -> bool {
+    let head = sql.trim_start();
+    ["INSERT", "REPLACE"].iter().any(|kw| {
+        head.get(..kw.len())
+            .is_some_and(|h| h.eq_ignore_ascii_case(kw))
+    })
+}
+
+impl DriverConnection for SqliteConnection {
+    fn execute(&mut self, sql: &str, params: &[Value]) -> Result<DriverResult> {
+        let mut stmt = self.conn.prepare_cached(sql).map_err(classify)?;
+        bind(&mut stmt, params)?;
+        if stmt.column_count() == 0 {
+            let changed = stmt.raw_execute().map_err(classify)?;
+            let last_insert_id =
+                (changed > 0 && is_insert(sql)).then(|| self.conn.last_insert_rowid());
+            return Ok(DriverResult {
+                columns: Arc::from([]),
+                rows: Vec::new(),
+                rows_affected: changed as u64,
+                last_insert_id,
+            });
+        }
+        let mut out = Vec::new();
+        {
+            let mut rows = stmt.raw_query();
+            while let Some(row) = rows.next().map_err(classify)? {
+                out.push(read_row(row)?);
+            }
+        }
+        // Named after stepping, which recompiles a statement whose tables changed.
+        let columns = column_names(&stmt);
+        // INSERT ... RETURNING
+        let last_insert_id =
+            (!out.is_empty() && is_insert(sql)).then(|| self.conn.last_insert_rowid());
+        Ok(DriverResult {
+            columns,
+            rows_affected: out.len() as u64,
+            rows: out,
+            last_insert_id,
+        })
+    }
+
+    fn stream<'c>(&'c mut self, sql: &str, params: &[Value]) -> Result<DriverStream<'c>> {
+        let mut stmt = self.conn.prepare_cached(sql).map_err(classify)?;
+        bind(&mut stmt, params)?;
+        let mut rows = SqliteRows {
+            stmt,
+            done: false,
+            first: None,
+        };
+        // The first step recompiles a statement whose tables changed; name the columns after
+        // it, and hand its row out first.
+        rows.first = rows.step();
+        let columns = column_names(&rows.stmt);
+        Ok(DriverStream {
+            columns,
+            rows: Box::new(rows),
+        })
+    }
+
+    fn prepare<'c>(&'c mut self, sql: &str) -> Result<Box<dyn DriverStatement + 'c>> {
+        let stmt = self.conn.prepare_cached(sql).map_err(classify)?;
+        Ok(Box::new(SqlitePrepared { stmt }))
+    }
+
+    fn execute_batch(&mut self, sql: &str) -> Result<()> {
+        self.conn.execute_batch(sql).map_err(classify)
+    }
+
+    fn ping(&mut self) -> Result<()> {
+        self.conn
+            .query_row("SELECT 1", [], |_| Ok(()))
+            .map_err(classify)
+    }
+
+    fn in_transaction(&self) -> Option<bool> {
+        Some(!self.conn.is_autocommit())
+    }
+}
+
+/// Steps a statement one row per `next()`.
+///
+/// rusqlite's `Rows` borrows the statement it steps, so it cannot live beside the statement
+/// in one struct. A fresh `Rows` is made for each step instead and forgotten afterwards:
+/// dropping it would reset the statement to its first row, and forgetting it leaks nothing
+/// (it holds only a reference). The statement is reset when the stream ends or is dropped.
+struct SqliteRows<'c> {
+    stmt: CachedStatement<'c>,
+    done: bool,
+    /// The row read while opening the stream.
+    first: Option<Result<Vec<Value>>>,
+}
+
+impl SqliteRows<'_> {
+    fn step(&mut self) -> Option<Result<Vec<Value>>> {
+        if self.done {
+            return None;
+        }
+        let mut rows = self.stmt.raw_query();
+        let item = match rows.next() {
+            Ok(Some(row)) => read_row(row),
+            Ok(None) => {
+                self.done = true;
+                return None;
+            }
+            Err(e) => Err(classify(e)),
+        };
+        if item.is_ok() {
+            std::mem::forget(rows);
+        } else {
+            self.done = true;
+        }
+        Some(item)
+    }
+}
+
+impl Iterator for SqliteRows<'_> {
+    type Item = Result<Vec<Value>>;
+
+    fn next(&mut self) -> Option<Result<Vec<Value>>> {
+        self.first.take().or_else(|| self.step())
+    }
+}
+
+impl Drop for SqliteRows<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            // Dropping a Rows resets the statement, releasing its read lock.
+            drop(self.stmt.raw_query());
+        }
+    }
+}
+
+struct SqlitePrepared<'c> {
+    stmt: CachedStatement<'c>,
+}
+
+impl DriverStatement for SqlitePrepared<'_> {
+    fn execute(&mut self, params: &[Value]) -> Result<u64> {
+        bind(&mut self.stmt, params)?;
+        if self.stmt.column_count() == 0 {
+            return self.stmt.raw_execute().map(|n| n as u64).map_err(classify);
+        }
+        let mut count = 0;
+        let mut rows = self.stmt.raw_query();
+        while rows.next().map_err(classify)?.is_some() {
+            count += 1;
+        }
+        Ok(count)
+    }
+}

@@ -3,6 +3,7 @@
 mod compiler;
 mod ddl;
 mod driver;
+mod errors;
 
 use super::{Capabilities, Dialect, UpsertStyle};
 

@@ -1,0 +1,100 @@
+//! Classifying PostgreSQL errors by SQLSTATE.
+
+use std::error::Error as StdError;
+use std::fmt;
+
+use crate::error::{DatabaseError, Error, ErrorKind};
+
+/// A parameter that could not be encoded for the type the server expects, raised from inside
+/// the driver's `ToSql` and recognised again here.
+#[derive(Debug)]
+pub(super) struct BindError {
+    pub(super) kind: ErrorKind,
+    pub(super) message: String,
+}
+
+impl fmt::Display for BindError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl StdError for BindError {}
+
+/// Turns a `postgres` error into retort's error.
+pub(super) fn classify(err: postgres::Error) -> Error {
+    if let Some(db) = err.as_db_error() {
+        let code = db.code().code();
+        let mut message = db.message().to_owned();
+        if let Some(detail) = db.detail() {
+            message.push_str("\nDETAIL: ");
+            message.push_str(detail);
+        }
+        return Error::from_database(
+            DatabaseError::new(kind_of(code), message)
+                .with_code(code)
+                .with_constraint(db.constraint().map(str::to_owned))
+                .with_table(db.table().map(str::to_owned))
+                .with_column(db.column().map(str::to_owned)),
+        );
+    }
+    // The driver's own message is short ("error connecting to server"); its causes say why.
+    let mut message = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        if let Some(bind) = cause.downcast_ref::<BindError>() {
+            return Error::from_database(DatabaseError::new(
+                bind.kind,
+                format!("{err}: {}", bind.message),
+            ));
+        }
+        message.push_str(&format!(": {cause}"));
+        if cause.is::<std::io::Error>() {
+            return Error::from_database(DatabaseError::new(ErrorKind::ConnectionLost, message));
+        }
+        source = cause.source();
+    }
+    let kind = if err.is_closed() || message.contains("connection closed") {
+        ErrorKind::ConnectionLost
+    } else if message.contains("parameters but") {
+        // "expected 1 parameters but got 2"
+        ErrorKind::OtherProgramming
+    } else {
+        ErrorKind::Other
+    };
+    Error::from_database(DatabaseError::new(kind, message))
+}
+
+/// The kind a SQLSTATE stands for.
+fn kind_of(code: &str) -> ErrorKind {
+    match code {
+        "23505" => ErrorKind::UniqueViolation,
+        "23503" => ErrorKind::ForeignKeyViolation,
+        "23502" => ErrorKind::NotNullViolation,
+        "23514" => ErrorKind::CheckViolation,
+        "42601" => ErrorKind::Syntax,
+        "42P01" => ErrorKind::UndefinedTable,
+        "42703" => ErrorKind::UndefinedColumn,
+        "42P07" | "42710" | "42P06" | "42701" | "42723" | "42P04" => ErrorKind::DuplicateObject,
+        "40P01" => ErrorKind::Deadlock,
+        "40001" => ErrorKind::SerializationFailure,
+        "55P03" => ErrorKind::LockTimeout,
+        "57014" => ErrorKind::StatementTimeout,
+        // Administrator shutdown, crash shutdown, cannot connect now.
+        "57P01" | "57P02" | "57P03" => ErrorKind::ConnectionLost,
+        "22003" => ErrorKind::OutOfRange,
+        "22001" => ErrorKind::TooLong,
+        // Invalid text representation, datetime format and field overflow, bad characters.
+        "22P02" | "22007" | "22008" | "22021" | "22P05" => ErrorKind::InvalidValue,
+        _ => match code.get(..2) {
+            Some("23") => ErrorKind::OtherIntegrity,
+            Some("08") => ErrorKind::ConnectionLost,
+            Some("42") | Some("0A") => ErrorKind::OtherProgramming,
+            Some("22") => ErrorKind::OtherData,
+            Some("25" | "28" | "3D" | "40" | "53" | "54" | "55" | "57" | "58") => {
+                ErrorKind::OtherOperational
+            }
+            _ => ErrorKind::Other,
+        },
+    }
+}

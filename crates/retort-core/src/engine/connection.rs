@@ -1,0 +1,541 @@
+//! Connections, transactions and savepoints.
+//!
+//! A [`Connection`] is checked out of the engine's pool and returned when dropped. Outside a
+//! transaction each statement commits on its own. [`Connection::begin`] opens a
+//! [`Transaction`], which rolls back when dropped unless committed; inside one,
+//! [`Connection::begin_nested`] opens a [`Savepoint`], nested to any depth. Both guards
+//! dereference to the connection, so statements run through them:
+//!
+//! ```
+//! use retort_core::{create_engine, Value};
+//!
+//! let engine = create_engine("sqlite://")?;
+//! let mut conn = engine.connect()?;
+//! conn.exec_driver_sql("CREATE TABLE t (x INTEGER)", &[])?;
+//!
+//! let mut tx = conn.begin()?;
+//! tx.exec_driver_sql("INSERT INTO t VALUES (1)", &[])?;
+//! {
+//!     let mut sp = tx.begin_nested()?;
+//!     sp.exec_driver_sql("INSERT INTO t VALUES (2)", &[])?;
+//!     sp.rollback()?; // undoes only the second insert
+//! }
+//! tx.commit()?;
+//!
+//! let xs: Vec<i64> = conn.exec_driver_sql("SELECT x FROM t", &[])?.scalars()?;
+//! assert_eq!(xs, vec![1]);
+//! # Ok::<(), retort_core::Error>(())
+//! ```
+
+use std::borrow::Cow;
+use std::fmt;
+use std::ops::{Deref, DerefMut};
+use std::sync::Arc;
+
+use crate::dialect::{Dialect, DialectRef};
+use crate::engine::pool::PooledConn;
+use crate::engine::result::{CursorResult, Row};
+use crate::error::{Error, Result};
+use crate::sql::compiler::Executable;
+use crate::value::Value;
+
+/// A connection checked out of an [`Engine`](crate::Engine)'s pool.
+///
+/// Dropping it returns it to the pool; a transaction still open is rolled back first, and a
+/// connection that lost its server is discarded instead.
+pub struct Connection {
+    conn: PooledConn,
+    dialect: DialectRef,
+    echo: bool,
+    /// 0 outside a transaction, 1 in one, one more per open savepoint.
+    depth: usize,
+    savepoints: u64,
+    /// A `BEGIN` or `START TRANSACTION` was sent as raw SQL, so a transaction may be open
+    /// that `depth` does not count.
+    raw_begin: bool,
+}
+
+/// Something `execute_many` can run: raw SQL, or a statement compiled for the dialect (its
+/// own parameters are ignored; each parameter set supplies them in placeholder order).
+pub trait SqlSource {
+    /// The SQL text for `dialect`.
+    fn sql_for(&self, dialect: &dyn Dialect) -> Result<Cow<'_, str>>;
+}
+
+impl SqlSource for str {
+    fn sql_for(&self, _dialect: &dyn Dialect) -> Result<Cow<'_, str>> {
+        Ok(Cow::Borrowed(self))
+    }
+}
+
+impl<E: Executable> SqlSource for E {
+    fn sql_for(&self, dialect: &dyn Dialect) -> Result<Cow<'_, str>> {
+        Ok(Cow::Owned(self.compile(dialect)?.sql))
+    }
+}
+
+/// Adds the failed statement and its parameters to a database error.
+fn with_statement(err: Error, sql: &str, params: &[Value]) -> Error {
+    match err {
+        Error::Integrity(e) => Error::Integrity(e.with_statement(sql, params)),
+        Error::Operational(e) => Error::Operational(e.with_statement(sql, params)),
+        Error::Programming(e) => Error::Programming(e.with_statement(sql, params)),
+        Error::Data(e) => Error::Data(e.with_statement(sql, params)),
+        Error::Database(e) => Error::Database(e.with_statement(sql, params)),
+        other => other,
+    }
+}
+
+/// Parameters as a log line shows them: `(1, 'Alice')`.
+struct DisplayParams<'a>(&'a [Value]);
+
+impl fmt::Display for DisplayParams<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("(")?;
+        for (i, p) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            write!(f, "{p}")?;
+        }
+        f.write_str(")")
+    }
+}
+
+fn echo_statement(echo: bool, sql: &str, params: &[Value]) {
+    if echo {
+        tracing::info!(target: "retort::engine", params = %DisplayParams(params), "{sql}");
+    }
+}
+
+/// Whether raw SQL opens a transaction the connection does not track.
+fn opens_transaction(sql: &str) -> bool {
+    let head = sql.trim_start();
+    ["BEGIN", "START"].iter().any(|kw| {
+        head.get(..kw.len())
+            .is_some_and(|h| h.eq_ignore_ascii_case(kw))
+    })
+}
+
+impl Connection {
+    pub(crate) fn new(conn: PooledConn, dialect: DialectRef, echo: bool) -> Connection {
+        Connection {
+            conn,
+            dialect,
+            echo,
+            depth: 0,
+            savepoints: 0,
+            raw_begin: false,
+        }
+    }
+
+    /// The dialect statements are compiled for.
+    pub fn dialect(&self) -> &dyn Dialect {
+        self.dialect.as_ref()
+    }
+
+    /// A shared handle to the dialect.
+    pub fn dialect_ref(&self) -> DialectRef {
+        self.dialect.clone()
+    }
+
+    /// Compiles `stmt` for the dialect and runs it, reading the whole result.
+    pub fn execute(&mut self, stmt: &(impl Executable + ?Sized)) -> Result<CursorResult> {
+        let compiled = stmt.compile(self.dialect.as_ref())?;
+        self.exec_driver_sql(&compiled.sql, &compiled.params)
+    }
+
+    /// Runs SQL as written, with placeholders in the driver's style (`?` on SQLite and MySQL,
+    /// `$1` on PostgreSQL) and `params` bound to them.
+    pub fn exec_driver_sql(&mut self, sql: &str, params: &[Value]) -> Result<CursorResult> {
+        echo_statement(self.echo, sql, params);
+        if opens_transaction(sql) {
+            self.raw_begin = true;
+        }
+        match self.conn.driver.execute(sql, params) {
+            Ok(r) => Ok(CursorResult::new(
+                r.columns,
+                r.rows,
+                r.rows_affected,
+                r.last_insert_id,
+            )),
+            Err(e) => Err(self.fail(e, sql, params)),
+        }
+    }
+
+    /// Runs one statement once per parameter set, prepared once; returns the total rows
+    /// affected. `stmt` is raw SQL (`&str`) or a statement to compile.
+    pub fn execute_many<S, I>(&mut self, stmt: &S, param_sets: I) -> Result<u64>
+    where
+        S: SqlSource + ?Sized,
+        I: IntoIterator,
+        I::Item: AsRef<[Value]>,
+    {
+        let sql = stmt.sql_for(self.dialect.as_ref())?;
+        if self.echo {
+            tracing::info!(target: "retort::engine", params = "[executemany]", "{sql}");
+        }
+        let pooled = &mut *self.conn;
+        let mut prepared = match pooled.driver.prepare(&sql) {
+            Ok(p) => p,
+            Err(e) => {
+                pooled.broken |= e.is_disconnect();
+                return Err(with_statement(e, &sql, &[]));
+            }
+        };
+        let mut total = 0;
+        for params in param_sets {
+            let params = params.as_ref();
+            match prepared.execute(params) {
+                Ok(n) => total += n,
+                Err(e) => {
+                    pooled.broken |= e.is_disconnect();
+                    return Err(with_statement(e, &sql, params));
+                }
+            }
+        }
+        Ok(total)
+    }
+
+    /// Compiles and runs `stmt`, returning its rows as the driver reads them rather than all
+    /// at once. The connection stays borrowed until the stream is dropped.
+    pub fn stream(&mut self, stmt: &(impl Executable + ?Sized)) -> Result<RowStream<'_>> {
+        let compiled = stmt.compile(self.dialect.as_ref())?;
+        self.stream_driver_sql(&compiled.sql, &compiled.params)
+    }
+
+    /// [`stream`](Self::stream) for raw SQL.
+    pub fn stream_driver_sql(&mut self, sql: &str, params: &[Value]) -> Result<RowStream<'_>> {
+        echo_statement(self.echo, sql, params);
+        let pooled = &mut *self.conn;
+        match pooled.driver.stream(sql, params) {
+            Ok(stream) => Ok(RowStream {
+                columns: stream.columns,
+                rows: stream.rows,
+                broken: &mut pooled.broken,
+                sql: sql.to_owned(),
+                params: params.to_vec(),
+                finished: false,
+            }),
+            Err(e) => {
+                pooled.broken |= e.is_disconnect();
+                Err(with_statement(e, sql, params))
+            }
+        }
+    }
+
+    /// Opens a transaction; it rolls back when the returned guard is dropped uncommitted.
+    /// Fails with [`Error::InvalidRequest`] if one is already open (use
+    /// [`begin_nested`](Self::begin_nested)).
+    pub fn begin(&mut self) -> Result<Transaction<'_>> {
+        if self.depth > 0 {
+            return Err(Error::InvalidRequest(
+                "a transaction is already open on this connection; use begin_nested() for a savepoint"
+                    .into(),
+            ));
+        }
+        self.control("BEGIN")?;
+        self.depth = 1;
+        Ok(Transaction {
+            conn: self,
+            done: false,
+        })
+    }
+
+    /// Opens a savepoint inside the current transaction (or savepoint). Fails with
+    /// [`Error::InvalidRequest`] outside a transaction.
+    pub fn begin_nested(&mut self) -> Result<Savepoint<'_>> {
+        if self.depth == 0 {
+            return Err(Error::InvalidRequest(
+                "begin_nested() needs an open transaction; call begin() first".into(),
+            ));
+        }
+        self.savepoints += 1;
+        let mut name = String::new();
+        self.dialect
+            .quote_identifier(&format!("retort_sp_{}", self.savepoints), &mut name);
+        self.control(&format!("SAVEPOINT {name}"))?;
+        self.depth += 1;
+        Ok(Savepoint {
+            conn: self,
+            name,
+            done: false,
+        })
+    }
+
+    /// Runs `f` in a transaction: committed when `f` returns `Ok`, rolled back when it
+    /// returns `Err` (whose error is returned) or panics.
+    pub fn transaction<T>(
+        &mut self,
+        f: impl FnOnce(&mut Transaction<'_>) -> Result<T>,
+    ) -> Result<T> {
+        let mut tx = self.begin()?;
+        match f(&mut tx) {
+            Ok(value) => {
+                tx.commit()?;
+                Ok(value)
+            }
+            Err(e) => {
+                if let Err(rollback_err) = tx.rollback() {
+                    tracing::warn!(target: "retort::engine", "rollback failed: {rollback_err}");
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Whether a transaction opened with [`begin`](Self::begin) is in progress.
+    pub fn in_transaction(&self) -> bool {
+        self.depth > 0
+    }
+
+    /// Whether a savepoint is open.
+    pub fn in_nested_transaction(&self) -> bool {
+        self.depth > 1
+    }
+
+    /// Returns the connection to the pool (what dropping it does).
+    pub fn close(self) {}
+
+    /// Closes the underlying database connection instead of returning it to the pool, for a
+    /// connection in a state that must not be reused.
+    pub fn invalidate(mut self) {
+        self.conn.broken = true;
+    }
+
+    /// Runs transaction-control SQL.
+    fn control(&mut self, sql: &str) -> Result<()> {
+        echo_statement(self.echo, sql, &[]);
+        match self.conn.driver.execute_batch(sql) {
+            Ok(()) => Ok(()),
+            Err(e) => Err(self.fail(e, sql, &[])),
+        }
+    }
+
+    /// Ends the transaction with COMMIT or ROLLBACK. After a failed COMMIT the transaction
+    /// is rolled back, so the connection is never left inside one.
+    fn end_transaction(&mut self, commit: bool) -> Result<()> {
+        self.depth = 0;
+        self.raw_begin = false;
+        if commit {
+            let result = self.control("COMMIT");
+            if result.is_err() {
+                self.rollback_quietly();
+            }
+            result
+        } else if self.conn.driver.in_transaction() == Some(false) {
+            // The database already ended it (raw SQL, or an error that rolls back by itself).
+            Ok(())
+        } else {
+            self.control("ROLLBACK")
+        }
+    }
+
+    fn end_savepoint(&mut self, name: &str, commit: bool) -> Result<()> {
+        self.depth = self.depth.saturating_sub(1);
+        if commit {
+            self.control(&format!("RELEASE SAVEPOINT {name}"))
+        } else {
+            self.control(&format!("ROLLBACK TO SAVEPOINT {name}"))
+        }
+    }
+
+    /// ROLLBACK for cleanup paths; a failure means the connection cannot be trusted again.
+    fn rollback_quietly(&mut self) {
+        if self.conn.broken || self.conn.driver.in_transaction() == Some(false) {
+            return;
+        }
+        echo_statement(self.echo, "ROLLBACK", &[]);
+        if self.conn.driver.execute_batch("ROLLBACK").is_err() {
+            self.conn.broken = true;
+        }
+    }
+
+    fn fail(&mut self, err: Error, sql: &str, params: &[Value]) -> Error {
+        if err.is_disconnect() {
+            self.conn.broken = true;
+        }
+        with_statement(err, sql, params)
+    }
+}
+
+impl Drop for Connection {
+    fn drop(&mut self) {
+        // The driver knows best where it can tell; otherwise trust the bookkeeping.
+        let open = self
+            .conn
+            .driver
+            .in_transaction()
+            .unwrap_or(self.depth > 0 || self.raw_begin);
+        if open {
+            self.rollback_quietly();
+        }
+    }
+}
+
+impl fmt::Debug for Connection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Connection")
+            .field("dialect", &self.dialect.name())
+            .field("in_transaction", &self.in_transaction())
+            .finish_non_exhaustive()
+    }
+}
+
+/// An open transaction; derefs to its [`Connection`]. Rolled back when dropped uncommitted.
+#[must_use = "a transaction rolls back when dropped; call commit()"]
+pub struct Transaction<'c> {
+    conn: &'c mut Connection,
+    done: bool,
+}
+
+impl Transaction<'_> {
+    /// Commits. If COMMIT fails the transaction is rolled back and the error returned.
+    pub fn commit(mut self) -> Result<()> {
+        self.done = true;
+        self.conn.end_transaction(true)
+    }
+
+    /// Rolls back.
+    pub fn rollback(mut self) -> Result<()> {
+        self.done = true;
+        self.conn.end_transaction(false)
+    }
+}
+
+impl Deref for Transaction<'_> {
+    type Target = Connection;
+
+    fn deref(&self) -> &Connection {
+        self.conn
+    }
+}
+
+impl DerefMut for Transaction<'_> {
+    fn deref_mut(&mut self) -> &mut Connection {
+        self.conn
+    }
+}
+
+impl Drop for Transaction<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            self.conn.depth = 0;
+            self.conn.raw_begin = false;
+            self.conn.rollback_quietly();
+        }
+    }
+}
+
+impl fmt::Debug for Transaction<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Transaction").finish_non_exhaustive()
+    }
+}
+
+/// An open savepoint; derefs to its [`Connection`]. Rolled back to when dropped unreleased.
+#[must_use = "a savepoint rolls back when dropped; call commit()"]
+pub struct Savepoint<'c> {
+    conn: &'c mut Connection,
+    name: String,
+    done: bool,
+}
+
+impl Savepoint<'_> {
+    /// Releases the savepoint, keeping its work in the enclosing transaction.
+    pub fn commit(mut self) -> Result<()> {
+        self.done = true;
+        let name = std::mem::take(&mut self.name);
+        self.conn.end_savepoint(&name, true)
+    }
+
+    /// Rolls back to the savepoint, undoing only the work done since it was opened.
+    pub fn rollback(mut self) -> Result<()> {
+        self.done = true;
+        let name = std::mem::take(&mut self.name);
+        self.conn.end_savepoint(&name, false)
+    }
+}
+
+impl Deref for Savepoint<'_> {
+    type Target = Connection;
+
+    fn deref(&self) -> &Connection {
+        self.conn
+    }
+}
+
+impl DerefMut for Savepoint<'_> {
+    fn deref_mut(&mut self) -> &mut Connection {
+        self.conn
+    }
+}
+
+impl Drop for Savepoint<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            let name = std::mem::take(&mut self.name);
+            if self.conn.end_savepoint(&name, false).is_err() {
+                self.conn.conn.broken = true;
+            }
+        }
+    }
+}
+
+impl fmt::Debug for Savepoint<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Savepoint")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Rows read one at a time as the driver delivers them: SQLite steps its statement, PostgreSQL
+/// reads the server's rows off the socket, MySQL reads its result set. An error ends the
+/// stream.
+pub struct RowStream<'c> {
+    columns: Arc<[String]>,
+    rows: Box<dyn Iterator<Item = Result<Vec<Value>>> + 'c>,
+    broken: &'c mut bool,
+    sql: String,
+    params: Vec<Value>,
+    finished: bool,
+}
+
+impl RowStream<'_> {
+    /// The column names.
+    pub fn columns(&self) -> &[String] {
+        &self.columns
+    }
+}
+
+impl Iterator for RowStream<'_> {
+    type Item = Result<Row>;
+
+    fn next(&mut self) -> Option<Result<Row>> {
+        if self.finished {
+            return None;
+        }
+        match self.rows.next() {
+            Some(Ok(values)) => Some(Ok(Row::new(self.columns.clone(), values))),
+            Some(Err(e)) => {
+                self.finished = true;
+                *self.broken |= e.is_disconnect();
+                Some(Err(with_statement(e, &self.sql, &self.params)))
+            }
+            None => {
+                self.finished = true;
+                None
+            }
+        }
+    }
+}
+
+impl fmt::Debug for RowStream<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RowStream")
+            .field("columns", &self.columns)
+            .field("sql", &self.sql)
+            .finish_non_exhaustive()
+    }
+}

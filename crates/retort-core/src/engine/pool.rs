@@ -1,0 +1,225 @@
+//! The connection pool: r2d2 over the dialect's driver connections.
+//!
+//! r2d2 does the queueing, the checkout timeout, pre-ping (`test_on_check_out`) and discarding
+//! broken connections (`has_broken`). Two things are added around it:
+//!
+//! - r2d2 opens connections on its own threads and, when opening fails, retries until the
+//!   checkout times out, keeping only the error's text. The manager records the typed error
+//!   instead, and a checkout waiting for a connection returns it as soon as it is recorded —
+//!   so an unreachable server or a wrong password is an immediate `OperationalError`, not a
+//!   [`Error::PoolTimeout`] thirty seconds later.
+//! - `pool_recycle` is enforced at checkout, as SQLAlchemy does, rather than only by r2d2's
+//!   periodic reaper.
+
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use crate::dialect::DialectRef;
+use crate::engine::driver::{ConnectOptions, DriverConnection};
+use crate::engine::url::Url;
+use crate::error::{Error, Result};
+
+/// How long a checkout waits on r2d2 before looking for a recorded connect error.
+const CONNECT_ERROR_POLL: Duration = Duration::from_millis(25);
+
+/// A pooled driver connection with the engine's bookkeeping.
+pub(crate) struct PoolConn {
+    pub(crate) driver: Box<dyn DriverConnection>,
+    created: Instant,
+    /// Set when an error showed the connection to be gone; r2d2 then discards it.
+    pub(crate) broken: bool,
+}
+
+/// The most recent failure to open a connection, with when it happened.
+#[derive(Default)]
+struct ConnectErrors(Mutex<Option<(Instant, Error)>>);
+
+impl ConnectErrors {
+    fn record(&self, err: Error) {
+        if let Ok(mut slot) = self.0.lock() {
+            *slot = Some((Instant::now(), err));
+        }
+    }
+
+    /// Takes the recorded error if it happened after `since`.
+    fn take_since(&self, since: Instant) -> Option<Error> {
+        let mut slot = self.0.lock().ok()?;
+        match slot.take() {
+            Some((at, err)) if at >= since => Some(err),
+            _ => None,
+        }
+    }
+}
+
+/// The error type r2d2 sees: only a message, the typed error goes to [`ConnectErrors`].
+#[derive(Debug)]
+pub(crate) struct PoolError(String);
+
+impl std::fmt::Display for PoolError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for PoolError {}
+
+/// Opens connections for r2d2 through the dialect, and initializes the dialect on the first.
+pub(crate) struct Manager {
+    url: Url,
+    dialect: DialectRef,
+    options: ConnectOptions,
+    initialized: Arc<OnceLock<DialectRef>>,
+    errors: Arc<ConnectErrors>,
+}
+
+impl Manager {
+    fn open(&self) -> Result<PoolConn> {
+        let mut driver = self.dialect.connect(&self.url, &self.options)?;
+        if self.initialized.get().is_none() {
+            let refined = self.dialect.initialize(driver.as_mut())?;
+            // Another thread may have won the race; both found the same server.
+            let _ = self
+                .initialized
+                .set(refined.unwrap_or_else(|| self.dialect.clone()));
+        }
+        Ok(PoolConn {
+            driver,
+            created: Instant::now(),
+            broken: false,
+        })
+    }
+}
+
+impl r2d2::ManageConnection for Manager {
+    type Connection = PoolConn;
+    type Error = PoolError;
+
+    fn connect(&self) -> Result<PoolConn, PoolError> {
+        self.open().map_err(|err| {
+            let message = err.to_string();
+            self.errors.record(err);
+            PoolError(message)
+        })
+    }
+
+    fn is_valid(&self, conn: &mut PoolConn) -> Result<(), PoolError> {
+        conn.driver.ping().map_err(|e| {
+            conn.broken = true;
+            PoolError(e.to_string())
+        })
+    }
+
+    fn has_broken(&self, conn: &mut PoolConn) -> bool {
+        conn.broken || conn.driver.is_broken()
+    }
+}
+
+/// Sends r2d2's errors to `tracing` rather than the `log` crate.
+#[derive(Debug)]
+struct TracingErrorHandler;
+
+impl r2d2::HandleError<PoolError> for TracingErrorHandler {
+    fn handle_error(&self, error: PoolError) {
+        tracing::warn!(target: "retort::pool", "{error}");
+    }
+}
+
+/// Pool settings, as the engine resolved them.
+pub(crate) struct PoolConfig {
+    pub(crate) max_size: u32,
+    pub(crate) timeout: Duration,
+    pub(crate) pre_ping: bool,
+    pub(crate) recycle: Option<Duration>,
+}
+
+/// The engine's pool.
+pub(crate) struct Pool {
+    pool: r2d2::Pool<Manager>,
+    errors: Arc<ConnectErrors>,
+    timeout: Duration,
+    recycle: Option<Duration>,
+}
+
+/// A checked-out connection; returned to the pool when dropped.
+pub(crate) type PooledConn = r2d2::PooledConnection<Manager>;
+
+impl Pool {
+    pub(crate) fn new(
+        url: Url,
+        dialect: DialectRef,
+        options: ConnectOptions,
+        initialized: Arc<OnceLock<DialectRef>>,
+        config: PoolConfig,
+    ) -> Result<Pool> {
+        let errors = Arc::new(ConnectErrors::default());
+        let manager = Manager {
+            url,
+            dialect,
+            options,
+            initialized,
+            errors: errors.clone(),
+        };
+        // r2d2 panics on these; they are the caller's to fix.
+        if config.max_size == 0 {
+            return Err(Error::Argument("pool_size must be at least 1".into()));
+        }
+        if config.timeout.is_zero() {
+            return Err(Error::Argument("pool_timeout must be positive".into()));
+        }
+        if config.recycle.is_some_and(|r| r.is_zero()) {
+            return Err(Error::Argument("pool_recycle must be positive".into()));
+        }
+        let pool = r2d2::Pool::builder()
+            .max_size(config.max_size)
+            // Open connections on demand, and keep idle ones, as SQLAlchemy's QueuePool does.
+            .min_idle(Some(0))
+            .idle_timeout(None)
+            .max_lifetime(config.recycle)
+            .connection_timeout(config.timeout)
+            .test_on_check_out(config.pre_ping)
+            .error_handler(Box::new(TracingErrorHandler))
+            .build_unchecked(manager);
+        Ok(Pool {
+            pool,
+            errors,
+            timeout: config.timeout,
+            recycle: config.recycle,
+        })
+    }
+
+    /// Checks a connection out, waiting at most the pool timeout.
+    pub(crate) fn checkout(&self) -> Result<PooledConn> {
+        let start = Instant::now();
+        let deadline = start + self.timeout;
+        loop {
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            match self.pool.get_timeout(remaining.min(CONNECT_ERROR_POLL)) {
+                Ok(mut conn) => {
+                    if self
+                        .recycle
+                        .is_some_and(|age| conn.created.elapsed() >= age)
+                    {
+                        // Too old: drop it (r2d2 discards it as broken) and take another.
+                        conn.broken = true;
+                        continue;
+                    }
+                    return Ok(conn);
+                }
+                Err(_) => {
+                    if let Some(err) = self.errors.take_since(start) {
+                        return Err(err);
+                    }
+                    if Instant::now() >= deadline {
+                        return Err(Error::PoolTimeout(self.timeout));
+                    }
+                }
+            }
+        }
+    }
+
+    /// The number of open connections and of idle ones.
+    pub(crate) fn state(&self) -> (u32, u32) {
+        let state = self.pool.state();
+        (state.connections, state.idle_connections)
+    }
+}

@@ -1,0 +1,273 @@
+//! Statement results: [`CursorResult`] and its [`Row`]s.
+//!
+//! Rows share one list of column names, so a row is its values plus a reference count.
+//!
+//! ```
+//! use retort_core::create_engine;
+//!
+//! let engine = create_engine("sqlite://")?;
+//! let mut conn = engine.connect()?;
+//! let result = conn.exec_driver_sql("SELECT 1 AS id, 'Alice' AS name", &[])?;
+//! let row = result.one()?;
+//! let id: i64 = row.get(0)?;
+//! let name: String = row.get("name")?;
+//! assert_eq!((id, name.as_str()), (1, "Alice"));
+//! # Ok::<(), retort_core::Error>(())
+//! ```
+
+use std::sync::Arc;
+
+use crate::error::{Error, Result};
+use crate::value::{FromValue, Value};
+
+/// A position in a row: a `usize` index or a column name.
+pub trait RowIndex {
+    /// The position in `columns`, or an [`Error::Argument`] naming what is wrong.
+    fn index(&self, columns: &[String]) -> Result<usize>;
+}
+
+impl RowIndex for usize {
+    fn index(&self, columns: &[String]) -> Result<usize> {
+        if *self < columns.len() {
+            Ok(*self)
+        } else {
+            Err(Error::Argument(format!(
+                "column index {self} is out of range for a row of {} columns",
+                columns.len()
+            )))
+        }
+    }
+}
+
+impl RowIndex for str {
+    fn index(&self, columns: &[String]) -> Result<usize> {
+        columns.iter().position(|c| c == self).ok_or_else(|| {
+            Error::Argument(format!(
+                "no column named '{self}' in the row; its columns are: {}",
+                columns.join(", ")
+            ))
+        })
+    }
+}
+
+impl RowIndex for String {
+    fn index(&self, columns: &[String]) -> Result<usize> {
+        self.as_str().index(columns)
+    }
+}
+
+impl<T: RowIndex + ?Sized> RowIndex for &T {
+    fn index(&self, columns: &[String]) -> Result<usize> {
+        (**self).index(columns)
+    }
+}
+
+/// One row of a result.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    columns: Arc<[String]>,
+    values: Vec<Value>,
+}
+
+impl Row {
+    /// A row of `values` under `columns` (one value per column).
+    pub fn new(columns: Arc<[String]>, values: Vec<Value>) -> Row {
+        Row { columns, values }
+    }
+
+    /// The value at `idx` (a position or a column name), converted to `T`.
+    ///
+    /// NULL reads as `None` into an `Option`; a value that does not fit `T` gives
+    /// [`Error::Conversion`] naming the column; an unknown name or position gives
+    /// [`Error::Argument`].
+    pub fn get<T: FromValue>(&self, idx: impl RowIndex) -> Result<T> {
+        let i = idx.index(&self.columns)?;
+        T::from_value(self.values[i].clone()).map_err(|e| self.conversion_context(i, e))
+    }
+
+    /// The raw value at `idx`.
+    pub fn get_value(&self, idx: impl RowIndex) -> Result<&Value> {
+        let i = idx.index(&self.columns)?;
+        Ok(&self.values[i])
+    }
+
+    /// Moves the value at `idx` out of the row (leaving NULL) and converts it, without
+    /// cloning.
+    pub fn take<T: FromValue>(&mut self, idx: impl RowIndex) -> Result<T> {
+        let i = idx.index(&self.columns)?;
+        let value = std::mem::replace(&mut self.values[i], Value::Null);
+        T::from_value(value).map_err(|e| self.conversion_context(i, e))
+    }
+
+    /// The number of columns.
+    pub fn len(&self) -> usize {
+        self.values.len()
+    }
+
+    /// Whether the row has no columns.
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+
+    /// The column names.
+    pub fn columns(&self) -> &[String] {
+        &self.columns
+    }
+
+    /// The values, in column order.
+    pub fn values(&self) -> &[Value] {
+        &self.values
+    }
+
+    /// The values, in column order.
+    pub fn into_values(self) -> Vec<Value> {
+        self.values
+    }
+
+    fn conversion_context(&self, i: usize, err: Error) -> Error {
+        match err {
+            Error::Conversion(msg) => {
+                Error::Conversion(format!("column '{}': {msg}", self.columns[i]))
+            }
+            other => other,
+        }
+    }
+}
+
+/// The result of executing a statement: its rows (read in full), the rows it changed, and the
+/// key an INSERT generated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CursorResult {
+    columns: Arc<[String]>,
+    rows: Vec<Row>,
+    rowcount: u64,
+    last_insert_id: Option<i64>,
+}
+
+impl CursorResult {
+    /// A result of `rows` under `columns`. `rows_affected` is used when the statement returned
+    /// no rows.
+    pub fn new(
+        columns: Arc<[String]>,
+        rows: Vec<Vec<Value>>,
+        rows_affected: u64,
+        last_insert_id: Option<i64>,
+    ) -> CursorResult {
+        let returns_rows = !columns.is_empty();
+        let rows: Vec<Row> = rows
+            .into_iter()
+            .map(|values| Row::new(columns.clone(), values))
+            .collect();
+        let rowcount = if returns_rows {
+            rows.len() as u64
+        } else {
+            rows_affected
+        };
+        CursorResult {
+            columns,
+            rows,
+            rowcount,
+            last_insert_id,
+        }
+    }
+
+    /// The column names; empty for a statement that returns no rows.
+    pub fn columns(&self) -> &[String] {
+        &self.columns
+    }
+
+    /// Whether the statement returns rows (a query, or DML with RETURNING).
+    pub fn returns_rows(&self) -> bool {
+        !self.columns.is_empty()
+    }
+
+    /// For INSERT, UPDATE and DELETE, the rows affected (on MySQL and MariaDB the rows
+    /// *matched*, as on the other databases); for a statement that returns rows, the number of
+    /// rows returned.
+    pub fn rowcount(&self) -> u64 {
+        self.rowcount
+    }
+
+    /// The key generated by the last row an INSERT wrote: SQLite's `last_insert_rowid()`,
+    /// MySQL's `LAST_INSERT_ID()` (the first row of a multi-row insert there). `None` for other
+    /// statements, and always on PostgreSQL, where the key comes back through `RETURNING`.
+    pub fn last_insert_id(&self) -> Option<i64> {
+        self.last_insert_id
+    }
+
+    /// The rows.
+    pub fn rows(&self) -> &[Row] {
+        &self.rows
+    }
+
+    /// The rows, by value.
+    pub fn into_rows(self) -> Vec<Row> {
+        self.rows
+    }
+
+    /// All rows (SQLAlchemy's `Result.all()`).
+    pub fn all(self) -> Vec<Row> {
+        self.rows
+    }
+
+    /// The first row, if any; the rest are discarded.
+    pub fn first(self) -> Result<Option<Row>> {
+        self.ensure_rows()?;
+        Ok(self.rows.into_iter().next())
+    }
+
+    /// Exactly one row: [`Error::NoResultFound`] if there is none,
+    /// [`Error::MultipleResultsFound`] if there are more.
+    pub fn one(self) -> Result<Row> {
+        self.one_or_none()?.ok_or(Error::NoResultFound)
+    }
+
+    /// At most one row: [`Error::MultipleResultsFound`] if there are more.
+    pub fn one_or_none(self) -> Result<Option<Row>> {
+        self.ensure_rows()?;
+        if self.rows.len() > 1 {
+            return Err(Error::MultipleResultsFound);
+        }
+        Ok(self.rows.into_iter().next())
+    }
+
+    /// The first column of the first row: [`Error::NoResultFound`] if there is no row.
+    pub fn scalar<T: FromValue>(self) -> Result<T> {
+        let mut row = self.first()?.ok_or(Error::NoResultFound)?;
+        row.take(0)
+    }
+
+    /// The first column of every row.
+    pub fn scalars<T: FromValue>(self) -> Result<Vec<T>> {
+        self.ensure_rows()?;
+        self.rows.into_iter().map(|mut row| row.take(0)).collect()
+    }
+
+    fn ensure_rows(&self) -> Result<()> {
+        if self.returns_rows() {
+            Ok(())
+        } else {
+            Err(Error::InvalidRequest(
+                "this result does not return rows: the statement was not a query".into(),
+            ))
+        }
+    }
+}
+
+impl IntoIterator for CursorResult {
+    type Item = Row;
+    type IntoIter = std::vec::IntoIter<Row>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.rows.into_iter()
+    }
+}
+
+impl<'a> IntoIterator for &'a CursorResult {
+    type Item = &'a Row;
+    type IntoIter = std::slice::Iter<'a, Row>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.rows.iter()
+    }
+}

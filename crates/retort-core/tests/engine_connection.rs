@@ -1,0 +1,539 @@
+//! Connections on every backend: raw SQL, rows and typed access, result helpers, rowcount,
+//! generated keys, executemany, streaming, compiled statements and echo.
+
+use std::fmt::Write as _;
+use std::sync::{Arc, Mutex};
+
+use retort_core::dialect::Dialect;
+use retort_core::sql::{Compiled, Executable};
+use retort_core::{Error, Value};
+use retort_testkit::{for_each_backend, TestDb};
+
+fn users(db: &TestDb) -> retort_core::Connection {
+    let mut conn = db.engine().connect().unwrap();
+    conn.exec_driver_sql(
+        "CREATE TABLE users (id INTEGER PRIMARY KEY, name VARCHAR(50) NOT NULL, age INTEGER)",
+        &[],
+    )
+    .unwrap();
+    conn.exec_driver_sql(
+        &db.sql("INSERT INTO users (id, name, age) VALUES (?, ?, ?), (?, ?, ?), (?, ?, ?)"),
+        &[
+            Value::Int(1),
+            "Alice".into(),
+            Value::Int(25),
+            Value::Int(2),
+            "Bob".into(),
+            Value::Null,
+            Value::Int(3),
+            "Carol".into(),
+            Value::Int(25),
+        ],
+    )
+    .unwrap();
+    conn
+}
+
+fn autoincrement_table(db: &TestDb) -> &'static str {
+    match db.name() {
+        "sqlite" => "CREATE TABLE items (id INTEGER PRIMARY KEY AUTOINCREMENT, name VARCHAR(50))",
+        "postgresql" => "CREATE TABLE items (id SERIAL PRIMARY KEY, name VARCHAR(50))",
+        _ => "CREATE TABLE items (id INTEGER AUTO_INCREMENT PRIMARY KEY, name VARCHAR(50))",
+    }
+}
+
+#[test]
+fn rows_by_position_and_name_with_typed_get() {
+    for_each_backend(|db| {
+        let mut conn = users(db);
+        let rows = conn
+            .exec_driver_sql("SELECT id, name, age FROM users ORDER BY id", &[])
+            .unwrap();
+        assert_eq!(rows.columns(), ["id", "name", "age"]);
+        let rows = rows.all();
+        assert_eq!(rows.len(), 3);
+
+        let alice = &rows[0];
+        assert_eq!(alice.len(), 3);
+        assert_eq!(alice.columns(), ["id", "name", "age"]);
+        assert_eq!(alice.get::<i64>(0).unwrap(), 1);
+        assert_eq!(alice.get::<String>("name").unwrap(), "Alice");
+        assert_eq!(alice.get::<i32>("age").unwrap(), 25);
+        assert_eq!(alice.get::<Option<i32>>(2).unwrap(), Some(25));
+        assert_eq!(alice.get_value("name").unwrap(), &Value::from("Alice"));
+
+        // NULL reads as None into an Option, and is an error into a plain type.
+        let bob = &rows[1];
+        assert_eq!(bob.get::<Option<i32>>("age").unwrap(), None);
+        match bob.get::<i32>("age") {
+            Err(Error::Conversion(msg)) => {
+                assert!(msg.contains("'age'") && msg.contains("NULL"), "{msg}")
+            }
+            other => panic!("expected a conversion error, got {other:?}"),
+        }
+
+        // A value of the wrong type names the column.
+        match bob.get::<i64>("name") {
+            Err(Error::Conversion(msg)) => assert!(msg.contains("'name'"), "{msg}"),
+            other => panic!("expected a conversion error, got {other:?}"),
+        }
+
+        // Unknown names and positions are argument errors listing what exists.
+        match bob.get::<i64>("nmae") {
+            Err(Error::Argument(msg)) => {
+                assert!(msg.contains("'nmae'"), "{msg}");
+                assert!(msg.contains("id, name, age"), "{msg}");
+            }
+            other => panic!("expected an argument error, got {other:?}"),
+        }
+        assert!(matches!(bob.get::<i64>(3), Err(Error::Argument(_))));
+        assert!(matches!(bob.get_value(99), Err(Error::Argument(_))));
+
+        let values = rows[2].clone().into_values();
+        assert_eq!(values[1], Value::from("Carol"));
+
+        // Rows iterate by reference and by value.
+        let result = conn
+            .exec_driver_sql("SELECT name FROM users ORDER BY id", &[])
+            .unwrap();
+        let by_ref: Vec<String> = (&result).into_iter().map(|r| r.get(0).unwrap()).collect();
+        let by_value: Vec<String> = result.into_iter().map(|r| r.get(0).unwrap()).collect();
+        assert_eq!(by_ref, ["Alice", "Bob", "Carol"]);
+        assert_eq!(by_ref, by_value);
+    });
+}
+
+#[test]
+fn first_one_scalar_and_friends() {
+    for_each_backend(|db| {
+        let mut conn = users(db);
+        let mut q =
+            |sql: &str, params: &[Value]| conn.exec_driver_sql(&db.sql(sql), params).unwrap();
+
+        let none = || Value::Int(99);
+        assert!(q("SELECT name FROM users WHERE id = ?", &[none()])
+            .first()
+            .unwrap()
+            .is_none());
+        assert!(matches!(
+            q("SELECT name FROM users WHERE id = ?", &[none()]).one(),
+            Err(Error::NoResultFound)
+        ));
+        assert!(q("SELECT name FROM users WHERE id = ?", &[none()])
+            .one_or_none()
+            .unwrap()
+            .is_none());
+        assert!(matches!(
+            q("SELECT name FROM users WHERE id = ?", &[none()]).scalar::<String>(),
+            Err(Error::NoResultFound)
+        ));
+
+        let one = q("SELECT name FROM users WHERE id = ?", &[Value::Int(2)])
+            .one()
+            .unwrap();
+        assert_eq!(one.get::<String>(0).unwrap(), "Bob");
+        let first = q("SELECT name FROM users ORDER BY id", &[])
+            .first()
+            .unwrap()
+            .unwrap();
+        assert_eq!(first.get::<String>(0).unwrap(), "Alice");
+
+        assert!(matches!(
+            q("SELECT name FROM users WHERE age = ?", &[Value::Int(25)]).one(),
+            Err(Error::MultipleResultsFound)
+        ));
+        assert!(matches!(
+            q("SELECT name FROM users WHERE age = ?", &[Value::Int(25)]).one_or_none(),
+            Err(Error::MultipleResultsFound)
+        ));
+
+        let n: i64 = q("SELECT count(*) FROM users", &[]).scalar().unwrap();
+        assert_eq!(n, 3);
+        let age: Option<i64> = q("SELECT age FROM users WHERE id = 2", &[])
+            .scalar()
+            .unwrap();
+        assert_eq!(age, None);
+        let names: Vec<String> = q("SELECT name FROM users ORDER BY name DESC", &[])
+            .scalars()
+            .unwrap();
+        assert_eq!(names, ["Carol", "Bob", "Alice"]);
+        let ages: Vec<Option<i32>> = q("SELECT age FROM users ORDER BY id", &[])
+            .scalars()
+            .unwrap();
+        assert_eq!(ages, [Some(25), None, Some(25)]);
+
+        // A statement that returns no rows cannot be asked for one.
+        let update = q("UPDATE users SET age = 30 WHERE id = 99", &[]);
+        assert!(!update.returns_rows());
+        assert!(matches!(update.first(), Err(Error::InvalidRequest(_))));
+    });
+}
+
+#[test]
+fn rowcount_counts_matched_rows() {
+    for_each_backend(|db| {
+        let mut conn = users(db);
+        // Alice already is 25: MySQL counts her as matched, like the others.
+        let r = conn
+            .exec_driver_sql(
+                &db.sql("UPDATE users SET age = ? WHERE age = ?"),
+                &[25.into(), 25.into()],
+            )
+            .unwrap();
+        assert_eq!(r.rowcount(), 2, "{}", db.name());
+        let r = conn
+            .exec_driver_sql(
+                &db.sql("UPDATE users SET age = ? WHERE id = ?"),
+                &[40.into(), 99.into()],
+            )
+            .unwrap();
+        assert_eq!(r.rowcount(), 0);
+        let r = conn
+            .exec_driver_sql("DELETE FROM users WHERE age IS NULL", &[])
+            .unwrap();
+        assert_eq!(r.rowcount(), 1);
+        let r = conn.exec_driver_sql("SELECT * FROM users", &[]).unwrap();
+        assert_eq!(r.rowcount(), 2);
+        assert_eq!(r.last_insert_id(), None);
+    });
+}
+
+#[test]
+fn last_insert_id_reports_generated_keys() {
+    for_each_backend(|db| {
+        let mut conn = db.engine().connect().unwrap();
+        conn.exec_driver_sql(autoincrement_table(db), &[]).unwrap();
+        let insert = db.sql("INSERT INTO items (name) VALUES (?)");
+        let first = conn.exec_driver_sql(&insert, &["a".into()]).unwrap();
+        let second = conn.exec_driver_sql(&insert, &["b".into()]).unwrap();
+        assert_eq!(first.rowcount(), 1);
+        let update = conn
+            .exec_driver_sql("UPDATE items SET name = 'c'", &[])
+            .unwrap();
+        assert_eq!(update.last_insert_id(), None);
+        if db.name() == "postgresql" {
+            // PostgreSQL reports keys only through RETURNING.
+            assert_eq!(first.last_insert_id(), None);
+            let id: i64 = conn
+                .exec_driver_sql(
+                    &db.sql("INSERT INTO items (name) VALUES (?) RETURNING id"),
+                    &["d".into()],
+                )
+                .unwrap()
+                .scalar()
+                .unwrap();
+            assert_eq!(id, 3);
+        } else {
+            assert_eq!(first.last_insert_id(), Some(1));
+            assert_eq!(second.last_insert_id(), Some(2));
+        }
+    });
+}
+
+#[test]
+fn execute_many_runs_one_statement_per_parameter_set() {
+    for_each_backend(|db| {
+        let mut conn = users(db);
+        let sets: Vec<Vec<Value>> = (10..60)
+            .map(|i| {
+                vec![
+                    Value::Int(i),
+                    Value::Text(format!("user{i}")),
+                    Value::Int(i % 7),
+                ]
+            })
+            .collect();
+        let n = conn
+            .execute_many(
+                db.sql("INSERT INTO users (id, name, age) VALUES (?, ?, ?)")
+                    .as_str(),
+                &sets,
+            )
+            .unwrap();
+        assert_eq!(n, 50);
+        let count: i64 = conn
+            .exec_driver_sql("SELECT count(*) FROM users WHERE id >= 10", &[])
+            .unwrap()
+            .scalar()
+            .unwrap();
+        assert_eq!(count, 50);
+
+        let updated = conn
+            .execute_many(
+                db.sql("UPDATE users SET age = ? WHERE id = ?").as_str(),
+                [
+                    [Value::Int(1), Value::Int(10)],
+                    [Value::Int(1), Value::Int(11)],
+                    [Value::Int(1), Value::Int(999)],
+                ],
+            )
+            .unwrap();
+        assert_eq!(updated, 2);
+
+        // A failing set stops the run and the error names its parameters.
+        let err = conn
+            .execute_many(
+                db.sql("INSERT INTO users (id, name) VALUES (?, ?)")
+                    .as_str(),
+                [
+                    vec![Value::Int(100), "x".into()],
+                    vec![Value::Int(1), "dup".into()],
+                ],
+            )
+            .unwrap_err();
+        let e = err.database_error().expect("a database error");
+        assert_eq!(e.params(), Some(&[Value::Int(1), Value::from("dup")][..]));
+    });
+}
+
+/// A statement as the expression language will hand it over: SQL for the dialect plus
+/// parameters.
+struct Stmt {
+    sql: &'static str,
+    params: Vec<Value>,
+}
+
+impl Executable for Stmt {
+    fn compile(&self, dialect: &dyn Dialect) -> retort_core::Result<Compiled> {
+        let mut sql = String::new();
+        let mut n = 0;
+        for c in self.sql.chars() {
+            if c == '?' {
+                n += 1;
+                dialect.placeholder(n, &mut sql);
+            } else {
+                sql.push(c);
+            }
+        }
+        Ok(Compiled {
+            sql,
+            params: self.params.clone(),
+        })
+    }
+}
+
+#[test]
+fn execute_compiles_for_the_connection_dialect() {
+    for_each_backend(|db| {
+        let mut conn = users(db);
+        let stmt = Stmt {
+            sql: "SELECT name FROM users WHERE age = ? AND id > ? ORDER BY id",
+            params: vec![Value::Int(25), Value::Int(1)],
+        };
+        let names: Vec<String> = conn.execute(&stmt).unwrap().scalars().unwrap();
+        assert_eq!(names, ["Carol"]);
+        let streamed: Vec<String> = conn
+            .stream(&stmt)
+            .unwrap()
+            .map(|r| r.unwrap().get(0).unwrap())
+            .collect();
+        assert_eq!(streamed, ["Carol"]);
+        // execute_many compiles the statement once and takes each set's parameters.
+        let insert = Stmt {
+            sql: "INSERT INTO users (id, name) VALUES (?, ?)",
+            params: vec![],
+        };
+        let n = conn
+            .execute_many(
+                &insert,
+                [
+                    vec![Value::Int(7), "G".into()],
+                    vec![Value::Int(8), "H".into()],
+                ],
+            )
+            .unwrap();
+        assert_eq!(n, 2);
+    });
+}
+
+#[test]
+fn streaming_a_large_result() {
+    const N: i64 = 10_000;
+    for_each_backend(|db| {
+        let mut conn = db.engine().connect().unwrap();
+        conn.exec_driver_sql(
+            "CREATE TABLE nums (n INTEGER PRIMARY KEY, label VARCHAR(20))",
+            &[],
+        )
+        .unwrap();
+        let insert = db.sql("INSERT INTO nums (n, label) VALUES (?, ?)");
+        conn.transaction(|tx| {
+            tx.execute_many(
+                insert.as_str(),
+                (0..N).map(|i| [Value::Int(i), Value::Text(format!("n{i}"))]),
+            )
+        })
+        .unwrap();
+
+        let select = "SELECT n, label FROM nums ORDER BY n";
+        let mut stream = conn.stream_driver_sql(select, &[]).unwrap();
+        assert_eq!(stream.columns(), ["n", "label"]);
+        let mut count = 0;
+        let mut sum = 0;
+        for (expected, row) in (0..).zip(stream.by_ref()) {
+            let row = row.unwrap();
+            let n: i64 = row.get("n").unwrap();
+            assert_eq!(n, expected);
+            if n == 4321 {
+                assert_eq!(row.get::<String>(1).unwrap(), "n4321");
+            }
+            count += 1;
+            sum += n;
+        }
+        assert!(stream.next().is_none());
+        drop(stream);
+        assert_eq!(count, N);
+        assert_eq!(sum, N * (N - 1) / 2);
+
+        // Dropping a stream part-way leaves the connection usable, and the same statement
+        // starts again from its first row.
+        let firsts: Vec<i64> = conn
+            .stream_driver_sql(select, &[])
+            .unwrap()
+            .take(3)
+            .map(|r| r.unwrap().get(0).unwrap())
+            .collect();
+        assert_eq!(firsts, [0, 1, 2]);
+        let again: Vec<i64> = conn
+            .stream_driver_sql(select, &[])
+            .unwrap()
+            .take(2)
+            .map(|r| r.unwrap().get(0).unwrap())
+            .collect();
+        assert_eq!(again, [0, 1]);
+        conn.exec_driver_sql("DELETE FROM nums WHERE n >= 100", &[])
+            .unwrap();
+        let left: i64 = conn
+            .exec_driver_sql("SELECT count(*) FROM nums", &[])
+            .unwrap()
+            .scalar()
+            .unwrap();
+        assert_eq!(left, 100);
+
+        // With parameters.
+        let some: Vec<i64> = conn
+            .stream_driver_sql(
+                &db.sql("SELECT n FROM nums WHERE n < ? ORDER BY n"),
+                &[Value::Int(3)],
+            )
+            .unwrap()
+            .map(|r| r.unwrap().get(0).unwrap())
+            .collect();
+        assert_eq!(some, [0, 1, 2]);
+
+        // A bad statement fails when the stream is opened.
+        let err = conn
+            .stream_driver_sql("SELECT nope FROM nums", &[])
+            .unwrap_err();
+        assert!(matches!(err, Error::Programming(_)), "{err:?}");
+    });
+}
+
+/// Collects the events sent to it.
+#[derive(Clone, Default)]
+struct Capture(Arc<Mutex<Vec<(String, tracing::Level, String)>>>);
+
+struct Fields(String);
+
+impl tracing::field::Visit for Fields {
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        let _ = write!(self.0, "{}={:?} ", field.name(), value);
+    }
+}
+
+impl tracing::Subscriber for Capture {
+    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
+        true
+    }
+    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        tracing::span::Id::from_u64(1)
+    }
+    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+    fn event(&self, event: &tracing::Event<'_>) {
+        let mut fields = Fields(String::new());
+        event.record(&mut fields);
+        self.0.lock().unwrap().push((
+            event.metadata().target().to_owned(),
+            *event.metadata().level(),
+            fields.0,
+        ));
+    }
+    fn enter(&self, _: &tracing::span::Id) {}
+    fn exit(&self, _: &tracing::span::Id) {}
+}
+
+#[test]
+fn echo_logs_statements_and_parameters() {
+    let db = retort_testkit::sqlite();
+    let engine = db.builder().echo(true).build().unwrap();
+    let quiet = db.engine().clone();
+    let capture = Capture::default();
+    tracing::subscriber::with_default(capture.clone(), || {
+        let mut conn = engine.connect().unwrap();
+        conn.exec_driver_sql("CREATE TABLE t (x TEXT)", &[])
+            .unwrap();
+        let mut tx = conn.begin().unwrap();
+        tx.exec_driver_sql("INSERT INTO t VALUES (?)", &["it's".into()])
+            .unwrap();
+        tx.commit().unwrap();
+        quiet
+            .connect()
+            .unwrap()
+            .exec_driver_sql("SELECT 'not echoed'", &[])
+            .unwrap();
+    });
+    let events = capture.0.lock().unwrap();
+    let engine_events: Vec<&String> = events
+        .iter()
+        .filter(|(target, level, _)| target == "retort::engine" && *level == tracing::Level::INFO)
+        .map(|(_, _, fields)| fields)
+        .collect();
+    let joined = engine_events
+        .iter()
+        .map(|s| s.as_str())
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(joined.contains("CREATE TABLE t (x TEXT)"), "{joined}");
+    assert!(joined.contains("BEGIN"), "{joined}");
+    assert!(
+        engine_events
+            .iter()
+            .any(|e| e.contains("INSERT INTO t VALUES (?)") && e.contains("params=('it''s')")),
+        "{joined}"
+    );
+    assert!(joined.contains("COMMIT"), "{joined}");
+    assert!(!joined.contains("not echoed"), "{joined}");
+}
+
+#[test]
+fn cached_statements_follow_schema_changes() {
+    for_each_backend(|db| {
+        let mut conn = db.engine().connect().unwrap();
+        conn.exec_driver_sql("CREATE TABLE sc (a INTEGER)", &[])
+            .unwrap();
+        conn.exec_driver_sql("INSERT INTO sc (a) VALUES (1)", &[])
+            .unwrap();
+        let before = conn.exec_driver_sql("SELECT * FROM sc", &[]).unwrap();
+        assert_eq!(before.columns(), ["a"]);
+        let streamed: Vec<_> = conn
+            .stream_driver_sql("SELECT * FROM sc", &[])
+            .unwrap()
+            .collect();
+        assert_eq!(streamed.len(), 1);
+
+        // Another connection changes the table under the cached statements.
+        db.engine()
+            .connect()
+            .unwrap()
+            .exec_driver_sql("ALTER TABLE sc ADD COLUMN b INTEGER", &[])
+            .unwrap();
+        let after = conn.exec_driver_sql("SELECT * FROM sc", &[]).unwrap();
+        assert_eq!(after.columns(), ["a", "b"], "{}", db.name());
+        assert_eq!(after.rows()[0].values(), [Value::Int(1), Value::Null]);
+        let stream = conn.stream_driver_sql("SELECT * FROM sc", &[]).unwrap();
+        assert_eq!(stream.columns(), ["a", "b"]);
+        let rows: Vec<_> = stream.map(|r| r.unwrap().into_values()).collect();
+        assert_eq!(rows, [vec![Value::Int(1), Value::Null]]);
+    });
+}
