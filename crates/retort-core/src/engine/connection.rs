@@ -33,6 +33,7 @@ use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
 
 use crate::dialect::{Dialect, DialectRef};
+use crate::engine::events::Events;
 use crate::engine::pool::PooledConn;
 use crate::engine::result::{CursorResult, Row};
 use crate::error::{Error, Result};
@@ -46,7 +47,7 @@ use crate::value::Value;
 pub struct Connection {
     conn: PooledConn,
     dialect: DialectRef,
-    echo: bool,
+    events: Arc<Events>,
     /// 0 outside a transaction, 1 in one, one more per open savepoint.
     depth: usize,
     savepoints: u64,
@@ -86,28 +87,6 @@ fn with_statement(err: Error, sql: &str, params: &[Value]) -> Error {
     }
 }
 
-/// Parameters as a log line shows them: `(1, 'Alice')`.
-struct DisplayParams<'a>(&'a [Value]);
-
-impl fmt::Display for DisplayParams<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("(")?;
-        for (i, p) in self.0.iter().enumerate() {
-            if i > 0 {
-                f.write_str(", ")?;
-            }
-            write!(f, "{p}")?;
-        }
-        f.write_str(")")
-    }
-}
-
-fn echo_statement(echo: bool, sql: &str, params: &[Value]) {
-    if echo {
-        tracing::info!(target: "retort::engine", params = %DisplayParams(params), "{sql}");
-    }
-}
-
 /// Whether raw SQL opens a transaction the connection does not track.
 fn opens_transaction(sql: &str) -> bool {
     let head = sql.trim_start();
@@ -118,11 +97,11 @@ fn opens_transaction(sql: &str) -> bool {
 }
 
 impl Connection {
-    pub(crate) fn new(conn: PooledConn, dialect: DialectRef, echo: bool) -> Connection {
+    pub(crate) fn new(conn: PooledConn, dialect: DialectRef, events: Arc<Events>) -> Connection {
         Connection {
             conn,
             dialect,
-            echo,
+            events,
             depth: 0,
             savepoints: 0,
             raw_begin: false,
@@ -148,7 +127,7 @@ impl Connection {
     /// Runs SQL as written, with placeholders in the driver's style (`?` on SQLite and MySQL,
     /// `$1` on PostgreSQL) and `params` bound to them.
     pub fn exec_driver_sql(&mut self, sql: &str, params: &[Value]) -> Result<CursorResult> {
-        echo_statement(self.echo, sql, params);
+        self.events.before_execute(sql, params);
         if opens_transaction(sql) {
             self.raw_begin = true;
         }
@@ -172,9 +151,7 @@ impl Connection {
         I::Item: AsRef<[Value]>,
     {
         let sql = stmt.sql_for(self.dialect.as_ref())?;
-        if self.echo {
-            tracing::info!(target: "retort::engine", params = "[executemany]", "{sql}");
-        }
+        self.events.before_execute(&sql, &[]);
         let pooled = &mut *self.conn;
         let mut prepared = match pooled.driver.prepare(&sql) {
             Ok(p) => p,
@@ -206,7 +183,7 @@ impl Connection {
 
     /// [`stream`](Self::stream) for raw SQL.
     pub fn stream_driver_sql(&mut self, sql: &str, params: &[Value]) -> Result<RowStream<'_>> {
-        echo_statement(self.echo, sql, params);
+        self.events.before_execute(sql, params);
         let pooled = &mut *self.conn;
         match pooled.driver.stream(sql, params) {
             Ok(stream) => Ok(RowStream {
@@ -284,6 +261,69 @@ impl Connection {
         }
     }
 
+    /// Opens a transaction without a guard, for owners that keep the connection across calls
+    /// (the ORM's Session). End it with [`commit_transaction`](Self::commit_transaction) or
+    /// [`rollback_transaction`](Self::rollback_transaction); if neither runs, returning the
+    /// connection to the pool rolls it back.
+    pub fn begin_transaction(&mut self) -> Result<()> {
+        if self.depth > 0 {
+            return Err(Error::InvalidRequest(
+                "a transaction is already open on this connection".into(),
+            ));
+        }
+        self.control("BEGIN")?;
+        self.depth = 1;
+        Ok(())
+    }
+
+    /// Commits the transaction opened by [`begin_transaction`](Self::begin_transaction),
+    /// with any savepoints still open inside it.
+    pub fn commit_transaction(&mut self) -> Result<()> {
+        self.require_transaction()?;
+        self.end_transaction(true)
+    }
+
+    /// Rolls back the transaction opened by [`begin_transaction`](Self::begin_transaction).
+    pub fn rollback_transaction(&mut self) -> Result<()> {
+        self.require_transaction()?;
+        self.end_transaction(false)
+    }
+
+    /// Opens a savepoint without a guard and returns its (quoted) name, for
+    /// [`release_savepoint`](Self::release_savepoint) and
+    /// [`rollback_to_savepoint`](Self::rollback_to_savepoint).
+    pub fn savepoint(&mut self) -> Result<String> {
+        self.require_transaction()?;
+        self.savepoints += 1;
+        let mut name = String::new();
+        self.dialect
+            .quote_identifier(&format!("retort_sp_{}", self.savepoints), &mut name);
+        self.control(&format!("SAVEPOINT {name}"))?;
+        self.depth += 1;
+        Ok(name)
+    }
+
+    /// Releases a savepoint opened by [`savepoint`](Self::savepoint), keeping its work.
+    pub fn release_savepoint(&mut self, name: &str) -> Result<()> {
+        self.require_transaction()?;
+        self.end_savepoint(name, true)
+    }
+
+    /// Undoes the work done since the savepoint opened by [`savepoint`](Self::savepoint).
+    pub fn rollback_to_savepoint(&mut self, name: &str) -> Result<()> {
+        self.require_transaction()?;
+        self.end_savepoint(name, false)
+    }
+
+    fn require_transaction(&self) -> Result<()> {
+        if self.depth == 0 {
+            return Err(Error::InvalidRequest(
+                "no transaction is open on this connection".into(),
+            ));
+        }
+        Ok(())
+    }
+
     /// Whether a transaction opened with [`begin`](Self::begin) is in progress.
     pub fn in_transaction(&self) -> bool {
         self.depth > 0
@@ -305,7 +345,7 @@ impl Connection {
 
     /// Runs transaction-control SQL.
     fn control(&mut self, sql: &str) -> Result<()> {
-        echo_statement(self.echo, sql, &[]);
+        self.events.before_execute(sql, &[]);
         match self.conn.driver.execute_batch(sql) {
             Ok(()) => Ok(()),
             Err(e) => Err(self.fail(e, sql, &[])),
@@ -345,7 +385,7 @@ impl Connection {
         if self.conn.broken || self.conn.driver.in_transaction() == Some(false) {
             return;
         }
-        echo_statement(self.echo, "ROLLBACK", &[]);
+        self.events.before_execute("ROLLBACK", &[]);
         if self.conn.driver.execute_batch("ROLLBACK").is_err() {
             self.conn.broken = true;
         }

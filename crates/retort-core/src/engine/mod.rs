@@ -24,8 +24,10 @@
 
 pub mod connection;
 pub mod driver;
+mod events;
 mod pool;
 pub mod result;
+mod schema_ops;
 pub mod url;
 
 use std::fmt;
@@ -34,6 +36,7 @@ use std::time::Duration;
 
 pub use connection::{Connection, RowStream, Savepoint, Transaction};
 pub use driver::IsolationLevel;
+pub use events::StatementListener;
 pub use result::{CursorResult, Row, RowIndex};
 pub use url::{IntoUrl, Url};
 
@@ -42,7 +45,9 @@ use crate::dialect::postgres::PostgresDialect;
 use crate::dialect::sqlite::SqliteDialect;
 use crate::dialect::{Dialect, DialectRef};
 use crate::error::{Error, Result};
+use crate::value::Value;
 use driver::ConnectOptions;
+use events::Events;
 use pool::{Pool, PoolConfig};
 
 /// The engine's settings; [`EngineBuilder`] sets them one by one.
@@ -168,6 +173,7 @@ struct EngineInner {
     initialized: Arc<OnceLock<DialectRef>>,
     pool: Pool,
     options: EngineOptions,
+    events: Arc<Events>,
 }
 
 /// Creates an [`Engine`] for `url` with default options.
@@ -236,6 +242,7 @@ impl Engine {
                 dialect,
                 initialized,
                 pool,
+                events: Arc::new(Events::new(options.echo)),
                 options,
             }),
         })
@@ -251,7 +258,7 @@ impl Engine {
         Ok(Connection::new(
             conn,
             self.dialect_ref(),
-            self.inner.options.echo,
+            self.inner.events.clone(),
         ))
     }
 
@@ -283,6 +290,25 @@ impl Engine {
     /// The options the engine was created with.
     pub fn options(&self) -> &EngineOptions {
         &self.inner.options
+    }
+
+    /// Calls `listener` with the SQL and parameters of every statement this engine's
+    /// connections send, before it runs (SQLAlchemy's `before_cursor_execute` event).
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// use retort_core::create_engine;
+    ///
+    /// let engine = create_engine("sqlite://")?;
+    /// let seen = Arc::new(Mutex::new(Vec::new()));
+    /// let log = seen.clone();
+    /// engine.on_execute(move |sql, _params| log.lock().unwrap().push(sql.to_owned()));
+    /// engine.connect()?.exec_driver_sql("SELECT 1", &[])?;
+    /// assert_eq!(seen.lock().unwrap().as_slice(), ["SELECT 1"]);
+    /// # Ok::<(), retort_core::Error>(())
+    /// ```
+    pub fn on_execute(&self, listener: impl Fn(&str, &[Value]) + Send + Sync + 'static) {
+        self.inner.events.listen(Arc::new(listener));
     }
 
     /// The number of connections the pool holds open, and how many of those are idle.

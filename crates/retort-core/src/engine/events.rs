@@ -1,0 +1,64 @@
+//! Statement events: echo through `tracing`, and listeners that see every statement an
+//! engine's connections send — SQLAlchemy's `before_cursor_execute` event.
+
+use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock};
+
+use crate::value::Value;
+
+/// A function called with each statement's SQL and parameters before it runs.
+pub type StatementListener = Arc<dyn Fn(&str, &[Value]) + Send + Sync>;
+
+/// What happens around each statement of one engine.
+pub(crate) struct Events {
+    echo: bool,
+    any_listener: AtomicBool,
+    listeners: RwLock<Vec<StatementListener>>,
+}
+
+/// Parameters as a log line shows them: `(1, 'Alice')`.
+struct DisplayParams<'a>(&'a [Value]);
+
+impl fmt::Display for DisplayParams<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("(")?;
+        for (i, p) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            write!(f, "{p}")?;
+        }
+        f.write_str(")")
+    }
+}
+
+impl Events {
+    pub(crate) fn new(echo: bool) -> Self {
+        Events {
+            echo,
+            any_listener: AtomicBool::new(false),
+            listeners: RwLock::new(Vec::new()),
+        }
+    }
+
+    pub(crate) fn listen(&self, listener: StatementListener) {
+        let mut listeners = self.listeners.write().unwrap_or_else(|p| p.into_inner());
+        listeners.push(listener);
+        self.any_listener.store(true, Ordering::Release);
+    }
+
+    /// Called before a statement is sent.
+    pub(crate) fn before_execute(&self, sql: &str, params: &[Value]) {
+        if self.echo {
+            tracing::info!(target: "retort::engine", params = %DisplayParams(params), "{sql}");
+        }
+        // Checked without the lock, so an engine without listeners pays one atomic load.
+        if self.any_listener.load(Ordering::Acquire) {
+            let listeners = self.listeners.read().unwrap_or_else(|p| p.into_inner());
+            for listener in listeners.iter() {
+                listener(sql, params);
+            }
+        }
+    }
+}
