@@ -1,0 +1,672 @@
+//! Golden tests: statements and the exact SQL and parameters they compile to on SQLite,
+//! PostgreSQL and MySQL/MariaDB. No database is needed.
+
+use retort_core::dialect::mysql::MySqlDialect;
+use retort_core::dialect::postgres::PostgresDialect;
+use retort_core::dialect::sqlite::SqliteDialect;
+use retort_core::dialect::Dialect;
+use retort_core::sql::prelude::*;
+use retort_core::sql::Compiled;
+use retort_core::types::SqlType;
+use retort_core::value::Value;
+use retort_core::Error;
+
+const MARIADB: MySqlDialect = MySqlDialect { mariadb: true };
+const MYSQL: MySqlDialect = MySqlDialect { mariadb: false };
+
+fn v(x: impl Into<Value>) -> Value {
+    x.into()
+}
+
+fn compile(stmt: &impl Executable, dialect: &dyn Dialect) -> Compiled {
+    match stmt.compile(dialect) {
+        Ok(c) => c,
+        Err(e) => panic!("compiling for {} failed: {e}", dialect.name()),
+    }
+}
+
+/// Asserts the SQL on the three dialects (MySQL as MariaDB) and returns the compiled forms.
+fn check(stmt: &impl Executable, sqlite: &str, pg: &str, mysql: &str) -> [Compiled; 3] {
+    let s = compile(stmt, &SqliteDialect);
+    let p = compile(stmt, &PostgresDialect);
+    let m = compile(stmt, &MARIADB);
+    assert_eq!(s.sql, sqlite, "SQLite");
+    assert_eq!(p.sql, pg, "PostgreSQL");
+    assert_eq!(m.sql, mysql, "MySQL");
+    [s, p, m]
+}
+
+/// As [`check`], and asserts that all three bind `params`.
+fn check_params(stmt: &impl Executable, sqlite: &str, pg: &str, mysql: &str, params: &[Value]) {
+    for (c, name) in check(stmt, sqlite, pg, mysql)
+        .iter()
+        .zip(["SQLite", "PostgreSQL", "MySQL"])
+    {
+        assert_eq!(c.params, params, "{name} parameters");
+    }
+}
+
+fn compile_error(stmt: &impl Executable, dialect: &dyn Dialect) -> Error {
+    match stmt.compile(dialect) {
+        Ok(c) => panic!("expected an error on {}, got {}", dialect.name(), c.sql),
+        Err(e) => e,
+    }
+}
+
+fn users() -> TableClause {
+    table("users")
+}
+
+fn addresses() -> TableClause {
+    table("addresses")
+}
+
+// ---------------------------------------------------------------- basic SELECT and WHERE
+
+#[test]
+fn select_where_and_params() {
+    let u = users();
+    let q = select((u.c("id"), u.c("name")))
+        .where_(u.c("name").eq("alice"))
+        .where_(u.c("age").ge(18));
+    check_params(
+        &q,
+        r#"SELECT "users"."id", "users"."name" FROM "users" WHERE "users"."name" = ? AND "users"."age" >= ?"#,
+        r#"SELECT "users"."id", "users"."name" FROM "users" WHERE "users"."name" = $1 AND "users"."age" >= $2"#,
+        "SELECT `users`.`id`, `users`.`name` FROM `users` WHERE `users`.`name` = ? AND `users`.`age` >= ?",
+        &[v("alice"), v(18)],
+    );
+}
+
+#[test]
+fn comparison_operators() {
+    let u = users();
+    let q = select(u.c("id")).where_(and_([
+        u.c("a").ne(1),
+        u.c("b").lt(2),
+        u.c("c").le(3),
+        u.c("d").gt(4),
+        u.c("e").ge(5),
+    ]));
+    check_params(
+        &q,
+        r#"SELECT "users"."id" FROM "users" WHERE "users"."a" != ? AND "users"."b" < ? AND "users"."c" <= ? AND "users"."d" > ? AND "users"."e" >= ?"#,
+        r#"SELECT "users"."id" FROM "users" WHERE "users"."a" != $1 AND "users"."b" < $2 AND "users"."c" <= $3 AND "users"."d" > $4 AND "users"."e" >= $5"#,
+        "SELECT `users`.`id` FROM `users` WHERE `users`.`a` != ? AND `users`.`b` < ? AND `users`.`c` <= ? AND `users`.`d` > ? AND `users`.`e` >= ?",
+        &[v(1), v(2), v(3), v(4), v(5)],
+    );
+}
+
+#[test]
+fn comparing_with_null_gives_is_null() {
+    let u = users();
+    let q = select(u.c("id")).where_(and_([
+        u.c("a").eq(None::<i32>),
+        u.c("b").ne(Value::Null),
+        u.c("c").eq(null()),
+        u.c("d").is_null(),
+        u.c("e").is_not_null(),
+    ]));
+    check_params(
+        &q,
+        r#"SELECT "users"."id" FROM "users" WHERE "users"."a" IS NULL AND "users"."b" IS NOT NULL AND "users"."c" IS NULL AND "users"."d" IS NULL AND "users"."e" IS NOT NULL"#,
+        r#"SELECT "users"."id" FROM "users" WHERE "users"."a" IS NULL AND "users"."b" IS NOT NULL AND "users"."c" IS NULL AND "users"."d" IS NULL AND "users"."e" IS NOT NULL"#,
+        "SELECT `users`.`id` FROM `users` WHERE `users`.`a` IS NULL AND `users`.`b` IS NOT NULL AND `users`.`c` IS NULL AND `users`.`d` IS NULL AND `users`.`e` IS NOT NULL",
+        &[],
+    );
+    // Some(x) is a value like any other.
+    let q = select(u.c("id")).where_(u.c("a").eq(Some(3)));
+    check_params(
+        &q,
+        r#"SELECT "users"."id" FROM "users" WHERE "users"."a" = ?"#,
+        r#"SELECT "users"."id" FROM "users" WHERE "users"."a" = $1"#,
+        "SELECT `users`.`id` FROM `users` WHERE `users`.`a` = ?",
+        &[v(3)],
+    );
+}
+
+#[test]
+fn is_distinct_from_per_dialect() {
+    let u = users();
+    let q = select(u.c("id"))
+        .where_(u.c("a").is_distinct_from(u.c("b")))
+        .where_(u.c("c").is_not_distinct_from(5));
+    check_params(
+        &q,
+        r#"SELECT "users"."id" FROM "users" WHERE "users"."a" IS NOT "users"."b" AND "users"."c" IS ?"#,
+        r#"SELECT "users"."id" FROM "users" WHERE "users"."a" IS DISTINCT FROM "users"."b" AND "users"."c" IS NOT DISTINCT FROM $1"#,
+        "SELECT `users`.`id` FROM `users` WHERE NOT (`users`.`a` <=> `users`.`b`) AND `users`.`c` <=> ?",
+        &[v(5)],
+    );
+    // not_() flips them.
+    let q = select(u.c("id")).where_(not_(u.c("a").is_distinct_from(1)));
+    check(
+        &q,
+        r#"SELECT "users"."id" FROM "users" WHERE "users"."a" IS ?"#,
+        r#"SELECT "users"."id" FROM "users" WHERE "users"."a" IS NOT DISTINCT FROM $1"#,
+        "SELECT `users`.`id` FROM `users` WHERE `users`.`a` <=> ?",
+    );
+}
+
+#[test]
+fn in_lists() {
+    let u = users();
+    let q = select(u.c("id"))
+        .where_(u.c("id").in_([1, 2, 3]))
+        .where_(u.c("name").not_in(vec!["x", "y"]));
+    check_params(
+        &q,
+        r#"SELECT "users"."id" FROM "users" WHERE "users"."id" IN (?, ?, ?) AND "users"."name" NOT IN (?, ?)"#,
+        r#"SELECT "users"."id" FROM "users" WHERE "users"."id" IN ($1, $2, $3) AND "users"."name" NOT IN ($4, $5)"#,
+        "SELECT `users`.`id` FROM `users` WHERE `users`.`id` IN (?, ?, ?) AND `users`.`name` NOT IN (?, ?)",
+        &[v(1), v(2), v(3), v("x"), v("y")],
+    );
+}
+
+#[test]
+fn empty_in_lists_are_constant_conditions() {
+    let u = users();
+    let q = select(u.c("id"))
+        .where_(u.c("id").in_(Vec::<i64>::new()))
+        .where_(u.c("id").not_in(Vec::<i64>::new()));
+    check_params(
+        &q,
+        r#"SELECT "users"."id" FROM "users" WHERE 1 != 1 AND 1 = 1"#,
+        r#"SELECT "users"."id" FROM "users" WHERE 1 != 1 AND 1 = 1"#,
+        "SELECT `users`.`id` FROM `users` WHERE 1 != 1 AND 1 = 1",
+        &[],
+    );
+    // Negating an empty IN gives the always-true form.
+    let q = select(u.c("id")).where_(!u.c("id").in_(Vec::<i64>::new()));
+    check(
+        &q,
+        r#"SELECT "users"."id" FROM "users" WHERE 1 = 1"#,
+        r#"SELECT "users"."id" FROM "users" WHERE 1 = 1"#,
+        "SELECT `users`.`id` FROM `users` WHERE 1 = 1",
+    );
+}
+
+#[test]
+fn in_subquery() {
+    let (u, a) = (users(), addresses());
+    let q = select(u.c("name"))
+        .where_(u.c("id").in_subquery(select(a.c("user_id")).where_(a.c("email").like("%@x.org"))))
+        .where_(u.c("id").not_in_subquery(select(a.c("user_id"))));
+    check_params(
+        &q,
+        r#"SELECT "users"."name" FROM "users" WHERE "users"."id" IN (SELECT "addresses"."user_id" FROM "addresses" WHERE "addresses"."email" LIKE ?) AND "users"."id" NOT IN (SELECT "addresses"."user_id" FROM "addresses")"#,
+        r#"SELECT "users"."name" FROM "users" WHERE "users"."id" IN (SELECT "addresses"."user_id" FROM "addresses" WHERE "addresses"."email" LIKE $1) AND "users"."id" NOT IN (SELECT "addresses"."user_id" FROM "addresses")"#,
+        "SELECT `users`.`name` FROM `users` WHERE `users`.`id` IN (SELECT `addresses`.`user_id` FROM `addresses` WHERE `addresses`.`email` LIKE ?) AND `users`.`id` NOT IN (SELECT `addresses`.`user_id` FROM `addresses`)",
+        &[v("%@x.org")],
+    );
+}
+
+#[test]
+fn between() {
+    let u = users();
+    let q = select(u.c("id"))
+        .where_(u.c("age").between(18, 65))
+        .where_(u.c("score").not_between(u.c("lo"), u.c("hi") + 1));
+    check_params(
+        &q,
+        r#"SELECT "users"."id" FROM "users" WHERE "users"."age" BETWEEN ? AND ? AND "users"."score" NOT BETWEEN "users"."lo" AND "users"."hi" + ?"#,
+        r#"SELECT "users"."id" FROM "users" WHERE "users"."age" BETWEEN $1 AND $2 AND "users"."score" NOT BETWEEN "users"."lo" AND "users"."hi" + $3"#,
+        "SELECT `users`.`id` FROM `users` WHERE `users`.`age` BETWEEN ? AND ? AND `users`.`score` NOT BETWEEN `users`.`lo` AND `users`.`hi` + ?",
+        &[v(18), v(65), v(1)],
+    );
+}
+
+#[test]
+fn like_and_ilike() {
+    let u = users();
+    let q = select(u.c("id")).where_(or_([
+        u.c("a").like("A%"),
+        u.c("b").not_like("B%"),
+        u.c("c").ilike("c%"),
+        u.c("d").not_ilike("d%"),
+        u.c("e").like("x!%").escape('!'),
+    ]));
+    check_params(
+        &q,
+        r#"SELECT "users"."id" FROM "users" WHERE "users"."a" LIKE ? OR "users"."b" NOT LIKE ? OR lower("users"."c") LIKE lower(?) OR lower("users"."d") NOT LIKE lower(?) OR "users"."e" LIKE ? ESCAPE '!'"#,
+        r#"SELECT "users"."id" FROM "users" WHERE "users"."a" LIKE $1 OR "users"."b" NOT LIKE $2 OR "users"."c" ILIKE $3 OR "users"."d" NOT ILIKE $4 OR "users"."e" LIKE $5 ESCAPE '!'"#,
+        "SELECT `users`.`id` FROM `users` WHERE `users`.`a` LIKE ? OR `users`.`b` NOT LIKE ? OR lower(`users`.`c`) LIKE lower(?) OR lower(`users`.`d`) NOT LIKE lower(?) OR `users`.`e` LIKE ? ESCAPE '!'",
+        &[v("A%"), v("B%"), v("c%"), v("d%"), v("x!%")],
+    );
+}
+
+#[test]
+fn contains_startswith_endswith_escape_literals() {
+    let u = users();
+    let q = select(u.c("id")).where_(and_([
+        u.c("a").contains("50%_off/"),
+        u.c("b").startswith("pre"),
+        u.c("c").endswith("_x"),
+    ]));
+    check_params(
+        &q,
+        r#"SELECT "users"."id" FROM "users" WHERE "users"."a" LIKE ? ESCAPE '/' AND "users"."b" LIKE ? ESCAPE '/' AND "users"."c" LIKE ? ESCAPE '/'"#,
+        r#"SELECT "users"."id" FROM "users" WHERE "users"."a" LIKE $1 ESCAPE '/' AND "users"."b" LIKE $2 ESCAPE '/' AND "users"."c" LIKE $3 ESCAPE '/'"#,
+        "SELECT `users`.`id` FROM `users` WHERE `users`.`a` LIKE ? ESCAPE '/' AND `users`.`b` LIKE ? ESCAPE '/' AND `users`.`c` LIKE ? ESCAPE '/'",
+        &[v("%50/%/_off//%"), v("pre%"), v("%/_x")],
+    );
+}
+
+#[test]
+fn contains_with_an_expression_concatenates_wildcards() {
+    let u = users();
+    let q = select(u.c("id")).where_(u.c("a").contains(u.c("b")));
+    check_params(
+        &q,
+        r#"SELECT "users"."id" FROM "users" WHERE "users"."a" LIKE '%' || "users"."b" || '%'"#,
+        r#"SELECT "users"."id" FROM "users" WHERE "users"."a" LIKE '%' || "users"."b" || '%'"#,
+        "SELECT `users`.`id` FROM `users` WHERE `users`.`a` LIKE CONCAT('%', `users`.`b`, '%')",
+        &[],
+    );
+    let q = select(u.c("id")).where_(u.c("a").startswith(u.c("b")));
+    check(
+        &q,
+        r#"SELECT "users"."id" FROM "users" WHERE "users"."a" LIKE "users"."b" || '%'"#,
+        r#"SELECT "users"."id" FROM "users" WHERE "users"."a" LIKE "users"."b" || '%'"#,
+        "SELECT `users`.`id` FROM `users` WHERE `users`.`a` LIKE CONCAT(`users`.`b`, '%')",
+    );
+}
+
+#[test]
+fn concat_per_dialect_and_against_arithmetic() {
+    let u = users();
+    let q = select(u.c("first").concat(" ").concat(u.c("last")).label("full"));
+    check_params(
+        &q,
+        r#"SELECT "users"."first" || ? || "users"."last" AS "full" FROM "users""#,
+        r#"SELECT "users"."first" || $1 || "users"."last" AS "full" FROM "users""#,
+        "SELECT CONCAT(`users`.`first`, ?, `users`.`last`) AS `full` FROM `users`",
+        &[v(" ")],
+    );
+    // SQLite ranks || above +, PostgreSQL below: parentheses keep the meaning on both.
+    let q = select(u.c("a").concat(u.c("b") + 1));
+    check(
+        &q,
+        r#"SELECT "users"."a" || ("users"."b" + ?) FROM "users""#,
+        r#"SELECT "users"."a" || ("users"."b" + $1) FROM "users""#,
+        "SELECT CONCAT(`users`.`a`, `users`.`b` + ?) FROM `users`",
+    );
+    let q = select(u.c("a").concat(u.c("b")) + 1);
+    check(
+        &q,
+        r#"SELECT ("users"."a" || "users"."b") + ? FROM "users""#,
+        r#"SELECT ("users"."a" || "users"."b") + $1 FROM "users""#,
+        "SELECT (CONCAT(`users`.`a`, `users`.`b`)) + ? FROM `users`",
+    );
+}
+
+#[test]
+fn arithmetic_precedence() {
+    let t = table("t");
+    let (a, b, c) = (t.c("a"), t.c("b"), t.c("c"));
+    let q = select((
+        (a.clone() + b.clone()) * c.clone(),
+        a.clone() - (b.clone() - c.clone()),
+        a.clone() - b.clone() - c.clone(),
+        a.clone() * b.clone() + c.clone(),
+        a.clone() / (b.clone() * c.clone()),
+        a.clone() % b.clone(),
+        -(a.clone() + b.clone()),
+        -(-a.clone()),
+        a.clone() - -b.clone(),
+    ));
+    check(
+        &q,
+        r#"SELECT ("t"."a" + "t"."b") * "t"."c", "t"."a" - ("t"."b" - "t"."c"), "t"."a" - "t"."b" - "t"."c", "t"."a" * "t"."b" + "t"."c", "t"."a" / ("t"."b" * "t"."c"), "t"."a" % "t"."b", -("t"."a" + "t"."b"), -(-"t"."a"), "t"."a" - -"t"."b" FROM "t""#,
+        r#"SELECT ("t"."a" + "t"."b") * "t"."c", "t"."a" - ("t"."b" - "t"."c"), "t"."a" - "t"."b" - "t"."c", "t"."a" * "t"."b" + "t"."c", "t"."a" / ("t"."b" * "t"."c"), "t"."a" % "t"."b", -("t"."a" + "t"."b"), -(-"t"."a"), "t"."a" - -"t"."b" FROM "t""#,
+        "SELECT (`t`.`a` + `t`.`b`) * `t`.`c`, `t`.`a` - (`t`.`b` - `t`.`c`), `t`.`a` - `t`.`b` - `t`.`c`, `t`.`a` * `t`.`b` + `t`.`c`, `t`.`a` / (`t`.`b` * `t`.`c`), `t`.`a` % `t`.`b`, -(`t`.`a` + `t`.`b`), -(-`t`.`a`), `t`.`a` - -`t`.`b` FROM `t`",
+    );
+    // The method forms build the same tree as the operators.
+    assert_eq!(a.clone().add(1).mul(2), (a.clone() + 1) * 2);
+    assert_eq!(a.clone().sub(1).div(2).rem(3), (a - 1) / 2 % 3);
+    // Comparisons of arithmetic need no parentheses; comparisons of comparisons do.
+    let q = select(t.c("id")).where_((t.c("a") + 1).gt(t.c("b") * 2).eq(false));
+    check(
+        &q,
+        r#"SELECT "t"."id" FROM "t" WHERE ("t"."a" + ? > "t"."b" * ?) = ?"#,
+        r#"SELECT "t"."id" FROM "t" WHERE ("t"."a" + $1 > "t"."b" * $2) = $3"#,
+        "SELECT `t`.`id` FROM `t` WHERE (`t`.`a` + ? > `t`.`b` * ?) = ?",
+    );
+}
+
+#[test]
+fn boolean_nesting_and_negation() {
+    let t = table("t");
+    let (a, b, c) = (t.c("a").eq(1), t.c("b").eq(2), t.c("c").eq(3));
+    let q = select(t.c("id")).where_(and_([a.clone(), or_([b.clone(), c.clone()])]));
+    check(
+        &q,
+        r#"SELECT "t"."id" FROM "t" WHERE "t"."a" = ? AND ("t"."b" = ? OR "t"."c" = ?)"#,
+        r#"SELECT "t"."id" FROM "t" WHERE "t"."a" = $1 AND ("t"."b" = $2 OR "t"."c" = $3)"#,
+        "SELECT `t`.`id` FROM `t` WHERE `t`.`a` = ? AND (`t`.`b` = ? OR `t`.`c` = ?)",
+    );
+    // AND binds tighter than OR: no parentheses needed, none written.
+    let q = select(t.c("id")).where_(or_([and_([a.clone(), b.clone()]), c.clone()]));
+    check(
+        &q,
+        r#"SELECT "t"."id" FROM "t" WHERE "t"."a" = ? AND "t"."b" = ? OR "t"."c" = ?"#,
+        r#"SELECT "t"."id" FROM "t" WHERE "t"."a" = $1 AND "t"."b" = $2 OR "t"."c" = $3"#,
+        "SELECT `t`.`id` FROM `t` WHERE `t`.`a` = ? AND `t`.`b` = ? OR `t`.`c` = ?",
+    );
+    // & and | build the same trees, flattening chains.
+    assert_eq!(a.clone() & b.clone() & c.clone(), and_([a.clone(), b.clone(), c.clone()]));
+    assert_eq!(a.clone() | b.clone(), or_([a.clone(), b.clone()]));
+    assert_eq!(a.clone().and(b.clone()), and_([a.clone(), b.clone()]));
+    assert_eq!(a.clone().or(b.clone()), or_((a.clone(), b.clone())));
+
+    let q = select(t.c("id")).where_(not_(and_([a.clone(), b.clone()])));
+    check(
+        &q,
+        r#"SELECT "t"."id" FROM "t" WHERE NOT ("t"."a" = ? AND "t"."b" = ?)"#,
+        r#"SELECT "t"."id" FROM "t" WHERE NOT ("t"."a" = $1 AND "t"."b" = $2)"#,
+        "SELECT `t`.`id` FROM `t` WHERE NOT (`t`.`a` = ? AND `t`.`b` = ?)",
+    );
+    let q = select(t.c("id")).where_(and_([
+        not_(a.clone()),
+        !t.c("n").lt(5),
+        !t.c("s").like("x"),
+        !t.c("flag"),
+        not_(not_(t.c("other"))),
+        !t.c("n").is_null(),
+        !t.c("n").between(1, 2),
+    ]));
+    check(
+        &q,
+        r#"SELECT "t"."id" FROM "t" WHERE "t"."a" != ? AND "t"."n" >= ? AND "t"."s" NOT LIKE ? AND NOT "t"."flag" AND "t"."other" AND "t"."n" IS NOT NULL AND "t"."n" NOT BETWEEN ? AND ?"#,
+        r#"SELECT "t"."id" FROM "t" WHERE "t"."a" != $1 AND "t"."n" >= $2 AND "t"."s" NOT LIKE $3 AND NOT "t"."flag" AND "t"."other" AND "t"."n" IS NOT NULL AND "t"."n" NOT BETWEEN $4 AND $5"#,
+        "SELECT `t`.`id` FROM `t` WHERE `t`.`a` != ? AND `t`.`n` >= ? AND `t`.`s` NOT LIKE ? AND NOT `t`.`flag` AND `t`.`other` AND `t`.`n` IS NOT NULL AND `t`.`n` NOT BETWEEN ? AND ?",
+    );
+    // NOT over an OR, and over a concatenation (an operand, not a condition).
+    let q = select(t.c("id")).where_(!or_([a.clone(), b.clone()]));
+    check(
+        &q,
+        r#"SELECT "t"."id" FROM "t" WHERE NOT ("t"."a" = ? OR "t"."b" = ?)"#,
+        r#"SELECT "t"."id" FROM "t" WHERE NOT ("t"."a" = $1 OR "t"."b" = $2)"#,
+        "SELECT `t`.`id` FROM `t` WHERE NOT (`t`.`a` = ? OR `t`.`b` = ?)",
+    );
+}
+
+#[test]
+fn empty_and_single_boolean_combinations() {
+    let t = table("t");
+    let q = select(t.c("id")).where_(and_(Vec::<Expr>::new()));
+    check(
+        &q,
+        r#"SELECT "t"."id" FROM "t" WHERE 1 = 1"#,
+        r#"SELECT "t"."id" FROM "t" WHERE 1 = 1"#,
+        "SELECT `t`.`id` FROM `t` WHERE 1 = 1",
+    );
+    let q = select(t.c("id")).where_(t.c("a").eq(1).or(or_(())));
+    check(
+        &q,
+        r#"SELECT "t"."id" FROM "t" WHERE "t"."a" = ? OR 1 != 1"#,
+        r#"SELECT "t"."id" FROM "t" WHERE "t"."a" = $1 OR 1 != 1"#,
+        "SELECT `t`.`id` FROM `t` WHERE `t`.`a` = ? OR 1 != 1",
+    );
+    // An empty AND (always true) ANDed with a condition is that condition.
+    let q = select(t.c("id")).where_(and_(()).and(t.c("a").eq(1)));
+    assert_eq!(
+        compile(&q, &SqliteDialect).sql,
+        r#"SELECT "t"."id" FROM "t" WHERE "t"."a" = ?"#
+    );
+    assert_eq!(and_([t.c("a")]), t.c("a"));
+    assert_eq!(or_([t.c("a")]), t.c("a"));
+}
+
+// ---------------------------------------------------------------- ordering, labels, casts
+
+#[test]
+fn order_by_directions_and_nulls() {
+    let u = users();
+    let q = select(u.c("id")).order_by((
+        u.c("name"),
+        u.c("age").desc().nulls_last(),
+        u.c("city").asc().nulls_first(),
+    ));
+    check(
+        &q,
+        r#"SELECT "users"."id" FROM "users" ORDER BY "users"."name", "users"."age" DESC NULLS LAST, "users"."city" ASC NULLS FIRST"#,
+        r#"SELECT "users"."id" FROM "users" ORDER BY "users"."name", "users"."age" DESC NULLS LAST, "users"."city" ASC NULLS FIRST"#,
+        "SELECT `users`.`id` FROM `users` ORDER BY `users`.`name`, `users`.`age` IS NULL ASC, `users`.`age` DESC, `users`.`city` IS NULL DESC, `users`.`city` ASC",
+    );
+    // Repeated order_by calls add terms; arrays and Vecs work too.
+    let q = select(u.c("id"))
+        .order_by([u.c("a").asc(), u.c("b").desc()])
+        .order_by(vec![u.c("c")]);
+    check(
+        &q,
+        r#"SELECT "users"."id" FROM "users" ORDER BY "users"."a" ASC, "users"."b" DESC, "users"."c""#,
+        r#"SELECT "users"."id" FROM "users" ORDER BY "users"."a" ASC, "users"."b" DESC, "users"."c""#,
+        "SELECT `users`.`id` FROM `users` ORDER BY `users`.`a` ASC, `users`.`b` DESC, `users`.`c`",
+    );
+}
+
+#[test]
+fn labels_name_result_columns_and_are_reused_in_group_and_order() {
+    let u = users();
+    let n = func::count(u.c("id")).label("n");
+    let q = select((u.c("city").label("town"), n.clone()))
+        .group_by(u.c("city").label("town"))
+        .having(func::count(u.c("id")).gt(1))
+        .order_by(n.desc());
+    check_params(
+        &q,
+        r#"SELECT "users"."city" AS "town", count("users"."id") AS "n" FROM "users" GROUP BY "town" HAVING count("users"."id") > ? ORDER BY "n" DESC"#,
+        r#"SELECT "users"."city" AS "town", count("users"."id") AS "n" FROM "users" GROUP BY "town" HAVING count("users"."id") > $1 ORDER BY "n" DESC"#,
+        "SELECT `users`.`city` AS `town`, count(`users`.`id`) AS `n` FROM `users` GROUP BY `town` HAVING count(`users`.`id`) > ? ORDER BY `n` DESC",
+        &[v(1)],
+    );
+    // A label that is not a result column is rendered as its expression; in a WHERE the
+    // label is dropped.
+    let q = select(u.c("id"))
+        .where_(u.c("a").label("x").eq(1))
+        .order_by(u.c("b").label("y"));
+    check(
+        &q,
+        r#"SELECT "users"."id" FROM "users" WHERE "users"."a" = ? ORDER BY "users"."b""#,
+        r#"SELECT "users"."id" FROM "users" WHERE "users"."a" = $1 ORDER BY "users"."b""#,
+        "SELECT `users`.`id` FROM `users` WHERE `users`.`a` = ? ORDER BY `users`.`b`",
+    );
+}
+
+#[test]
+fn casts_name_types_per_dialect() {
+    let t = table("t");
+    let x = || t.c("x");
+    let q = select((
+        x().cast(SqlType::Integer),
+        cast(x(), SqlType::BigInteger),
+        x().cast(SqlType::Double),
+        x().cast(SqlType::numeric(10, 2)),
+        x().cast(SqlType::string(20)),
+        x().cast(SqlType::Text),
+        x().cast(SqlType::Date),
+        x().cast(SqlType::DateTime { timezone: false }),
+        x().cast(SqlType::Boolean),
+        x().cast(SqlType::LargeBinary),
+        x().cast(SqlType::Json),
+    ));
+    check(
+        &q,
+        r#"SELECT CAST("t"."x" AS INTEGER), CAST("t"."x" AS INTEGER), CAST("t"."x" AS REAL), CAST("t"."x" AS NUMERIC), CAST("t"."x" AS TEXT), CAST("t"."x" AS TEXT), CAST("t"."x" AS TEXT), CAST("t"."x" AS TEXT), CAST("t"."x" AS INTEGER), CAST("t"."x" AS BLOB), CAST("t"."x" AS TEXT) FROM "t""#,
+        r#"SELECT CAST("t"."x" AS INTEGER), CAST("t"."x" AS BIGINT), CAST("t"."x" AS DOUBLE PRECISION), CAST("t"."x" AS NUMERIC(10, 2)), CAST("t"."x" AS VARCHAR(20)), CAST("t"."x" AS TEXT), CAST("t"."x" AS DATE), CAST("t"."x" AS TIMESTAMP), CAST("t"."x" AS BOOLEAN), CAST("t"."x" AS BYTEA), CAST("t"."x" AS JSON) FROM "t""#,
+        "SELECT CAST(`t`.`x` AS SIGNED), CAST(`t`.`x` AS SIGNED), CAST(`t`.`x` AS DOUBLE), CAST(`t`.`x` AS DECIMAL(10, 2)), CAST(`t`.`x` AS CHAR(20)), CAST(`t`.`x` AS CHAR), CAST(`t`.`x` AS DATE), CAST(`t`.`x` AS DATETIME), CAST(`t`.`x` AS SIGNED), CAST(`t`.`x` AS BINARY), CAST(`t`.`x` AS CHAR) FROM `t`",
+    );
+    // MySQL proper has a JSON cast; MariaDB does not.
+    let q = select(x().cast(SqlType::Json));
+    assert_eq!(compile(&q, &MYSQL).sql, "SELECT CAST(`t`.`x` AS JSON) FROM `t`");
+    // Named enum types are quoted identifiers on PostgreSQL.
+    let q = select(x().cast(SqlType::enumeration("mood", ["happy", "sad"])));
+    assert_eq!(
+        compile(&q, &PostgresDialect).sql,
+        r#"SELECT CAST("t"."x" AS "mood") FROM "t""#
+    );
+    assert_eq!(x().cast(SqlType::Date).sql_type(), Some(SqlType::Date));
+}
+
+// ---------------------------------------------------------------- functions and windows
+
+#[test]
+fn functions_are_rendered_and_typed() {
+    let u = users();
+    let q = select((
+        func::count(u.c("id")),
+        func::count_star(),
+        func::count_distinct(u.c("city")),
+        func::sum(u.c("age")),
+        func::avg(u.c("age")),
+        func::min(u.c("age")),
+        func::max(u.c("age")),
+        func::coalesce((u.c("nick"), u.c("name"), "anon")),
+        func::lower(u.c("name")),
+        func::upper(u.c("name")),
+        func::length(u.c("name")),
+        func::abs(u.c("balance")),
+    ));
+    check_params(
+        &q,
+        r#"SELECT count("users"."id"), count(*), count(DISTINCT "users"."city"), sum("users"."age"), avg("users"."age"), min("users"."age"), max("users"."age"), coalesce("users"."nick", "users"."name", ?), lower("users"."name"), upper("users"."name"), length("users"."name"), abs("users"."balance") FROM "users""#,
+        r#"SELECT count("users"."id"), count(*), count(DISTINCT "users"."city"), sum("users"."age"), avg("users"."age"), min("users"."age"), max("users"."age"), coalesce("users"."nick", "users"."name", $1), lower("users"."name"), upper("users"."name"), length("users"."name"), abs("users"."balance") FROM "users""#,
+        "SELECT count(`users`.`id`), count(*), count(DISTINCT `users`.`city`), sum(`users`.`age`), avg(`users`.`age`), min(`users`.`age`), max(`users`.`age`), coalesce(`users`.`nick`, `users`.`name`, ?), lower(`users`.`name`), upper(`users`.`name`), length(`users`.`name`), abs(`users`.`balance`) FROM `users`",
+        &[v("anon")],
+    );
+    assert_eq!(func::count(u.c("id")).sql_type(), Some(SqlType::BigInteger));
+    assert_eq!(func::count_star().sql_type(), Some(SqlType::BigInteger));
+    assert_eq!(
+        func::avg(u.c("x")).sql_type(),
+        Some(SqlType::Numeric {
+            precision: None,
+            scale: None
+        })
+    );
+    assert_eq!(func::length(u.c("x")).sql_type(), Some(SqlType::Integer));
+    let typed = u.c("x").cast(SqlType::SmallInteger);
+    assert_eq!(func::sum(typed.clone()).sql_type(), Some(SqlType::SmallInteger));
+    assert_eq!(func::max(typed.clone()).sql_type(), Some(SqlType::SmallInteger));
+    assert_eq!(
+        func::coalesce((u.c("y"), typed)).sql_type(),
+        Some(SqlType::SmallInteger)
+    );
+    assert_eq!(func::call("whatever", ()).sql_type(), None);
+    assert_eq!(
+        func::call_typed("f", (), SqlType::Text).sql_type(),
+        Some(SqlType::Text)
+    );
+}
+
+#[test]
+fn now_and_current_timestamp() {
+    let q = select((func::now(), func::current_timestamp()));
+    check(
+        &q,
+        "SELECT CURRENT_TIMESTAMP, CURRENT_TIMESTAMP",
+        "SELECT now(), CURRENT_TIMESTAMP",
+        "SELECT now(), CURRENT_TIMESTAMP",
+    );
+}
+
+#[test]
+fn any_function_by_name_and_unsafe_names_are_quoted() {
+    let t = table("t");
+    let q = select((
+        func::call("json_extract", (t.c("doc"), "$.a")),
+        func::call("pg_catalog.lower", t.c("s")),
+        func::call("f(); DROP TABLE t; --", t.c("s")),
+        func::call("random", ()),
+    ));
+    check_params(
+        &q,
+        r#"SELECT json_extract("t"."doc", ?), pg_catalog.lower("t"."s"), "f(); DROP TABLE t; --"("t"."s"), random() FROM "t""#,
+        r#"SELECT json_extract("t"."doc", $1), pg_catalog.lower("t"."s"), "f(); DROP TABLE t; --"("t"."s"), random() FROM "t""#,
+        "SELECT json_extract(`t`.`doc`, ?), pg_catalog.lower(`t`.`s`), `f(); DROP TABLE t; --`(`t`.`s`), random() FROM `t`",
+        &[v("$.a")],
+    );
+}
+
+#[test]
+fn window_functions() {
+    let e = table("emp");
+    let q = select((
+        e.c("name"),
+        func::row_number()
+            .over(Over::new().partition_by(e.c("dept")).order_by(e.c("pay").desc()))
+            .label("rn"),
+        func::rank().over(Over::new().order_by(e.c("pay"))),
+        func::dense_rank().over(Over::new().partition_by((e.c("dept"), e.c("team")))),
+        func::sum(e.c("pay")).over(Over::new()),
+    ));
+    check(
+        &q,
+        r#"SELECT "emp"."name", row_number() OVER (PARTITION BY "emp"."dept" ORDER BY "emp"."pay" DESC) AS "rn", rank() OVER (ORDER BY "emp"."pay"), dense_rank() OVER (PARTITION BY "emp"."dept", "emp"."team"), sum("emp"."pay") OVER () FROM "emp""#,
+        r#"SELECT "emp"."name", row_number() OVER (PARTITION BY "emp"."dept" ORDER BY "emp"."pay" DESC) AS "rn", rank() OVER (ORDER BY "emp"."pay"), dense_rank() OVER (PARTITION BY "emp"."dept", "emp"."team"), sum("emp"."pay") OVER () FROM "emp""#,
+        "SELECT `emp`.`name`, row_number() OVER (PARTITION BY `emp`.`dept` ORDER BY `emp`.`pay` DESC) AS `rn`, rank() OVER (ORDER BY `emp`.`pay`), dense_rank() OVER (PARTITION BY `emp`.`dept`, `emp`.`team`), sum(`emp`.`pay`) OVER () FROM `emp`",
+    );
+    assert_eq!(func::row_number().over(Over::new()).sql_type(), Some(SqlType::BigInteger));
+}
+
+#[test]
+fn case_expressions() {
+    let t = table("t");
+    let searched = case()
+        .when(t.c("n").lt(0), "neg")
+        .when(t.c("n").eq(0), "zero")
+        .else_("pos");
+    let simple = case().value(t.c("kind")).when(1, "one").when(2, "two").end();
+    let q = select((searched.end().label("sign"), simple));
+    check_params(
+        &q,
+        r#"SELECT CASE WHEN "t"."n" < ? THEN ? WHEN "t"."n" = ? THEN ? ELSE ? END AS "sign", CASE "t"."kind" WHEN ? THEN ? WHEN ? THEN ? END FROM "t""#,
+        r#"SELECT CASE WHEN "t"."n" < $1 THEN $2 WHEN "t"."n" = $3 THEN $4 ELSE $5 END AS "sign", CASE "t"."kind" WHEN $6 THEN $7 WHEN $8 THEN $9 END FROM "t""#,
+        "SELECT CASE WHEN `t`.`n` < ? THEN ? WHEN `t`.`n` = ? THEN ? ELSE ? END AS `sign`, CASE `t`.`kind` WHEN ? THEN ? WHEN ? THEN ? END FROM `t`",
+        &[v(0), v("neg"), v(0), v("zero"), v("pos"), v(1), v("one"), v(2), v("two")],
+    );
+    // A Case is usable directly as an expression.
+    let q = select(t.c("id")).where_(case().when(t.c("a"), t.c("b")).else_(false));
+    assert_eq!(
+        compile(&q, &SqliteDialect).sql,
+        r#"SELECT "t"."id" FROM "t" WHERE CASE WHEN "t"."a" THEN "t"."b" ELSE ? END"#
+    );
+    let empty = select(case().else_(1));
+    assert!(matches!(compile_error(&empty, &SqliteDialect), Error::Compile(_)));
+}
+
+#[test]
+fn literal_null_star_tuple_and_unqualified_columns() {
+    let t = table("t");
+    let q = select((literal(1).label("one"), null(), star()))
+        .from(&t)
+        .where_(column("x").gt(2))
+        .where_(tuple_((t.c("a"), t.c("b"))).in_([tuple_((1, 2)), tuple_((3, 4))]));
+    check_params(
+        &q,
+        r#"SELECT ? AS "one", NULL, * FROM "t" WHERE "x" > ? AND ("t"."a", "t"."b") IN ((?, ?), (?, ?))"#,
+        r#"SELECT $1 AS "one", NULL, * FROM "t" WHERE "x" > $2 AND ("t"."a", "t"."b") IN (($3, $4), ($5, $6))"#,
+        "SELECT ? AS `one`, NULL, * FROM `t` WHERE `x` > ? AND (`t`.`a`, `t`.`b`) IN ((?, ?), (?, ?))",
+        &[v(1), v(2), v(1), v(2), v(3), v(4)],
+    );
+    let q = select(t.star());
+    check(&q, r#"SELECT "t".* FROM "t""#, r#"SELECT "t".* FROM "t""#, "SELECT `t`.* FROM `t`");
+}
+
+#[test]
+fn exists_and_not_exists() {
+    let (u, a) = (users(), addresses());
+    let has = select(a.c("id")).where_(a.c("user_id").eq(u.c("id")));
+    let q = select(u.c("name"))
+        .where_(exists(has.clone()))
+        .where_(not_exists(select(a.c("id")).where_(a.c("user_id").eq(u.c("id")).and(a.c("bad").eq(true)))));
+    check(
+        &q,
+        r#"SELECT "users"."name" FROM "users" WHERE EXISTS (SELECT "addresses"."id" FROM "addresses" WHERE "addresses"."user_id" = "users"."id") AND NOT EXISTS (SELECT "addresses"."id" FROM "addresses" WHERE "addresses"."user_id" = "users"."id" AND "addresses"."bad" = ?)"#,
+        r#"SELECT "users"."name" FROM "users" WHERE EXISTS (SELECT "addresses"."id" FROM "addresses" WHERE "addresses"."user_id" = "users"."id") AND NOT EXISTS (SELECT "addresses"."id" FROM "addresses" WHERE "addresses"."user_id" = "users"."id" AND "addresses"."bad" = $1)"#,
+        "SELECT `users`.`name` FROM `users` WHERE EXISTS (SELECT `addresses`.`id` FROM `addresses` WHERE `addresses`.`user_id` = `users`.`id`) AND NOT EXISTS (SELECT `addresses`.`id` FROM `addresses` WHERE `addresses`.`user_id` = `users`.`id` AND `addresses`.`bad` = ?)",
+    );
+    // The method form and negation with `!`.
+    assert_eq!(has.clone().exists(), exists(has.clone()));
+    assert_eq!(!has.clone().exists(), not_exists(has));
+}
