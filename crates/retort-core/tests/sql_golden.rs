@@ -670,3 +670,636 @@ fn exists_and_not_exists() {
     assert_eq!(has.clone().exists(), exists(has.clone()));
     assert_eq!(!has.clone().exists(), not_exists(has));
 }
+
+// ---------------------------------------------------------------- text()
+
+#[test]
+fn text_statement_with_named_parameters() {
+    let q = text("SELECT * FROM users WHERE id = :id AND (name = :name OR nick = :name)")
+        .bind("id", 5)
+        .bind(":name", "al");
+    check_params(
+        &q,
+        "SELECT * FROM users WHERE id = ? AND (name = ? OR nick = ?)",
+        "SELECT * FROM users WHERE id = $1 AND (name = $2 OR nick = $3)",
+        "SELECT * FROM users WHERE id = ? AND (name = ? OR nick = ?)",
+        &[v(5), v("al"), v("al")],
+    );
+    // Binding a name again replaces the value.
+    let q = text("SELECT :x").bind("x", 1).bind("x", 2);
+    assert_eq!(compile(&q, &SqliteDialect).params, vec![v(2)]);
+}
+
+#[test]
+fn text_leaves_quotes_comments_casts_and_escaped_colons_alone() {
+    let q = text(
+        "SELECT ':no', \":no\", `:no`, 'it''s :no', x::int, :yes::text, 10\\:30, a:b -- :no\n\
+         /* :no */ FROM t WHERE y = :yes2 AND z = $tag$ :no $tag$ AND w = $$:no$$",
+    )
+    .bind("yes", 1)
+    .bind("yes2", 2);
+    check_params(
+        &q,
+        "SELECT ':no', \":no\", `:no`, 'it''s :no', x::int, ?::text, 10:30, a:b -- :no\n\
+         /* :no */ FROM t WHERE y = ? AND z = $tag$ :no $tag$ AND w = $$:no$$",
+        "SELECT ':no', \":no\", `:no`, 'it''s :no', x::int, $1::text, 10:30, a:b -- :no\n\
+         /* :no */ FROM t WHERE y = $2 AND z = $tag$ :no $tag$ AND w = $$:no$$",
+        "SELECT ':no', \":no\", `:no`, 'it''s :no', x::int, ?::text, 10:30, a:b -- :no\n\
+         /* :no */ FROM t WHERE y = ? AND z = $tag$ :no $tag$ AND w = $$:no$$",
+        &[v(1), v(2)],
+    );
+    // A lone colon and a positional `$1` are plain text.
+    let q = text("SELECT ':' || x, $1, : FROM t");
+    assert_eq!(compile(&q, &PostgresDialect).sql, "SELECT ':' || x, $1, : FROM t");
+}
+
+#[test]
+fn text_placeholder_and_bind_mismatches_are_argument_errors() {
+    let missing = text("SELECT * FROM t WHERE a = :a AND b = :b").bind("a", 1);
+    match compile_error(&missing, &SqliteDialect) {
+        Error::Argument(msg) => assert!(msg.contains(":b"), "{msg}"),
+        other => panic!("unexpected {other:?}"),
+    }
+    let extra = text("SELECT * FROM t WHERE a = :a").bind("a", 1).bind("zzz", 2);
+    match compile_error(&extra, &PostgresDialect) {
+        Error::Argument(msg) => assert!(msg.contains("zzz"), "{msg}"),
+        other => panic!("unexpected {other:?}"),
+    }
+    // A name used only inside a string literal is not a placeholder.
+    let quoted = text("SELECT ':a'").bind("a", 1);
+    assert!(matches!(compile_error(&quoted, &MARIADB), Error::Argument(_)));
+}
+
+#[test]
+fn text_inside_a_select_numbers_its_parameters_in_order() {
+    let u = users();
+    let q = select((u.c("id"), text("upper(name) AS shout")))
+        .where_(u.c("age").gt(1))
+        .where_(text("name LIKE :p").bind("p", "a%"))
+        .where_(u.c("id").lt(9));
+    check_params(
+        &q,
+        r#"SELECT "users"."id", upper(name) AS shout FROM "users" WHERE "users"."age" > ? AND (name LIKE ?) AND "users"."id" < ?"#,
+        r#"SELECT "users"."id", upper(name) AS shout FROM "users" WHERE "users"."age" > $1 AND (name LIKE $2) AND "users"."id" < $3"#,
+        "SELECT `users`.`id`, upper(name) AS shout FROM `users` WHERE `users`.`age` > ? AND (name LIKE ?) AND `users`.`id` < ?",
+        &[v(1), v("a%"), v(9)],
+    );
+}
+
+// ---------------------------------------------------------------- FROM inference and joins
+
+#[test]
+fn from_is_inferred_in_order_of_first_appearance() {
+    let (u, a, o) = (users(), addresses(), table("orders"));
+    let q = select((a.c("email"), u.c("name")))
+        .where_(o.c("user_id").eq(u.c("id")))
+        .order_by(table("extra").c("x"));
+    check(
+        &q,
+        r#"SELECT "addresses"."email", "users"."name" FROM "addresses", "users", "orders", "extra" WHERE "orders"."user_id" = "users"."id" ORDER BY "extra"."x""#,
+        r#"SELECT "addresses"."email", "users"."name" FROM "addresses", "users", "orders", "extra" WHERE "orders"."user_id" = "users"."id" ORDER BY "extra"."x""#,
+        "SELECT `addresses`.`email`, `users`.`name` FROM `addresses`, `users`, `orders`, `extra` WHERE `orders`.`user_id` = `users`.`id` ORDER BY `extra`.`x`",
+    );
+    // Explicit FROM items come first and are not repeated.
+    let q = select((u.c("name"), a.c("email"))).from(&a);
+    check(
+        &q,
+        r#"SELECT "users"."name", "addresses"."email" FROM "addresses", "users""#,
+        r#"SELECT "users"."name", "addresses"."email" FROM "addresses", "users""#,
+        "SELECT `users`.`name`, `addresses`.`email` FROM `addresses`, `users`",
+    );
+    // A FROM with no column from it.
+    let q = select(func::count_star()).select_from(&u);
+    check(
+        &q,
+        r#"SELECT count(*) FROM "users""#,
+        r#"SELECT count(*) FROM "users""#,
+        "SELECT count(*) FROM `users`",
+    );
+    // No table at all.
+    check(&select(literal(1)), "SELECT ?", "SELECT $1", "SELECT ?");
+}
+
+#[test]
+fn schemas_and_aliases() {
+    let u = table("users").schema("app");
+    let a = u.alias("u2");
+    let q = select((u.c("id"), a.c("id"))).where_(a.c("boss").eq(u.c("id")));
+    check(
+        &q,
+        r#"SELECT "app"."users"."id", "u2"."id" FROM "app"."users", "app"."users" AS "u2" WHERE "u2"."boss" = "app"."users"."id""#,
+        r#"SELECT "app"."users"."id", "u2"."id" FROM "app"."users", "app"."users" AS "u2" WHERE "u2"."boss" = "app"."users"."id""#,
+        "SELECT `app`.`users`.`id`, `u2`.`id` FROM `app`.`users`, `app`.`users` AS `u2` WHERE `u2`.`boss` = `app`.`users`.`id`",
+    );
+}
+
+#[test]
+fn joins() {
+    let (u, a, o) = (users(), addresses(), table("orders"));
+    let on_a = || u.c("id").eq(a.c("user_id"));
+    let on_o = || u.c("id").eq(o.c("user_id"));
+    // The left side is taken from the columns when there is no FROM yet.
+    let q = select((u.c("name"), a.c("email"))).join(&a, on_a());
+    check(
+        &q,
+        r#"SELECT "users"."name", "addresses"."email" FROM "users" JOIN "addresses" ON "users"."id" = "addresses"."user_id""#,
+        r#"SELECT "users"."name", "addresses"."email" FROM "users" JOIN "addresses" ON "users"."id" = "addresses"."user_id""#,
+        "SELECT `users`.`name`, `addresses`.`email` FROM `users` JOIN `addresses` ON `users`.`id` = `addresses`.`user_id`",
+    );
+    // Chained joins extend the last FROM item.
+    let q = select(u.c("name"))
+        .from(&u)
+        .outerjoin(&a, on_a())
+        .left_join(&o, on_o())
+        .cross_join(table("t"));
+    check(
+        &q,
+        r#"SELECT "users"."name" FROM "users" LEFT OUTER JOIN "addresses" ON "users"."id" = "addresses"."user_id" LEFT OUTER JOIN "orders" ON "users"."id" = "orders"."user_id" CROSS JOIN "t""#,
+        r#"SELECT "users"."name" FROM "users" LEFT OUTER JOIN "addresses" ON "users"."id" = "addresses"."user_id" LEFT OUTER JOIN "orders" ON "users"."id" = "orders"."user_id" CROSS JOIN "t""#,
+        "SELECT `users`.`name` FROM `users` LEFT OUTER JOIN `addresses` ON `users`.`id` = `addresses`.`user_id` LEFT OUTER JOIN `orders` ON `users`.`id` = `orders`.`user_id` CROSS JOIN `t`",
+    );
+    let q = select(u.c("name")).from(&u).right_join(&a, on_a());
+    check(
+        &q,
+        r#"SELECT "users"."name" FROM "users" RIGHT OUTER JOIN "addresses" ON "users"."id" = "addresses"."user_id""#,
+        r#"SELECT "users"."name" FROM "users" RIGHT OUTER JOIN "addresses" ON "users"."id" = "addresses"."user_id""#,
+        "SELECT `users`.`name` FROM `users` RIGHT OUTER JOIN `addresses` ON `users`.`id` = `addresses`.`user_id`",
+    );
+    // join_from joins to the item holding its left side.
+    let q = select((u.c("name"), o.c("total")))
+        .from(&u)
+        .join(&a, on_a())
+        .join_from(&u, &o, on_o());
+    check(
+        &q,
+        r#"SELECT "users"."name", "orders"."total" FROM "users" JOIN "addresses" ON "users"."id" = "addresses"."user_id" JOIN "orders" ON "users"."id" = "orders"."user_id""#,
+        r#"SELECT "users"."name", "orders"."total" FROM "users" JOIN "addresses" ON "users"."id" = "addresses"."user_id" JOIN "orders" ON "users"."id" = "orders"."user_id""#,
+        "SELECT `users`.`name`, `orders`.`total` FROM `users` JOIN `addresses` ON `users`.`id` = `addresses`.`user_id` JOIN `orders` ON `users`.`id` = `orders`.`user_id`",
+    );
+    // ... or adds it.
+    let q = select(o.c("total")).join_from(&u, &o, on_o());
+    assert_eq!(
+        compile(&q, &SqliteDialect).sql,
+        r#"SELECT "orders"."total" FROM "users" JOIN "orders" ON "users"."id" = "orders"."user_id""#
+    );
+    // A self-join through an alias.
+    let boss = u.alias("boss");
+    let q = select((u.c("name"), boss.c("name").label("boss_name")))
+        .join(&boss, u.c("boss_id").eq(boss.c("id")));
+    assert_eq!(
+        compile(&q, &PostgresDialect).sql,
+        r#"SELECT "users"."name", "boss"."name" AS "boss_name" FROM "users" JOIN "users" AS "boss" ON "users"."boss_id" = "boss"."id""#
+    );
+}
+
+#[test]
+fn full_outer_join_is_refused_on_mysql() {
+    let (u, a) = (users(), addresses());
+    let q = select(u.c("name")).from(&u).full_join(&a, u.c("id").eq(a.c("user_id")));
+    let sql = r#"SELECT "users"."name" FROM "users" FULL OUTER JOIN "addresses" ON "users"."id" = "addresses"."user_id""#;
+    assert_eq!(compile(&q, &SqliteDialect).sql, sql);
+    assert_eq!(compile(&q, &PostgresDialect).sql, sql);
+    for d in [MARIADB, MYSQL] {
+        match compile_error(&q, &d) {
+            Error::Compile(msg) => {
+                assert!(msg.contains("FULL OUTER JOIN") && msg.contains("mysql"), "{msg}")
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn join_without_a_left_side_is_an_error() {
+    let q = select(func::count_star()).join(users(), literal(true));
+    assert!(matches!(compile_error(&q, &SqliteDialect), Error::Compile(_)));
+}
+
+#[test]
+fn group_by_having_distinct() {
+    let o = table("orders");
+    let q = select((o.c("customer"), func::sum(o.c("amount"))))
+        .distinct()
+        .group_by((o.c("customer"), o.c("region")))
+        .having(func::sum(o.c("amount")).gt(100))
+        .having(func::count_star().ge(2));
+    check_params(
+        &q,
+        r#"SELECT DISTINCT "orders"."customer", sum("orders"."amount") FROM "orders" GROUP BY "orders"."customer", "orders"."region" HAVING sum("orders"."amount") > ? AND count(*) >= ?"#,
+        r#"SELECT DISTINCT "orders"."customer", sum("orders"."amount") FROM "orders" GROUP BY "orders"."customer", "orders"."region" HAVING sum("orders"."amount") > $1 AND count(*) >= $2"#,
+        "SELECT DISTINCT `orders`.`customer`, sum(`orders`.`amount`) FROM `orders` GROUP BY `orders`.`customer`, `orders`.`region` HAVING sum(`orders`.`amount`) > ? AND count(*) >= ?",
+        &[v(100), v(2)],
+    );
+}
+
+// ---------------------------------------------------------------- LIMIT, OFFSET, locking
+
+#[test]
+fn limit_and_offset() {
+    let u = users();
+    let both = select(u.c("id")).where_(u.c("a").eq(1)).limit(10).offset(20);
+    let [s, p, m] = check(
+        &both,
+        r#"SELECT "users"."id" FROM "users" WHERE "users"."a" = ? LIMIT 10 OFFSET 20"#,
+        r#"SELECT "users"."id" FROM "users" WHERE "users"."a" = $1 LIMIT $2 OFFSET $3"#,
+        "SELECT `users`.`id` FROM `users` WHERE `users`.`a` = ? LIMIT ? OFFSET ?",
+    );
+    assert_eq!(s.params, vec![v(1)]);
+    assert_eq!(p.params, vec![v(1), v(10), v(20)]);
+    assert_eq!(m.params, vec![v(1), v(10), v(20)]);
+
+    let limit = select(u.c("id")).limit(3);
+    check(
+        &limit,
+        r#"SELECT "users"."id" FROM "users" LIMIT 3"#,
+        r#"SELECT "users"."id" FROM "users" LIMIT $1"#,
+        "SELECT `users`.`id` FROM `users` LIMIT ?",
+    );
+    let offset = select(u.c("id")).offset(7);
+    let [s, p, m] = check(
+        &offset,
+        r#"SELECT "users"."id" FROM "users" LIMIT -1 OFFSET 7"#,
+        r#"SELECT "users"."id" FROM "users" OFFSET $1"#,
+        "SELECT `users`.`id` FROM `users` LIMIT 18446744073709551615 OFFSET ?",
+    );
+    assert!(s.params.is_empty());
+    assert_eq!(p.params, vec![v(7)]);
+    assert_eq!(m.params, vec![v(7)]);
+}
+
+#[test]
+fn row_locking() {
+    let u = users();
+    let base = || select(u.c("id")).where_(u.c("id").eq(1));
+    let cases = [
+        (base().for_update(), " FOR UPDATE", " FOR UPDATE"),
+        (base().for_update_nowait(), " FOR UPDATE NOWAIT", " FOR UPDATE NOWAIT"),
+        (
+            base().for_update_skip_locked(),
+            " FOR UPDATE SKIP LOCKED",
+            " FOR UPDATE SKIP LOCKED",
+        ),
+        (base().for_share(), " FOR SHARE", " LOCK IN SHARE MODE"),
+    ];
+    for (q, pg, my) in cases {
+        // SQLite has no row locks: the clause is left out.
+        check(
+            &q,
+            r#"SELECT "users"."id" FROM "users" WHERE "users"."id" = ?"#,
+            &format!(r#"SELECT "users"."id" FROM "users" WHERE "users"."id" = $1{pg}"#),
+            &format!("SELECT `users`.`id` FROM `users` WHERE `users`.`id` = ?{my}"),
+        );
+    }
+    // The lock comes after LIMIT.
+    let q = base().limit(1).for_update();
+    assert_eq!(
+        compile(&q, &PostgresDialect).sql,
+        r#"SELECT "users"."id" FROM "users" WHERE "users"."id" = $1 LIMIT $2 FOR UPDATE"#
+    );
+}
+
+// ---------------------------------------------------------------- subqueries and correlation
+
+#[test]
+fn subquery_in_from_is_inferred_from_its_columns() {
+    let o = table("orders");
+    let totals = select((o.c("customer"), func::sum(o.c("amount")).label("total")))
+        .where_(o.c("status").eq("paid"))
+        .group_by(o.c("customer"))
+        .subquery("totals");
+    let q = select((totals.c("customer"), totals.c("total")))
+        .where_(totals.c("total").gt(100))
+        .order_by(totals.c("total").desc());
+    check_params(
+        &q,
+        r#"SELECT "totals"."customer", "totals"."total" FROM (SELECT "orders"."customer", sum("orders"."amount") AS "total" FROM "orders" WHERE "orders"."status" = ? GROUP BY "orders"."customer") AS "totals" WHERE "totals"."total" > ? ORDER BY "totals"."total" DESC"#,
+        r#"SELECT "totals"."customer", "totals"."total" FROM (SELECT "orders"."customer", sum("orders"."amount") AS "total" FROM "orders" WHERE "orders"."status" = $1 GROUP BY "orders"."customer") AS "totals" WHERE "totals"."total" > $2 ORDER BY "totals"."total" DESC"#,
+        "SELECT `totals`.`customer`, `totals`.`total` FROM (SELECT `orders`.`customer`, sum(`orders`.`amount`) AS `total` FROM `orders` WHERE `orders`.`status` = ? GROUP BY `orders`.`customer`) AS `totals` WHERE `totals`.`total` > ? ORDER BY `totals`.`total` DESC",
+        &[v("paid"), v(100)],
+    );
+    // Joined explicitly, it is not added twice.
+    let u = users();
+    let q = select((u.c("name"), totals.c("total")))
+        .from(&u)
+        .join(&totals, totals.c("customer").eq(u.c("id")));
+    assert_eq!(
+        compile(&q, &SqliteDialect).sql,
+        r#"SELECT "users"."name", "totals"."total" FROM "users" JOIN (SELECT "orders"."customer", sum("orders"."amount") AS "total" FROM "orders" WHERE "orders"."status" = ? GROUP BY "orders"."customer") AS "totals" ON "totals"."customer" = "users"."id""#
+    );
+    assert_eq!(totals.c("total").sql_type(), None);
+}
+
+#[test]
+fn unknown_subquery_column_is_a_compile_error() {
+    let t = table("t");
+    let sq = select((t.c("a"), t.c("b").label("bee"))).subquery("sq");
+    let q = select(sq.c("nope"));
+    match compile_error(&q, &PostgresDialect) {
+        Error::Compile(msg) => assert!(msg.contains("nope") && msg.contains("sq"), "{msg}"),
+        other => panic!("unexpected {other:?}"),
+    }
+    // Known names are fine; so is any name when a column has no known name.
+    assert!(select(sq.c("bee")).compile(&PostgresDialect).is_ok());
+    let opaque = select((t.c("a"), func::count_star())).subquery("o");
+    assert!(select(opaque.c("count")).compile(&PostgresDialect).is_ok());
+}
+
+#[test]
+fn scalar_subquery_correlates_to_the_enclosing_from() {
+    let (u, a) = (users(), addresses());
+    let n = select(func::count(a.c("id")))
+        .where_(a.c("user_id").eq(u.c("id")))
+        .scalar_subquery()
+        .label("n");
+    let q = select((u.c("name"), n)).where_(u.c("active").eq(true));
+    check_params(
+        &q,
+        r#"SELECT "users"."name", (SELECT count("addresses"."id") FROM "addresses" WHERE "addresses"."user_id" = "users"."id") AS "n" FROM "users" WHERE "users"."active" = ?"#,
+        r#"SELECT "users"."name", (SELECT count("addresses"."id") FROM "addresses" WHERE "addresses"."user_id" = "users"."id") AS "n" FROM "users" WHERE "users"."active" = $1"#,
+        "SELECT `users`.`name`, (SELECT count(`addresses`.`id`) FROM `addresses` WHERE `addresses`.`user_id` = `users`.`id`) AS `n` FROM `users` WHERE `users`.`active` = ?",
+        &[v(true)],
+    );
+    // SQLAlchemy's auto-correlation: every table the outer query has is left out, here
+    // `addresses`, so the subquery refers to the outer row...
+    let latest = select(func::max(a.c("id"))).where_(a.c("user_id").eq(u.c("id")));
+    let q = select(a.c("email")).where_(a.c("id").eq(latest.clone().scalar_subquery()));
+    check(
+        &q,
+        r#"SELECT "addresses"."email" FROM "addresses" WHERE "addresses"."id" = (SELECT max("addresses"."id") FROM "users" WHERE "addresses"."user_id" = "users"."id")"#,
+        r#"SELECT "addresses"."email" FROM "addresses" WHERE "addresses"."id" = (SELECT max("addresses"."id") FROM "users" WHERE "addresses"."user_id" = "users"."id")"#,
+        "SELECT `addresses`.`email` FROM `addresses` WHERE `addresses`.`id` = (SELECT max(`addresses`.`id`) FROM `users` WHERE `addresses`.`user_id` = `users`.`id`)",
+    );
+    // ... and correlate_none() keeps it, for a subquery over the whole table.
+    let q = select(a.c("email"))
+        .where_(a.c("id").eq(latest.clone().correlate_none().scalar_subquery()));
+    assert_eq!(
+        compile(&q, &SqliteDialect).sql,
+        r#"SELECT "addresses"."email" FROM "addresses" WHERE "addresses"."id" = (SELECT max("addresses"."id") FROM "addresses", "users" WHERE "addresses"."user_id" = "users"."id")"#
+    );
+    let q = select(a.c("email"))
+        .where_(a.c("id").eq(latest.correlate_except([&a]).scalar_subquery()));
+    assert_eq!(
+        compile(&q, &SqliteDialect).sql,
+        r#"SELECT "addresses"."email" FROM "addresses" WHERE "addresses"."id" = (SELECT max("addresses"."id") FROM "addresses", "users" WHERE "addresses"."user_id" = "users"."id")"#
+    );
+}
+
+#[test]
+fn correlation_never_empties_the_from_and_can_be_chosen() {
+    let (u, a) = (users(), addresses());
+    // Every table of the subquery is in the outer FROM: it keeps them rather than have none.
+    let q = select(u.c("name"))
+        .where_(u.c("id").in_subquery(select(u.c("id")).where_(u.c("score").gt(10))));
+    check(
+        &q,
+        r#"SELECT "users"."name" FROM "users" WHERE "users"."id" IN (SELECT "users"."id" FROM "users" WHERE "users"."score" > ?)"#,
+        r#"SELECT "users"."name" FROM "users" WHERE "users"."id" IN (SELECT "users"."id" FROM "users" WHERE "users"."score" > $1)"#,
+        "SELECT `users`.`name` FROM `users` WHERE `users`.`id` IN (SELECT `users`.`id` FROM `users` WHERE `users`.`score` > ?)",
+    );
+    // correlate([t]) leaves out only t.
+    let inner = select(func::count_star())
+        .where_(a.c("user_id").eq(u.c("id")))
+        .where_(table("x").c("k").eq(a.c("k")));
+    let q = select((u.c("name"), a.c("email"), inner.clone().correlate([&u]).label("n")));
+    assert_eq!(
+        compile(&q, &SqliteDialect).sql,
+        r#"SELECT "users"."name", "addresses"."email", (SELECT count(*) FROM "addresses", "x" WHERE "addresses"."user_id" = "users"."id" AND "x"."k" = "addresses"."k") AS "n" FROM "users", "addresses""#
+    );
+    let q = select((u.c("name"), a.c("email"), inner.label("n")));
+    assert_eq!(
+        compile(&q, &SqliteDialect).sql,
+        r#"SELECT "users"."name", "addresses"."email", (SELECT count(*) FROM "x" WHERE "addresses"."user_id" = "users"."id" AND "x"."k" = "addresses"."k") AS "n" FROM "users", "addresses""#
+    );
+    // Correlation reaches through several levels, and a FROM subquery does not correlate.
+    let deep = select(a.c("id")).where_(a.c("user_id").eq(u.c("id")));
+    let middle = select(table("x").c("id")).where_(exists(deep.clone()));
+    let q = select(u.c("name")).where_(exists(middle));
+    assert_eq!(
+        compile(&q, &SqliteDialect).sql,
+        r#"SELECT "users"."name" FROM "users" WHERE EXISTS (SELECT "x"."id" FROM "x" WHERE EXISTS (SELECT "addresses"."id" FROM "addresses" WHERE "addresses"."user_id" = "users"."id"))"#
+    );
+    let sq = deep.subquery("d");
+    let q = select((u.c("name"), sq.c("id")));
+    assert_eq!(
+        compile(&q, &SqliteDialect).sql,
+        r#"SELECT "users"."name", "d"."id" FROM "users", (SELECT "addresses"."id" FROM "addresses", "users" WHERE "addresses"."user_id" = "users"."id") AS "d""#
+    );
+}
+
+// ---------------------------------------------------------------- CTEs
+
+#[test]
+fn cte_is_put_in_the_with_clause_when_used() {
+    let o = table("orders");
+    let big = select((o.c("customer"), o.c("amount")))
+        .where_(o.c("amount").gt(1000))
+        .cte("big");
+    let q = select(big.c("customer")).where_(big.c("amount").lt(5000));
+    check_params(
+        &q,
+        r#"WITH "big" AS (SELECT "orders"."customer", "orders"."amount" FROM "orders" WHERE "orders"."amount" > ?) SELECT "big"."customer" FROM "big" WHERE "big"."amount" < ?"#,
+        r#"WITH "big" AS (SELECT "orders"."customer", "orders"."amount" FROM "orders" WHERE "orders"."amount" > $1) SELECT "big"."customer" FROM "big" WHERE "big"."amount" < $2"#,
+        "WITH `big` AS (SELECT `orders`.`customer`, `orders`.`amount` FROM `orders` WHERE `orders`.`amount` > ?) SELECT `big`.`customer` FROM `big` WHERE `big`.`amount` < ?",
+        &[v(1000), v(5000)],
+    );
+    // Used only inside a nested subquery, it is still hoisted to the top.
+    let u = users();
+    let q = select(u.c("name")).where_(u.c("id").in_subquery(select(big.c("customer"))));
+    assert_eq!(
+        compile(&q, &PostgresDialect).sql,
+        r#"WITH "big" AS (SELECT "orders"."customer", "orders"."amount" FROM "orders" WHERE "orders"."amount" > $1) SELECT "users"."name" FROM "users" WHERE "users"."id" IN (SELECT "big"."customer" FROM "big")"#
+    );
+    // add_cte puts it there even when nothing selects from it by its columns.
+    let q = select(func::count_star()).from(&big).add_cte(&big);
+    assert_eq!(
+        compile(&q, &SqliteDialect).sql,
+        r#"WITH "big" AS (SELECT "orders"."customer", "orders"."amount" FROM "orders" WHERE "orders"."amount" > ?) SELECT count(*) FROM "big""#
+    );
+}
+
+#[test]
+fn ctes_come_after_the_ctes_they_use() {
+    let t = table("t");
+    let first = select(t.c("a")).cte("first");
+    let second = select(first.c("a").label("b")).where_(first.c("a").gt(1)).cte("second");
+    let q = select((second.c("b"), first.c("a"))).with_cte(&first);
+    check(
+        &q,
+        r#"WITH "first" AS (SELECT "t"."a" FROM "t"), "second" AS (SELECT "first"."a" AS "b" FROM "first" WHERE "first"."a" > ?) SELECT "second"."b", "first"."a" FROM "second", "first""#,
+        r#"WITH "first" AS (SELECT "t"."a" FROM "t"), "second" AS (SELECT "first"."a" AS "b" FROM "first" WHERE "first"."a" > $1) SELECT "second"."b", "first"."a" FROM "second", "first""#,
+        "WITH `first` AS (SELECT `t`.`a` FROM `t`), `second` AS (SELECT `first`.`a` AS `b` FROM `first` WHERE `first`.`a` > ?) SELECT `second`.`b`, `first`.`a` FROM `second`, `first`",
+    );
+}
+
+#[test]
+fn recursive_cte() {
+    let anchor = select(literal(1).label("n")).cte_recursive("counter");
+    let counter = anchor.union_all(select(anchor.c("n") + 1).where_(anchor.c("n").lt(10)));
+    let q = select(func::sum(counter.c("n")));
+    check_params(
+        &q,
+        r#"WITH RECURSIVE "counter" AS (SELECT ? AS "n" UNION ALL SELECT "counter"."n" + ? FROM "counter" WHERE "counter"."n" < ?) SELECT sum("counter"."n") FROM "counter""#,
+        r#"WITH RECURSIVE "counter" AS (SELECT $1 AS "n" UNION ALL SELECT "counter"."n" + $2 FROM "counter" WHERE "counter"."n" < $3) SELECT sum("counter"."n") FROM "counter""#,
+        "WITH RECURSIVE `counter` AS (SELECT ? AS `n` UNION ALL SELECT `counter`.`n` + ? FROM `counter` WHERE `counter`.`n` < ?) SELECT sum(`counter`.`n`) FROM `counter`",
+        &[v(1), v(1), v(10)],
+    );
+    // A tree walk with a column list, and a plain CTE beside the recursive one.
+    let nodes = table("nodes");
+    let root = select((nodes.c("id"), nodes.c("parent")))
+        .where_(nodes.c("id").eq(1))
+        .cte("tree")
+        .recursive()
+        .with_columns(["id", "parent"]);
+    let tree = root.union_all(
+        select((nodes.c("id"), nodes.c("parent")))
+            .join(&root, nodes.c("parent").eq(root.c("id"))),
+    );
+    let names = select(nodes.c("id")).cte("plain");
+    let q = select((tree.c("id"), names.c("id").label("x")));
+    assert_eq!(
+        compile(&q, &SqliteDialect).sql,
+        r#"WITH RECURSIVE "tree" ("id", "parent") AS (SELECT "nodes"."id", "nodes"."parent" FROM "nodes" WHERE "nodes"."id" = ? UNION ALL SELECT "nodes"."id", "nodes"."parent" FROM "nodes" JOIN "tree" ON "nodes"."parent" = "tree"."id"), "plain" AS (SELECT "nodes"."id" FROM "nodes") SELECT "tree"."id", "plain"."id" AS "x" FROM "tree", "plain""#
+    );
+    assert!(matches!(select(tree.c("nope")).compile(&SqliteDialect), Err(Error::Compile(_))));
+}
+
+// ---------------------------------------------------------------- compound selects
+
+#[test]
+fn unions_and_friends() {
+    let (a, b) = (table("a"), table("b"));
+    let sa = || select(a.c("x"));
+    let sb = || select(b.c("x")).where_(b.c("y").eq(1));
+    check_params(
+        &sa().union(sb()),
+        r#"SELECT "a"."x" FROM "a" UNION SELECT "b"."x" FROM "b" WHERE "b"."y" = ?"#,
+        r#"SELECT "a"."x" FROM "a" UNION SELECT "b"."x" FROM "b" WHERE "b"."y" = $1"#,
+        "SELECT `a`.`x` FROM `a` UNION SELECT `b`.`x` FROM `b` WHERE `b`.`y` = ?",
+        &[v(1)],
+    );
+    for (q, op) in [
+        (sa().union_all(sb()), "UNION ALL"),
+        (sa().intersect(sb()), "INTERSECT"),
+        (sa().except_(sb()), "EXCEPT"),
+    ] {
+        check(
+            &q,
+            &format!(r#"SELECT "a"."x" FROM "a" {op} SELECT "b"."x" FROM "b" WHERE "b"."y" = ?"#),
+            &format!(r#"SELECT "a"."x" FROM "a" {op} SELECT "b"."x" FROM "b" WHERE "b"."y" = $1"#),
+            &format!("SELECT `a`.`x` FROM `a` {op} SELECT `b`.`x` FROM `b` WHERE `b`.`y` = ?"),
+        );
+    }
+    // A chain of one operator needs no grouping.
+    let q = sa().union(sb()).union(select(table("c").c("x")));
+    assert_eq!(
+        compile(&q, &SqliteDialect).sql,
+        r#"SELECT "a"."x" FROM "a" UNION SELECT "b"."x" FROM "b" WHERE "b"."y" = ? UNION SELECT "c"."x" FROM "c""#
+    );
+}
+
+#[test]
+fn intersect_and_except_all_where_supported() {
+    let (a, b) = (table("a"), table("b"));
+    for (q, op) in [
+        (select(a.c("x")).intersect_all(select(b.c("x"))), "INTERSECT ALL"),
+        (select(a.c("x")).except_all(select(b.c("x"))), "EXCEPT ALL"),
+    ] {
+        assert_eq!(
+            compile(&q, &PostgresDialect).sql,
+            format!(r#"SELECT "a"."x" FROM "a" {op} SELECT "b"."x" FROM "b""#)
+        );
+        assert_eq!(
+            compile(&q, &MARIADB).sql,
+            format!("SELECT `a`.`x` FROM `a` {op} SELECT `b`.`x` FROM `b`")
+        );
+        for d in [&SqliteDialect as &dyn Dialect, &MYSQL] {
+            match compile_error(&q, d) {
+                Error::Compile(msg) => assert!(msg.contains(op), "{msg}"),
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+    }
+}
+
+#[test]
+fn compound_order_limit_and_grouped_members() {
+    let (a, b) = (table("a"), table("b"));
+    let q = select((a.c("x"), a.c("y").label("z")))
+        .union_all(select((b.c("x"), b.c("y"))))
+        .order_by((a.c("x").desc(), a.c("y").label("z")))
+        .limit(5)
+        .offset(10);
+    let [s, p, _] = check(
+        &q,
+        r#"SELECT "a"."x", "a"."y" AS "z" FROM "a" UNION ALL SELECT "b"."x", "b"."y" FROM "b" ORDER BY "x" DESC, "z" LIMIT 5 OFFSET 10"#,
+        r#"SELECT "a"."x", "a"."y" AS "z" FROM "a" UNION ALL SELECT "b"."x", "b"."y" FROM "b" ORDER BY "x" DESC, "z" LIMIT $1 OFFSET $2"#,
+        "SELECT `a`.`x`, `a`.`y` AS `z` FROM `a` UNION ALL SELECT `b`.`x`, `b`.`y` FROM `b` ORDER BY `x` DESC, `z` LIMIT ? OFFSET ?",
+    );
+    assert!(s.params.is_empty());
+    assert_eq!(p.params, vec![v(5), v(10)]);
+
+    // A member with its own ORDER BY / LIMIT is grouped: parenthesised, or on SQLite (which
+    // forbids parentheses there) wrapped in a SELECT.
+    let q = select(a.c("x"))
+        .order_by(a.c("x"))
+        .limit(1)
+        .union(select(b.c("x")));
+    check(
+        &q,
+        r#"SELECT * FROM (SELECT "a"."x" FROM "a" ORDER BY "a"."x" LIMIT 1) UNION SELECT "b"."x" FROM "b""#,
+        r#"(SELECT "a"."x" FROM "a" ORDER BY "a"."x" LIMIT $1) UNION SELECT "b"."x" FROM "b""#,
+        "(SELECT `a`.`x` FROM `a` ORDER BY `a`.`x` LIMIT ?) UNION SELECT `b`.`x` FROM `b`",
+    );
+    // Mixed operators are grouped to keep their order.
+    let c = table("c");
+    let q = select(a.c("x"))
+        .union(select(b.c("x")))
+        .intersect(select(c.c("x")));
+    check(
+        &q,
+        r#"SELECT * FROM (SELECT "a"."x" FROM "a" UNION SELECT "b"."x" FROM "b") INTERSECT SELECT "c"."x" FROM "c""#,
+        r#"(SELECT "a"."x" FROM "a" UNION SELECT "b"."x" FROM "b") INTERSECT SELECT "c"."x" FROM "c""#,
+        "(SELECT `a`.`x` FROM `a` UNION SELECT `b`.`x` FROM `b`) INTERSECT SELECT `c`.`x` FROM `c`",
+    );
+    let q = select(a.c("x")).except_(select(b.c("x")).union(select(c.c("x"))));
+    check(
+        &q,
+        r#"SELECT "a"."x" FROM "a" EXCEPT SELECT * FROM (SELECT "b"."x" FROM "b" UNION SELECT "c"."x" FROM "c")"#,
+        r#"SELECT "a"."x" FROM "a" EXCEPT (SELECT "b"."x" FROM "b" UNION SELECT "c"."x" FROM "c")"#,
+        "SELECT `a`.`x` FROM `a` EXCEPT (SELECT `b`.`x` FROM `b` UNION SELECT `c`.`x` FROM `c`)",
+    );
+}
+
+#[test]
+fn compound_as_subquery_cte_and_scalar() {
+    let (a, b) = (table("a"), table("b"));
+    let both = select(a.c("x")).union(select(b.c("x")));
+    let sq = both.clone().subquery("u");
+    let q = select(func::count(sq.c("x")));
+    assert_eq!(
+        compile(&q, &SqliteDialect).sql,
+        r#"SELECT count("u"."x") FROM (SELECT "a"."x" FROM "a" UNION SELECT "b"."x" FROM "b") AS "u""#
+    );
+    let cte = both.clone().cte("u");
+    let q = select(cte.c("x"));
+    assert_eq!(
+        compile(&q, &MARIADB).sql,
+        "WITH `u` AS (SELECT `a`.`x` FROM `a` UNION SELECT `b`.`x` FROM `b`) SELECT `u`.`x` FROM `u`"
+    );
+    let t = table("t");
+    let q = select(t.c("id")).where_(t.c("x").in_subquery(both.clone()));
+    assert_eq!(
+        compile(&q, &PostgresDialect).sql,
+        r#"SELECT "t"."id" FROM "t" WHERE "t"."x" IN (SELECT "a"."x" FROM "a" UNION SELECT "b"."x" FROM "b")"#
+    );
+    let q = select((t.c("id"), both.clone().limit(1).scalar_subquery().label("one")));
+    assert_eq!(
+        compile(&q, &SqliteDialect).sql,
+        r#"SELECT "t"."id", (SELECT "a"."x" FROM "a" UNION SELECT "b"."x" FROM "b" LIMIT 1) AS "one" FROM "t""#
+    );
+    let q = select(t.c("id")).where_(both.exists());
+    assert_eq!(
+        compile(&q, &SqliteDialect).sql,
+        r#"SELECT "t"."id" FROM "t" WHERE EXISTS (SELECT "a"."x" FROM "a" UNION SELECT "b"."x" FROM "b")"#
+    );
+}
