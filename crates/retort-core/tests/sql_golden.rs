@@ -190,7 +190,10 @@ fn empty_in_lists_are_constant_conditions() {
 fn in_subquery() {
     let (u, a) = (users(), addresses());
     let q = select(u.c("name"))
-        .where_(u.c("id").in_subquery(select(a.c("user_id")).where_(a.c("email").like("%@x.org"))))
+        .where_(
+            u.c("id")
+                .in_subquery(select(a.c("user_id")).where_(a.c("email").like("%@x.org"))),
+        )
         .where_(u.c("id").not_in_subquery(select(a.c("user_id"))));
     check_params(
         &q,
@@ -354,7 +357,10 @@ fn boolean_nesting_and_negation() {
         "SELECT `t`.`id` FROM `t` WHERE `t`.`a` = ? AND `t`.`b` = ? OR `t`.`c` = ?",
     );
     // & and | build the same trees, flattening chains.
-    assert_eq!(a.clone() & b.clone() & c.clone(), and_([a.clone(), b.clone(), c.clone()]));
+    assert_eq!(
+        a.clone() & b.clone() & c.clone(),
+        and_([a.clone(), b.clone(), c.clone()])
+    );
     assert_eq!(a.clone() | b.clone(), or_([a.clone(), b.clone()]));
     assert_eq!(a.clone().and(b.clone()), and_([a.clone(), b.clone()]));
     assert_eq!(a.clone().or(b.clone()), or_((a.clone(), b.clone())));
@@ -499,7 +505,10 @@ fn casts_name_types_per_dialect() {
     );
     // MySQL proper has a JSON cast; MariaDB does not.
     let q = select(x().cast(SqlType::Json));
-    assert_eq!(compile(&q, &MYSQL).sql, "SELECT CAST(`t`.`x` AS JSON) FROM `t`");
+    assert_eq!(
+        compile(&q, &MYSQL).sql,
+        "SELECT CAST(`t`.`x` AS JSON) FROM `t`"
+    );
     // Named enum types are quoted identifiers on PostgreSQL.
     let q = select(x().cast(SqlType::enumeration("mood", ["happy", "sad"])));
     assert_eq!(
@@ -546,8 +555,14 @@ fn functions_are_rendered_and_typed() {
     );
     assert_eq!(func::length(u.c("x")).sql_type(), Some(SqlType::Integer));
     let typed = u.c("x").cast(SqlType::SmallInteger);
-    assert_eq!(func::sum(typed.clone()).sql_type(), Some(SqlType::SmallInteger));
-    assert_eq!(func::max(typed.clone()).sql_type(), Some(SqlType::SmallInteger));
+    assert_eq!(
+        func::sum(typed.clone()).sql_type(),
+        Some(SqlType::SmallInteger)
+    );
+    assert_eq!(
+        func::max(typed.clone()).sql_type(),
+        Some(SqlType::SmallInteger)
+    );
     assert_eq!(
         func::coalesce((u.c("y"), typed)).sql_type(),
         Some(SqlType::SmallInteger)
@@ -594,7 +609,11 @@ fn window_functions() {
     let q = select((
         e.c("name"),
         func::row_number()
-            .over(Over::new().partition_by(e.c("dept")).order_by(e.c("pay").desc()))
+            .over(
+                Over::new()
+                    .partition_by(e.c("dept"))
+                    .order_by(e.c("pay").desc()),
+            )
             .label("rn"),
         func::rank().over(Over::new().order_by(e.c("pay"))),
         func::dense_rank().over(Over::new().partition_by((e.c("dept"), e.c("team")))),
@@ -606,7 +625,10 @@ fn window_functions() {
         r#"SELECT "emp"."name", row_number() OVER (PARTITION BY "emp"."dept" ORDER BY "emp"."pay" DESC) AS "rn", rank() OVER (ORDER BY "emp"."pay"), dense_rank() OVER (PARTITION BY "emp"."dept", "emp"."team"), sum("emp"."pay") OVER () FROM "emp""#,
         "SELECT `emp`.`name`, row_number() OVER (PARTITION BY `emp`.`dept` ORDER BY `emp`.`pay` DESC) AS `rn`, rank() OVER (ORDER BY `emp`.`pay`), dense_rank() OVER (PARTITION BY `emp`.`dept`, `emp`.`team`), sum(`emp`.`pay`) OVER () FROM `emp`",
     );
-    assert_eq!(func::row_number().over(Over::new()).sql_type(), Some(SqlType::BigInteger));
+    assert_eq!(
+        func::row_number().over(Over::new()).sql_type(),
+        Some(SqlType::BigInteger)
+    );
 }
 
 #[test]
@@ -616,7 +638,11 @@ fn case_expressions() {
         .when(t.c("n").lt(0), "neg")
         .when(t.c("n").eq(0), "zero")
         .else_("pos");
-    let simple = case().value(t.c("kind")).when(1, "one").when(2, "two").end();
+    let simple = case()
+        .value(t.c("kind"))
+        .when(1, "one")
+        .when(2, "two")
+        .end();
     let q = select((searched.end().label("sign"), simple));
     check_params(
         &q,
@@ -632,7 +658,10 @@ fn case_expressions() {
         r#"SELECT "t"."id" FROM "t" WHERE CASE WHEN "t"."a" THEN "t"."b" ELSE ? END"#
     );
     let empty = select(case().else_(1));
-    assert!(matches!(compile_error(&empty, &SqliteDialect), Error::Compile(_)));
+    assert!(matches!(
+        compile_error(&empty, &SqliteDialect),
+        Error::Compile(_)
+    ));
 }
 
 #[test]
@@ -650,7 +679,12 @@ fn literal_null_star_tuple_and_unqualified_columns() {
         &[v(1), v(2), v(1), v(2), v(3), v(4)],
     );
     let q = select(t.star());
-    check(&q, r#"SELECT "t".* FROM "t""#, r#"SELECT "t".* FROM "t""#, "SELECT `t`.* FROM `t`");
+    check(
+        &q,
+        r#"SELECT "t".* FROM "t""#,
+        r#"SELECT "t".* FROM "t""#,
+        "SELECT `t`.* FROM `t`",
+    );
 }
 
 #[test]
@@ -659,7 +693,9 @@ fn exists_and_not_exists() {
     let has = select(a.c("id")).where_(a.c("user_id").eq(u.c("id")));
     let q = select(u.c("name"))
         .where_(exists(has.clone()))
-        .where_(not_exists(select(a.c("id")).where_(a.c("user_id").eq(u.c("id")).and(a.c("bad").eq(true)))));
+        .where_(not_exists(
+            select(a.c("id")).where_(a.c("user_id").eq(u.c("id")).and(a.c("bad").eq(true))),
+        ));
     check(
         &q,
         r#"SELECT "users"."name" FROM "users" WHERE EXISTS (SELECT "addresses"."id" FROM "addresses" WHERE "addresses"."user_id" = "users"."id") AND NOT EXISTS (SELECT "addresses"."id" FROM "addresses" WHERE "addresses"."user_id" = "users"."id" AND "addresses"."bad" = ?)"#,
@@ -710,7 +746,10 @@ fn text_leaves_quotes_comments_casts_and_escaped_colons_alone() {
     );
     // A lone colon and a positional `$1` are plain text.
     let q = text("SELECT ':' || x, $1, : FROM t");
-    assert_eq!(compile(&q, &PostgresDialect).sql, "SELECT ':' || x, $1, : FROM t");
+    assert_eq!(
+        compile(&q, &PostgresDialect).sql,
+        "SELECT ':' || x, $1, : FROM t"
+    );
 }
 
 #[test]
@@ -720,14 +759,19 @@ fn text_placeholder_and_bind_mismatches_are_argument_errors() {
         Error::Argument(msg) => assert!(msg.contains(":b"), "{msg}"),
         other => panic!("unexpected {other:?}"),
     }
-    let extra = text("SELECT * FROM t WHERE a = :a").bind("a", 1).bind("zzz", 2);
+    let extra = text("SELECT * FROM t WHERE a = :a")
+        .bind("a", 1)
+        .bind("zzz", 2);
     match compile_error(&extra, &PostgresDialect) {
         Error::Argument(msg) => assert!(msg.contains("zzz"), "{msg}"),
         other => panic!("unexpected {other:?}"),
     }
     // A name used only inside a string literal is not a placeholder.
     let quoted = text("SELECT ':a'").bind("a", 1);
-    assert!(matches!(compile_error(&quoted, &MARIADB), Error::Argument(_)));
+    assert!(matches!(
+        compile_error(&quoted, &MARIADB),
+        Error::Argument(_)
+    ));
 }
 
 #[test]
@@ -855,14 +899,19 @@ fn joins() {
 #[test]
 fn full_outer_join_is_refused_on_mysql() {
     let (u, a) = (users(), addresses());
-    let q = select(u.c("name")).from(&u).full_join(&a, u.c("id").eq(a.c("user_id")));
+    let q = select(u.c("name"))
+        .from(&u)
+        .full_join(&a, u.c("id").eq(a.c("user_id")));
     let sql = r#"SELECT "users"."name" FROM "users" FULL OUTER JOIN "addresses" ON "users"."id" = "addresses"."user_id""#;
     assert_eq!(compile(&q, &SqliteDialect).sql, sql);
     assert_eq!(compile(&q, &PostgresDialect).sql, sql);
     for d in [MARIADB, MYSQL] {
         match compile_error(&q, &d) {
             Error::Compile(msg) => {
-                assert!(msg.contains("FULL OUTER JOIN") && msg.contains("mysql"), "{msg}")
+                assert!(
+                    msg.contains("FULL OUTER JOIN") && msg.contains("mysql"),
+                    "{msg}"
+                )
             }
             other => panic!("unexpected {other:?}"),
         }
@@ -872,7 +921,10 @@ fn full_outer_join_is_refused_on_mysql() {
 #[test]
 fn join_without_a_left_side_is_an_error() {
     let q = select(func::count_star()).join(users(), literal(true));
-    assert!(matches!(compile_error(&q, &SqliteDialect), Error::Compile(_)));
+    assert!(matches!(
+        compile_error(&q, &SqliteDialect),
+        Error::Compile(_)
+    ));
 }
 
 #[test]
@@ -897,7 +949,10 @@ fn group_by_having_distinct() {
 #[test]
 fn limit_and_offset() {
     let u = users();
-    let both = select(u.c("id")).where_(u.c("a").eq(1)).limit(10).offset(20);
+    let both = select(u.c("id"))
+        .where_(u.c("a").eq(1))
+        .limit(10)
+        .offset(20);
     let [s, p, m] = check(
         &both,
         r#"SELECT "users"."id" FROM "users" WHERE "users"."a" = ? LIMIT 10 OFFSET 20"#,
@@ -933,7 +988,11 @@ fn row_locking() {
     let base = || select(u.c("id")).where_(u.c("id").eq(1));
     let cases = [
         (base().for_update(), " FOR UPDATE", " FOR UPDATE"),
-        (base().for_update_nowait(), " FOR UPDATE NOWAIT", " FOR UPDATE NOWAIT"),
+        (
+            base().for_update_nowait(),
+            " FOR UPDATE NOWAIT",
+            " FOR UPDATE NOWAIT",
+        ),
         (
             base().for_update_skip_locked(),
             " FOR UPDATE SKIP LOCKED",
@@ -1030,14 +1089,18 @@ fn scalar_subquery_correlates_to_the_enclosing_from() {
         "SELECT `addresses`.`email` FROM `addresses` WHERE `addresses`.`id` = (SELECT max(`addresses`.`id`) FROM `users` WHERE `addresses`.`user_id` = `users`.`id`)",
     );
     // ... and correlate_none() keeps it, for a subquery over the whole table.
-    let q = select(a.c("email"))
-        .where_(a.c("id").eq(latest.clone().correlate_none().scalar_subquery()));
+    let q = select(a.c("email")).where_(
+        a.c("id")
+            .eq(latest.clone().correlate_none().scalar_subquery()),
+    );
     assert_eq!(
         compile(&q, &SqliteDialect).sql,
         r#"SELECT "addresses"."email" FROM "addresses" WHERE "addresses"."id" = (SELECT max("addresses"."id") FROM "addresses", "users" WHERE "addresses"."user_id" = "users"."id")"#
     );
-    let q = select(a.c("email"))
-        .where_(a.c("id").eq(latest.correlate_except([&a]).scalar_subquery()));
+    let q = select(a.c("email")).where_(
+        a.c("id")
+            .eq(latest.correlate_except([&a]).scalar_subquery()),
+    );
     assert_eq!(
         compile(&q, &SqliteDialect).sql,
         r#"SELECT "addresses"."email" FROM "addresses" WHERE "addresses"."id" = (SELECT max("addresses"."id") FROM "addresses", "users" WHERE "addresses"."user_id" = "users"."id")"#
@@ -1048,8 +1111,10 @@ fn scalar_subquery_correlates_to_the_enclosing_from() {
 fn correlation_never_empties_the_from_and_can_be_chosen() {
     let (u, a) = (users(), addresses());
     // Every table of the subquery is in the outer FROM: it keeps them rather than have none.
-    let q = select(u.c("name"))
-        .where_(u.c("id").in_subquery(select(u.c("id")).where_(u.c("score").gt(10))));
+    let q = select(u.c("name")).where_(
+        u.c("id")
+            .in_subquery(select(u.c("id")).where_(u.c("score").gt(10))),
+    );
     check(
         &q,
         r#"SELECT "users"."name" FROM "users" WHERE "users"."id" IN (SELECT "users"."id" FROM "users" WHERE "users"."score" > ?)"#,
@@ -1060,7 +1125,11 @@ fn correlation_never_empties_the_from_and_can_be_chosen() {
     let inner = select(func::count_star())
         .where_(a.c("user_id").eq(u.c("id")))
         .where_(table("x").c("k").eq(a.c("k")));
-    let q = select((u.c("name"), a.c("email"), inner.clone().correlate([&u]).label("n")));
+    let q = select((
+        u.c("name"),
+        a.c("email"),
+        inner.clone().correlate([&u]).label("n"),
+    ));
     assert_eq!(
         compile(&q, &SqliteDialect).sql,
         r#"SELECT "users"."name", "addresses"."email", (SELECT count(*) FROM "addresses", "x" WHERE "addresses"."user_id" = "users"."id" AND "x"."k" = "addresses"."k") AS "n" FROM "users", "addresses""#
@@ -1121,7 +1190,9 @@ fn cte_is_put_in_the_with_clause_when_used() {
 fn ctes_come_after_the_ctes_they_use() {
     let t = table("t");
     let first = select(t.c("a")).cte("first");
-    let second = select(first.c("a").label("b")).where_(first.c("a").gt(1)).cte("second");
+    let second = select(first.c("a").label("b"))
+        .where_(first.c("a").gt(1))
+        .cte("second");
     let q = select((second.c("b"), first.c("a"))).with_cte(&first);
     check(
         &q,
@@ -1151,8 +1222,7 @@ fn recursive_cte() {
         .recursive()
         .with_columns(["id", "parent"]);
     let tree = root.union_all(
-        select((nodes.c("id"), nodes.c("parent")))
-            .join(&root, nodes.c("parent").eq(root.c("id"))),
+        select((nodes.c("id"), nodes.c("parent"))).join(&root, nodes.c("parent").eq(root.c("id"))),
     );
     let names = select(nodes.c("id")).cte("plain");
     let q = select((tree.c("id"), names.c("id").label("x")));
@@ -1160,7 +1230,10 @@ fn recursive_cte() {
         compile(&q, &SqliteDialect).sql,
         r#"WITH RECURSIVE "tree" ("id", "parent") AS (SELECT "nodes"."id", "nodes"."parent" FROM "nodes" WHERE "nodes"."id" = ? UNION ALL SELECT "nodes"."id", "nodes"."parent" FROM "nodes" JOIN "tree" ON "nodes"."parent" = "tree"."id"), "plain" AS (SELECT "nodes"."id" FROM "nodes") SELECT "tree"."id", "plain"."id" AS "x" FROM "tree", "plain""#
     );
-    assert!(matches!(select(tree.c("nope")).compile(&SqliteDialect), Err(Error::Compile(_))));
+    assert!(matches!(
+        select(tree.c("nope")).compile(&SqliteDialect),
+        Err(Error::Compile(_))
+    ));
 }
 
 // ---------------------------------------------------------------- compound selects
@@ -1201,7 +1274,10 @@ fn unions_and_friends() {
 fn intersect_and_except_all_where_supported() {
     let (a, b) = (table("a"), table("b"));
     for (q, op) in [
-        (select(a.c("x")).intersect_all(select(b.c("x"))), "INTERSECT ALL"),
+        (
+            select(a.c("x")).intersect_all(select(b.c("x"))),
+            "INTERSECT ALL",
+        ),
         (select(a.c("x")).except_all(select(b.c("x"))), "EXCEPT ALL"),
     ] {
         assert_eq!(
@@ -1292,7 +1368,10 @@ fn compound_as_subquery_cte_and_scalar() {
         compile(&q, &PostgresDialect).sql,
         r#"SELECT "t"."id" FROM "t" WHERE "t"."x" IN (SELECT "a"."x" FROM "a" UNION SELECT "b"."x" FROM "b")"#
     );
-    let q = select((t.c("id"), both.clone().limit(1).scalar_subquery().label("one")));
+    let q = select((
+        t.c("id"),
+        both.clone().limit(1).scalar_subquery().label("one"),
+    ));
     assert_eq!(
         compile(&q, &SqliteDialect).sql,
         r#"SELECT "t"."id", (SELECT "a"."x" FROM "a" UNION SELECT "b"."x" FROM "b" LIMIT 1) AS "one" FROM "t""#
@@ -1301,5 +1380,473 @@ fn compound_as_subquery_cte_and_scalar() {
     assert_eq!(
         compile(&q, &SqliteDialect).sql,
         r#"SELECT "t"."id" FROM "t" WHERE EXISTS (SELECT "a"."x" FROM "a" UNION SELECT "b"."x" FROM "b")"#
+    );
+}
+
+// ---------------------------------------------------------------- INSERT
+
+#[test]
+fn insert_one_row() {
+    let u = users();
+    let q = insert(&u)
+        .value("name", "ann")
+        .values([("age", 31), ("rank", 2)]);
+    check_params(
+        &q,
+        r#"INSERT INTO "users" ("name", "age", "rank") VALUES (?, ?, ?)"#,
+        r#"INSERT INTO "users" ("name", "age", "rank") VALUES ($1, $2, $3)"#,
+        "INSERT INTO `users` (`name`, `age`, `rank`) VALUES (?, ?, ?)",
+        &[v("ann"), v(31), v(2)],
+    );
+    // Values may be expressions.
+    let q = insert(&u)
+        .value("created", func::now())
+        .value("n", literal(1) + 2);
+    check(
+        &q,
+        r#"INSERT INTO "users" ("created", "n") VALUES (CURRENT_TIMESTAMP, ? + ?)"#,
+        r#"INSERT INTO "users" ("created", "n") VALUES (now(), $1 + $2)"#,
+        "INSERT INTO `users` (`created`, `n`) VALUES (now(), ? + ?)",
+    );
+}
+
+#[test]
+fn insert_many_rows_in_one_values_clause() {
+    let q = insert(users()).values_many(["name", "age"], [("ann", 31), ("bob", 42), ("cy", 7)]);
+    check_params(
+        &q,
+        r#"INSERT INTO "users" ("name", "age") VALUES (?, ?), (?, ?), (?, ?)"#,
+        r#"INSERT INTO "users" ("name", "age") VALUES ($1, $2), ($3, $4), ($5, $6)"#,
+        "INSERT INTO `users` (`name`, `age`) VALUES (?, ?), (?, ?), (?, ?)",
+        &[v("ann"), v(31), v("bob"), v(42), v("cy"), v(7)],
+    );
+    // A row of the wrong width is refused.
+    let bad = insert(users()).values_many(
+        ["a", "b"],
+        vec![vec![literal(1)], vec![literal(1), literal(2)]],
+    );
+    match compile_error(&bad, &SqliteDialect) {
+        Error::Compile(msg) => assert!(msg.contains("row 1"), "{msg}"),
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+#[test]
+fn insert_from_select_and_default_values() {
+    let (u, a) = (users(), addresses());
+    let q = insert(&a).from_select(
+        ["user_id", "email"],
+        select((u.c("id"), u.c("name").concat("@x.org"))).where_(u.c("id").gt(5)),
+    );
+    check_params(
+        &q,
+        r#"INSERT INTO "addresses" ("user_id", "email") SELECT "users"."id", "users"."name" || ? FROM "users" WHERE "users"."id" > ?"#,
+        r#"INSERT INTO "addresses" ("user_id", "email") SELECT "users"."id", "users"."name" || $1 FROM "users" WHERE "users"."id" > $2"#,
+        "INSERT INTO `addresses` (`user_id`, `email`) SELECT `users`.`id`, CONCAT(`users`.`name`, ?) FROM `users` WHERE `users`.`id` > ?",
+        &[v("@x.org"), v(5)],
+    );
+    // A CTE used by the SELECT goes before it.
+    let recent = select(u.c("id")).where_(u.c("new").eq(true)).cte("recent");
+    let q = insert(&a).from_select(["user_id"], select(recent.c("id")));
+    check(
+        &q,
+        r#"INSERT INTO "addresses" ("user_id") WITH "recent" AS (SELECT "users"."id" FROM "users" WHERE "users"."new" = ?) SELECT "recent"."id" FROM "recent""#,
+        r#"INSERT INTO "addresses" ("user_id") WITH "recent" AS (SELECT "users"."id" FROM "users" WHERE "users"."new" = $1) SELECT "recent"."id" FROM "recent""#,
+        "INSERT INTO `addresses` (`user_id`) WITH `recent` AS (SELECT `users`.`id` FROM `users` WHERE `users`.`new` = ?) SELECT `recent`.`id` FROM `recent`",
+    );
+    for q in [insert(&u), insert(&u).value("x", 1).default_values()] {
+        check_params(
+            &q,
+            r#"INSERT INTO "users" DEFAULT VALUES"#,
+            r#"INSERT INTO "users" DEFAULT VALUES"#,
+            "INSERT INTO `users` () VALUES ()",
+            &[],
+        );
+    }
+}
+
+#[test]
+fn insert_returning_where_supported() {
+    let u = users();
+    let q = insert(&u)
+        .value("name", "ann")
+        .returning((u.c("id"), u.c("created").label("at")));
+    check(
+        &q,
+        r#"INSERT INTO "users" ("name") VALUES (?) RETURNING "id", "created" AS "at""#,
+        r#"INSERT INTO "users" ("name") VALUES ($1) RETURNING "id", "created" AS "at""#,
+        "INSERT INTO `users` (`name`) VALUES (?) RETURNING `id`, `created` AS `at`",
+    );
+    match compile_error(&q, &MYSQL) {
+        Error::Compile(msg) => {
+            assert!(
+                msg.contains("INSERT ... RETURNING") && msg.contains("mysql"),
+                "{msg}"
+            )
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    let q = insert(&u).value("name", "ann").returning(star());
+    assert_eq!(
+        compile(&q, &PostgresDialect).sql,
+        r#"INSERT INTO "users" ("name") VALUES ($1) RETURNING *"#
+    );
+}
+
+#[test]
+fn upserts() {
+    let c = table("counters");
+    let q = insert(&c)
+        .value("name", "hits")
+        .value("n", 1)
+        .on_conflict_do_update(["name"], [("n", c.c("n") + excluded("n"))]);
+    check_params(
+        &q,
+        r#"INSERT INTO "counters" ("name", "n") VALUES (?, ?) ON CONFLICT ("name") DO UPDATE SET "n" = "counters"."n" + excluded."n""#,
+        r#"INSERT INTO "counters" ("name", "n") VALUES ($1, $2) ON CONFLICT ("name") DO UPDATE SET "n" = "counters"."n" + excluded."n""#,
+        "INSERT INTO `counters` (`name`, `n`) VALUES (?, ?) ON DUPLICATE KEY UPDATE `n` = `counters`.`n` + VALUES(`n`)",
+        &[v("hits"), v(1)],
+    );
+    let q = insert(&c)
+        .value("name", "hits")
+        .on_conflict_do_nothing(["name"]);
+    check(
+        &q,
+        r#"INSERT INTO "counters" ("name") VALUES (?) ON CONFLICT ("name") DO NOTHING"#,
+        r#"INSERT INTO "counters" ("name") VALUES ($1) ON CONFLICT ("name") DO NOTHING"#,
+        "INSERT INTO `counters` (`name`) VALUES (?) ON DUPLICATE KEY UPDATE `name` = `name`",
+    );
+    let q = insert(&c)
+        .value("name", "hits")
+        .value("n", 3)
+        .on_conflict_do_nothing(Vec::<&str>::new());
+    check(
+        &q,
+        r#"INSERT INTO "counters" ("name", "n") VALUES (?, ?) ON CONFLICT DO NOTHING"#,
+        r#"INSERT INTO "counters" ("name", "n") VALUES ($1, $2) ON CONFLICT DO NOTHING"#,
+        "INSERT INTO `counters` (`name`, `n`) VALUES (?, ?) ON DUPLICATE KEY UPDATE `name` = `name`",
+    );
+    // A condition on the update, with RETURNING.
+    let q = insert(&c)
+        .value("name", "hits")
+        .value("n", 1)
+        .on_conflict_do_update(["name"], [("n", excluded("n"))])
+        .on_conflict_where(c.c("locked").eq(false))
+        .returning(c.c("n"));
+    let sql_pg = r#"INSERT INTO "counters" ("name", "n") VALUES ($1, $2) ON CONFLICT ("name") DO UPDATE SET "n" = excluded."n" WHERE "counters"."locked" = $3 RETURNING "n""#;
+    assert_eq!(compile(&q, &PostgresDialect).sql, sql_pg);
+    assert_eq!(
+        compile(&q, &SqliteDialect).sql,
+        r#"INSERT INTO "counters" ("name", "n") VALUES (?, ?) ON CONFLICT ("name") DO UPDATE SET "n" = excluded."n" WHERE "counters"."locked" = ? RETURNING "n""#
+    );
+    match compile_error(&q, &MARIADB) {
+        Error::Compile(msg) => assert!(msg.contains("WHERE") && msg.contains("mysql"), "{msg}"),
+        other => panic!("unexpected {other:?}"),
+    }
+    // DO UPDATE needs a target on PostgreSQL and SQLite; MySQL ignores it.
+    let q = insert(&c)
+        .value("name", "x")
+        .on_conflict_do_update(Vec::<&str>::new(), [("n", 0)]);
+    assert!(matches!(
+        compile_error(&q, &PostgresDialect),
+        Error::Compile(_)
+    ));
+    assert!(matches!(
+        compile_error(&q, &SqliteDialect),
+        Error::Compile(_)
+    ));
+    assert_eq!(
+        compile(&q, &MARIADB).sql,
+        "INSERT INTO `counters` (`name`) VALUES (?) ON DUPLICATE KEY UPDATE `n` = ?"
+    );
+}
+
+// ---------------------------------------------------------------- UPDATE and DELETE
+
+#[test]
+fn update_statements() {
+    let u = users();
+    let q = update(&u)
+        .set("name", "ann")
+        .set("visits", u.c("visits") + 1)
+        .where_(u.c("id").eq(7));
+    check_params(
+        &q,
+        r#"UPDATE "users" SET "name" = ?, "visits" = "users"."visits" + ? WHERE "users"."id" = ?"#,
+        r#"UPDATE "users" SET "name" = $1, "visits" = "users"."visits" + $2 WHERE "users"."id" = $3"#,
+        "UPDATE `users` SET `name` = ?, `visits` = `users`.`visits` + ? WHERE `users`.`id` = ?",
+        &[v("ann"), v(1), v(7)],
+    );
+    // Setting a column again replaces the value; values() takes pairs.
+    let q = update(&u)
+        .set("a", 1)
+        .values([("b", 2), ("a", 3)])
+        .filter(u.c("x").is_null());
+    check_params(
+        &q,
+        r#"UPDATE "users" SET "a" = ?, "b" = ? WHERE "users"."x" IS NULL"#,
+        r#"UPDATE "users" SET "a" = $1, "b" = $2 WHERE "users"."x" IS NULL"#,
+        "UPDATE `users` SET `a` = ?, `b` = ? WHERE `users`.`x` IS NULL",
+        &[v(3), v(2)],
+    );
+    // RETURNING: not on MySQL nor MariaDB.
+    let q = update(&u).set("a", 1).returning(u.c("id"));
+    assert_eq!(
+        compile(&q, &PostgresDialect).sql,
+        r#"UPDATE "users" SET "a" = $1 RETURNING "id""#
+    );
+    assert_eq!(
+        compile(&q, &SqliteDialect).sql,
+        r#"UPDATE "users" SET "a" = ? RETURNING "id""#
+    );
+    for d in [MARIADB, MYSQL] {
+        assert!(
+            matches!(compile_error(&q, &d), Error::Compile(m) if m.contains("UPDATE ... RETURNING"))
+        );
+    }
+    assert!(matches!(
+        compile_error(&update(&u), &PostgresDialect),
+        Error::Compile(_)
+    ));
+}
+
+#[test]
+fn update_with_a_correlated_subquery() {
+    let (u, a) = (users(), addresses());
+    let q = update(&u)
+        .set(
+            "n_addresses",
+            select(func::count_star())
+                .where_(a.c("user_id").eq(u.c("id")))
+                .scalar_subquery(),
+        )
+        .where_(exists(
+            select(a.c("id")).where_(a.c("user_id").eq(u.c("id"))),
+        ));
+    check(
+        &q,
+        r#"UPDATE "users" SET "n_addresses" = (SELECT count(*) FROM "addresses" WHERE "addresses"."user_id" = "users"."id") WHERE EXISTS (SELECT "addresses"."id" FROM "addresses" WHERE "addresses"."user_id" = "users"."id")"#,
+        r#"UPDATE "users" SET "n_addresses" = (SELECT count(*) FROM "addresses" WHERE "addresses"."user_id" = "users"."id") WHERE EXISTS (SELECT "addresses"."id" FROM "addresses" WHERE "addresses"."user_id" = "users"."id")"#,
+        "UPDATE `users` SET `n_addresses` = (SELECT count(*) FROM `addresses` WHERE `addresses`.`user_id` = `users`.`id`) WHERE EXISTS (SELECT `addresses`.`id` FROM `addresses` WHERE `addresses`.`user_id` = `users`.`id`)",
+    );
+}
+
+#[test]
+fn delete_statements() {
+    let u = users();
+    let q = delete(&u)
+        .where_(u.c("id").eq(3))
+        .where_(u.c("name").ne("root"));
+    check_params(
+        &q,
+        r#"DELETE FROM "users" WHERE "users"."id" = ? AND "users"."name" != ?"#,
+        r#"DELETE FROM "users" WHERE "users"."id" = $1 AND "users"."name" != $2"#,
+        "DELETE FROM `users` WHERE `users`.`id` = ? AND `users`.`name` != ?",
+        &[v(3), v("root")],
+    );
+    check(
+        &delete(&u),
+        r#"DELETE FROM "users""#,
+        r#"DELETE FROM "users""#,
+        "DELETE FROM `users`",
+    );
+    let q = delete(&u)
+        .filter(u.c("id").eq(3))
+        .returning((u.c("id"), u.c("name")));
+    check(
+        &q,
+        r#"DELETE FROM "users" WHERE "users"."id" = ? RETURNING "id", "name""#,
+        r#"DELETE FROM "users" WHERE "users"."id" = $1 RETURNING "id", "name""#,
+        "DELETE FROM `users` WHERE `users`.`id` = ? RETURNING `id`, `name`",
+    );
+    assert!(
+        matches!(compile_error(&q, &MYSQL), Error::Compile(m) if m.contains("DELETE ... RETURNING"))
+    );
+}
+
+// ---------------------------------------------------------------- safety
+
+#[test]
+fn injection_shaped_values_stay_parameters() {
+    let evil = "x'; DROP TABLE users; --";
+    let u = users();
+    let stmts: Vec<Statement> = vec![
+        select(u.c("id")).where_(u.c("name").eq(evil)).into(),
+        select(u.c("id"))
+            .where_(u.c("name").in_([evil, evil]))
+            .into(),
+        select(u.c("id")).where_(u.c("name").contains(evil)).into(),
+        insert(&u).value("name", evil).into(),
+        update(&u)
+            .set("name", evil)
+            .where_(u.c("name").like(evil))
+            .into(),
+        delete(&u).where_(u.c("name").ilike(evil)).into(),
+        text("SELECT :v").bind("v", evil).into(),
+    ];
+    for stmt in &stmts {
+        for d in [&SqliteDialect as &dyn Dialect, &PostgresDialect, &MARIADB] {
+            let c = compile(stmt, d);
+            assert!(!c.sql.contains("DROP"), "{}: {}", d.name(), c.sql);
+            assert!(
+                c.params
+                    .iter()
+                    .any(|p| matches!(p, Value::Text(s) if s.contains("DROP TABLE"))),
+                "{}: {:?}",
+                d.name(),
+                c.params
+            );
+        }
+    }
+}
+
+#[test]
+fn identifiers_are_always_quoted_and_escaped() {
+    let t = table("we\"ird`tab le").schema("my.schema");
+    let q = select((
+        t.c("select"),
+        t.c("a\"b"),
+        t.c("c`d"),
+        t.c("with space"),
+        t.c("dotted.name"),
+        t.c("ünïcødé"),
+        t.c("Mixed").label("order"),
+    ))
+    .where_(column("group").eq(1));
+    check(
+        &q,
+        r#"SELECT "my.schema"."we""ird`tab le"."select", "my.schema"."we""ird`tab le"."a""b", "my.schema"."we""ird`tab le"."c`d", "my.schema"."we""ird`tab le"."with space", "my.schema"."we""ird`tab le"."dotted.name", "my.schema"."we""ird`tab le"."ünïcødé", "my.schema"."we""ird`tab le"."Mixed" AS "order" FROM "my.schema"."we""ird`tab le" WHERE "group" = ?"#,
+        r#"SELECT "my.schema"."we""ird`tab le"."select", "my.schema"."we""ird`tab le"."a""b", "my.schema"."we""ird`tab le"."c`d", "my.schema"."we""ird`tab le"."with space", "my.schema"."we""ird`tab le"."dotted.name", "my.schema"."we""ird`tab le"."ünïcødé", "my.schema"."we""ird`tab le"."Mixed" AS "order" FROM "my.schema"."we""ird`tab le" WHERE "group" = $1"#,
+        "SELECT `my.schema`.`we\"ird``tab le`.`select`, `my.schema`.`we\"ird``tab le`.`a\"b`, `my.schema`.`we\"ird``tab le`.`c``d`, `my.schema`.`we\"ird``tab le`.`with space`, `my.schema`.`we\"ird``tab le`.`dotted.name`, `my.schema`.`we\"ird``tab le`.`ünïcødé`, `my.schema`.`we\"ird``tab le`.`Mixed` AS `order` FROM `my.schema`.`we\"ird``tab le` WHERE `group` = ?",
+    );
+    // DML targets, column lists, aliases, CTE and subquery names too.
+    let q = insert(table("o\"k"))
+        .value("va`l", 1)
+        .returning(column("i\"d"));
+    check(
+        &q,
+        r#"INSERT INTO "o""k" ("va`l") VALUES (?) RETURNING "i""d""#,
+        r#"INSERT INTO "o""k" ("va`l") VALUES ($1) RETURNING "i""d""#,
+        "INSERT INTO `o\"k` (`va``l`) VALUES (?) RETURNING `i\"d`",
+    );
+    let sq = select(column("x")).from(table("t")).subquery("s\"q`");
+    assert_eq!(
+        compile(&select(sq.c("x")), &MARIADB).sql,
+        "SELECT `s\"q```.`x` FROM (SELECT `x` FROM `t`) AS `s\"q```"
+    );
+}
+
+#[test]
+fn invalid_expressions_and_empty_statements_are_compile_errors() {
+    let bad = Expr::Invalid("table 'users' has no column 'nme'".into());
+    let u = users();
+    let stmts: Vec<Statement> = vec![
+        select(bad.clone()).into(),
+        select(u.c("id")).where_(u.c("a").eq(bad.clone())).into(),
+        select(u.c("id")).order_by(bad.clone()).into(),
+        insert(&u).value("a", bad.clone()).into(),
+        update(&u).set("a", 1).where_(bad.clone()).into(),
+        delete(&u).where_(not_(bad.clone())).into(),
+    ];
+    for stmt in &stmts {
+        for d in [&SqliteDialect as &dyn Dialect, &PostgresDialect, &MARIADB] {
+            match compile_error(stmt, d) {
+                Error::Compile(msg) => assert!(msg.contains("nme"), "{msg}"),
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+    }
+    assert!(matches!(
+        compile_error(&select(()), &SqliteDialect),
+        Error::Compile(_)
+    ));
+    assert!(matches!(
+        compile_error(
+            &insert(&u).values_many(Vec::<&str>::new(), [(1,)]),
+            &SqliteDialect
+        ),
+        Error::Compile(_)
+    ));
+}
+
+// ---------------------------------------------------------------- display and statements
+
+#[test]
+fn display_with_literals_is_for_reading() {
+    let u = users();
+    let q = select((u.c("id"), text("'?' AS q")))
+        .where_(u.c("name").eq("O'Brien\\"))
+        .where_(u.c("n").in_([1.5, 2.0]))
+        .where_(u.c("ok").eq(true))
+        .limit(3);
+    assert_eq!(
+        q.to_sql_string(&SqliteDialect).unwrap(),
+        r#"SELECT "users"."id", '?' AS q FROM "users" WHERE "users"."name" = 'O''Brien\' AND "users"."n" IN (1.5, 2.0) AND "users"."ok" = 1 LIMIT 3"#
+    );
+    assert_eq!(
+        q.to_sql_string(&PostgresDialect).unwrap(),
+        r#"SELECT "users"."id", '?' AS q FROM "users" WHERE "users"."name" = 'O''Brien\' AND "users"."n" IN (1.5, 2.0) AND "users"."ok" = TRUE LIMIT 3"#
+    );
+    assert_eq!(
+        q.to_sql_string(&MARIADB).unwrap(),
+        r"SELECT `users`.`id`, '?' AS q FROM `users` WHERE `users`.`name` = 'O''Brien\\' AND `users`.`n` IN (1.5, 2.0) AND `users`.`ok` = 1 LIMIT 3"
+    );
+    // More than nine parameters: $1 is not mistaken for the start of $10.
+    let q = select(u.c("id")).where_(u.c("id").in_(1..=11));
+    assert_eq!(
+        q.to_sql_string(&PostgresDialect).unwrap(),
+        r#"SELECT "users"."id" FROM "users" WHERE "users"."id" IN (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11)"#
+    );
+    // Compiled shows its SQL with placeholders.
+    let c = compile(&select(u.c("id")).where_(u.c("id").eq(1)), &PostgresDialect);
+    assert_eq!(
+        c.to_string(),
+        r#"SELECT "users"."id" FROM "users" WHERE "users"."id" = $1"#
+    );
+    // A value without a literal form is an error, not a wrong display.
+    let q = select(literal(f64::NAN));
+    assert!(matches!(
+        q.to_sql_string(&SqliteDialect),
+        Err(Error::Argument(_))
+    ));
+}
+
+#[test]
+fn statements_compile_the_same_through_the_enum() {
+    let u = users();
+    let pairs: Vec<(Statement, String)> = vec![
+        (
+            select(u.c("id")).into(),
+            compile(&select(u.c("id")), &PostgresDialect).sql,
+        ),
+        (
+            select(u.c("id")).union(select(u.c("id"))).into(),
+            compile(
+                &select(u.c("id")).union(select(u.c("id"))),
+                &PostgresDialect,
+            )
+            .sql,
+        ),
+        (
+            insert(&u).value("a", 1).into(),
+            compile(&insert(&u).value("a", 1), &PostgresDialect).sql,
+        ),
+        (
+            update(&u).set("a", 1).into(),
+            compile(&update(&u).set("a", 1), &PostgresDialect).sql,
+        ),
+        (
+            delete(&u).into(),
+            compile(&delete(&u), &PostgresDialect).sql,
+        ),
+        (text("SELECT 1").into(), "SELECT 1".to_string()),
+    ];
+    for (stmt, sql) in pairs {
+        assert_eq!(compile(&stmt, &PostgresDialect).sql, sql);
+    }
+    let q: Query = select(u.c("id")).into();
+    assert_eq!(
+        compile(&q, &SqliteDialect).sql,
+        r#"SELECT "users"."id" FROM "users""#
     );
 }

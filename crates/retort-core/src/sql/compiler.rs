@@ -10,9 +10,9 @@ use std::fmt::{self, Write as _};
 use std::sync::Arc;
 
 use super::ast::{
-    BinaryOp, Cte, Derived, DeleteStatement, Direction, Expr, FromItem, FunctionCall,
-    InsertSource, InsertStatement, JoinKind, LockMode, Nulls, OnConflict, OrderBy, Query,
-    SelectCore, SetOp, Statement, TableRef, UnaryOp, UpdateStatement,
+    BinaryOp, Cte, DeleteStatement, Derived, Direction, Expr, FromItem, FunctionCall, InsertSource,
+    InsertStatement, JoinKind, LockMode, Nulls, OnConflict, OrderBy, Query, SelectCore, SetOp,
+    Statement, TableRef, UnaryOp, UpdateStatement,
 };
 use super::text;
 use super::walk::{self, CteCollector, Key, Source};
@@ -521,7 +521,9 @@ impl<'d> SqlCompiler<'d> {
         self.table_name(&s.table);
         let d = self.dialect;
         match &s.source {
-            InsertSource::Values(rows) if s.columns.is_empty() && rows.iter().all(Vec::is_empty) => {
+            InsertSource::Values(rows)
+                if s.columns.is_empty() && rows.iter().all(Vec::is_empty) =>
+            {
                 d.default_values(self)?
             }
             InsertSource::DefaultValues => d.default_values(self)?,
@@ -674,11 +676,7 @@ impl<'d> SqlCompiler<'d> {
 
     /// Renders `body` after the WITH clause of `ctes`, with nested queries told the WITH
     /// clause is placed.
-    fn rooted(
-        &mut self,
-        ctes: &[&Cte],
-        body: impl FnOnce(&mut Self) -> Result<()>,
-    ) -> Result<()> {
+    fn rooted(&mut self, ctes: &[&Cte], body: impl FnOnce(&mut Self) -> Result<()>) -> Result<()> {
         self.ctes_placed = true;
         let result = self.with_clause(ctes).and_then(|()| body(self));
         self.ctes_placed = false;
@@ -833,7 +831,11 @@ impl<'d> SqlCompiler<'d> {
         self.correlate(core, &mut inferred);
 
         let depth = self.scope.len();
-        for key in explicit.iter().copied().chain(inferred.iter().map(|s| s.key())) {
+        for key in explicit
+            .iter()
+            .copied()
+            .chain(inferred.iter().map(|s| s.key()))
+        {
             self.scope.push((key.0.cloned(), key.1.clone()));
         }
         let result = self.select_clauses(core, &inferred);
@@ -1048,9 +1050,7 @@ impl<'d> SqlCompiler<'d> {
                         self.expr(on)?;
                     }
                     (None, JoinKind::Cross) => {}
-                    (None, _) => {
-                        return Err(Error::Compile("a JOIN needs an ON condition".into()))
-                    }
+                    (None, _) => return Err(Error::Compile("a JOIN needs an ON condition".into())),
                 }
             }
         }
@@ -1161,7 +1161,14 @@ impl<'d> SqlCompiler<'d> {
                 }
                 self.push(" DO NOTHING");
             }
-            (UpsertStyle::OnConflict, OnConflict::DoUpdate { target, set, where_ }) => {
+            (
+                UpsertStyle::OnConflict,
+                OnConflict::DoUpdate {
+                    target,
+                    set,
+                    where_,
+                },
+            ) => {
                 if target.is_empty() {
                     return Err(Error::Compile(
                         "ON CONFLICT DO UPDATE needs the conflict target columns".into(),

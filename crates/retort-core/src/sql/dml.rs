@@ -20,7 +20,7 @@
 //! ```
 //!
 //! **Upserts on MySQL.** `ON CONFLICT ... DO UPDATE` becomes `ON DUPLICATE KEY UPDATE` (the
-//! conflict target is ignored: MySQL checks every unique key), and [`excluded`] becomes
+//! conflict target is ignored: MySQL checks every unique key), and [`excluded`](super::expr::excluded) becomes
 //! `VALUES(col)`, which MariaDB and MySQL both accept. `DO NOTHING` becomes
 //! `ON DUPLICATE KEY UPDATE col = col` on the first target (or inserted) column rather than
 //! `INSERT IGNORE`, because `INSERT IGNORE` also downgrades NOT NULL, foreign key and
@@ -123,11 +123,8 @@ impl Insert {
         rows: impl IntoIterator<Item = R>,
     ) -> Insert {
         self.stmt.columns = names(columns);
-        self.stmt.source = InsertSource::Values(
-            rows.into_iter()
-                .map(IntoExprList::into_expr_list)
-                .collect(),
-        );
+        self.stmt.source =
+            InsertSource::Values(rows.into_iter().map(IntoExprList::into_expr_list).collect());
         self
     }
 

@@ -16,8 +16,7 @@ use std::ops;
 use std::sync::Arc;
 
 use super::ast::{
-    BinaryOp, ColumnRef, Direction, Expr, FunctionCall, Nulls, OrderBy, Query, TextClause,
-    UnaryOp,
+    BinaryOp, ColumnRef, Direction, Expr, FunctionCall, Nulls, OrderBy, Query, TextClause, UnaryOp,
 };
 use crate::types::SqlType;
 use crate::value::{ToValue, Value};
@@ -865,8 +864,7 @@ impl Case {
 
     /// Adds `WHEN condition THEN result` (`WHEN value THEN result` in a simple CASE).
     pub fn when(mut self, condition: impl IntoExpr, result: impl IntoExpr) -> Case {
-        self.whens
-            .push((condition.into_expr(), result.into_expr()));
+        self.whens.push((condition.into_expr(), result.into_expr()));
         self
     }
 

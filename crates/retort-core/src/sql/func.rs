@@ -131,7 +131,11 @@ pub fn length(expr: impl IntoExpr) -> Expr {
 
 /// `now()`: the current date and time (`CURRENT_TIMESTAMP` on SQLite, which has no `now()`).
 pub fn now() -> Expr {
-    typed("now", Vec::new(), Some(SqlType::DateTime { timezone: false }))
+    typed(
+        "now",
+        Vec::new(),
+        Some(SqlType::DateTime { timezone: false }),
+    )
 }
 
 /// `CURRENT_TIMESTAMP`.

@@ -1,6 +1,6 @@
 //! The SQL expression language: statements and expressions, and their compiler.
 //!
-//! Build statements with [`select`], [`insert`], [`update`], [`delete`] and [`text`], and
+//! Build statements with [`select()`], [`insert`], [`update`], [`delete`] and [`text()`], and
 //! expressions with the methods of [`Expr`], the free functions here and [`func`]; compile
 //! them for a dialect with [`Executable::compile`], or show them with
 //! [`Executable::to_sql_string`].
@@ -43,8 +43,8 @@ pub use ast::{Expr, IntoFromItem, OrderBy, Query, Statement, TextClause};
 pub use compiler::{Compiled, Executable, SqlCompiler, SqlHooks};
 pub use dml::{delete, insert, update, Delete, Insert, Update};
 pub use expr::{
-    and_, case, cast, column, excluded, exists, literal, not_, not_exists, null, or_, star,
-    tuple_, Case, IntoExpr, IntoExprList, IntoOrderBy, IntoOrderByList, Over,
+    and_, case, cast, column, excluded, exists, literal, not_, not_exists, null, or_, star, tuple_,
+    Case, IntoExpr, IntoExprList, IntoOrderBy, IntoOrderByList, Over,
 };
 pub use select::{select, CompoundSelect, Select};
 pub use selectable::{table, CteRef, IntoTableRef, Subquery, TableClause};
@@ -55,9 +55,9 @@ pub mod prelude {
     pub use super::func;
     pub use super::{
         and_, case, cast, column, delete, excluded, exists, insert, literal, not_, not_exists,
-        null, or_, select, star, table, text, tuple_, update, Case, CompoundSelect, CteRef,
-        Delete, Executable, Expr, Insert, IntoExpr, IntoExprList, IntoFromItem,
-        IntoOrderBy, IntoOrderByList, IntoTableRef, OrderBy, Over, Select, Statement,
-        Subquery, TableClause, TextClause, Update,
+        null, or_, select, star, table, text, tuple_, update, Case, CompoundSelect, CteRef, Delete,
+        Executable, Expr, Insert, IntoExpr, IntoExprList, IntoFromItem, IntoOrderBy,
+        IntoOrderByList, IntoTableRef, OrderBy, Over, Query, Select, Statement, Subquery,
+        TableClause, TextClause, Update,
     };
 }

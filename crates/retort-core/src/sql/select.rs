@@ -140,12 +140,20 @@ impl Select {
     /// `JOIN target ON on`, joined to the last FROM item, or (with none yet) to the first
     /// table the result columns name.
     pub fn join(self, target: impl IntoFromItem, on: impl IntoExpr) -> Select {
-        self.add_join(target.into_from_item(), Some(on.into_expr()), JoinKind::Inner)
+        self.add_join(
+            target.into_from_item(),
+            Some(on.into_expr()),
+            JoinKind::Inner,
+        )
     }
 
     /// `LEFT OUTER JOIN target ON on`, found as for [`join`](Select::join).
     pub fn outerjoin(self, target: impl IntoFromItem, on: impl IntoExpr) -> Select {
-        self.add_join(target.into_from_item(), Some(on.into_expr()), JoinKind::Left)
+        self.add_join(
+            target.into_from_item(),
+            Some(on.into_expr()),
+            JoinKind::Left,
+        )
     }
 
     /// Same as [`outerjoin`](Select::outerjoin).
@@ -155,12 +163,20 @@ impl Select {
 
     /// `RIGHT OUTER JOIN target ON on`.
     pub fn right_join(self, target: impl IntoFromItem, on: impl IntoExpr) -> Select {
-        self.add_join(target.into_from_item(), Some(on.into_expr()), JoinKind::Right)
+        self.add_join(
+            target.into_from_item(),
+            Some(on.into_expr()),
+            JoinKind::Right,
+        )
     }
 
     /// `FULL OUTER JOIN target ON on` (a compile error on MySQL, which lacks it).
     pub fn full_join(self, target: impl IntoFromItem, on: impl IntoExpr) -> Select {
-        self.add_join(target.into_from_item(), Some(on.into_expr()), JoinKind::Full)
+        self.add_join(
+            target.into_from_item(),
+            Some(on.into_expr()),
+            JoinKind::Full,
+        )
     }
 
     /// `CROSS JOIN target`.
@@ -284,13 +300,19 @@ impl Select {
 
     /// When nested, leaves out only these tables of the enclosing queries' FROM.
     pub fn correlate<T: IntoTableRef>(self, tables: impl IntoIterator<Item = T>) -> Select {
-        let tables = tables.into_iter().map(IntoTableRef::into_table_ref).collect();
+        let tables = tables
+            .into_iter()
+            .map(IntoTableRef::into_table_ref)
+            .collect();
         self.set_correlation(Correlation::Only(tables))
     }
 
     /// When nested, leaves out every table of the enclosing queries' FROM but these.
     pub fn correlate_except<T: IntoTableRef>(self, tables: impl IntoIterator<Item = T>) -> Select {
-        let tables = tables.into_iter().map(IntoTableRef::into_table_ref).collect();
+        let tables = tables
+            .into_iter()
+            .map(IntoTableRef::into_table_ref)
+            .collect();
         self.set_correlation(Correlation::Except(tables))
     }
 
@@ -466,7 +488,10 @@ impl CompoundSelect {
         self.compound(SetOp::ExceptAll, other)
     }
 
-    fn edit(mut self, f: impl FnOnce(&mut Vec<super::ast::OrderBy>, &mut Option<u64>, &mut Option<u64>)) -> CompoundSelect {
+    fn edit(
+        mut self,
+        f: impl FnOnce(&mut Vec<super::ast::OrderBy>, &mut Option<u64>, &mut Option<u64>),
+    ) -> CompoundSelect {
         if let Query::Compound {
             order_by,
             limit,

@@ -249,10 +249,7 @@ impl CteRef {
 
     fn combine(&self, op: SetOp, other: Query) -> CteRef {
         self.rebuild(|cte| {
-            let anchor = std::mem::replace(
-                &mut *cte.query,
-                Query::Select(Box::default()),
-            );
+            let anchor = std::mem::replace(&mut *cte.query, Query::Select(Box::default()));
             *cte.query = Query::Compound {
                 op,
                 left: Box::new(anchor),
