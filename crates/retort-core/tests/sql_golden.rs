@@ -886,8 +886,14 @@ fn joins() {
         compile(&q, &SqliteDialect).sql,
         r#"SELECT "orders"."total" FROM "users" JOIN "orders" ON "users"."id" = "orders"."user_id""#
     );
-    // A self-join through an alias.
+    // With no other table in the columns, the left side comes from the ON condition.
     let boss = u.alias("boss");
+    let q = select(boss.c("name")).join(&boss, u.c("boss_id").eq(boss.c("id")));
+    assert_eq!(
+        compile(&q, &SqliteDialect).sql,
+        r#"SELECT "boss"."name" FROM "users" JOIN "users" AS "boss" ON "users"."boss_id" = "boss"."id""#
+    );
+    // A self-join through an alias.
     let q = select((u.c("name"), boss.c("name").label("boss_name")))
         .join(&boss, u.c("boss_id").eq(boss.c("id")));
     assert_eq!(
@@ -1504,7 +1510,7 @@ fn upserts() {
         &q,
         r#"INSERT INTO "counters" ("name", "n") VALUES (?, ?) ON CONFLICT ("name") DO UPDATE SET "n" = "counters"."n" + excluded."n""#,
         r#"INSERT INTO "counters" ("name", "n") VALUES ($1, $2) ON CONFLICT ("name") DO UPDATE SET "n" = "counters"."n" + excluded."n""#,
-        "INSERT INTO `counters` (`name`, `n`) VALUES (?, ?) ON DUPLICATE KEY UPDATE `n` = `counters`.`n` + VALUES(`n`)",
+        "INSERT INTO `counters` (`name`, `n`) VALUES (?, ?) ON DUPLICATE KEY UPDATE `counters`.`n` = `counters`.`n` + VALUES(`n`)",
         &[v("hits"), v(1)],
     );
     let q = insert(&c)
@@ -1514,7 +1520,7 @@ fn upserts() {
         &q,
         r#"INSERT INTO "counters" ("name") VALUES (?) ON CONFLICT ("name") DO NOTHING"#,
         r#"INSERT INTO "counters" ("name") VALUES ($1) ON CONFLICT ("name") DO NOTHING"#,
-        "INSERT INTO `counters` (`name`) VALUES (?) ON DUPLICATE KEY UPDATE `name` = `name`",
+        "INSERT INTO `counters` (`name`) VALUES (?) ON DUPLICATE KEY UPDATE `counters`.`name` = `counters`.`name`",
     );
     let q = insert(&c)
         .value("name", "hits")
@@ -1524,7 +1530,7 @@ fn upserts() {
         &q,
         r#"INSERT INTO "counters" ("name", "n") VALUES (?, ?) ON CONFLICT DO NOTHING"#,
         r#"INSERT INTO "counters" ("name", "n") VALUES ($1, $2) ON CONFLICT DO NOTHING"#,
-        "INSERT INTO `counters` (`name`, `n`) VALUES (?, ?) ON DUPLICATE KEY UPDATE `name` = `name`",
+        "INSERT INTO `counters` (`name`, `n`) VALUES (?, ?) ON DUPLICATE KEY UPDATE `counters`.`name` = `counters`.`name`",
     );
     // A condition on the update, with RETURNING.
     let q = insert(&c)
@@ -1557,7 +1563,33 @@ fn upserts() {
     ));
     assert_eq!(
         compile(&q, &MARIADB).sql,
-        "INSERT INTO `counters` (`name`) VALUES (?) ON DUPLICATE KEY UPDATE `n` = ?"
+        "INSERT INTO `counters` (`name`) VALUES (?) ON DUPLICATE KEY UPDATE `counters`.`n` = ?"
+    );
+}
+
+#[test]
+fn upsert_from_select() {
+    let (c, u) = (table("counters"), users());
+    // SQLite would read ON CONFLICT as the ON of a join without a WHERE in between: an
+    // always-true one is added.
+    let q = insert(&c)
+        .from_select(["name", "n"], select((u.c("name"), u.c("age"))))
+        .on_conflict_do_update(["name"], [("n", excluded("n"))]);
+    check(
+        &q,
+        r#"INSERT INTO "counters" ("name", "n") SELECT "users"."name", "users"."age" FROM "users" WHERE 1 = 1 ON CONFLICT ("name") DO UPDATE SET "n" = excluded."n""#,
+        r#"INSERT INTO "counters" ("name", "n") SELECT "users"."name", "users"."age" FROM "users" WHERE 1 = 1 ON CONFLICT ("name") DO UPDATE SET "n" = excluded."n""#,
+        "INSERT INTO `counters` (`name`, `n`) SELECT `users`.`name`, `users`.`age` FROM `users` ON DUPLICATE KEY UPDATE `counters`.`n` = VALUES(`n`)",
+    );
+    // With a WHERE of its own, nothing is added.
+    let q = insert(&c)
+        .from_select(["name"], select(u.c("name")).where_(u.c("id").gt(1)))
+        .on_conflict_do_nothing(["name"]);
+    check(
+        &q,
+        r#"INSERT INTO "counters" ("name") SELECT "users"."name" FROM "users" WHERE "users"."id" > ? ON CONFLICT ("name") DO NOTHING"#,
+        r#"INSERT INTO "counters" ("name") SELECT "users"."name" FROM "users" WHERE "users"."id" > $1 ON CONFLICT ("name") DO NOTHING"#,
+        "INSERT INTO `counters` (`name`) SELECT `users`.`name` FROM `users` WHERE `users`.`id` > ? ON DUPLICATE KEY UPDATE `counters`.`name` = `counters`.`name`",
     );
 }
 

@@ -557,11 +557,22 @@ impl<'d> SqlCompiler<'d> {
                     self.column_list(&s.columns);
                 }
                 self.push(" ");
-                self.query(q)?;
+                match (&**q, &s.on_conflict, self.caps.upsert) {
+                    // SQLite reads `ON CONFLICT` after a SELECT's FROM as a join's ON unless a
+                    // WHERE comes between; an always-true one changes nothing.
+                    (Query::Select(core), Some(_), UpsertStyle::OnConflict)
+                        if core.where_.is_none() =>
+                    {
+                        let mut core = core.clone();
+                        core.where_ = Some(Expr::And(Vec::new()));
+                        self.select(&core)?;
+                    }
+                    _ => self.query(q)?,
+                }
             }
         }
         if let Some(on_conflict) = &s.on_conflict {
-            self.on_conflict(on_conflict, &s.columns)?;
+            self.on_conflict(on_conflict, &s.table, &s.columns)?;
         }
         self.returning(&s.returning)
     }
@@ -1101,6 +1112,12 @@ impl<'d> SqlCompiler<'d> {
         }
     }
 
+    fn qualified_column(&mut self, t: &TableRef, column: &str) {
+        self.qualifier(t);
+        self.push(".");
+        self.push_identifier(column);
+    }
+
     fn enter_scope(&mut self, t: &TableRef) -> usize {
         let depth = self.scope.len();
         let (schema, name) = walk::table_key(t);
@@ -1152,7 +1169,12 @@ impl<'d> SqlCompiler<'d> {
         result
     }
 
-    fn on_conflict(&mut self, on_conflict: &OnConflict, columns: &[Arc<str>]) -> Result<()> {
+    fn on_conflict(
+        &mut self,
+        on_conflict: &OnConflict,
+        table: &TableRef,
+        columns: &[Arc<str>],
+    ) -> Result<()> {
         match (self.caps.upsert, on_conflict) {
             (UpsertStyle::OnConflict, OnConflict::DoNothing { target }) => {
                 self.push(" ON CONFLICT");
@@ -1193,10 +1215,12 @@ impl<'d> SqlCompiler<'d> {
                         "ON CONFLICT DO NOTHING on MySQL needs a target or inserted column".into(),
                     ));
                 };
+                // Qualified: after INSERT ... SELECT a bare name may also be a column of the
+                // SELECT's tables.
                 self.push(" ON DUPLICATE KEY UPDATE ");
-                self.push_identifier(column);
+                self.qualified_column(table, column);
                 self.push(" = ");
-                self.push_identifier(column);
+                self.qualified_column(table, column);
             }
             (UpsertStyle::OnDuplicateKey, OnConflict::DoUpdate { set, where_, .. }) => {
                 if where_.is_some() {
@@ -1208,7 +1232,14 @@ impl<'d> SqlCompiler<'d> {
                     ));
                 }
                 self.push(" ON DUPLICATE KEY UPDATE ");
-                self.assignments(set)?;
+                for (i, (column, value)) in set.iter().enumerate() {
+                    if i > 0 {
+                        self.push(", ");
+                    }
+                    self.qualified_column(table, column);
+                    self.push(" = ");
+                    self.expr(value)?;
+                }
             }
         }
         Ok(())

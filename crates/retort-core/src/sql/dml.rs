@@ -15,14 +15,14 @@
 //! );
 //! assert_eq!(
 //!     upsert.compile(&MySqlDialect::default()).unwrap().sql,
-//!     "INSERT INTO `counters` (`name`, `n`) VALUES (?, ?) ON DUPLICATE KEY UPDATE `n` = `counters`.`n` + VALUES(`n`)"
+//!     "INSERT INTO `counters` (`name`, `n`) VALUES (?, ?) ON DUPLICATE KEY UPDATE `counters`.`n` = `counters`.`n` + VALUES(`n`)"
 //! );
 //! ```
 //!
 //! **Upserts on MySQL.** `ON CONFLICT ... DO UPDATE` becomes `ON DUPLICATE KEY UPDATE` (the
 //! conflict target is ignored: MySQL checks every unique key), and [`excluded`](super::expr::excluded) becomes
 //! `VALUES(col)`, which MariaDB and MySQL both accept. `DO NOTHING` becomes
-//! `ON DUPLICATE KEY UPDATE col = col` on the first target (or inserted) column rather than
+//! `ON DUPLICATE KEY UPDATE t.col = t.col` on the first target (or inserted) column rather than
 //! `INSERT IGNORE`, because `INSERT IGNORE` also downgrades NOT NULL, foreign key and
 //! truncation errors to warnings and writes adjusted data; the no-op assignment skips only
 //! rows that hit a duplicate key.

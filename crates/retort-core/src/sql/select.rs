@@ -109,11 +109,12 @@ impl Select {
         let left = match self.core.from.pop() {
             Some(last) => last,
             None => {
-                // Join from the first table the columns name, other than the target.
+                // Join from the first table, other than the target, that the columns name,
+                // else the ON condition, else the WHERE.
                 let mut target_keys = Vec::new();
                 walk::from_item_keys(&right, &mut target_keys);
                 let mut sources = Vec::new();
-                for e in &self.core.columns {
+                for e in self.core.columns.iter().chain(&on).chain(&self.core.where_) {
                     walk::collect_sources(e, &target_keys, &mut sources);
                 }
                 match sources.first() {
@@ -138,7 +139,8 @@ impl Select {
     }
 
     /// `JOIN target ON on`, joined to the last FROM item, or (with none yet) to the first
-    /// table the result columns name.
+    /// table other than `target` that the result columns name (else the ON condition, else
+    /// the WHERE).
     pub fn join(self, target: impl IntoFromItem, on: impl IntoExpr) -> Select {
         self.add_join(
             target.into_from_item(),
