@@ -1882,3 +1882,36 @@ fn statements_compile_the_same_through_the_enum() {
         r#"SELECT "users"."id" FROM "users""#
     );
 }
+
+#[test]
+fn too_many_parameters_for_the_dialect_is_a_compile_error() {
+    let u = users();
+    let q = select(u.c("id")).where_(u.c("id").in_(0..40_000));
+    match compile_error(&q, &SqliteDialect) {
+        Error::Compile(msg) => assert!(msg.contains("40000") && msg.contains("32766"), "{msg}"),
+        other => panic!("unexpected {other:?}"),
+    }
+    assert_eq!(compile(&q, &PostgresDialect).params.len(), 40_000);
+}
+
+#[test]
+fn expression_types() {
+    assert_eq!(literal(1).sql_type(), Some(SqlType::BigInteger));
+    assert_eq!(literal("a").sql_type(), Some(SqlType::String(None)));
+    assert_eq!(null().sql_type(), None);
+    assert_eq!(users().c("a").eq(1).sql_type(), Some(SqlType::Boolean));
+    assert_eq!(
+        func::coalesce((null(), 2.5)).sql_type(),
+        Some(SqlType::Double)
+    );
+    assert_eq!(
+        case().when(users().c("a"), "x").end().sql_type(),
+        Some(SqlType::String(None))
+    );
+    let sq = select(literal(1).cast(SqlType::SmallInteger).label("k")).subquery("s");
+    assert_eq!(sq.c("k").sql_type(), Some(SqlType::SmallInteger));
+    assert_eq!(
+        select(func::count_star()).scalar_subquery().sql_type(),
+        Some(SqlType::BigInteger)
+    );
+}

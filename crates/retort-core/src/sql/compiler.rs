@@ -273,12 +273,7 @@ pub enum Precedence {
 }
 
 fn is_quoted_literal(sql: &str) -> bool {
-    let b = sql.as_bytes();
-    if b.len() < 2 || b[0] != b'\'' || b[b.len() - 1] != b'\'' {
-        return false;
-    }
-    // The only quotes inside are doubled ones.
-    sql[1..sql.len() - 1].replace("''", "").find('\'').is_none()
+    sql.len() >= 2 && sql.starts_with('\'') && text::skip_quoted(sql, 0, b'\'') == sql.len()
 }
 
 /// The precedence of `e` as the compiler renders it.
@@ -376,9 +371,18 @@ impl<'d> SqlCompiler<'d> {
         }
     }
 
-    /// Runs `f` on the compiler and returns what it compiled.
+    /// Runs `f` on the compiler and returns what it compiled. A statement with more
+    /// parameters than the dialect's [`Capabilities::max_params`] is a compile error.
     pub fn run(mut self, f: impl FnOnce(&mut Self) -> Result<()>) -> Result<Compiled> {
         f(&mut self)?;
+        if self.params.len() > self.caps.max_params {
+            return Err(Error::Compile(format!(
+                "the statement has {} parameters; the {} dialect allows at most {}",
+                self.params.len(),
+                self.dialect.name(),
+                self.caps.max_params
+            )));
+        }
         Ok(self.finish())
     }
 

@@ -565,6 +565,7 @@ impl Expr {
     pub fn sql_type(&self) -> Option<SqlType> {
         match self {
             Expr::Column(c) => c.sql_type.clone(),
+            Expr::Param(v) => value_type(v),
             Expr::Cast { sql_type, .. } => Some(sql_type.clone()),
             Expr::Function(f) => f.sql_type.clone(),
             Expr::Label { expr, .. } => expr.sql_type(),
@@ -601,6 +602,35 @@ impl Expr {
             _ => None,
         }
     }
+}
+
+/// The SQL type a bound value has by default.
+fn value_type(v: &Value) -> Option<SqlType> {
+    Some(match v {
+        Value::Null => return None,
+        Value::Bool(_) => SqlType::Boolean,
+        Value::Int(_) => SqlType::BigInteger,
+        Value::Float(_) => SqlType::Double,
+        Value::Text(_) => SqlType::String(None),
+        Value::Bytes(_) => SqlType::LargeBinary,
+        #[cfg(feature = "decimal")]
+        Value::Decimal(_) => SqlType::Numeric {
+            precision: None,
+            scale: None,
+        },
+        #[cfg(feature = "chrono")]
+        Value::Date(_) => SqlType::Date,
+        #[cfg(feature = "chrono")]
+        Value::Time(_) => SqlType::Time,
+        #[cfg(feature = "chrono")]
+        Value::DateTime(_) => SqlType::DateTime { timezone: false },
+        #[cfg(feature = "chrono")]
+        Value::DateTimeUtc(_) => SqlType::DateTime { timezone: true },
+        #[cfg(feature = "json")]
+        Value::Json(_) => SqlType::Json,
+        #[cfg(feature = "uuid")]
+        Value::Uuid(_) => SqlType::Uuid,
+    })
 }
 
 /// ANDs `cond` onto the condition in `slot` (WHERE and HAVING called repeatedly).

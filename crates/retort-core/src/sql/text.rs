@@ -67,7 +67,7 @@ fn is_word(c: char) -> bool {
 
 /// The index just past the quoted section that starts at `start` with `quote`; a doubled
 /// quote stays inside it.
-fn skip_quoted(sql: &str, start: usize, quote: u8) -> usize {
+pub(crate) fn skip_quoted(sql: &str, start: usize, quote: u8) -> usize {
     let bytes = sql.as_bytes();
     let mut i = start + 1;
     while i < bytes.len() {
