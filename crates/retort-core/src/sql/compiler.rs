@@ -168,19 +168,7 @@ impl Compiled {
         expect(next, &mut placeholder);
         while i < bytes.len() {
             match bytes[i] {
-                q @ (b'\'' | b'"' | b'`') => {
-                    i += 1;
-                    while i < bytes.len() {
-                        if bytes[i] == q {
-                            if bytes.get(i + 1) != Some(&q) {
-                                break;
-                            }
-                            i += 1;
-                        }
-                        i += 1;
-                    }
-                    i += 1;
-                }
+                q @ (b'\'' | b'"' | b'`') => i = text::skip_quoted(sql, i, q),
                 b'-' if bytes.get(i + 1) == Some(&b'-') => {
                     i = sql[i..].find('\n').map_or(bytes.len(), |n| i + n + 1);
                 }
@@ -204,7 +192,7 @@ impl Compiled {
                 _ => i += 1,
             }
         }
-        out.push_str(&sql[copied.min(sql.len())..]);
+        out.push_str(&sql[copied..]);
         Ok(out)
     }
 }
