@@ -224,6 +224,46 @@ pub enum Expr {
     /// An expression that could not be built (an unknown column name, say). Compiling it
     /// reports the message as an error, so builders never panic.
     Invalid(Arc<str>),
+    /// A column of a named subquery or CTE. It carries its source, so a SELECT naming it gets
+    /// the subquery in its FROM (and the CTE in its WITH) without being told.
+    DerivedColumn {
+        /// The subquery or CTE.
+        source: Arc<Derived>,
+        /// The column's name in it.
+        name: Arc<str>,
+    },
+}
+
+/// A named subquery or CTE, as columns selected from it refer to it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Derived {
+    /// `(query) AS alias` in a FROM clause.
+    Subquery {
+        /// The query.
+        query: Box<Query>,
+        /// Its alias.
+        alias: Arc<str>,
+    },
+    /// A common table expression: named in FROM, defined in the statement's WITH clause.
+    Cte(Cte),
+}
+
+impl Derived {
+    /// The name columns are qualified with: the alias or the CTE's name.
+    pub fn name(&self) -> &Arc<str> {
+        match self {
+            Derived::Subquery { alias, .. } => alias,
+            Derived::Cte(cte) => &cte.name,
+        }
+    }
+
+    /// The query behind it.
+    pub fn query(&self) -> &Query {
+        match self {
+            Derived::Subquery { query, .. } => query,
+            Derived::Cte(cte) => &cte.query,
+        }
+    }
 }
 
 /// A function call.
@@ -315,6 +355,9 @@ pub enum FromItem {
         /// The ON condition (none for a cross join).
         on: Option<Expr>,
     },
+    /// A named subquery or CTE whose columns may also be selected as
+    /// [`Expr::DerivedColumn`].
+    Derived(Arc<Derived>),
 }
 
 /// Row locking for SELECT.
@@ -368,6 +411,26 @@ pub struct SelectCore {
     pub offset: Option<u64>,
     /// Row locking.
     pub lock: Option<LockMode>,
+    /// Which tables of enclosing queries this SELECT correlates to, when nested.
+    pub correlation: Correlation,
+}
+
+/// How a nested SELECT treats tables that an enclosing query already has in its FROM.
+///
+/// Only tables *inferred* from the SELECT's expressions are subject to correlation; FROM items
+/// given explicitly are always rendered.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum Correlation {
+    /// Omit every inferred table an enclosing query provides, unless that would leave the
+    /// SELECT with no FROM at all (SQLAlchemy's auto-correlation).
+    #[default]
+    Auto,
+    /// Never omit a table.
+    Never,
+    /// Omit only these tables, when an enclosing query provides them.
+    Only(Vec<TableRef>),
+    /// Omit every table an enclosing query provides except these.
+    Except(Vec<TableRef>),
 }
 
 /// Set operations combining two queries.

@@ -1,12 +1,133 @@
 //! The generic statement compiler and the hooks a dialect overrides.
+//!
+//! [`SqlCompiler`] walks a statement once, appending SQL text to one buffer and values to the
+//! parameter list. Every identifier goes through [`Dialect::quote_identifier`], every value
+//! through [`Dialect::placeholder`]. Where databases differ, it either asks the dialect's
+//! [`Capabilities`] or calls a [`SqlHooks`] method, whose default is the generic rendering and
+//! which each dialect overrides in `dialect/<db>/compiler.rs` only where it differs.
 
-use crate::dialect::Dialect;
-use crate::error::Result;
-use crate::value::Value;
+use std::fmt::{self, Write as _};
+use std::sync::Arc;
+
+use super::ast::{
+    BinaryOp, Cte, DeleteStatement, Derived, Direction, Expr, FromItem, FunctionCall, InsertSource,
+    InsertStatement, JoinKind, LockMode, Nulls, OnConflict, OrderBy, Query, SelectCore, SetOp,
+    Statement, TableRef, UnaryOp, UpdateStatement,
+};
+use super::text;
+use super::walk::{self, CteCollector, Key, Source};
+use crate::dialect::{Capabilities, Dialect, UpsertStyle};
+use crate::error::{Error, Result};
+use crate::types::SqlType;
+use crate::value::{ToValue, Value};
 
 /// Pieces of statement rendering a dialect may override; every method has the generic
-/// rendering as its default.
-pub trait SqlHooks {}
+/// rendering as its default. Each appends to the compiler `c` it is given, through its
+/// `push*` and `expr*` methods.
+pub trait SqlHooks {
+    /// String concatenation of `left` and `right`: `left || right`.
+    fn concat(&self, c: &mut SqlCompiler<'_>, left: &Expr, right: &Expr) -> Result<()> {
+        c.concat_operand(left)?;
+        c.push(" || ");
+        c.concat_operand(right)
+    }
+
+    /// Case-insensitive LIKE: `lower(expr) [NOT] LIKE lower(pattern) [ESCAPE 'c']`.
+    fn ilike(
+        &self,
+        c: &mut SqlCompiler<'_>,
+        expr: &Expr,
+        pattern: &Expr,
+        negated: bool,
+        escape: Option<char>,
+    ) -> Result<()> {
+        c.push("lower(");
+        c.expr(expr)?;
+        c.push(if negated {
+            ") NOT LIKE lower("
+        } else {
+            ") LIKE lower("
+        });
+        c.expr(pattern)?;
+        c.push(")");
+        c.escape_clause(escape)
+    }
+
+    /// `left IS DISTINCT FROM right`, or `left IS NOT DISTINCT FROM right` when
+    /// `not_distinct`.
+    fn is_distinct_from(
+        &self,
+        c: &mut SqlCompiler<'_>,
+        left: &Expr,
+        right: &Expr,
+        not_distinct: bool,
+    ) -> Result<()> {
+        c.expr_in(left, Precedence::Concat)?;
+        c.push(if not_distinct {
+            " IS NOT DISTINCT FROM "
+        } else {
+            " IS DISTINCT FROM "
+        });
+        c.expr_in(right, Precedence::Concat)
+    }
+
+    /// A function call; see [`SqlCompiler::standard_function_call`].
+    fn function_call(&self, c: &mut SqlCompiler<'_>, call: &FunctionCall) -> Result<()> {
+        c.standard_function_call(call)
+    }
+
+    /// The type named in `CAST(x AS type)`; see [`SqlCompiler::standard_cast_type`].
+    fn cast_type(&self, c: &mut SqlCompiler<'_>, ty: &SqlType) -> Result<()> {
+        c.standard_cast_type(ty)
+    }
+
+    /// ` LIMIT n OFFSET m`, either part optional (at least one is given). The numbers go
+    /// through [`SqlCompiler::limit_value`].
+    fn limit_offset(
+        &self,
+        c: &mut SqlCompiler<'_>,
+        limit: Option<u64>,
+        offset: Option<u64>,
+    ) -> Result<()> {
+        if let Some(n) = limit {
+            c.push(" LIMIT ");
+            c.limit_value(n);
+        }
+        if let Some(n) = offset {
+            c.push(" OFFSET ");
+            c.limit_value(n);
+        }
+        Ok(())
+    }
+
+    /// The row-locking clause, ` FOR UPDATE` and its variants. Only called when the dialect
+    /// has [`Capabilities::row_locking`].
+    fn lock(&self, c: &mut SqlCompiler<'_>, mode: LockMode) -> Result<()> {
+        c.push(match mode {
+            LockMode::Update => " FOR UPDATE",
+            LockMode::UpdateNoWait => " FOR UPDATE NOWAIT",
+            LockMode::UpdateSkipLocked => " FOR UPDATE SKIP LOCKED",
+            LockMode::Share => " FOR SHARE",
+        });
+        Ok(())
+    }
+
+    /// What follows `INSERT INTO table` when every column takes its default:
+    /// ` DEFAULT VALUES`.
+    fn default_values(&self, c: &mut SqlCompiler<'_>) -> Result<()> {
+        c.push(" DEFAULT VALUES");
+        Ok(())
+    }
+
+    /// A member of a UNION / INTERSECT / EXCEPT that must be grouped (it has its own ORDER BY
+    /// or LIMIT, or is a compound of another kind): `(query)`.
+    fn grouped_compound_member(&self, c: &mut SqlCompiler<'_>, query: &Query) -> Result<()> {
+        c.push("(");
+        c.query(query)?;
+        c.push(")");
+        Ok(())
+    }
+}
 
 /// A statement compiled for one dialect: SQL text with placeholders, and the values to bind.
 #[derive(Debug, Clone, PartialEq)]
@@ -17,8 +138,1347 @@ pub struct Compiled {
     pub params: Vec<Value>,
 }
 
+/// Shows the SQL text, with its placeholders.
+impl fmt::Display for Compiled {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.sql)
+    }
+}
+
+impl Compiled {
+    /// The SQL with each placeholder replaced by its parameter written as a literal, **for
+    /// people to read** (logs, debugging, documentation) — SQLAlchemy's `literal_binds`.
+    /// Never execute the result: statements bind their values, and that is what keeps them
+    /// safe.
+    ///
+    /// Placeholders inside quoted strings, quoted identifiers and comments are left alone. A
+    /// value that has no literal form (NaN, text holding NUL) is an [`Error::Argument`].
+    pub fn with_literals(&self, dialect: &dyn Dialect) -> Result<String> {
+        let sql = &self.sql;
+        let bytes = sql.as_bytes();
+        let mut out = String::with_capacity(sql.len() + 8 * self.params.len());
+        let mut placeholder = String::new();
+        let mut next = 0;
+        let mut copied = 0;
+        let mut i = 0;
+        let expect = |next: usize, placeholder: &mut String| {
+            placeholder.clear();
+            dialect.placeholder(next + 1, placeholder);
+        };
+        expect(next, &mut placeholder);
+        while i < bytes.len() {
+            match bytes[i] {
+                q @ (b'\'' | b'"' | b'`') => i = text::skip_quoted(sql, i, q),
+                b'-' if bytes.get(i + 1) == Some(&b'-') => {
+                    i = sql[i..].find('\n').map_or(bytes.len(), |n| i + n + 1);
+                }
+                b'/' if bytes.get(i + 1) == Some(&b'*') => {
+                    i = sql[i + 2..].find("*/").map_or(bytes.len(), |n| i + n + 4);
+                }
+                _ if next < self.params.len()
+                    && sql[i..].starts_with(placeholder.as_str())
+                    && !(placeholder.ends_with(|c: char| c.is_ascii_digit())
+                        && bytes
+                            .get(i + placeholder.len())
+                            .is_some_and(u8::is_ascii_digit)) =>
+                {
+                    out.push_str(&sql[copied..i]);
+                    dialect.render_literal(&self.params[next], &mut out)?;
+                    i += placeholder.len();
+                    copied = i;
+                    next += 1;
+                    expect(next, &mut placeholder);
+                }
+                _ => i += 1,
+            }
+        }
+        out.push_str(&sql[copied..]);
+        Ok(out)
+    }
+}
+
 /// Anything that compiles to a statement: statement builders, `text()`, ORM queries.
 pub trait Executable {
     /// Compiles for `dialect`.
     fn compile(&self, dialect: &dyn Dialect) -> Result<Compiled>;
+
+    /// The statement as `dialect` would run it, with the parameters written in as literals —
+    /// **for display only** (SQLAlchemy's `str(stmt)` with `literal_binds`); see
+    /// [`Compiled::with_literals`].
+    ///
+    /// ```
+    /// use retort_core::dialect::mysql::MySqlDialect;
+    /// use retort_core::sql::{select, table, Executable};
+    ///
+    /// let t = table("t");
+    /// let q = select(t.c("a")).where_(t.c("b").eq("it's"));
+    /// assert_eq!(
+    ///     q.to_sql_string(&MySqlDialect::default()).unwrap(),
+    ///     "SELECT `t`.`a` FROM `t` WHERE `t`.`b` = 'it''s'"
+    /// );
+    /// ```
+    fn to_sql_string(&self, dialect: &dyn Dialect) -> Result<String> {
+        self.compile(dialect)?.with_literals(dialect)
+    }
+}
+
+impl Executable for Statement {
+    fn compile(&self, dialect: &dyn Dialect) -> Result<Compiled> {
+        SqlCompiler::new(dialect).run(|c| c.statement(self))
+    }
+}
+
+impl Executable for Query {
+    fn compile(&self, dialect: &dyn Dialect) -> Result<Compiled> {
+        SqlCompiler::new(dialect).run(|c| c.query(self))
+    }
+}
+
+/// How tightly an expression binds, for deciding where parentheses are needed. Operands
+/// whose precedence is below what their position requires are parenthesised.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Precedence {
+    /// Anything (literal SQL, whose structure is unknown, ranks here).
+    Lowest,
+    /// `OR`
+    Or,
+    /// `AND`
+    And,
+    /// `NOT`
+    Not,
+    /// Comparisons, `IS`, `IN`, `BETWEEN`, `LIKE`.
+    Comparison,
+    /// `||` (ranked differently by the databases, so kept apart from arithmetic).
+    Concat,
+    /// `+`, `-`
+    Additive,
+    /// `*`, `/`, `%`
+    Multiplicative,
+    /// Unary minus.
+    Unary,
+    /// Columns, values, function calls, parenthesised forms.
+    Atom,
+}
+
+fn is_quoted_literal(sql: &str) -> bool {
+    sql.len() >= 2 && sql.starts_with('\'') && text::skip_quoted(sql, 0, b'\'') == sql.len()
+}
+
+/// The precedence of `e` as the compiler renders it.
+pub fn precedence(e: &Expr) -> Precedence {
+    match e {
+        Expr::Binary { op, .. } => match op {
+            BinaryOp::Eq
+            | BinaryOp::NotEq
+            | BinaryOp::Lt
+            | BinaryOp::LtEq
+            | BinaryOp::Gt
+            | BinaryOp::GtEq
+            | BinaryOp::IsDistinctFrom
+            | BinaryOp::IsNotDistinctFrom => Precedence::Comparison,
+            BinaryOp::Concat => Precedence::Concat,
+            BinaryOp::Add | BinaryOp::Sub => Precedence::Additive,
+            BinaryOp::Mul | BinaryOp::Div | BinaryOp::Mod => Precedence::Multiplicative,
+        },
+        Expr::Unary { op, .. } => match op {
+            UnaryOp::Not => Precedence::Not,
+            UnaryOp::Neg => Precedence::Unary,
+        },
+        Expr::And(items) | Expr::Or(items) => match items.as_slice() {
+            [] => Precedence::Comparison,
+            [only] => precedence(only),
+            _ if matches!(e, Expr::And(_)) => Precedence::And,
+            _ => Precedence::Or,
+        },
+        Expr::IsNull { .. }
+        | Expr::InList { .. }
+        | Expr::InSubquery { .. }
+        | Expr::Between { .. }
+        | Expr::Like { .. } => Precedence::Comparison,
+        Expr::Label { expr, .. } => precedence(expr),
+        Expr::Text(t) if is_quoted_literal(&t.sql) => Precedence::Atom,
+        Expr::Text(_) => Precedence::Lowest,
+        _ => Precedence::Atom,
+    }
+}
+
+fn is_null_operand(e: &Expr) -> bool {
+    matches!(e, Expr::Null | Expr::Param(Value::Null))
+}
+
+/// Whether a function name can be written without quotes.
+fn is_plain_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$')
+}
+
+/// SQL-standard functions written without parentheses when called without arguments.
+const NILADIC: [&str; 6] = [
+    "CURRENT_DATE",
+    "CURRENT_TIME",
+    "CURRENT_TIMESTAMP",
+    "LOCALTIME",
+    "LOCALTIMESTAMP",
+    "CURRENT_USER",
+];
+
+/// A FROM item of an enclosing query, for correlation.
+type ScopeKey = (Option<Arc<str>>, Arc<str>);
+
+/// The statement compiler: one pass over the tree, one output buffer.
+///
+/// Dialect hooks receive it and append through its `push*` and `expr*` methods.
+pub struct SqlCompiler<'d> {
+    dialect: &'d dyn Dialect,
+    caps: Capabilities,
+    sql: String,
+    params: Vec<Value>,
+    /// FROM items of the enclosing queries, which nested SELECTs correlate to.
+    scope: Vec<ScopeKey>,
+    /// Whether the statement's WITH clause has been rendered: nested queries then render
+    /// none of their own.
+    ctes_placed: bool,
+    /// Columns are written without their table (RETURNING, a compound's ORDER BY).
+    bare_columns: bool,
+}
+
+impl<'d> SqlCompiler<'d> {
+    /// A compiler for `dialect` with an empty buffer.
+    pub fn new(dialect: &'d dyn Dialect) -> Self {
+        SqlCompiler {
+            dialect,
+            caps: dialect.capabilities(),
+            sql: String::with_capacity(256),
+            params: Vec::new(),
+            scope: Vec::new(),
+            ctes_placed: false,
+            bare_columns: false,
+        }
+    }
+
+    /// Runs `f` on the compiler and returns what it compiled. A statement with more
+    /// parameters than the dialect's [`Capabilities::max_params`] is a compile error.
+    pub fn run(mut self, f: impl FnOnce(&mut Self) -> Result<()>) -> Result<Compiled> {
+        f(&mut self)?;
+        if self.params.len() > self.caps.max_params {
+            return Err(Error::Compile(format!(
+                "the statement has {} parameters; the {} dialect allows at most {}",
+                self.params.len(),
+                self.dialect.name(),
+                self.caps.max_params
+            )));
+        }
+        Ok(self.finish())
+    }
+
+    /// The SQL and parameters compiled so far.
+    pub fn finish(self) -> Compiled {
+        Compiled {
+            sql: self.sql,
+            params: self.params,
+        }
+    }
+
+    /// The dialect being compiled for.
+    pub fn dialect(&self) -> &'d dyn Dialect {
+        self.dialect
+    }
+
+    /// The dialect's capabilities.
+    pub fn capabilities(&self) -> &Capabilities {
+        &self.caps
+    }
+
+    /// The compile error for a construct the dialect lacks, naming both.
+    pub fn unsupported(&self, construct: &str) -> Error {
+        Error::Compile(format!(
+            "{construct} is not supported by the {} dialect",
+            self.dialect.name()
+        ))
+    }
+
+    /// Appends SQL text as is.
+    pub fn push(&mut self, sql: &str) {
+        self.sql.push_str(sql);
+    }
+
+    /// Appends an identifier, quoted by the dialect.
+    pub fn push_identifier(&mut self, ident: &str) {
+        self.dialect.quote_identifier(ident, &mut self.sql);
+    }
+
+    /// Appends a placeholder and records `value` as its parameter.
+    pub fn push_param(&mut self, value: Value) {
+        self.params.push(value);
+        self.dialect.placeholder(self.params.len(), &mut self.sql);
+    }
+
+    /// Appends `value` as a SQL literal. Only for fixed pieces of syntax (an ESCAPE
+    /// character); values given by users are bound with [`push_param`](Self::push_param).
+    pub fn push_literal(&mut self, value: &Value) -> Result<()> {
+        self.dialect.render_literal(value, &mut self.sql)
+    }
+
+    /// Appends a LIMIT or OFFSET number: written out where the dialect has
+    /// [`Capabilities::literal_limit`], bound as a parameter elsewhere.
+    pub fn limit_value(&mut self, n: u64) {
+        if self.caps.literal_limit {
+            let _ = write!(self.sql, "{n}");
+        } else {
+            self.push_param(n.to_value());
+        }
+    }
+
+    /// Appends ` ESCAPE 'c'` when there is an escape character.
+    pub fn escape_clause(&mut self, escape: Option<char>) -> Result<()> {
+        if let Some(ch) = escape {
+            self.push(" ESCAPE ");
+            self.push_literal(&Value::Text(ch.to_string()))?;
+        }
+        Ok(())
+    }
+
+    /// Appends an expression.
+    pub fn expr(&mut self, e: &Expr) -> Result<()> {
+        self.expr_node(e)
+    }
+
+    /// Appends an expression in a position that needs at least precedence `min`,
+    /// parenthesising it if it binds less tightly.
+    pub fn expr_in(&mut self, e: &Expr, min: Precedence) -> Result<()> {
+        if precedence(e) < min {
+            self.push("(");
+            self.expr_node(e)?;
+            self.push(")");
+            Ok(())
+        } else {
+            self.expr_node(e)
+        }
+    }
+
+    /// Appends an operand of `||`: chains of concatenation need no parentheses, anything
+    /// looser than a unary minus gets them (the databases rank `||` differently against
+    /// arithmetic).
+    pub fn concat_operand(&mut self, e: &Expr) -> Result<()> {
+        match e {
+            Expr::Binary {
+                op: BinaryOp::Concat,
+                ..
+            } => self.expr_node(e),
+            _ => self.expr_in(e, Precedence::Unary),
+        }
+    }
+
+    /// Appends a query. The outermost query of a statement gets the WITH clause of every CTE
+    /// used anywhere inside it.
+    pub fn query(&mut self, q: &Query) -> Result<()> {
+        if self.ctes_placed {
+            return self.query_body(q);
+        }
+        let mut ctes = CteCollector::default();
+        ctes.query(q);
+        self.rooted(&ctes.found, |c| c.query_body(q))
+    }
+
+    /// Appends a SELECT, as [`query`](Self::query) does.
+    pub fn select(&mut self, core: &SelectCore) -> Result<()> {
+        if self.ctes_placed {
+            return self.select_core(core);
+        }
+        let mut ctes = CteCollector::default();
+        ctes.core(core);
+        self.rooted(&ctes.found, |c| c.select_core(core))
+    }
+
+    /// Appends any statement.
+    pub fn statement(&mut self, s: &Statement) -> Result<()> {
+        match s {
+            Statement::Query(q) => self.query(q),
+            Statement::Insert(i) => self.insert(i),
+            Statement::Update(u) => self.update(u),
+            Statement::Delete(d) => self.delete(d),
+            Statement::Text(t) => text::render(self, t),
+        }
+    }
+
+    /// Appends an INSERT.
+    pub fn insert(&mut self, s: &InsertStatement) -> Result<()> {
+        if !s.returning.is_empty() && !self.caps.insert_returning {
+            return Err(self.unsupported("INSERT ... RETURNING"));
+        }
+        self.push("INSERT INTO ");
+        self.table_name(&s.table);
+        let d = self.dialect;
+        match &s.source {
+            InsertSource::Values(rows)
+                if s.columns.is_empty() && rows.iter().all(Vec::is_empty) =>
+            {
+                d.default_values(self)?
+            }
+            InsertSource::DefaultValues => d.default_values(self)?,
+            InsertSource::Values(rows) => {
+                if s.columns.is_empty() {
+                    return Err(Error::Compile(
+                        "INSERT values were given without column names".into(),
+                    ));
+                }
+                self.column_list(&s.columns);
+                self.push(" VALUES ");
+                for (i, row) in rows.iter().enumerate() {
+                    if i > 0 {
+                        self.push(", ");
+                    }
+                    self.push("(");
+                    self.expr_list(row)?;
+                    self.push(")");
+                    if row.len() != s.columns.len() {
+                        return Err(Error::Compile(format!(
+                            "INSERT row {} has {} values for {} columns",
+                            i + 1,
+                            row.len(),
+                            s.columns.len()
+                        )));
+                    }
+                }
+            }
+            InsertSource::Query(q) => {
+                if !s.columns.is_empty() {
+                    self.column_list(&s.columns);
+                }
+                self.push(" ");
+                match (&**q, &s.on_conflict, self.caps.upsert) {
+                    // SQLite reads `ON CONFLICT` after a SELECT's FROM as a join's ON unless a
+                    // WHERE comes between; an always-true one changes nothing.
+                    (Query::Select(core), Some(_), UpsertStyle::OnConflict)
+                        if core.where_.is_none() =>
+                    {
+                        let mut core = core.clone();
+                        core.where_ = Some(Expr::And(Vec::new()));
+                        self.select(&core)?;
+                    }
+                    _ => self.query(q)?,
+                }
+            }
+        }
+        if let Some(on_conflict) = &s.on_conflict {
+            self.on_conflict(on_conflict, &s.table, &s.columns)?;
+        }
+        self.returning(&s.returning)
+    }
+
+    /// Appends an UPDATE.
+    pub fn update(&mut self, s: &UpdateStatement) -> Result<()> {
+        if s.set.is_empty() {
+            return Err(Error::Compile(
+                "an UPDATE needs at least one column to set".into(),
+            ));
+        }
+        if !s.returning.is_empty() && !self.caps.update_returning {
+            return Err(self.unsupported("UPDATE ... RETURNING"));
+        }
+        self.push("UPDATE ");
+        self.table(&s.table);
+        let depth = self.enter_scope(&s.table);
+        self.push(" SET ");
+        let result = self
+            .assignments(&s.set)
+            .and_then(|()| self.where_clause(s.where_.as_ref()))
+            .and_then(|()| self.returning(&s.returning));
+        self.scope.truncate(depth);
+        result
+    }
+
+    /// Appends a DELETE.
+    pub fn delete(&mut self, s: &DeleteStatement) -> Result<()> {
+        if !s.returning.is_empty() && !self.caps.delete_returning {
+            return Err(self.unsupported("DELETE ... RETURNING"));
+        }
+        self.push("DELETE FROM ");
+        self.table(&s.table);
+        let depth = self.enter_scope(&s.table);
+        let result = self
+            .where_clause(s.where_.as_ref())
+            .and_then(|()| self.returning(&s.returning));
+        self.scope.truncate(depth);
+        result
+    }
+
+    /// The generic rendering of a function call: `name(args)`, `name(DISTINCT args)`, or a
+    /// bare `CURRENT_TIMESTAMP` (and the other SQL-standard niladic functions). A name that
+    /// is not a plain identifier (optionally dotted) is quoted.
+    pub fn standard_function_call(&mut self, call: &FunctionCall) -> Result<()> {
+        for (i, part) in call.name.split('.').enumerate() {
+            if i > 0 {
+                self.push(".");
+            }
+            if is_plain_name(part) {
+                self.push(part);
+            } else {
+                self.push_identifier(part);
+            }
+        }
+        if call.args.is_empty()
+            && !call.distinct
+            && NILADIC.iter().any(|n| n.eq_ignore_ascii_case(&call.name))
+        {
+            return Ok(());
+        }
+        self.push(if call.distinct { "(DISTINCT " } else { "(" });
+        self.expr_list(&call.args)?;
+        self.push(")");
+        Ok(())
+    }
+
+    /// The generic CAST type names: the SQL standard's, in PostgreSQL's spelling where the
+    /// standard has none (`BYTEA`, `JSON`, `UUID`, a named enum type).
+    pub fn standard_cast_type(&mut self, ty: &SqlType) -> Result<()> {
+        match ty {
+            SqlType::Integer => self.push("INTEGER"),
+            SqlType::SmallInteger => self.push("SMALLINT"),
+            SqlType::BigInteger => self.push("BIGINT"),
+            SqlType::Float => self.push("REAL"),
+            SqlType::Double => self.push("DOUBLE PRECISION"),
+            SqlType::Numeric { precision, scale } => {
+                self.push("NUMERIC");
+                self.precision_scale(*precision, *scale);
+            }
+            SqlType::String(Some(n)) => {
+                let _ = write!(self.sql, "VARCHAR({n})");
+            }
+            SqlType::String(None) => self.push("VARCHAR"),
+            SqlType::Text => self.push("TEXT"),
+            SqlType::Boolean => self.push("BOOLEAN"),
+            SqlType::Date => self.push("DATE"),
+            SqlType::Time => self.push("TIME"),
+            SqlType::DateTime { timezone: false } => self.push("TIMESTAMP"),
+            SqlType::DateTime { timezone: true } => self.push("TIMESTAMP WITH TIME ZONE"),
+            SqlType::LargeBinary => self.push("BYTEA"),
+            SqlType::Json => self.push("JSON"),
+            SqlType::Uuid => self.push("UUID"),
+            SqlType::Enum { name, .. } => self.push_identifier(name),
+            SqlType::Custom(s) => self.push(s),
+        }
+        Ok(())
+    }
+
+    /// Appends `(p)` or `(p, s)` when a precision is given.
+    pub fn precision_scale(&mut self, precision: Option<u32>, scale: Option<u32>) {
+        match (precision, scale) {
+            (Some(p), Some(s)) => {
+                let _ = write!(self.sql, "({p}, {s})");
+            }
+            (Some(p), None) => {
+                let _ = write!(self.sql, "({p})");
+            }
+            _ => {}
+        }
+    }
+
+    /// Renders `body` after the WITH clause of `ctes`, with nested queries told the WITH
+    /// clause is placed.
+    fn rooted(&mut self, ctes: &[&Cte], body: impl FnOnce(&mut Self) -> Result<()>) -> Result<()> {
+        self.ctes_placed = true;
+        let result = self.with_clause(ctes).and_then(|()| body(self));
+        self.ctes_placed = false;
+        result
+    }
+
+    fn with_clause(&mut self, ctes: &[&Cte]) -> Result<()> {
+        if ctes.is_empty() {
+            return Ok(());
+        }
+        self.push(if ctes.iter().any(|c| c.recursive) {
+            "WITH RECURSIVE "
+        } else {
+            "WITH "
+        });
+        for (i, cte) in ctes.iter().enumerate() {
+            if i > 0 {
+                self.push(", ");
+            }
+            self.push_identifier(&cte.name);
+            if !cte.columns.is_empty() {
+                self.column_list(&cte.columns);
+            }
+            self.push(" AS (");
+            self.isolated(|c| c.query_body(&cte.query))?;
+            self.push(")");
+        }
+        self.push(" ");
+        Ok(())
+    }
+
+    /// Runs `f` for a query that cannot see the enclosing ones (a CTE body, a FROM subquery).
+    fn isolated(&mut self, f: impl FnOnce(&mut Self) -> Result<()>) -> Result<()> {
+        let scope = std::mem::take(&mut self.scope);
+        let bare = std::mem::replace(&mut self.bare_columns, false);
+        let result = f(self);
+        self.scope = scope;
+        self.bare_columns = bare;
+        result
+    }
+
+    /// `(query)` for a query nested in an expression; it correlates to the enclosing ones.
+    fn subquery(&mut self, q: &Query) -> Result<()> {
+        self.push("(");
+        let bare = std::mem::replace(&mut self.bare_columns, false);
+        let result = self.query(q);
+        self.bare_columns = bare;
+        result?;
+        self.push(")");
+        Ok(())
+    }
+
+    fn query_body(&mut self, q: &Query) -> Result<()> {
+        match q {
+            Query::Select(core) => self.select_core(core),
+            Query::Compound {
+                op,
+                left,
+                right,
+                order_by,
+                limit,
+                offset,
+            } => {
+                let all = matches!(op, SetOp::IntersectAll | SetOp::ExceptAll);
+                if !matches!(op, SetOp::Union | SetOp::UnionAll) && !self.caps.intersect_except {
+                    return Err(self.unsupported("INTERSECT / EXCEPT"));
+                }
+                if all && !self.caps.intersect_except_all {
+                    return Err(self.unsupported(if *op == SetOp::IntersectAll {
+                        "INTERSECT ALL"
+                    } else {
+                        "EXCEPT ALL"
+                    }));
+                }
+                self.compound_member(left, *op, true)?;
+                self.push(match op {
+                    SetOp::Union => " UNION ",
+                    SetOp::UnionAll => " UNION ALL ",
+                    SetOp::Intersect => " INTERSECT ",
+                    SetOp::IntersectAll => " INTERSECT ALL ",
+                    SetOp::Except => " EXCEPT ",
+                    SetOp::ExceptAll => " EXCEPT ALL ",
+                });
+                self.compound_member(right, *op, false)?;
+                if !order_by.is_empty() {
+                    // A compound is ordered by its result columns, named without a table.
+                    let bare = std::mem::replace(&mut self.bare_columns, true);
+                    let columns = super::expr::first_select(left)
+                        .map(|c| c.columns.as_slice())
+                        .unwrap_or_default();
+                    let result = self.order_by_clause(order_by, columns);
+                    self.bare_columns = bare;
+                    result?;
+                }
+                if limit.is_some() || offset.is_some() {
+                    let d = self.dialect;
+                    d.limit_offset(self, *limit, *offset)?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn compound_member(&mut self, q: &Query, parent: SetOp, is_left: bool) -> Result<()> {
+        let grouped = match q {
+            Query::Select(core) => {
+                !core.order_by.is_empty()
+                    || core.limit.is_some()
+                    || core.offset.is_some()
+                    || core.lock.is_some()
+            }
+            Query::Compound {
+                op,
+                order_by,
+                limit,
+                offset,
+                ..
+            } => {
+                !order_by.is_empty()
+                    || limit.is_some()
+                    || offset.is_some()
+                    || !(is_left && *op == parent)
+            }
+        };
+        if grouped {
+            let d = self.dialect;
+            d.grouped_compound_member(self, q)
+        } else {
+            self.query_body(q)
+        }
+    }
+
+    fn select_core(&mut self, core: &SelectCore) -> Result<()> {
+        if core.columns.is_empty() {
+            return Err(Error::Compile("a SELECT needs at least one column".into()));
+        }
+        let mut explicit: Vec<Key<'_>> = Vec::new();
+        for item in &core.from {
+            walk::from_item_keys(item, &mut explicit);
+        }
+        let mut inferred: Vec<Source<'_>> = Vec::new();
+        for e in core
+            .columns
+            .iter()
+            .chain(&core.where_)
+            .chain(&core.group_by)
+            .chain(&core.having)
+            .chain(core.order_by.iter().map(|o| &o.expr))
+        {
+            walk::collect_sources(e, &explicit, &mut inferred);
+        }
+        self.correlate(core, &mut inferred);
+
+        let depth = self.scope.len();
+        for key in explicit
+            .iter()
+            .copied()
+            .chain(inferred.iter().map(|s| s.key()))
+        {
+            self.scope.push((key.0.cloned(), key.1.clone()));
+        }
+        let result = self.select_clauses(core, &inferred);
+        self.scope.truncate(depth);
+        result
+    }
+
+    fn in_scope(&self, key: Key<'_>) -> bool {
+        self.scope
+            .iter()
+            .any(|(s, n)| walk::key_eq((s.as_ref(), n), key))
+    }
+
+    /// Drops from `inferred` the tables an enclosing query provides, as `core.correlation`
+    /// says.
+    fn correlate(&self, core: &SelectCore, inferred: &mut Vec<Source<'_>>) {
+        use super::ast::Correlation;
+        if self.scope.is_empty() {
+            return;
+        }
+        let listed = |list: &[TableRef], key: Key<'_>| {
+            list.iter().any(|t| walk::key_eq(walk::table_key(t), key))
+        };
+        match &core.correlation {
+            Correlation::Auto => {
+                let kept = inferred.iter().filter(|s| !self.in_scope(s.key())).count();
+                if kept > 0 || !core.from.is_empty() {
+                    inferred.retain(|s| !self.in_scope(s.key()));
+                }
+            }
+            Correlation::Never => {}
+            Correlation::Only(list) => {
+                inferred.retain(|s| !(self.in_scope(s.key()) && listed(list, s.key())))
+            }
+            Correlation::Except(list) => {
+                inferred.retain(|s| !self.in_scope(s.key()) || listed(list, s.key()))
+            }
+        }
+    }
+
+    fn select_clauses(&mut self, core: &SelectCore, inferred: &[Source<'_>]) -> Result<()> {
+        self.push(if core.distinct {
+            "SELECT DISTINCT "
+        } else {
+            "SELECT "
+        });
+        self.result_columns(&core.columns)?;
+        if !core.from.is_empty() || !inferred.is_empty() {
+            self.push(" FROM ");
+            for (i, item) in core.from.iter().enumerate() {
+                if i > 0 {
+                    self.push(", ");
+                }
+                self.join_item(item)?;
+            }
+            for (i, source) in inferred.iter().enumerate() {
+                if i > 0 || !core.from.is_empty() {
+                    self.push(", ");
+                }
+                match source {
+                    Source::Table(t) => self.table(t),
+                    Source::Derived(d) => self.derived(d)?,
+                }
+            }
+        }
+        self.where_clause(core.where_.as_ref())?;
+        if !core.group_by.is_empty() {
+            self.push(" GROUP BY ");
+            for (i, e) in core.group_by.iter().enumerate() {
+                if i > 0 {
+                    self.push(", ");
+                }
+                self.sort_key(e, &core.columns, Precedence::Lowest)?;
+            }
+        }
+        if let Some(having) = &core.having {
+            self.push(" HAVING ");
+            self.expr(having)?;
+        }
+        self.order_by_clause(&core.order_by, &core.columns)?;
+        if core.limit.is_some() || core.offset.is_some() {
+            let d = self.dialect;
+            d.limit_offset(self, core.limit, core.offset)?;
+        }
+        if let Some(mode) = core.lock {
+            // SQLite has no row locks (a write transaction locks the database); like
+            // SQLAlchemy, the clause is left out there rather than refused.
+            if self.caps.row_locking {
+                let d = self.dialect;
+                d.lock(self, mode)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn result_columns(&mut self, columns: &[Expr]) -> Result<()> {
+        for (i, e) in columns.iter().enumerate() {
+            if i > 0 {
+                self.push(", ");
+            }
+            match e {
+                Expr::Label { expr, label } => {
+                    self.expr(expr)?;
+                    self.push(" AS ");
+                    self.push_identifier(label);
+                }
+                e => self.expr(e)?,
+            }
+        }
+        Ok(())
+    }
+
+    fn where_clause(&mut self, cond: Option<&Expr>) -> Result<()> {
+        if let Some(cond) = cond {
+            self.push(" WHERE ");
+            self.expr(cond)?;
+        }
+        Ok(())
+    }
+
+    /// A GROUP BY or ORDER BY key: a label that names a result column is written as that
+    /// name, anything else as the expression.
+    fn sort_key(&mut self, e: &Expr, columns: &[Expr], min: Precedence) -> Result<()> {
+        if let Expr::Label { label, .. } = e {
+            let is_result = columns
+                .iter()
+                .any(|c| matches!(c, Expr::Label { label: l, .. } if l == label));
+            if is_result {
+                self.push_identifier(label);
+                return Ok(());
+            }
+        }
+        self.expr_in(e, min)
+    }
+
+    fn order_by_clause(&mut self, terms: &[OrderBy], columns: &[Expr]) -> Result<()> {
+        if terms.is_empty() {
+            return Ok(());
+        }
+        self.push(" ORDER BY ");
+        self.order_terms(terms, columns)
+    }
+
+    fn order_terms(&mut self, terms: &[OrderBy], columns: &[Expr]) -> Result<()> {
+        for (i, term) in terms.iter().enumerate() {
+            if i > 0 {
+                self.push(", ");
+            }
+            if let (Some(nulls), false) = (term.nulls, self.caps.nulls_ordering) {
+                // `x IS NULL` sorts 0 before 1: descending puts NULLs first.
+                self.sort_key(&term.expr, columns, Precedence::Concat)?;
+                self.push(match nulls {
+                    Nulls::First => " IS NULL DESC, ",
+                    Nulls::Last => " IS NULL ASC, ",
+                });
+            }
+            self.sort_key(&term.expr, columns, Precedence::Lowest)?;
+            match term.direction {
+                Some(Direction::Asc) => self.push(" ASC"),
+                Some(Direction::Desc) => self.push(" DESC"),
+                None => {}
+            }
+            if self.caps.nulls_ordering {
+                match term.nulls {
+                    Some(Nulls::First) => self.push(" NULLS FIRST"),
+                    Some(Nulls::Last) => self.push(" NULLS LAST"),
+                    None => {}
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn join_item(&mut self, item: &FromItem) -> Result<()> {
+        match item {
+            FromItem::Table(t) => self.table(t),
+            FromItem::Subquery { query, alias } => self.derived_subquery(query, alias)?,
+            FromItem::Derived(d) => self.derived(d)?,
+            FromItem::Join {
+                left,
+                right,
+                kind,
+                on,
+            } => {
+                match kind {
+                    JoinKind::Full if !self.caps.full_outer_join => {
+                        return Err(self.unsupported("FULL OUTER JOIN"))
+                    }
+                    JoinKind::Right if !self.caps.right_join => {
+                        return Err(self.unsupported("RIGHT OUTER JOIN"))
+                    }
+                    _ => {}
+                }
+                self.join_item(left)?;
+                self.push(match kind {
+                    JoinKind::Inner => " JOIN ",
+                    JoinKind::Left => " LEFT OUTER JOIN ",
+                    JoinKind::Right => " RIGHT OUTER JOIN ",
+                    JoinKind::Full => " FULL OUTER JOIN ",
+                    JoinKind::Cross => " CROSS JOIN ",
+                });
+                if matches!(**right, FromItem::Join { .. }) {
+                    self.push("(");
+                    self.join_item(right)?;
+                    self.push(")");
+                } else {
+                    self.join_item(right)?;
+                }
+                match (on, kind) {
+                    (Some(on), _) => {
+                        self.push(" ON ");
+                        self.expr(on)?;
+                    }
+                    (None, JoinKind::Cross) => {}
+                    (None, _) => return Err(Error::Compile("a JOIN needs an ON condition".into())),
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn derived(&mut self, d: &Derived) -> Result<()> {
+        match d {
+            Derived::Subquery { query, alias } => self.derived_subquery(query, alias),
+            Derived::Cte(cte) => {
+                self.push_identifier(&cte.name);
+                Ok(())
+            }
+        }
+    }
+
+    fn derived_subquery(&mut self, query: &Query, alias: &str) -> Result<()> {
+        self.push("(");
+        self.isolated(|c| c.query(query))?;
+        self.push(") AS ");
+        self.push_identifier(alias);
+        Ok(())
+    }
+
+    /// `"schema"."name"`.
+    fn table_name(&mut self, t: &TableRef) {
+        if let Some(schema) = &t.schema {
+            self.push_identifier(schema);
+            self.push(".");
+        }
+        self.push_identifier(&t.name);
+    }
+
+    /// `"schema"."name" AS "alias"`.
+    fn table(&mut self, t: &TableRef) {
+        self.table_name(t);
+        if let Some(alias) = &t.alias {
+            self.push(" AS ");
+            self.push_identifier(alias);
+        }
+    }
+
+    /// What columns of `t` are qualified with: its alias, or its (schema-qualified) name.
+    fn qualifier(&mut self, t: &TableRef) {
+        match &t.alias {
+            Some(alias) => self.push_identifier(alias),
+            None => self.table_name(t),
+        }
+    }
+
+    fn qualified_column(&mut self, t: &TableRef, column: &str) {
+        self.qualifier(t);
+        self.push(".");
+        self.push_identifier(column);
+    }
+
+    fn enter_scope(&mut self, t: &TableRef) -> usize {
+        let depth = self.scope.len();
+        let (schema, name) = walk::table_key(t);
+        self.scope.push((schema.cloned(), name.clone()));
+        depth
+    }
+
+    fn column_list(&mut self, columns: &[Arc<str>]) {
+        self.push(" (");
+        for (i, c) in columns.iter().enumerate() {
+            if i > 0 {
+                self.push(", ");
+            }
+            self.push_identifier(c);
+        }
+        self.push(")");
+    }
+
+    fn expr_list(&mut self, items: &[Expr]) -> Result<()> {
+        for (i, e) in items.iter().enumerate() {
+            if i > 0 {
+                self.push(", ");
+            }
+            self.expr(e)?;
+        }
+        Ok(())
+    }
+
+    fn assignments(&mut self, set: &[(Arc<str>, Expr)]) -> Result<()> {
+        for (i, (column, value)) in set.iter().enumerate() {
+            if i > 0 {
+                self.push(", ");
+            }
+            self.push_identifier(column);
+            self.push(" = ");
+            self.expr(value)?;
+        }
+        Ok(())
+    }
+
+    fn returning(&mut self, items: &[Expr]) -> Result<()> {
+        if items.is_empty() {
+            return Ok(());
+        }
+        self.push(" RETURNING ");
+        let bare = std::mem::replace(&mut self.bare_columns, true);
+        let result = self.result_columns(items);
+        self.bare_columns = bare;
+        result
+    }
+
+    fn on_conflict(
+        &mut self,
+        on_conflict: &OnConflict,
+        table: &TableRef,
+        columns: &[Arc<str>],
+    ) -> Result<()> {
+        match (self.caps.upsert, on_conflict) {
+            (UpsertStyle::OnConflict, OnConflict::DoNothing { target }) => {
+                self.push(" ON CONFLICT");
+                if !target.is_empty() {
+                    self.column_list(target);
+                }
+                self.push(" DO NOTHING");
+            }
+            (
+                UpsertStyle::OnConflict,
+                OnConflict::DoUpdate {
+                    target,
+                    set,
+                    where_,
+                },
+            ) => {
+                if target.is_empty() {
+                    return Err(Error::Compile(
+                        "ON CONFLICT DO UPDATE needs the conflict target columns".into(),
+                    ));
+                }
+                if set.is_empty() {
+                    return Err(Error::Compile(
+                        "ON CONFLICT DO UPDATE needs at least one column to set".into(),
+                    ));
+                }
+                self.push(" ON CONFLICT");
+                self.column_list(target);
+                self.push(" DO UPDATE SET ");
+                self.assignments(set)?;
+                self.where_clause(where_.as_ref())?;
+            }
+            (UpsertStyle::OnDuplicateKey, OnConflict::DoNothing { target }) => {
+                // `INSERT IGNORE` would also turn NOT NULL, foreign key and truncation errors
+                // into warnings; assigning a column to itself skips only duplicate-key rows.
+                let Some(column) = target.first().or(columns.first()) else {
+                    return Err(Error::Compile(
+                        "ON CONFLICT DO NOTHING on MySQL needs a target or inserted column".into(),
+                    ));
+                };
+                // Qualified: after INSERT ... SELECT a bare name may also be a column of the
+                // SELECT's tables.
+                self.push(" ON DUPLICATE KEY UPDATE ");
+                self.qualified_column(table, column);
+                self.push(" = ");
+                self.qualified_column(table, column);
+            }
+            (UpsertStyle::OnDuplicateKey, OnConflict::DoUpdate { set, where_, .. }) => {
+                if where_.is_some() {
+                    return Err(self.unsupported("a WHERE condition on an upsert's update"));
+                }
+                if set.is_empty() {
+                    return Err(Error::Compile(
+                        "ON DUPLICATE KEY UPDATE needs at least one column to set".into(),
+                    ));
+                }
+                self.push(" ON DUPLICATE KEY UPDATE ");
+                for (i, (column, value)) in set.iter().enumerate() {
+                    if i > 0 {
+                        self.push(", ");
+                    }
+                    self.qualified_column(table, column);
+                    self.push(" = ");
+                    self.expr(value)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn expr_node(&mut self, e: &Expr) -> Result<()> {
+        let d = self.dialect;
+        match e {
+            Expr::Column(col) => {
+                if let (Some(t), false) = (&col.table, self.bare_columns) {
+                    self.qualifier(t);
+                    self.push(".");
+                }
+                self.push_identifier(&col.name);
+            }
+            Expr::DerivedColumn { source, name } => {
+                if !self.bare_columns {
+                    self.push_identifier(source.name());
+                    self.push(".");
+                }
+                self.push_identifier(name);
+            }
+            Expr::Param(v) => self.push_param(v.clone()),
+            Expr::Null => self.push("NULL"),
+            Expr::Star(table) => {
+                if let (Some(t), false) = (table, self.bare_columns) {
+                    self.qualifier(t);
+                    self.push(".");
+                }
+                self.push("*");
+            }
+            Expr::Binary { op, left, right } => match op {
+                BinaryOp::Eq | BinaryOp::NotEq
+                    if is_null_operand(left) || is_null_operand(right) =>
+                {
+                    let operand = if is_null_operand(right) { left } else { right };
+                    self.expr_in(operand, Precedence::Concat)?;
+                    self.push(if *op == BinaryOp::Eq {
+                        " IS NULL"
+                    } else {
+                        " IS NOT NULL"
+                    });
+                }
+                BinaryOp::Concat => d.concat(self, left, right)?,
+                BinaryOp::IsDistinctFrom | BinaryOp::IsNotDistinctFrom => {
+                    d.is_distinct_from(self, left, right, *op == BinaryOp::IsNotDistinctFrom)?
+                }
+                BinaryOp::Eq
+                | BinaryOp::NotEq
+                | BinaryOp::Lt
+                | BinaryOp::LtEq
+                | BinaryOp::Gt
+                | BinaryOp::GtEq => {
+                    self.expr_in(left, Precedence::Concat)?;
+                    self.push(match op {
+                        BinaryOp::Eq => " = ",
+                        BinaryOp::NotEq => " != ",
+                        BinaryOp::Lt => " < ",
+                        BinaryOp::LtEq => " <= ",
+                        BinaryOp::Gt => " > ",
+                        _ => " >= ",
+                    });
+                    self.expr_in(right, Precedence::Concat)?;
+                }
+                BinaryOp::Add | BinaryOp::Sub => {
+                    self.expr_in(left, Precedence::Additive)?;
+                    self.push(if *op == BinaryOp::Add { " + " } else { " - " });
+                    self.expr_in(right, Precedence::Multiplicative)?;
+                }
+                BinaryOp::Mul | BinaryOp::Div | BinaryOp::Mod => {
+                    self.expr_in(left, Precedence::Multiplicative)?;
+                    self.push(match op {
+                        BinaryOp::Mul => " * ",
+                        BinaryOp::Div => " / ",
+                        _ => " % ",
+                    });
+                    self.expr_in(right, Precedence::Unary)?;
+                }
+            },
+            Expr::Unary { op, expr } => match op {
+                UnaryOp::Not => {
+                    self.push("NOT ");
+                    self.expr_in(expr, Precedence::Concat)?;
+                }
+                UnaryOp::Neg => {
+                    self.push("-");
+                    self.expr_in(expr, Precedence::Atom)?;
+                }
+            },
+            Expr::And(items) | Expr::Or(items) => {
+                let and = matches!(e, Expr::And(_));
+                match items.as_slice() {
+                    [] => self.push(if and { "1 = 1" } else { "1 != 1" }),
+                    [only] => self.expr_node(only)?,
+                    _ => {
+                        let (sep, min) = if and {
+                            (" AND ", Precedence::And)
+                        } else {
+                            (" OR ", Precedence::Or)
+                        };
+                        for (i, item) in items.iter().enumerate() {
+                            if i > 0 {
+                                self.push(sep);
+                            }
+                            self.expr_in(item, min)?;
+                        }
+                    }
+                }
+            }
+            Expr::IsNull { expr, negated } => {
+                self.expr_in(expr, Precedence::Concat)?;
+                self.push(if *negated { " IS NOT NULL" } else { " IS NULL" });
+            }
+            Expr::InList {
+                expr,
+                list,
+                negated,
+            } => {
+                if list.is_empty() {
+                    // Nothing is in an empty list; the operand is not evaluated.
+                    self.push(if *negated { "1 = 1" } else { "1 != 1" });
+                } else {
+                    self.expr_in(expr, Precedence::Concat)?;
+                    self.push(if *negated { " NOT IN (" } else { " IN (" });
+                    self.expr_list(list)?;
+                    self.push(")");
+                }
+            }
+            Expr::InSubquery {
+                expr,
+                query,
+                negated,
+            } => {
+                self.expr_in(expr, Precedence::Concat)?;
+                self.push(if *negated { " NOT IN " } else { " IN " });
+                self.subquery(query)?;
+            }
+            Expr::Between {
+                expr,
+                low,
+                high,
+                negated,
+            } => {
+                self.expr_in(expr, Precedence::Concat)?;
+                self.push(if *negated {
+                    " NOT BETWEEN "
+                } else {
+                    " BETWEEN "
+                });
+                self.expr_in(low, Precedence::Concat)?;
+                self.push(" AND ");
+                self.expr_in(high, Precedence::Concat)?;
+            }
+            Expr::Like {
+                expr,
+                pattern,
+                case_insensitive,
+                negated,
+                escape,
+            } => {
+                if *case_insensitive {
+                    d.ilike(self, expr, pattern, *negated, *escape)?;
+                } else {
+                    self.expr_in(expr, Precedence::Concat)?;
+                    self.push(if *negated { " NOT LIKE " } else { " LIKE " });
+                    self.expr_in(pattern, Precedence::Concat)?;
+                    self.escape_clause(*escape)?;
+                }
+            }
+            Expr::Function(call) => d.function_call(self, call)?,
+            Expr::Cast { expr, sql_type } => {
+                self.push("CAST(");
+                self.expr(expr)?;
+                self.push(" AS ");
+                d.cast_type(self, sql_type)?;
+                self.push(")");
+            }
+            Expr::Case {
+                operand,
+                whens,
+                else_,
+            } => {
+                if whens.is_empty() {
+                    return Err(Error::Compile("CASE needs at least one WHEN".into()));
+                }
+                self.push("CASE");
+                if let Some(operand) = operand {
+                    self.push(" ");
+                    self.expr(operand)?;
+                }
+                for (when, then) in whens {
+                    self.push(" WHEN ");
+                    self.expr(when)?;
+                    self.push(" THEN ");
+                    self.expr(then)?;
+                }
+                if let Some(else_) = else_ {
+                    self.push(" ELSE ");
+                    self.expr(else_)?;
+                }
+                self.push(" END");
+            }
+            Expr::Subquery(q) => self.subquery(q)?,
+            Expr::Exists { query, negated } => {
+                self.push(if *negated { "NOT EXISTS " } else { "EXISTS " });
+                self.subquery(query)?;
+            }
+            Expr::Over {
+                func,
+                partition_by,
+                order_by,
+            } => {
+                self.expr_in(func, Precedence::Atom)?;
+                self.push(" OVER (");
+                if !partition_by.is_empty() {
+                    self.push("PARTITION BY ");
+                    self.expr_list(partition_by)?;
+                }
+                if !order_by.is_empty() {
+                    if !partition_by.is_empty() {
+                        self.push(" ");
+                    }
+                    self.push("ORDER BY ");
+                    self.order_terms(order_by, &[])?;
+                }
+                self.push(")");
+            }
+            Expr::Label { expr, .. } => self.expr_node(expr)?,
+            Expr::Tuple(items) => {
+                self.push("(");
+                self.expr_list(items)?;
+                self.push(")");
+            }
+            Expr::Text(t) => text::render(self, t)?,
+            Expr::Excluded(column) => match self.caps.upsert {
+                UpsertStyle::OnConflict => {
+                    self.push("excluded.");
+                    self.push_identifier(column);
+                }
+                UpsertStyle::OnDuplicateKey => {
+                    self.push("VALUES(");
+                    self.push_identifier(column);
+                    self.push(")");
+                }
+            },
+            Expr::Invalid(msg) => return Err(Error::Compile(msg.to_string())),
+        }
+        Ok(())
+    }
 }

@@ -1,6 +1,128 @@
 //! mysql's differences in statement SQL.
 
 use super::MySqlDialect;
-use crate::sql::compiler::SqlHooks;
+use crate::error::Result;
+use crate::sql::ast::{BinaryOp, Expr, LockMode};
+use crate::sql::compiler::{Precedence, SqlCompiler, SqlHooks};
+use crate::types::SqlType;
 
-impl SqlHooks for MySqlDialect {}
+/// Adds the operands of a chain of concatenations, left to right.
+fn concat_operands<'e>(e: &'e Expr, out: &mut Vec<&'e Expr>) {
+    match e {
+        Expr::Binary {
+            op: BinaryOp::Concat,
+            left,
+            right,
+        } => {
+            concat_operands(left, out);
+            concat_operands(right, out);
+        }
+        other => out.push(other),
+    }
+}
+
+impl SqlHooks for MySqlDialect {
+    /// `||` is OR in MySQL (unless PIPES_AS_CONCAT); a chain of concatenations becomes one
+    /// `CONCAT(a, b, ...)`.
+    fn concat(&self, c: &mut SqlCompiler<'_>, left: &Expr, right: &Expr) -> Result<()> {
+        let mut operands = Vec::new();
+        concat_operands(left, &mut operands);
+        concat_operands(right, &mut operands);
+        c.push("CONCAT(");
+        for (i, e) in operands.into_iter().enumerate() {
+            if i > 0 {
+                c.push(", ");
+            }
+            c.expr(e)?;
+        }
+        c.push(")");
+        Ok(())
+    }
+
+    /// The NULL-safe equality `<=>`.
+    fn is_distinct_from(
+        &self,
+        c: &mut SqlCompiler<'_>,
+        left: &Expr,
+        right: &Expr,
+        not_distinct: bool,
+    ) -> Result<()> {
+        if !not_distinct {
+            c.push("NOT (");
+        }
+        c.expr_in(left, Precedence::Concat)?;
+        c.push(" <=> ");
+        c.expr_in(right, Precedence::Concat)?;
+        if !not_distinct {
+            c.push(")");
+        }
+        Ok(())
+    }
+
+    /// MySQL's CAST takes only a few type names: SIGNED, CHAR, DECIMAL, DOUBLE, DATE, TIME,
+    /// DATETIME, BINARY and JSON (not on MariaDB, whose JSON is text).
+    fn cast_type(&self, c: &mut SqlCompiler<'_>, ty: &SqlType) -> Result<()> {
+        match ty {
+            SqlType::Integer | SqlType::SmallInteger | SqlType::BigInteger | SqlType::Boolean => {
+                c.push("SIGNED")
+            }
+            SqlType::Float | SqlType::Double => c.push("DOUBLE"),
+            SqlType::Numeric { precision, scale } => {
+                c.push("DECIMAL");
+                c.precision_scale(*precision, *scale);
+            }
+            SqlType::String(Some(n)) => c.push(&format!("CHAR({n})")),
+            SqlType::Json if !self.mariadb => c.push("JSON"),
+            SqlType::String(None)
+            | SqlType::Text
+            | SqlType::Json
+            | SqlType::Uuid
+            | SqlType::Enum { .. } => c.push("CHAR"),
+            SqlType::Date => c.push("DATE"),
+            SqlType::Time => c.push("TIME"),
+            SqlType::DateTime { .. } => c.push("DATETIME"),
+            SqlType::LargeBinary => c.push("BINARY"),
+            SqlType::Custom(s) => c.push(s),
+        }
+        Ok(())
+    }
+
+    /// MySQL needs a LIMIT before an OFFSET; the largest unsigned 64-bit number means no
+    /// limit (as its manual suggests).
+    fn limit_offset(
+        &self,
+        c: &mut SqlCompiler<'_>,
+        limit: Option<u64>,
+        offset: Option<u64>,
+    ) -> Result<()> {
+        match limit {
+            Some(n) => {
+                c.push(" LIMIT ");
+                c.limit_value(n);
+            }
+            None => c.push(" LIMIT 18446744073709551615"),
+        }
+        if let Some(n) = offset {
+            c.push(" OFFSET ");
+            c.limit_value(n);
+        }
+        Ok(())
+    }
+
+    /// MariaDB has no `FOR SHARE`; both it and MySQL take `LOCK IN SHARE MODE`.
+    fn lock(&self, c: &mut SqlCompiler<'_>, mode: LockMode) -> Result<()> {
+        c.push(match mode {
+            LockMode::Update => " FOR UPDATE",
+            LockMode::UpdateNoWait => " FOR UPDATE NOWAIT",
+            LockMode::UpdateSkipLocked => " FOR UPDATE SKIP LOCKED",
+            LockMode::Share => " LOCK IN SHARE MODE",
+        });
+        Ok(())
+    }
+
+    /// MySQL has no `DEFAULT VALUES`; an empty column list and row mean the same.
+    fn default_values(&self, c: &mut SqlCompiler<'_>) -> Result<()> {
+        c.push(" () VALUES ()");
+        Ok(())
+    }
+}
