@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use crate::error::{Error, Result};
 use crate::sql::ast::{ColumnRef, Expr, FromItem, IntoFromItem, TableRef};
+use crate::sql::selectable::IntoTableRef;
 use crate::types::SqlType;
 
 use super::column::Column;
@@ -255,6 +256,30 @@ impl IntoFromItem for &TableAlias {
 impl IntoFromItem for TableAlias {
     fn into_from_item(self) -> FromItem {
         FromItem::Table(self.table_ref)
+    }
+}
+
+impl IntoTableRef for &Table {
+    fn into_table_ref(self) -> TableRef {
+        self.table_ref()
+    }
+}
+
+impl IntoTableRef for Table {
+    fn into_table_ref(self) -> TableRef {
+        self.table_ref()
+    }
+}
+
+impl IntoTableRef for &TableAlias {
+    fn into_table_ref(self) -> TableRef {
+        self.table_ref()
+    }
+}
+
+impl IntoTableRef for TableAlias {
+    fn into_table_ref(self) -> TableRef {
+        self.table_ref
     }
 }
 
