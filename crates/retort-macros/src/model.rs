@@ -322,6 +322,10 @@ impl ModelDef {
                 }
             }
 
+            #orm::__inventory::submit! {
+                #orm::ModelRegistration::new::<#ident>()
+            }
+
             #[allow(non_upper_case_globals)]
             impl #ident {
                 #(

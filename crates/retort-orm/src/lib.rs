@@ -5,7 +5,20 @@
 #![warn(missing_docs)]
 
 pub mod attr;
+mod identity;
 pub mod mapper;
+pub mod query;
+pub mod registry;
+pub mod session;
+pub mod state;
+mod unit_of_work;
 
-pub use attr::Attr;
+pub use attr::{Attr, Operand, TextColumn};
 pub use mapper::{ColumnProperty, Mapper, Model};
+pub use query::{IntoKey, ModelSelect, Query};
+pub use registry::{Base, ModelRegistration, Registry};
+pub use session::{sessionmaker, NestedTransaction, Session, SessionMaker, SessionOptions};
+pub use state::{Obj, ObjectState, ReadGuard, WriteGuard};
+
+#[doc(hidden)]
+pub use inventory as __inventory;

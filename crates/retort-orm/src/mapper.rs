@@ -5,6 +5,8 @@ use retort_core::types::SqlType;
 use retort_core::value::Value;
 use retort_core::Result;
 
+use crate::query::ModelSelect;
+
 /// A struct mapped to a table. Implemented by `#[derive(Model)]`; column values are addressed
 /// by their position in [`Mapper::columns`].
 pub trait Model: Sized + Send + Sync + 'static {
@@ -20,6 +22,12 @@ pub trait Model: Sized + Send + Sync + 'static {
     /// Builds an object from one value per column, in mapper order; non-column fields take
     /// their defaults.
     fn from_values(values: Vec<Value>) -> Result<Self>;
+
+    /// `SELECT` of this model's objects, SQLAlchemy 2.0's `select(User)`; run it with
+    /// [`Session::scalars`](crate::Session::scalars).
+    fn select() -> ModelSelect<Self> {
+        ModelSelect::new()
+    }
 }
 
 /// A referential action of a foreign key, as written in the model attribute.

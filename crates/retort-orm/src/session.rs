@@ -1,0 +1,1084 @@
+//! The Session: a holding zone for the objects of one unit of work, with an identity map,
+//! automatic dirty tracking, flush in dependency order, autoflush, expire-on-commit and
+//! savepoints — SQLAlchemy's semantics.
+//!
+//! ```no_run
+//! # use retort_orm::*; use retort_core::engine::create_engine;
+//! # fn demo<User: Model + Default>() -> retort_core::Result<()> {
+//! let engine = create_engine("sqlite://")?;
+//! let factory = sessionmaker(&engine);          // SQLAlchemy's sessionmaker(bind=engine)
+//! let session = factory.session();              // Session()
+//! let user = session.add(User::default());      // pending
+//! session.commit()?;                            // INSERT, COMMIT; `user` is persistent
+//! # let _ = user; Ok(()) }
+//! ```
+
+use std::any::TypeId;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+
+use retort_core::engine::{Connection, Engine};
+use retort_core::sql::ast::Statement;
+use retort_core::sql::Executable;
+use retort_core::value::Value;
+use retort_core::{CursorResult, Error, Result};
+
+use crate::identity::{IdentityKey, IdentityMap, Key};
+use crate::mapper::{Mapper, Model};
+use crate::query::{self, Query};
+use crate::state::{Obj, ObjHandle, ObjectState, SessionLink};
+use crate::unit_of_work as uow;
+
+/// Options of a session, as `sessionmaker` takes them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionOptions {
+    /// Flush pending changes before each query, so the query sees them (default true).
+    pub autoflush: bool,
+    /// Expire every object at commit, so the next access reloads it (default true).
+    pub expire_on_commit: bool,
+}
+
+impl Default for SessionOptions {
+    fn default() -> Self {
+        SessionOptions {
+            autoflush: true,
+            expire_on_commit: true,
+        }
+    }
+}
+
+/// A configured session factory: SQLAlchemy's `sessionmaker(bind=engine)`.
+#[derive(Debug, Clone)]
+pub struct SessionMaker {
+    engine: Engine,
+    options: SessionOptions,
+}
+
+/// A session factory bound to `engine`, with default options.
+pub fn sessionmaker(engine: &Engine) -> SessionMaker {
+    SessionMaker {
+        engine: engine.clone(),
+        options: SessionOptions::default(),
+    }
+}
+
+impl SessionMaker {
+    /// Sets autoflush for the sessions it makes.
+    pub fn autoflush(mut self, on: bool) -> Self {
+        self.options.autoflush = on;
+        self
+    }
+
+    /// Sets expire_on_commit for the sessions it makes.
+    pub fn expire_on_commit(mut self, on: bool) -> Self {
+        self.options.expire_on_commit = on;
+        self
+    }
+
+    /// A new session.
+    pub fn session(&self) -> Session {
+        Session::with_options(&self.engine, self.options)
+    }
+}
+
+static NEXT_SESSION_ID: AtomicU64 = AtomicU64::new(1);
+
+/// A unit of work against one engine. Not shared between threads at once, but it and its
+/// objects may be moved to another thread.
+pub struct Session {
+    shared: Arc<SessionShared>,
+}
+
+pub(crate) struct SessionShared {
+    id: u64,
+    engine: Engine,
+    options: SessionOptions,
+    state: Mutex<SessionState>,
+    this: Weak<SessionShared>,
+}
+
+/// A pending object and the columns its INSERT left to the database.
+struct Inserted {
+    obj: Arc<dyn ObjHandle>,
+    generated: Vec<usize>,
+}
+
+#[derive(Default)]
+struct SessionState {
+    conn: Option<Connection>,
+    savepoints: Vec<Savepoint>,
+    identity: IdentityMap,
+    new: Vec<Arc<dyn ObjHandle>>,
+    deleted: Vec<Arc<dyn ObjHandle>>,
+    touched: Vec<Arc<dyn ObjHandle>>,
+    /// Objects inserted by flushes of the current transaction.
+    inserted: Vec<Inserted>,
+    /// Objects deleted by flushes of the current transaction.
+    removed: Vec<Arc<dyn ObjHandle>>,
+    pending_rollback: Option<String>,
+    no_autoflush: u32,
+}
+
+struct Savepoint {
+    name: String,
+    inserted_mark: usize,
+    removed_mark: usize,
+}
+
+fn identity_key(obj: &dyn ObjHandle, key: Key) -> IdentityKey {
+    IdentityKey {
+        model: obj.model_type(),
+        key,
+    }
+}
+
+impl SessionLink for SessionShared {
+    fn touched(&self, obj: Arc<dyn ObjHandle>) {
+        self.lock().touched.push(obj);
+    }
+
+    fn load(&self, obj: &Arc<dyn ObjHandle>) -> Result<()> {
+        let mut state = self.lock();
+        self.refresh_handle(&mut state, obj)
+    }
+}
+
+impl SessionShared {
+    fn lock(&self) -> MutexGuard<'_, SessionState> {
+        // A panic inside a session method leaves the state as consistent as an error would;
+        // carry on with it.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn link(&self) -> Weak<dyn SessionLink> {
+        let weak: Weak<dyn SessionLink> = self.this.clone();
+        weak
+    }
+
+    /// The connection of the current transaction, beginning one if none is open.
+    fn connection<'s>(&self, state: &'s mut SessionState) -> Result<&'s mut Connection> {
+        if let Some(message) = &state.pending_rollback {
+            return Err(Error::PendingRollback(message.clone()));
+        }
+        if state.conn.is_none() {
+            let mut conn = self.engine.connect()?;
+            conn.begin_transaction()?;
+            state.conn = Some(conn);
+        }
+        state
+            .conn
+            .as_mut()
+            .ok_or_else(|| Error::InvalidRequest("the session has no connection".into()))
+    }
+
+    fn execute(&self, state: &mut SessionState, stmt: &impl Executable) -> Result<CursorResult> {
+        self.connection(state)?.execute(stmt)
+    }
+
+    fn attach(&self, obj: &Arc<dyn ObjHandle>, new_state: ObjectState) {
+        let mut meta = obj.meta();
+        meta.state = new_state;
+        meta.session = Some(self.link());
+        meta.session_id = self.id;
+    }
+
+    fn autoflush(&self, state: &mut SessionState) -> Result<()> {
+        if self.options.autoflush && state.no_autoflush == 0 {
+            self.flush_locked(state)?;
+        }
+        Ok(())
+    }
+
+    /// Loads every column of `obj` from the database again.
+    fn refresh_handle(&self, state: &mut SessionState, obj: &Arc<dyn ObjHandle>) -> Result<()> {
+        let key = obj.key_values()?;
+        let mapper = obj.mapper();
+        let stmt = query::select_by_key(mapper, &key);
+        let row = self.execute(state, &stmt)?.first()?;
+        let Some(row) = row else {
+            return Err(Error::InvalidRequest(format!(
+                "could not refresh the {} object: its row no longer exists",
+                mapper.model_name()
+            )));
+        };
+        for (i, value) in row.into_values().into_iter().enumerate() {
+            obj.set_value(i, value)?;
+        }
+        let mut meta = obj.meta();
+        meta.expired = false;
+        meta.committed = None;
+        Ok(())
+    }
+
+    fn flush_locked(&self, state: &mut SessionState) -> Result<()> {
+        if let Some(message) = &state.pending_rollback {
+            return Err(Error::PendingRollback(message.clone()));
+        }
+        let touched: Vec<Arc<dyn ObjHandle>> = std::mem::take(&mut state.touched);
+        let changes = collect_updates(&touched)?;
+        if state.new.is_empty() && state.deleted.is_empty() && changes.is_empty() {
+            clear_touched(&touched);
+            return Ok(());
+        }
+        match self.run_flush(state, &changes) {
+            Ok(inserted) => {
+                self.finish_flush(state, inserted, &touched);
+                Ok(())
+            }
+            Err(err) => {
+                // Nothing of a failed flush may stay in the database: end the transaction
+                // now, and make the session refuse work until the user rolls it back.
+                if let Some(mut conn) = state.conn.take() {
+                    if conn.rollback_transaction().is_err() {
+                        conn.invalidate();
+                    }
+                }
+                state.savepoints.clear();
+                state.touched = touched;
+                state.pending_rollback = Some(format!(
+                    "this session's transaction was rolled back after a failed flush ({err}); \
+                     call rollback() before using the session again"
+                ));
+                Err(err)
+            }
+        }
+    }
+
+    /// Emits the statements of a flush. Object states change only once all of them succeed.
+    fn run_flush(&self, state: &mut SessionState, changes: &[Update]) -> Result<Vec<Inserted>> {
+        let caps = self.engine.dialect().capabilities();
+        let mut mappers: Vec<&'static Mapper> = Vec::new();
+        for obj in state.new.iter().chain(&state.deleted) {
+            if !mappers.iter().any(|m| std::ptr::eq(*m, obj.mapper())) {
+                mappers.push(obj.mapper());
+            }
+        }
+        let order = uow::dependency_order(&mappers);
+        let new = std::mem::take(&mut state.new);
+        let result = (|| {
+            let mut inserted = Vec::with_capacity(new.len());
+            for mapper in &order {
+                let objs: Vec<&Arc<dyn ObjHandle>> = new
+                    .iter()
+                    .filter(|o| std::ptr::eq(o.mapper(), *mapper))
+                    .collect();
+                if !objs.is_empty() {
+                    self.insert_objects(state, mapper, &objs, &caps, &mut inserted)?;
+                }
+            }
+            for update in changes {
+                self.update_object(state, update)?;
+            }
+            let deleted = state.deleted.clone();
+            for mapper in order.iter().rev() {
+                let objs: Vec<&Arc<dyn ObjHandle>> = deleted
+                    .iter()
+                    .filter(|o| std::ptr::eq(o.mapper(), *mapper))
+                    .collect();
+                if !objs.is_empty() {
+                    self.delete_objects(state, mapper, &objs, &caps)?;
+                }
+            }
+            Ok(inserted)
+        })();
+        if result.is_err() {
+            state.new = new;
+        }
+        result
+    }
+
+    fn insert_objects(
+        &self,
+        state: &mut SessionState,
+        mapper: &'static Mapper,
+        objs: &[&Arc<dyn ObjHandle>],
+        caps: &retort_core::dialect::Capabilities,
+        inserted: &mut Vec<Inserted>,
+    ) -> Result<()> {
+        let values: Vec<Vec<Value>> = objs.iter().map(|o| o.values()).collect::<Result<_>>()?;
+        // Consecutive objects that send the same columns share a statement.
+        let mut start = 0;
+        while start < objs.len() {
+            let sent = uow::insert_columns(mapper, &values[start]);
+            let mut end = start + 1;
+            while end < objs.len() && uow::insert_columns(mapper, &values[end]) == sent {
+                end += 1;
+            }
+            let rows: Vec<&[Value]> = values[start..end].iter().map(Vec::as_slice).collect();
+            let generated = uow::generated_columns(mapper, &sent);
+            let mut offset = start;
+            for batch in uow::insert_batches(mapper, &sent, &rows, caps) {
+                let group = &objs[offset..offset + batch.rows];
+                let result = self.execute(state, &batch.statement)?;
+                if !batch.returning.is_empty() {
+                    assign_returned(mapper, group, &batch.returning, result)?;
+                } else if !generated.is_empty() {
+                    // One row per statement: the driver reports the generated key.
+                    let pk = mapper.primary_key();
+                    if let (Some(id), [key]) = (result.last_insert_id(), pk) {
+                        if generated.contains(key) {
+                            group[0].set_value(*key, Value::Int(id))?;
+                        }
+                    }
+                    // Other server-generated values are loaded on next access.
+                    if generated.iter().any(|g| !pk.contains(g)) {
+                        group[0].meta().expired = true;
+                    }
+                }
+                for obj in group {
+                    inserted.push(Inserted {
+                        obj: Arc::clone(obj),
+                        generated: generated.clone(),
+                    });
+                }
+                offset += batch.rows;
+            }
+            start = end;
+        }
+        Ok(())
+    }
+
+    fn update_object(&self, state: &mut SessionState, update: &Update) -> Result<()> {
+        let mapper = update.obj.mapper();
+        let stmt =
+            uow::update_statement(mapper, &update.key, &update.changed, update.version.clone());
+        let matched = self.execute(state, &stmt)?.rowcount();
+        if matched != 1 {
+            return Err(Error::StaleData(format!(
+                "UPDATE of a {} row expected to match 1 row; {matched} matched (the row was \
+                 changed or deleted by another transaction)",
+                mapper.model_name()
+            )));
+        }
+        if let (Some(vi), Some((_, new))) = (mapper.version_column(), &update.version) {
+            update.obj.set_value(vi, new.clone())?;
+        }
+        Ok(())
+    }
+
+    fn delete_objects(
+        &self,
+        state: &mut SessionState,
+        mapper: &'static Mapper,
+        objs: &[&Arc<dyn ObjHandle>],
+        caps: &retort_core::dialect::Capabilities,
+    ) -> Result<()> {
+        let keys = objs
+            .iter()
+            .map(|o| {
+                let values = o.values()?;
+                let key = mapper
+                    .primary_key()
+                    .iter()
+                    .map(|&i| values[i].clone())
+                    .collect();
+                let version = mapper.version_column().map(|vi| values[vi].clone());
+                Ok((key, version))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        for (stmt, expected) in uow::delete_statements(mapper, &keys, caps) {
+            let matched = self.execute(state, &stmt)?.rowcount();
+            if matched != expected as u64 {
+                return Err(Error::StaleData(format!(
+                    "DELETE of {} row(s) expected to match {expected}; {matched} matched",
+                    mapper.model_name()
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    fn finish_flush(
+        &self,
+        state: &mut SessionState,
+        inserted: Vec<Inserted>,
+        touched: &[Arc<dyn ObjHandle>],
+    ) {
+        for entry in &inserted {
+            let key = entry
+                .obj
+                .key_values()
+                .ok()
+                .and_then(|k| Key::from_values(&k));
+            let mut meta = entry.obj.meta();
+            meta.state = ObjectState::Persistent;
+            meta.committed = None;
+            meta.touched = false;
+            if let Some(key) = key {
+                meta.key = Some(key.clone());
+                drop(meta);
+                // Keys are unique in the database, which just accepted the row.
+                let _ = state
+                    .identity
+                    .insert(identity_key(&*entry.obj, key), Arc::clone(&entry.obj));
+            }
+        }
+        state.inserted.extend(inserted);
+        clear_touched(touched);
+        for obj in std::mem::take(&mut state.deleted) {
+            let key = obj.meta().key.clone();
+            if let Some(key) = key {
+                state.identity.remove(&identity_key(&*obj, key));
+            }
+            state.removed.push(obj);
+        }
+    }
+
+    /// Ends the transaction (committing or rolling back) and returns the connection.
+    fn end_transaction(&self, state: &mut SessionState, commit: bool) -> Result<()> {
+        state.savepoints.clear();
+        let Some(mut conn) = state.conn.take() else {
+            return Ok(());
+        };
+        if commit {
+            conn.commit_transaction()
+        } else {
+            let result = conn.rollback_transaction();
+            if result.is_err() {
+                conn.invalidate();
+            }
+            result
+        }
+    }
+
+    /// Restores the in-memory state after a rollback to the start of the transaction (or of
+    /// the savepoint whose marks are given).
+    fn restore_after_rollback(
+        &self,
+        state: &mut SessionState,
+        inserted_mark: usize,
+        removed_mark: usize,
+    ) {
+        for entry in state.inserted.drain(inserted_mark..) {
+            let key = entry.obj.meta().key.take();
+            if let Some(key) = key {
+                state.identity.remove(&identity_key(&*entry.obj, key));
+            }
+            // A key the database generated for a row that no longer exists must not linger.
+            for &g in &entry.generated {
+                let _ = entry.obj.set_value(g, Value::Null);
+            }
+            let mut meta = entry.obj.meta();
+            meta.state = ObjectState::Transient;
+            meta.session = None;
+            meta.expired = false;
+            meta.touched = false;
+        }
+        for obj in state.removed.drain(removed_mark..) {
+            obj.meta().state = ObjectState::Persistent;
+            let key = obj.meta().key.clone();
+            if let Some(key) = key {
+                let _ = state
+                    .identity
+                    .insert(identity_key(&*obj, key), Arc::clone(&obj));
+            }
+        }
+        for obj in std::mem::take(&mut state.deleted) {
+            obj.meta().state = ObjectState::Persistent;
+        }
+        for obj in state.identity.values() {
+            let mut meta = obj.meta();
+            meta.expired = true;
+            meta.committed = None;
+            meta.touched = false;
+        }
+        state.touched.clear();
+    }
+
+    /// The object for a row of `M` (all mapper columns, in order): the one already in the
+    /// identity map, refreshed if it was expired, or a new persistent one.
+    fn hydrate<M: Model>(&self, state: &mut SessionState, values: Vec<Value>) -> Result<Obj<M>> {
+        let mapper = M::mapper();
+        let key = Key::from_values(mapper.primary_key().iter().map(|&i| &values[i])).ok_or_else(
+            || {
+                Error::InvalidRequest(format!(
+                    "a {} row came back with a NULL primary key",
+                    mapper.model_name()
+                ))
+            },
+        )?;
+        let ikey = IdentityKey {
+            model: TypeId::of::<M>(),
+            key,
+        };
+        if let Some(existing) = state.identity.get(&ikey) {
+            let existing = Arc::clone(existing);
+            let expired = existing.meta().expired;
+            if expired {
+                for (i, value) in values.into_iter().enumerate() {
+                    existing.set_value(i, value)?;
+                }
+                let mut meta = existing.meta();
+                meta.expired = false;
+                meta.committed = None;
+            }
+            return Obj::from_handle(existing).ok_or_else(|| {
+                Error::InvalidRequest("identity map entry has another type".into())
+            });
+        }
+        let obj = Obj::new(M::from_values(values)?);
+        let handle = obj.handle();
+        {
+            let mut meta = obj.meta();
+            meta.state = ObjectState::Persistent;
+            meta.session = Some(self.link());
+            meta.session_id = self.id;
+            meta.key = Some(ikey.key.clone());
+        }
+        state.identity.insert(ikey, handle)?;
+        Ok(obj)
+    }
+
+    pub(crate) fn run_query<M: Model>(&self, stmt: &Statement) -> Result<Vec<Obj<M>>> {
+        let mut state = self.lock();
+        self.autoflush(&mut state)?;
+        let rows = self.execute(&mut state, stmt)?.into_rows();
+        rows.into_iter()
+            .map(|row| self.hydrate::<M>(&mut state, row.into_values()))
+            .collect()
+    }
+
+    pub(crate) fn run_rows(&self, stmt: &impl Executable) -> Result<CursorResult> {
+        let mut state = self.lock();
+        self.autoflush(&mut state)?;
+        self.execute(&mut state, stmt)
+    }
+}
+
+/// A change to flush for one persistent object.
+struct Update {
+    obj: Arc<dyn ObjHandle>,
+    key: Vec<Value>,
+    changed: Vec<(usize, Value)>,
+    version: Option<(Value, Value)>,
+}
+
+/// The changed columns of each touched persistent object, compared with its snapshot.
+fn collect_updates(touched: &[Arc<dyn ObjHandle>]) -> Result<Vec<Update>> {
+    let mut updates = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for obj in touched {
+        if !seen.insert(obj.addr()) {
+            continue;
+        }
+        let committed = {
+            let meta = obj.meta();
+            if meta.state != ObjectState::Persistent {
+                continue;
+            }
+            meta.committed.clone()
+        };
+        let Some(committed) = committed else { continue };
+        let current = obj.values()?;
+        let mapper = obj.mapper();
+        let changed: Vec<(usize, Value)> = current
+            .iter()
+            .zip(&committed)
+            .enumerate()
+            .filter(|(_, (now, before))| now != before)
+            .map(|(i, (now, _))| (i, now.clone()))
+            .collect();
+        if changed.is_empty() {
+            continue;
+        }
+        let key = mapper
+            .primary_key()
+            .iter()
+            .map(|&i| committed[i].clone())
+            .collect();
+        let version = mapper.version_column().map(|vi| {
+            let old = committed[vi].clone();
+            let new = match &old {
+                Value::Int(n) => Value::Int(n.saturating_add(1)),
+                _ => Value::Int(1),
+            };
+            (old, new)
+        });
+        updates.push(Update {
+            obj: Arc::clone(obj),
+            key,
+            changed,
+            version,
+        });
+    }
+    Ok(updates)
+}
+
+fn clear_touched(touched: &[Arc<dyn ObjHandle>]) {
+    for obj in touched {
+        let mut meta = obj.meta();
+        meta.touched = false;
+        meta.committed = None;
+    }
+}
+
+/// Writes the values an INSERT ... RETURNING gave back into the objects that were inserted.
+fn assign_returned(
+    mapper: &Mapper,
+    objs: &[&Arc<dyn ObjHandle>],
+    returning: &[usize],
+    result: CursorResult,
+) -> Result<()> {
+    let mut rows: Vec<Vec<Value>> = result
+        .into_rows()
+        .into_iter()
+        .map(|r| r.into_values())
+        .collect();
+    if rows.len() != objs.len() {
+        return Err(Error::InvalidRequest(format!(
+            "INSERT ... RETURNING of {} {} rows returned {} rows",
+            objs.len(),
+            mapper.model_name(),
+            rows.len()
+        )));
+    }
+    let pk = mapper.primary_key();
+    let pk_generated = objs
+        .first()
+        .and_then(|o| o.key_values().ok())
+        .is_some_and(|k| k.iter().any(Value::is_null));
+    if pk_generated {
+        // Generated keys increase in the order the rows were inserted, whatever order
+        // RETURNING lists them in.
+        rows.sort_by_key(|r| match r.first() {
+            Some(Value::Int(i)) => *i,
+            _ => i64::MAX,
+        });
+        for (obj, row) in objs.iter().zip(rows) {
+            for (&col, value) in returning.iter().zip(row) {
+                obj.set_value(col, value)?;
+            }
+        }
+    } else {
+        let mut by_key: HashMap<Key, Vec<Value>> = HashMap::with_capacity(rows.len());
+        for row in rows {
+            if let Some(key) = Key::from_values(&row[..pk.len()]) {
+                by_key.insert(key, row);
+            }
+        }
+        for obj in objs {
+            let key = Key::from_values(&obj.key_values()?);
+            if let Some(row) = key.and_then(|k| by_key.remove(&k)) {
+                for (&col, value) in returning.iter().zip(row) {
+                    obj.set_value(col, value)?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+impl Session {
+    /// A session on `engine` with default options.
+    pub fn new(engine: &Engine) -> Session {
+        Session::with_options(engine, SessionOptions::default())
+    }
+
+    /// A session on `engine` with `options`.
+    pub fn with_options(engine: &Engine, options: SessionOptions) -> Session {
+        let shared = Arc::new_cyclic(|this| SessionShared {
+            id: NEXT_SESSION_ID.fetch_add(1, Ordering::Relaxed),
+            engine: engine.clone(),
+            options,
+            state: Mutex::new(SessionState::default()),
+            this: this.clone(),
+        });
+        Session { shared }
+    }
+
+    /// The engine the session works on.
+    pub fn engine(&self) -> &Engine {
+        &self.shared.engine
+    }
+
+    /// Adds a new object; it is INSERTed at the next flush. Returns its handle.
+    pub fn add<M: Model>(&self, model: M) -> Obj<M> {
+        let obj = Obj::new(model);
+        let handle = obj.handle();
+        self.shared.attach(&handle, ObjectState::Pending);
+        self.shared.lock().new.push(handle);
+        obj
+    }
+
+    /// Adds many new objects.
+    pub fn add_all<M: Model>(&self, models: impl IntoIterator<Item = M>) -> Vec<Obj<M>> {
+        let objs: Vec<Obj<M>> = models.into_iter().map(Obj::new).collect();
+        let mut state = self.shared.lock();
+        state.new.reserve(objs.len());
+        for obj in &objs {
+            let handle = obj.handle();
+            self.shared.attach(&handle, ObjectState::Pending);
+            state.new.push(handle);
+        }
+        objs
+    }
+
+    /// Adds an existing handle: a transient object becomes pending; a detached one becomes
+    /// persistent in this session again.
+    pub fn add_obj<M: Model>(&self, obj: &Obj<M>) -> Result<()> {
+        let handle = obj.handle();
+        let mut state = self.shared.lock();
+        let (current, key, owner) = {
+            let meta = obj.meta();
+            (meta.state, meta.key.clone(), meta.session_id)
+        };
+        if owner != 0 && owner != self.shared.id && current != ObjectState::Detached {
+            return Err(Error::InvalidRequest(format!(
+                "the {} object is already attached to another session",
+                M::mapper().model_name()
+            )));
+        }
+        match (current, key) {
+            (ObjectState::Transient, _) => {
+                self.shared.attach(&handle, ObjectState::Pending);
+                state.new.push(handle);
+            }
+            (ObjectState::Detached, Some(key)) => {
+                state
+                    .identity
+                    .insert(identity_key(&*handle, key), Arc::clone(&handle))?;
+                self.shared.attach(&handle, ObjectState::Persistent);
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Marks an object for deletion: a persistent object is DELETEd at the next flush; a
+    /// pending one is simply removed from the session.
+    pub fn delete<M: Model>(&self, obj: &Obj<M>) -> Result<()> {
+        let mut state = self.shared.lock();
+        let handle = obj.handle();
+        let current = obj.state();
+        match current {
+            ObjectState::Pending => {
+                state.new.retain(|o| o.addr() != handle.addr());
+                let mut meta = obj.meta();
+                meta.state = ObjectState::Transient;
+                meta.session = None;
+                meta.session_id = 0;
+                Ok(())
+            }
+            ObjectState::Persistent if obj.meta().session_id == self.shared.id => {
+                obj.meta().state = ObjectState::Deleted;
+                state.deleted.push(handle);
+                Ok(())
+            }
+            ObjectState::Deleted => Ok(()),
+            _ => Err(Error::InvalidRequest(format!(
+                "the {} object is not persisted in this session ({current:?})",
+                M::mapper().model_name()
+            ))),
+        }
+    }
+
+    /// Writes every pending change to the database, in the current transaction.
+    pub fn flush(&self) -> Result<()> {
+        let mut state = self.shared.lock();
+        self.shared.flush_locked(&mut state)
+    }
+
+    /// Flushes, then commits the transaction. With expire_on_commit, every object is expired
+    /// and reloads on next access.
+    pub fn commit(&self) -> Result<()> {
+        let mut state = self.shared.lock();
+        self.shared.flush_locked(&mut state)?;
+        self.shared.end_transaction(&mut state, true)?;
+        state.inserted.clear();
+        for obj in state.removed.drain(..) {
+            let mut meta = obj.meta();
+            meta.state = ObjectState::Detached;
+            meta.session = None;
+            meta.session_id = 0;
+            meta.key = None;
+        }
+        if self.shared.options.expire_on_commit {
+            for obj in state.identity.values() {
+                obj.meta().expired = true;
+            }
+        }
+        Ok(())
+    }
+
+    /// Rolls back the transaction: nothing flushed in it stays in the database, pending
+    /// objects become transient, deleted ones persistent again, and every object is expired.
+    pub fn rollback(&self) -> Result<()> {
+        let mut state = self.shared.lock();
+        let result = self.shared.end_transaction(&mut state, false);
+        for obj in std::mem::take(&mut state.new) {
+            let mut meta = obj.meta();
+            meta.state = ObjectState::Transient;
+            meta.session = None;
+            meta.session_id = 0;
+        }
+        self.shared.restore_after_rollback(&mut state, 0, 0);
+        state.pending_rollback = None;
+        result
+    }
+
+    /// Rolls back and detaches every object from the session.
+    pub fn close(&self) -> Result<()> {
+        self.rollback()?;
+        let mut state = self.shared.lock();
+        for obj in state.identity.drain() {
+            let mut meta = obj.meta();
+            meta.state = ObjectState::Detached;
+            meta.session = None;
+            meta.session_id = 0;
+        }
+        Ok(())
+    }
+
+    /// The object of `M` with primary key `key`: from the identity map without SQL when it
+    /// is there, else loaded. `None` if no such row exists.
+    pub fn get<M: Model>(&self, key: impl query::IntoKey) -> Result<Option<Obj<M>>> {
+        let values = key.into_key();
+        let mapper = M::mapper();
+        if values.len() != mapper.primary_key().len() {
+            return Err(Error::Argument(format!(
+                "{} has a primary key of {} column(s); {} value(s) given",
+                mapper.model_name(),
+                mapper.primary_key().len(),
+                values.len()
+            )));
+        }
+        let mut state = self.shared.lock();
+        if let Some(key) = Key::from_values(&values) {
+            let ikey = IdentityKey {
+                model: TypeId::of::<M>(),
+                key,
+            };
+            if let Some(handle) = state.identity.get(&ikey) {
+                let handle = Arc::clone(handle);
+                let (current, expired) = {
+                    let meta = handle.meta();
+                    (meta.state, meta.expired)
+                };
+                if current == ObjectState::Deleted {
+                    return Ok(None);
+                }
+                if expired {
+                    self.shared.refresh_handle(&mut state, &handle)?;
+                }
+                return Ok(Obj::from_handle(handle));
+            }
+        } else {
+            return Ok(None);
+        }
+        self.shared.autoflush(&mut state)?;
+        let stmt = query::select_by_key(mapper, &values);
+        let row = self.shared.execute(&mut state, &stmt)?.first()?;
+        match row {
+            Some(row) => self
+                .shared
+                .hydrate::<M>(&mut state, row.into_values())
+                .map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Loads every column of `obj` from the database again, discarding unflushed changes.
+    pub fn refresh<M: Model>(&self, obj: &Obj<M>) -> Result<()> {
+        let mut state = self.shared.lock();
+        self.shared.refresh_handle(&mut state, &obj.handle())
+    }
+
+    /// Marks `obj` expired: its next access reloads it.
+    pub fn expire<M: Model>(&self, obj: &Obj<M>) {
+        let mut meta = obj.meta();
+        meta.expired = true;
+        meta.committed = None;
+    }
+
+    /// Expires every object in the session.
+    pub fn expire_all(&self) {
+        let state = self.shared.lock();
+        for obj in state.identity.values() {
+            let mut meta = obj.meta();
+            meta.expired = true;
+            meta.committed = None;
+        }
+    }
+
+    /// Removes `obj` from the session: it becomes detached (or transient if it was pending).
+    pub fn expunge<M: Model>(&self, obj: &Obj<M>) {
+        let mut state = self.shared.lock();
+        let handle = obj.handle();
+        let addr = handle.addr();
+        state.new.retain(|o| o.addr() != addr);
+        state.deleted.retain(|o| o.addr() != addr);
+        state.touched.retain(|o| o.addr() != addr);
+        let mut meta = obj.meta();
+        if let Some(key) = meta.key.clone() {
+            state.identity.remove(&identity_key(&*handle, key));
+        }
+        meta.state = match meta.state {
+            ObjectState::Pending | ObjectState::Transient => ObjectState::Transient,
+            _ => ObjectState::Detached,
+        };
+        meta.session = None;
+        meta.session_id = 0;
+    }
+
+    /// Copies the state of `model` onto the session's object with the same primary key
+    /// (loading it, or adding a new pending object when no row exists) and returns that
+    /// object. The argument itself is not added.
+    pub fn merge<M: Model>(&self, model: M) -> Result<Obj<M>> {
+        let mapper = M::mapper();
+        let key: Vec<Value> = mapper
+            .primary_key()
+            .iter()
+            .map(|&i| model.column_value(i))
+            .collect();
+        let existing = if key.iter().any(Value::is_null) {
+            None
+        } else {
+            self.get::<M>(key)?
+        };
+        match existing {
+            Some(obj) => {
+                {
+                    let mut target = obj.write()?;
+                    for i in 0..mapper.columns().len() {
+                        target.set_column_value(i, model.column_value(i))?;
+                    }
+                }
+                Ok(obj)
+            }
+            None => Ok(self.add(model)),
+        }
+    }
+
+    /// Opens a savepoint; changes flushed after it can be rolled back alone.
+    pub fn begin_nested(&self) -> Result<NestedTransaction<'_>> {
+        let mut state = self.shared.lock();
+        self.shared.flush_locked(&mut state)?;
+        let name = self.shared.connection(&mut state)?.savepoint()?;
+        let marks = (state.inserted.len(), state.removed.len());
+        state.savepoints.push(Savepoint {
+            name: name.clone(),
+            inserted_mark: marks.0,
+            removed_mark: marks.1,
+        });
+        Ok(NestedTransaction {
+            session: self,
+            name,
+            done: false,
+        })
+    }
+
+    /// Runs `f` with autoflush suspended (SQLAlchemy's `no_autoflush` block).
+    pub fn no_autoflush<T>(&self, f: impl FnOnce(&Session) -> T) -> T {
+        self.shared.lock().no_autoflush += 1;
+        let result = f(self);
+        let mut state = self.shared.lock();
+        state.no_autoflush = state.no_autoflush.saturating_sub(1);
+        result
+    }
+
+    /// A query of `M` objects: `session.query::<User>().filter(...).all()`.
+    pub fn query<M: Model>(&self) -> Query<'_, M> {
+        Query::new(self)
+    }
+
+    /// Runs a `select(User)`-style statement and returns the objects: SQLAlchemy 2.0's
+    /// `session.scalars(select(User))`.
+    pub fn scalars<M: Model>(&self, select: &query::ModelSelect<M>) -> Result<Vec<Obj<M>>> {
+        self.shared.run_query::<M>(&select.statement())
+    }
+
+    /// Runs any Core statement in the session's transaction (after autoflush) and returns its
+    /// rows: SQLAlchemy 2.0's `session.execute(stmt)`.
+    pub fn execute(&self, stmt: &impl Executable) -> Result<CursorResult> {
+        self.shared.run_rows(stmt)
+    }
+
+    /// Whether the session holds changes not yet flushed.
+    pub fn is_modified(&self) -> bool {
+        let state = self.shared.lock();
+        !state.new.is_empty() || !state.deleted.is_empty() || !state.touched.is_empty()
+    }
+
+    /// How many objects the identity map holds.
+    pub fn identity_count(&self) -> usize {
+        self.shared.lock().identity.len()
+    }
+
+    pub(crate) fn shared(&self) -> &SessionShared {
+        &self.shared
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        // Closing returns the connection; the pool rolls back an open transaction on return.
+        let mut state = self.shared.lock();
+        state.conn = None;
+    }
+}
+
+/// A savepoint opened by [`Session::begin_nested`]; rolled back if dropped uncommitted.
+pub struct NestedTransaction<'s> {
+    session: &'s Session,
+    name: String,
+    done: bool,
+}
+
+impl NestedTransaction<'_> {
+    /// Flushes and releases the savepoint, keeping its changes in the outer transaction.
+    pub fn commit(mut self) -> Result<()> {
+        self.done = true;
+        let shared = &self.session.shared;
+        let mut state = shared.lock();
+        shared.flush_locked(&mut state)?;
+        pop_savepoint(&mut state, &self.name);
+        shared.connection(&mut state)?.release_savepoint(&self.name)
+    }
+
+    /// Rolls back to the savepoint: objects inserted after it become transient, and every
+    /// object is expired.
+    pub fn rollback(mut self) -> Result<()> {
+        self.done = true;
+        self.rollback_inner()
+    }
+
+    fn rollback_inner(&self) -> Result<()> {
+        let shared = &self.session.shared;
+        let mut state = shared.lock();
+        let Some(sp) = pop_savepoint(&mut state, &self.name) else {
+            return Ok(());
+        };
+        let pending_rollback = state.pending_rollback.take();
+        let result = match state.conn.as_mut() {
+            Some(conn) => conn.rollback_to_savepoint(&self.name),
+            // The whole transaction is already gone (a failed flush rolled it back).
+            None => {
+                state.pending_rollback = pending_rollback;
+                return Ok(());
+            }
+        };
+        for obj in std::mem::take(&mut state.new) {
+            let mut meta = obj.meta();
+            meta.state = ObjectState::Transient;
+            meta.session = None;
+            meta.session_id = 0;
+        }
+        shared.restore_after_rollback(&mut state, sp.inserted_mark, sp.removed_mark);
+        result
+    }
+}
+
+fn pop_savepoint(state: &mut SessionState, name: &str) -> Option<Savepoint> {
+    let pos = state.savepoints.iter().position(|s| s.name == name)?;
+    state.savepoints.truncate(pos + 1);
+    state.savepoints.pop()
+}
+
+impl Drop for NestedTransaction<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            let _ = self.rollback_inner();
+        }
+    }
+}

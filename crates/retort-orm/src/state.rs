@@ -1,0 +1,315 @@
+//! Session-tracked objects: [`Obj<M>`], their [`ObjectState`], and the read/write guards that
+//! make dirty tracking automatic.
+//!
+//! An `Obj<M>` is a shared handle to one model instance. Reading takes a [`ReadGuard`]; writing
+//! takes a [`WriteGuard`], and taking one is what tells the session the object may have
+//! changed — so a flush only looks at objects that were written, and its cost grows with the
+//! objects changed, not with the objects loaded.
+
+use std::any::{Any, TypeId};
+use std::fmt;
+use std::ops::{Deref, DerefMut};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard, Weak};
+
+use retort_core::value::Value;
+use retort_core::{Error, Result};
+
+use crate::identity::Key;
+use crate::mapper::{Mapper, Model};
+
+/// Where an object stands with respect to a session and the database, as in SQLAlchemy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ObjectState {
+    /// Not in a session and not in the database.
+    Transient,
+    /// Added to a session; its INSERT has not been flushed yet.
+    Pending,
+    /// In a session and in the database.
+    Persistent,
+    /// Deleted in a session; the DELETE is flushed but not yet committed, or not yet flushed.
+    Deleted,
+    /// Was in a session that it has left (closed, expunged, or committed after a delete).
+    Detached,
+}
+
+/// What an object needs from the session it belongs to.
+pub(crate) trait SessionLink: Send + Sync {
+    /// The object is about to be written: remember it for the next flush.
+    fn touched(&self, obj: Arc<dyn ObjHandle>);
+    /// The object's attributes were expired: load them again.
+    fn load(&self, obj: &Arc<dyn ObjHandle>) -> Result<()>;
+}
+
+/// Bookkeeping the session keeps on each object.
+pub(crate) struct ObjMeta {
+    pub state: ObjectState,
+    pub session: Option<Weak<dyn SessionLink>>,
+    pub session_id: u64,
+    /// The column values as last read from or written to the database.
+    pub committed: Option<Vec<Value>>,
+    /// The attributes must be loaded again before use.
+    pub expired: bool,
+    /// Written since the last flush.
+    pub touched: bool,
+    /// The identity key, once the object is persistent.
+    pub key: Option<Key>,
+}
+
+impl ObjMeta {
+    fn transient() -> Self {
+        ObjMeta {
+            state: ObjectState::Transient,
+            session: None,
+            session_id: 0,
+            committed: None,
+            expired: false,
+            touched: false,
+            key: None,
+        }
+    }
+}
+
+pub(crate) struct ObjCell<M> {
+    data: RwLock<M>,
+    meta: Mutex<ObjMeta>,
+}
+
+/// The type-erased view of an object the session works with.
+pub(crate) trait ObjHandle: Send + Sync {
+    fn model_type(&self) -> TypeId;
+    fn mapper(&self) -> &'static Mapper;
+    fn model_name(&self) -> &'static str {
+        self.mapper().model_name()
+    }
+    fn meta(&self) -> MutexGuard<'_, ObjMeta>;
+    /// Every column's current value.
+    fn values(&self) -> Result<Vec<Value>>;
+    /// The current primary key values.
+    fn key_values(&self) -> Result<Vec<Value>>;
+    /// Sets one column from the database.
+    fn set_value(&self, index: usize, value: Value) -> Result<()>;
+    fn into_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync>;
+    /// The object's address, to tell objects apart.
+    fn addr(&self) -> usize;
+}
+
+fn poisoned<T>(_: T) -> Error {
+    Error::InvalidRequest("an object's lock was poisoned by a panic in another thread".into())
+}
+
+fn borrowed(model: &str, how: &str) -> Error {
+    Error::InvalidRequest(format!(
+        "the {model} object is already borrowed {how}; drop the other guard first"
+    ))
+}
+
+impl<M: Model> ObjCell<M> {
+    fn try_read(&self) -> Result<RwLockReadGuard<'_, M>> {
+        self.data.try_read().map_err(|e| match e {
+            std::sync::TryLockError::Poisoned(p) => poisoned(p),
+            std::sync::TryLockError::WouldBlock => {
+                borrowed(M::mapper().model_name(), "for writing")
+            }
+        })
+    }
+
+    fn try_write(&self) -> Result<RwLockWriteGuard<'_, M>> {
+        self.data.try_write().map_err(|e| match e {
+            std::sync::TryLockError::Poisoned(p) => poisoned(p),
+            std::sync::TryLockError::WouldBlock => borrowed(M::mapper().model_name(), "elsewhere"),
+        })
+    }
+}
+
+impl<M: Model> ObjHandle for ObjCell<M> {
+    fn model_type(&self) -> TypeId {
+        TypeId::of::<M>()
+    }
+
+    fn mapper(&self) -> &'static Mapper {
+        M::mapper()
+    }
+
+    fn meta(&self) -> MutexGuard<'_, ObjMeta> {
+        // The metadata holds no invariant a panic could break halfway, so a poisoned lock is
+        // still usable.
+        self.meta.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn values(&self) -> Result<Vec<Value>> {
+        let data = self.try_read()?;
+        Ok((0..M::mapper().columns().len())
+            .map(|i| data.column_value(i))
+            .collect())
+    }
+
+    fn key_values(&self) -> Result<Vec<Value>> {
+        let data = self.try_read()?;
+        Ok(M::mapper()
+            .primary_key()
+            .iter()
+            .map(|&i| data.column_value(i))
+            .collect())
+    }
+
+    fn set_value(&self, index: usize, value: Value) -> Result<()> {
+        self.try_write()?.set_column_value(index, value)
+    }
+
+    fn into_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync> {
+        self
+    }
+
+    fn addr(&self) -> usize {
+        self as *const Self as *const () as usize
+    }
+}
+
+/// A model instance tracked by a session: a cheap, clonable, thread-safe handle.
+///
+/// Clones refer to the same object; within one session each row is one object, so two queries
+/// that return the same row return handles for which [`Obj::ptr_eq`] is true.
+pub struct Obj<M: Model> {
+    cell: Arc<ObjCell<M>>,
+}
+
+impl<M: Model> Clone for Obj<M> {
+    fn clone(&self) -> Self {
+        Obj {
+            cell: Arc::clone(&self.cell),
+        }
+    }
+}
+
+impl<M: Model + fmt::Debug> fmt::Debug for Obj<M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.cell.data.try_read() {
+            Ok(data) => fmt::Debug::fmt(&*data, f),
+            Err(_) => write!(f, "<{} (borrowed)>", M::mapper().model_name()),
+        }
+    }
+}
+
+impl<M: Model> Obj<M> {
+    /// Wraps a new, transient object.
+    pub fn new(model: M) -> Self {
+        Obj {
+            cell: Arc::new(ObjCell {
+                data: RwLock::new(model),
+                meta: Mutex::new(ObjMeta::transient()),
+            }),
+        }
+    }
+
+    pub(crate) fn from_handle(handle: Arc<dyn ObjHandle>) -> Option<Self> {
+        handle
+            .into_any()
+            .downcast::<ObjCell<M>>()
+            .ok()
+            .map(|cell| Obj { cell })
+    }
+
+    pub(crate) fn handle(&self) -> Arc<dyn ObjHandle> {
+        self.cell.clone()
+    }
+
+    pub(crate) fn meta(&self) -> MutexGuard<'_, ObjMeta> {
+        self.cell.meta()
+    }
+
+    /// Whether both handles are the same object.
+    pub fn ptr_eq(&self, other: &Obj<M>) -> bool {
+        Arc::ptr_eq(&self.cell, &other.cell)
+    }
+
+    /// The object's state.
+    pub fn state(&self) -> ObjectState {
+        self.meta().state
+    }
+
+    /// Loads expired attributes through the session, if they are expired.
+    fn ensure_loaded(&self) -> Result<()> {
+        let link = {
+            let meta = self.meta();
+            if !meta.expired {
+                return Ok(());
+            }
+            meta.session.as_ref().and_then(Weak::upgrade)
+        };
+        match link {
+            Some(link) => link.load(&self.handle()),
+            None => Err(Error::DetachedInstance(format!(
+                "the {} object's attributes were expired and it is not bound to a session, \
+                 so they cannot be loaded",
+                M::mapper().model_name()
+            ))),
+        }
+    }
+
+    /// Borrows the object for reading, loading its attributes first if they were expired.
+    ///
+    /// Fails with `InvalidRequest` while a [`WriteGuard`] of the same object is alive, and with
+    /// `DetachedInstance` when expired attributes cannot be loaded.
+    pub fn read(&self) -> Result<ReadGuard<'_, M>> {
+        self.ensure_loaded()?;
+        Ok(ReadGuard {
+            guard: self.cell.try_read()?,
+        })
+    }
+
+    /// Borrows the object for writing. The session notices the change at its next flush and
+    /// UPDATEs only the columns whose values differ from the database's.
+    pub fn write(&self) -> Result<WriteGuard<'_, M>> {
+        self.ensure_loaded()?;
+        let link = {
+            let mut meta = self.meta();
+            if meta.touched {
+                None
+            } else {
+                // The snapshot the next flush compares against is taken on the first write,
+                // so loading objects costs nothing extra.
+                if meta.state == ObjectState::Persistent && meta.committed.is_none() {
+                    meta.committed = Some(self.cell.values()?);
+                }
+                meta.touched = true;
+                meta.session.as_ref().and_then(Weak::upgrade)
+            }
+        };
+        if let Some(link) = link {
+            link.touched(self.handle());
+        }
+        Ok(WriteGuard {
+            guard: self.cell.try_write()?,
+        })
+    }
+}
+
+/// Shared access to an object's fields.
+pub struct ReadGuard<'a, M> {
+    guard: RwLockReadGuard<'a, M>,
+}
+
+impl<M> Deref for ReadGuard<'_, M> {
+    type Target = M;
+    fn deref(&self) -> &M {
+        &self.guard
+    }
+}
+
+/// Exclusive access to an object's fields; changes are picked up by the next flush.
+pub struct WriteGuard<'a, M> {
+    guard: RwLockWriteGuard<'a, M>,
+}
+
+impl<M> Deref for WriteGuard<'_, M> {
+    type Target = M;
+    fn deref(&self) -> &M {
+        &self.guard
+    }
+}
+
+impl<M> DerefMut for WriteGuard<'_, M> {
+    fn deref_mut(&mut self) -> &mut M {
+        &mut self.guard
+    }
+}

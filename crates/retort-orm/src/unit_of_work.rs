@@ -1,0 +1,265 @@
+//! The unit of work: turning the session's pending, changed and deleted objects into INSERT,
+//! UPDATE and DELETE statements, in foreign-key order and in as few round trips as the
+//! database allows.
+//!
+//! Everything here is pure: it builds Core statements from mappers and values and leaves the
+//! executing to the session.
+
+use std::sync::Arc;
+
+use retort_core::dialect::Capabilities;
+use retort_core::sql::ast::{
+    BinaryOp, ColumnRef, DeleteStatement, Expr, InsertSource, InsertStatement, Statement, TableRef,
+    UpdateStatement,
+};
+use retort_core::value::Value;
+
+use crate::mapper::Mapper;
+
+fn column_expr(mapper: &Mapper, index: usize) -> Expr {
+    let column = &mapper.columns()[index];
+    Expr::Column(ColumnRef {
+        table: Some(TableRef::new(mapper.table_name())),
+        name: Arc::from(column.name),
+        sql_type: Some(column.sql_type.clone()),
+    })
+}
+
+fn eq(left: Expr, right: Value) -> Expr {
+    Expr::Binary {
+        op: BinaryOp::Eq,
+        left: Box::new(left),
+        right: Box::new(Expr::Param(right)),
+    }
+}
+
+/// `pk1 = ? AND pk2 = ?` for one row.
+pub(crate) fn primary_key_condition(mapper: &Mapper, key: &[Value]) -> Expr {
+    let mut terms: Vec<Expr> = mapper
+        .primary_key()
+        .iter()
+        .zip(key)
+        .map(|(&i, v)| eq(column_expr(mapper, i), v.clone()))
+        .collect();
+    if terms.len() == 1 {
+        terms.pop().unwrap_or(Expr::And(Vec::new()))
+    } else {
+        Expr::And(terms)
+    }
+}
+
+/// Which columns an INSERT of `values` sends. A NULL is left out where the database supplies
+/// the value (an autoincrementing key, a server default) and replaced by the client-side
+/// default where there is one.
+pub(crate) fn insert_columns(mapper: &Mapper, values: &[Value]) -> Vec<usize> {
+    mapper
+        .columns()
+        .iter()
+        .enumerate()
+        .filter(|(i, c)| {
+            !values[*i].is_null()
+                || c.default.is_some()
+                || !(c.server_default.is_some() || is_autoincrement(mapper, *i))
+        })
+        .map(|(i, _)| i)
+        .collect()
+}
+
+/// The value an INSERT sends for column `index`.
+pub(crate) fn insert_value(mapper: &Mapper, index: usize, value: &Value) -> Value {
+    match (&mapper.columns()[index].default, value) {
+        (Some(default), Value::Null) => default.clone(),
+        _ => value.clone(),
+    }
+}
+
+/// Whether the database generates column `index` (an integer single-column primary key that
+/// has not opted out of autoincrement).
+pub(crate) fn is_autoincrement(mapper: &Mapper, index: usize) -> bool {
+    let column = &mapper.columns()[index];
+    column.primary_key
+        && mapper.primary_key().len() == 1
+        && column.autoincrement.unwrap_or(column.sql_type.is_integer())
+}
+
+/// The columns whose values come back from the database after an INSERT: those left out of
+/// it, which the database filled in.
+pub(crate) fn generated_columns(mapper: &Mapper, sent: &[usize]) -> Vec<usize> {
+    (0..mapper.columns().len())
+        .filter(|i| !sent.contains(i))
+        .collect()
+}
+
+/// One multi-row INSERT of rows that send the same columns.
+pub(crate) struct InsertBatch {
+    /// The statement.
+    pub statement: Statement,
+    /// The columns read back through RETURNING (empty without RETURNING).
+    pub returning: Vec<usize>,
+    /// How many rows the statement inserts.
+    pub rows: usize,
+}
+
+/// Builds the INSERTs for `rows` (each the full column values of one object) of one mapper,
+/// all sending the columns `sent`: multi-row where RETURNING can bring generated values back
+/// (or nothing needs to come back), one row per statement otherwise, and chunked below the
+/// database's parameter limit.
+pub(crate) fn insert_batches(
+    mapper: &Mapper,
+    sent: &[usize],
+    rows: &[&[Value]],
+    caps: &Capabilities,
+) -> Vec<InsertBatch> {
+    let generated = generated_columns(mapper, sent);
+    let returning: Vec<usize> = if caps.insert_returning {
+        // The key comes back too, to match returned rows to objects.
+        let mut cols: Vec<usize> = mapper.primary_key().to_vec();
+        for &g in &generated {
+            if !cols.contains(&g) {
+                cols.push(g);
+            }
+        }
+        if generated.is_empty() {
+            Vec::new()
+        } else {
+            cols
+        }
+    } else {
+        Vec::new()
+    };
+    let per_statement = if !generated.is_empty() && returning.is_empty() {
+        // Without RETURNING only one generated key per statement can be read back.
+        1
+    } else {
+        (caps.max_params / sent.len().max(1)).clamp(1, 1000)
+    };
+    let table = TableRef::new(mapper.table_name());
+    let columns: Vec<Arc<str>> = sent
+        .iter()
+        .map(|&i| Arc::from(mapper.columns()[i].name))
+        .collect();
+    rows.chunks(per_statement)
+        .map(|chunk| {
+            let source = if sent.is_empty() {
+                InsertSource::DefaultValues
+            } else {
+                InsertSource::Values(
+                    chunk
+                        .iter()
+                        .map(|values| {
+                            sent.iter()
+                                .map(|&i| Expr::Param(insert_value(mapper, i, &values[i])))
+                                .collect()
+                        })
+                        .collect(),
+                )
+            };
+            InsertBatch {
+                statement: Statement::Insert(InsertStatement {
+                    table: table.clone(),
+                    columns: columns.clone(),
+                    source,
+                    on_conflict: None,
+                    returning: returning.iter().map(|&i| column_expr(mapper, i)).collect(),
+                }),
+                returning: returning.clone(),
+                rows: chunk.len(),
+            }
+        })
+        .collect()
+}
+
+/// `UPDATE t SET <changed> WHERE <pk> [AND version = old]`, bumping the version counter.
+pub(crate) fn update_statement(
+    mapper: &Mapper,
+    key: &[Value],
+    changed: &[(usize, Value)],
+    version: Option<(Value, Value)>,
+) -> Statement {
+    let mut set: Vec<(Arc<str>, Expr)> = changed
+        .iter()
+        .map(|(i, v)| (Arc::from(mapper.columns()[*i].name), Expr::Param(v.clone())))
+        .collect();
+    let mut condition = primary_key_condition(mapper, key);
+    if let (Some(vi), Some((old, new))) = (mapper.version_column(), version) {
+        set.retain(|(name, _)| &**name != mapper.columns()[vi].name);
+        set.push((Arc::from(mapper.columns()[vi].name), Expr::Param(new)));
+        condition = Expr::And(vec![condition, eq(column_expr(mapper, vi), old)]);
+    }
+    Statement::Update(UpdateStatement {
+        table: TableRef::new(mapper.table_name()),
+        set,
+        where_: Some(condition),
+        returning: Vec::new(),
+    })
+}
+
+/// DELETEs for the rows with `keys`: one `pk IN (...)` statement per chunk for a single-column
+/// key, one statement per row otherwise or when a version must be checked.
+pub(crate) fn delete_statements(
+    mapper: &Mapper,
+    keys: &[(Vec<Value>, Option<Value>)],
+    caps: &Capabilities,
+) -> Vec<(Statement, usize)> {
+    let table = TableRef::new(mapper.table_name());
+    let delete = |where_: Expr| {
+        Statement::Delete(DeleteStatement {
+            table: table.clone(),
+            where_: Some(where_),
+            returning: Vec::new(),
+        })
+    };
+    let versioned = mapper.version_column();
+    if mapper.primary_key().len() == 1 && versioned.is_none() {
+        let pk = column_expr(mapper, mapper.primary_key()[0]);
+        return keys
+            .chunks(caps.max_params.clamp(1, 1000))
+            .map(|chunk| {
+                let list = chunk
+                    .iter()
+                    .filter_map(|(k, _)| k.first().cloned().map(Expr::Param))
+                    .collect();
+                let stmt = delete(Expr::InList {
+                    expr: Box::new(pk.clone()),
+                    list,
+                    negated: false,
+                });
+                (stmt, chunk.len())
+            })
+            .collect();
+    }
+    keys.iter()
+        .map(|(key, version)| {
+            let mut condition = primary_key_condition(mapper, key);
+            if let (Some(vi), Some(v)) = (versioned, version) {
+                condition = Expr::And(vec![condition, eq(column_expr(mapper, vi), v.clone())]);
+            }
+            (delete(condition), 1)
+        })
+        .collect()
+}
+
+/// Orders mappers so that a table comes after the tables its foreign keys refer to.
+/// Mappers in a cycle keep their given order.
+pub(crate) fn dependency_order(mappers: &[&'static Mapper]) -> Vec<&'static Mapper> {
+    let refers_to = |m: &Mapper, table: &str| {
+        m.columns().iter().any(|c| {
+            c.foreign_key
+                .as_ref()
+                .and_then(|(target, _, _)| target.rsplit_once('.'))
+                .is_some_and(|(t, _)| t == table && t != m.table_name())
+        })
+    };
+    let mut remaining: Vec<&'static Mapper> = mappers.to_vec();
+    let mut ordered = Vec::with_capacity(mappers.len());
+    while !remaining.is_empty() {
+        let ready = remaining.iter().position(|m| {
+            !remaining
+                .iter()
+                .any(|other| !std::ptr::eq(*m, *other) && refers_to(m, other.table_name()))
+        });
+        // A cycle: take the first and carry on; the database reports any real violation.
+        ordered.push(remaining.remove(ready.unwrap_or(0)));
+    }
+    ordered
+}
