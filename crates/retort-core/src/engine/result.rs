@@ -243,6 +243,22 @@ impl CursorResult {
         self.rows.into_iter().map(|mut row| row.take(0)).collect()
     }
 
+    /// Every row as a tuple of typed values: `result.tuples::<(String, i64)>()`.
+    ///
+    /// ```
+    /// let engine = retort_core::create_engine("sqlite://")?;
+    /// let mut conn = engine.connect()?;
+    /// let rows: Vec<(String, i64)> = conn
+    ///     .exec_driver_sql("SELECT 'a', 1 UNION ALL SELECT 'b', 2", &[])?
+    ///     .tuples()?;
+    /// assert_eq!(rows, vec![("a".to_owned(), 1), ("b".to_owned(), 2)]);
+    /// # Ok::<(), retort_core::Error>(())
+    /// ```
+    pub fn tuples<T: FromRow>(self) -> Result<Vec<T>> {
+        self.ensure_rows()?;
+        self.rows.into_iter().map(T::from_row).collect()
+    }
+
     fn ensure_rows(&self) -> Result<()> {
         if self.returns_rows() {
             Ok(())
@@ -269,5 +285,46 @@ impl<'a> IntoIterator for &'a CursorResult {
 
     fn into_iter(self) -> Self::IntoIter {
         self.rows.iter()
+    }
+}
+
+/// A Rust value built from a whole row: implemented for tuples of [`FromValue`] types, read by
+/// position.
+pub trait FromRow: Sized {
+    /// Converts the row.
+    fn from_row(row: Row) -> Result<Self>;
+}
+
+macro_rules! tuple_from_row {
+    ($len:literal: $($t:ident),+) => {
+        impl<$($t: FromValue),+> FromRow for ($($t,)+) {
+            fn from_row(row: Row) -> Result<Self> {
+                if row.len() != $len {
+                    return Err(Error::Argument(format!(
+                        "a row of {} column(s) cannot be read as a tuple of {}",
+                        row.len(),
+                        $len
+                    )));
+                }
+                let mut values = row.into_values().into_iter();
+                Ok(($($t::from_value(values.next().unwrap_or(Value::Null))?,)+))
+            }
+        }
+    };
+}
+
+tuple_from_row!(1: A);
+tuple_from_row!(2: A, B);
+tuple_from_row!(3: A, B, C);
+tuple_from_row!(4: A, B, C, D);
+tuple_from_row!(5: A, B, C, D, E);
+tuple_from_row!(6: A, B, C, D, E, F);
+tuple_from_row!(7: A, B, C, D, E, F, G);
+tuple_from_row!(8: A, B, C, D, E, F, G, H);
+
+impl Row {
+    /// The row as a tuple of typed values: `row.into_tuple::<(String, i64)>()`.
+    pub fn into_tuple<T: FromRow>(self) -> Result<T> {
+        T::from_row(self)
     }
 }
