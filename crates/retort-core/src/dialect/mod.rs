@@ -41,6 +41,20 @@ pub trait Dialect: SqlHooks + DdlHooks + DriverDialect + Debug + Send + Sync + '
     }
 }
 
+/// Appends `ident` between `quote` characters, doubling any `quote` inside it: the one way
+/// every dialect quotes identifiers.
+pub(crate) fn push_quoted(ident: &str, quote: char, out: &mut String) {
+    out.reserve(ident.len() + 2);
+    out.push(quote);
+    for c in ident.chars() {
+        if c == quote {
+            out.push(quote);
+        }
+        out.push(c);
+    }
+    out.push(quote);
+}
+
 /// How a dialect writes an upsert.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UpsertStyle {

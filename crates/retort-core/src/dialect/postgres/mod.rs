@@ -5,7 +5,7 @@ mod ddl;
 mod driver;
 mod errors;
 
-use super::{Capabilities, Dialect, UpsertStyle};
+use super::{push_quoted, Capabilities, Dialect, UpsertStyle};
 
 /// The PostgreSQL dialect.
 #[derive(Debug, Clone, Default)]
@@ -37,13 +37,12 @@ impl Dialect for PostgresDialect {
     }
 
     fn quote_identifier(&self, ident: &str, out: &mut String) {
-        out.push('"');
-        out.push_str(&ident.replace('"', "\"\""));
-        out.push('"');
+        push_quoted(ident, '"', out);
     }
 
     fn placeholder(&self, index: usize, out: &mut String) {
-        out.push('$');
-        out.push_str(&index.to_string());
+        use std::fmt::Write;
+        // Writing into a String cannot fail.
+        let _ = write!(out, "${index}");
     }
 }

@@ -5,7 +5,7 @@ mod ddl;
 mod driver;
 mod errors;
 
-use super::{Capabilities, Dialect, UpsertStyle};
+use super::{push_quoted, Capabilities, Dialect, UpsertStyle};
 
 /// The SQLite dialect.
 #[derive(Debug, Clone, Default)]
@@ -38,9 +38,7 @@ impl Dialect for SqliteDialect {
     }
 
     fn quote_identifier(&self, ident: &str, out: &mut String) {
-        out.push('"');
-        out.push_str(&ident.replace('"', "\"\""));
-        out.push('"');
+        push_quoted(ident, '"', out);
     }
 
     fn placeholder(&self, _index: usize, out: &mut String) {
