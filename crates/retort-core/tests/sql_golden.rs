@@ -674,7 +674,7 @@ fn literal_null_star_tuple_and_unqualified_columns() {
     check_params(
         &q,
         r#"SELECT ? AS "one", NULL, * FROM "t" WHERE "x" > ? AND ("t"."a", "t"."b") IN ((?, ?), (?, ?))"#,
-        r#"SELECT $1 AS "one", NULL, * FROM "t" WHERE "x" > $2 AND ("t"."a", "t"."b") IN (($3, $4), ($5, $6))"#,
+        r#"SELECT $1::BIGINT AS "one", NULL, * FROM "t" WHERE "x" > $2 AND ("t"."a", "t"."b") IN (($3, $4), ($5, $6))"#,
         "SELECT ? AS `one`, NULL, * FROM `t` WHERE `x` > ? AND (`t`.`a`, `t`.`b`) IN ((?, ?), (?, ?))",
         &[v(1), v(2), v(1), v(2), v(3), v(4)],
     );
@@ -821,7 +821,7 @@ fn from_is_inferred_in_order_of_first_appearance() {
         "SELECT count(*) FROM `users`",
     );
     // No table at all.
-    check(&select(literal(1)), "SELECT ?", "SELECT $1", "SELECT ?");
+    check(&select(literal(1)), "SELECT ?", "SELECT $1::BIGINT", "SELECT ?");
 }
 
 #[test]
@@ -1216,7 +1216,7 @@ fn recursive_cte() {
     check_params(
         &q,
         r#"WITH RECURSIVE "counter" AS (SELECT ? AS "n" UNION ALL SELECT "counter"."n" + ? FROM "counter" WHERE "counter"."n" < ?) SELECT sum("counter"."n") FROM "counter""#,
-        r#"WITH RECURSIVE "counter" AS (SELECT $1 AS "n" UNION ALL SELECT "counter"."n" + $2 FROM "counter" WHERE "counter"."n" < $3) SELECT sum("counter"."n") FROM "counter""#,
+        r#"WITH RECURSIVE "counter" AS (SELECT $1::BIGINT AS "n" UNION ALL SELECT "counter"."n" + $2 FROM "counter" WHERE "counter"."n" < $3) SELECT sum("counter"."n") FROM "counter""#,
         "WITH RECURSIVE `counter` AS (SELECT ? AS `n` UNION ALL SELECT `counter`.`n` + ? FROM `counter` WHERE `counter`.`n` < ?) SELECT sum(`counter`.`n`) FROM `counter`",
         &[v(1), v(1), v(10)],
     );

@@ -119,6 +119,13 @@ pub trait SqlHooks {
         Ok(())
     }
 
+    /// A bound value standing alone as a result column (`SELECT ?`), where nothing around it
+    /// tells the database its type: the placeholder, by default.
+    fn result_param(&self, c: &mut SqlCompiler<'_>, value: &Value) -> Result<()> {
+        c.push_param(value.clone());
+        Ok(())
+    }
+
     /// A member of a UNION / INTERSECT / EXCEPT that must be grouped (it has its own ORDER BY
     /// or LIMIT, or is a compound of another kind): `(query)`.
     fn grouped_compound_member(&self, c: &mut SqlCompiler<'_>, query: &Query) -> Result<()> {
@@ -941,14 +948,24 @@ impl<'d> SqlCompiler<'d> {
             }
             match e {
                 Expr::Label { expr, label } => {
-                    self.expr(expr)?;
+                    self.result_column(expr)?;
                     self.push(" AS ");
                     self.push_identifier(label);
                 }
-                e => self.expr(e)?,
+                e => self.result_column(e)?,
             }
         }
         Ok(())
+    }
+
+    fn result_column(&mut self, e: &Expr) -> Result<()> {
+        match e {
+            Expr::Param(v) => {
+                let d = self.dialect;
+                d.result_param(self, v)
+            }
+            e => self.expr(e),
+        }
     }
 
     fn where_clause(&mut self, cond: Option<&Expr>) -> Result<()> {
