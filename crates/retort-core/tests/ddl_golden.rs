@@ -138,7 +138,7 @@ fn every_sql_type() {
   "ts" DATETIME,
   "tstz" DATETIME,
   "bin" BLOB,
-  "j" JSON,
+  "j" TEXT,
   "u" CHAR(36),
   "mood" VARCHAR(5) NOT NULL,
   "c" CHAR(2),
