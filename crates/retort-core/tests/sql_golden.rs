@@ -501,7 +501,7 @@ fn casts_name_types_per_dialect() {
         &q,
         r#"SELECT CAST("t"."x" AS INTEGER), CAST("t"."x" AS INTEGER), CAST("t"."x" AS REAL), CAST("t"."x" AS NUMERIC), CAST("t"."x" AS TEXT), CAST("t"."x" AS TEXT), CAST("t"."x" AS TEXT), CAST("t"."x" AS TEXT), CAST("t"."x" AS INTEGER), CAST("t"."x" AS BLOB), CAST("t"."x" AS TEXT) FROM "t""#,
         r#"SELECT CAST("t"."x" AS INTEGER), CAST("t"."x" AS BIGINT), CAST("t"."x" AS DOUBLE PRECISION), CAST("t"."x" AS NUMERIC(10, 2)), CAST("t"."x" AS VARCHAR(20)), CAST("t"."x" AS TEXT), CAST("t"."x" AS DATE), CAST("t"."x" AS TIMESTAMP), CAST("t"."x" AS BOOLEAN), CAST("t"."x" AS BYTEA), CAST("t"."x" AS JSON) FROM "t""#,
-        "SELECT CAST(`t`.`x` AS SIGNED), CAST(`t`.`x` AS SIGNED), CAST(`t`.`x` AS DOUBLE), CAST(`t`.`x` AS DECIMAL(10, 2)), CAST(`t`.`x` AS CHAR(20)), CAST(`t`.`x` AS CHAR), CAST(`t`.`x` AS DATE), CAST(`t`.`x` AS DATETIME), CAST(`t`.`x` AS SIGNED), CAST(`t`.`x` AS BINARY), CAST(`t`.`x` AS CHAR) FROM `t`",
+        "SELECT CAST(`t`.`x` AS SIGNED), CAST(`t`.`x` AS SIGNED), CAST(`t`.`x` AS DOUBLE), CAST(`t`.`x` AS DECIMAL(10, 2)), CAST(`t`.`x` AS CHAR(20)), CAST(`t`.`x` AS CHAR), CAST(`t`.`x` AS DATE), CAST(`t`.`x` AS DATETIME(6)), CAST(`t`.`x` AS SIGNED), CAST(`t`.`x` AS BINARY), CAST(`t`.`x` AS CHAR) FROM `t`",
     );
     // MySQL proper has a JSON cast; MariaDB does not.
     let q = select(x().cast(SqlType::Json));
