@@ -119,9 +119,10 @@ pub trait SqlHooks {
         Ok(())
     }
 
-    /// A bound value standing alone as a result column (`SELECT ?`), where nothing around it
-    /// tells the database its type: the placeholder, by default.
-    fn result_param(&self, c: &mut SqlCompiler<'_>, value: &Value) -> Result<()> {
+    /// A bound value where nothing around it tells the database its own type: alone as a
+    /// result column (`SELECT ?`), or the operand of a CAST (whose target type the database
+    /// might give the parameter, skipping the conversion). The placeholder, by default.
+    fn typed_param(&self, c: &mut SqlCompiler<'_>, value: &Value) -> Result<()> {
         c.push_param(value.clone());
         Ok(())
     }
@@ -962,7 +963,7 @@ impl<'d> SqlCompiler<'d> {
         match e {
             Expr::Param(v) => {
                 let d = self.dialect;
-                d.result_param(self, v)
+                d.typed_param(self, v)
             }
             e => self.expr(e),
         }
@@ -1421,7 +1422,10 @@ impl<'d> SqlCompiler<'d> {
             Expr::Function(call) => d.function_call(self, call)?,
             Expr::Cast { expr, sql_type } => {
                 self.push("CAST(");
-                self.expr(expr)?;
+                match &**expr {
+                    Expr::Param(v) => d.typed_param(self, v)?,
+                    e => self.expr(e)?,
+                }
                 self.push(" AS ");
                 d.cast_type(self, sql_type)?;
                 self.push(")");

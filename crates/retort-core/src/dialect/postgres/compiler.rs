@@ -22,12 +22,16 @@ impl SqlHooks for PostgresDialect {
         c.escape_clause(escape)
     }
 
-    /// A placeholder alone in the select list would be typed `text` by the server, so a
-    /// value of another type is cast to its own type: `SELECT 1 UNION ...`, a recursive
-    /// CTE's anchor and `INSERT ... SELECT` then see a number, not a string.
-    fn result_param(&self, c: &mut SqlCompiler<'_>, value: &Value) -> Result<()> {
+    /// The server types a placeholder by its context: alone in the select list it would be
+    /// `text`, inside `CAST(? AS t)` it would be `t` (so `CAST(2.7 AS INTEGER)` could not
+    /// bind). A value of another type than text is cast to its own type first: `SELECT 1
+    /// UNION ...`, a recursive CTE's anchor and `INSERT ... SELECT` then see a number, and a
+    /// CAST converts from it.
+    fn typed_param(&self, c: &mut SqlCompiler<'_>, value: &Value) -> Result<()> {
         let ty = match value {
             Value::Bool(_) => "BOOLEAN",
+            // As the server types an integer literal: int4 casts to boolean, int8 does not.
+            Value::Int(i) if i32::try_from(*i).is_ok() => "INTEGER",
             Value::Int(_) => "BIGINT",
             Value::Float(_) => "DOUBLE PRECISION",
             Value::Bytes(_) => "BYTEA",
