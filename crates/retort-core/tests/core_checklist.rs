@@ -40,10 +40,30 @@ fn products(db: &TestDb) -> (Table, Connection) {
     md.create_all(db.engine()).unwrap();
     let mut conn = db.engine().connect().unwrap();
     let rows: Vec<Vec<Expr>> = vec![
-        vec![literal("apple"), literal(dec("1.50")), literal(10), literal("fruit")],
-        vec![literal("pear"), literal(dec("2.25")), literal(None::<i32>), literal("fruit")],
-        vec![literal("kale"), literal(dec("3.00")), literal(5), literal("veg")],
-        vec![literal("salt"), literal(dec("0.75")), literal(20), literal(None::<&str>)],
+        vec![
+            literal("apple"),
+            literal(dec("1.50")),
+            literal(10),
+            literal("fruit"),
+        ],
+        vec![
+            literal("pear"),
+            literal(dec("2.25")),
+            literal(None::<i32>),
+            literal("fruit"),
+        ],
+        vec![
+            literal("kale"),
+            literal(dec("3.00")),
+            literal(5),
+            literal("veg"),
+        ],
+        vec![
+            literal("salt"),
+            literal(dec("0.75")),
+            literal(20),
+            literal(None::<&str>),
+        ],
     ];
     conn.execute(&insert(&t).values_many(["name", "price", "qty", "category"], rows))
         .unwrap();
@@ -83,7 +103,11 @@ fn aggregates_and_scalar_functions() {
         );
         let name = db.name();
         assert_eq!(row.get::<i64>(0).unwrap(), 4, "{name} count(id)");
-        assert_eq!(row.get::<i64>(1).unwrap(), 3, "{name} count(qty) skips NULL");
+        assert_eq!(
+            row.get::<i64>(1).unwrap(),
+            3,
+            "{name} count(qty) skips NULL"
+        );
         assert_eq!(row.get::<i64>(2).unwrap(), 4, "{name} count(*)");
         assert_eq!(row.get::<i64>(3).unwrap(), 2, "{name} count(distinct)");
         assert_eq!(row.get::<i64>(4).unwrap(), 35, "{name} sum");
@@ -93,7 +117,11 @@ fn aggregates_and_scalar_functions() {
         assert_eq!(row.get::<Decimal>(7).unwrap(), dec("3.00"), "{name} max");
         assert_eq!(row.get::<String>(8).unwrap(), "apple");
         assert_eq!(row.get::<String>(9).unwrap(), "salt");
-        assert_eq!(row.get::<Decimal>(10).unwrap(), dec("7.50"), "{name} sum(price)");
+        assert_eq!(
+            row.get::<Decimal>(10).unwrap(),
+            dec("7.50"),
+            "{name} sum(price)"
+        );
 
         // Scalar functions, row by row.
         let rows = conn
@@ -163,8 +191,16 @@ fn conditions_and_null_comparisons() {
         let (t, mut conn) = products(db);
         let name = db.name();
         // eq(None) / ne(None) compile to IS NULL / IS NOT NULL (never `= NULL`).
-        assert_eq!(ids(&mut conn, &t, t.c("qty").eq(None::<i32>)), [2], "{name}");
-        assert_eq!(ids(&mut conn, &t, t.c("qty").ne(None::<i32>)), [1, 3, 4], "{name}");
+        assert_eq!(
+            ids(&mut conn, &t, t.c("qty").eq(None::<i32>)),
+            [2],
+            "{name}"
+        );
+        assert_eq!(
+            ids(&mut conn, &t, t.c("qty").ne(None::<i32>)),
+            [1, 3, 4],
+            "{name}"
+        );
         assert_eq!(ids(&mut conn, &t, t.c("category").is_null()), [4], "{name}");
         assert_eq!(ids(&mut conn, &t, t.c("category").is_not_null()), [1, 2, 3]);
         // A comparison with NULL inside matches nothing, as in SQL.
@@ -260,7 +296,11 @@ fn casts_convert_values() {
         // truncates.
         let rounded = if name == "sqlite" { 2 } else { 3 };
         assert_eq!(row.get::<i64>(11).unwrap(), rounded, "{name}");
-        assert_eq!(row.get::<String>(12).unwrap(), i64::MAX.to_string(), "{name}");
+        assert_eq!(
+            row.get::<String>(12).unwrap(),
+            i64::MAX.to_string(),
+            "{name}"
+        );
     });
 }
 
@@ -360,7 +400,12 @@ fn bound_values_alone_in_the_select_list_keep_their_types() {
         assert_eq!(ids, [0, 1, 2], "{name}");
         conn.execute(&insert(&t).from_select(
             ["id", "name", "price", "qty"],
-            select((literal(10), literal("const"), literal(dec("9.99")), literal(3))),
+            select((
+                literal(10),
+                literal("const"),
+                literal(dec("9.99")),
+                literal(3),
+            )),
         ))
         .unwrap();
         let row = one(
@@ -411,7 +456,12 @@ fn generated_keys() {
                 .collect();
             got.sort();
             let s = |x: &str| x.to_owned();
-            assert_eq!(got, [(7, s("x")), (8, s("y")), (9, s("z"))], "{}", db.name());
+            assert_eq!(
+                got,
+                [(7, s("x")), (8, s("y")), (9, s("z"))],
+                "{}",
+                db.name()
+            );
         } else {
             // MySQL (not MariaDB) has no INSERT ... RETURNING.
             let err = conn.execute(&returning).unwrap_err();
@@ -432,7 +482,12 @@ fn execute_many_with_builder_statements() {
         let sets: Vec<Vec<Value>> = (0..20)
             .map(|i| vec![format!("bulk{i}").into(), dec("0.5").into(), Value::Int(i)])
             .collect();
-        assert_eq!(conn.execute_many(&stmt, &sets).unwrap(), 20, "{}", db.name());
+        assert_eq!(
+            conn.execute_many(&stmt, &sets).unwrap(),
+            20,
+            "{}",
+            db.name()
+        );
 
         let bump = update(&t)
             .set("qty", t.c("qty") + 0)
@@ -469,7 +524,11 @@ fn for_update_locks_the_rows_it_reads() {
             // query still runs.
             let sql = row_one().for_update().compile(conn.dialect()).unwrap().sql;
             assert!(!sql.contains("FOR UPDATE"), "{sql}");
-            let id: i64 = conn.execute(&row_one().for_update()).unwrap().scalar().unwrap();
+            let id: i64 = conn
+                .execute(&row_one().for_update())
+                .unwrap()
+                .scalar()
+                .unwrap();
             assert_eq!(id, 1);
             return;
         }
@@ -484,7 +543,11 @@ fn for_update_locks_the_rows_it_reads() {
         let mut other = db.engine().connect().unwrap();
         let mut tx = other.begin().unwrap();
         let err = tx.execute(&row_one().for_update_nowait()).unwrap_err();
-        assert!(matches!(err, Error::Operational(_)), "{}: {err:?}", db.name());
+        assert!(
+            matches!(err, Error::Operational(_)),
+            "{}: {err:?}",
+            db.name()
+        );
         assert_eq!(err.kind(), Some(ErrorKind::LockTimeout), "{}", db.name());
         tx.rollback().unwrap();
 
@@ -498,7 +561,12 @@ fn for_update_locks_the_rows_it_reads() {
             .unwrap()
             .scalars()
             .unwrap();
-        assert_eq!(free, [2, 3, 4], "{}: SKIP LOCKED passes the locked row", db.name());
+        assert_eq!(
+            free,
+            [2, 3, 4],
+            "{}: SKIP LOCKED passes the locked row",
+            db.name()
+        );
         tx.rollback().unwrap();
 
         // A shared lock reads a row nobody holds exclusively.

@@ -25,10 +25,8 @@ fn core_quickstart() {
         // Insert one row, then several in one statement.
         let one = insert(&users).value("name", "Alice").value("age", 25);
         assert_eq!(conn.execute(&one).unwrap().rowcount(), 1);
-        let many = insert(&users).values_many(
-            ["name", "age"],
-            [("Bob", 31), ("Carol", 19), ("Dave", 42)],
-        );
+        let many =
+            insert(&users).values_many(["name", "age"], [("Bob", 31), ("Carol", 19), ("Dave", 42)]);
         assert_eq!(conn.execute(&many).unwrap().rowcount(), 3);
 
         // Filter, order and limit; read columns by name, typed.

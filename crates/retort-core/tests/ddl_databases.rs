@@ -327,7 +327,10 @@ fn exercise(db: &TestDb) {
     assert_eq!(row.get::<i64>(1).unwrap(), 6);
     assert!(row.get::<bool>(2).unwrap());
     assert_eq!(row.get::<f64>(3).unwrap(), 1.5);
-    assert!(!row.get_value(4).unwrap().is_null(), "CURRENT_TIMESTAMP default");
+    assert!(
+        !row.get_value(4).unwrap().is_null(),
+        "CURRENT_TIMESTAMP default"
+    );
 
     // Enums take their values and refuse others.
     let all_types = t("all_types");

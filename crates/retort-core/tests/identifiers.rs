@@ -69,7 +69,8 @@ fn assert_sentinel(db: &TestDb, conn: &mut Connection, sentinel: &Table) {
 
 /// A table named `name` with an integer key and one text column per entry of [`NAMES`].
 fn awkward_table(md: &MetaData, name: &str) -> Table {
-    let mut builder = Table::new(name, md).column(Column::new("id", SqlType::Integer).primary_key());
+    let mut builder =
+        Table::new(name, md).column(Column::new("id", SqlType::Integer).primary_key());
     for (i, col) in NAMES.iter().enumerate() {
         let mut column = Column::new(*col, SqlType::string(60));
         // Derived index and constraint names carry the awkward names too.
@@ -108,9 +109,9 @@ fn awkward_names_through_every_statement() {
                 db.name()
             );
             // One row, then two more at once.
-            let one = NAMES
-                .iter()
-                .fold(insert(t).value("id", 1), |ins, col| ins.value(*col, cell(1, col)));
+            let one = NAMES.iter().fold(insert(t).value("id", 1), |ins, col| {
+                ins.value(*col, cell(1, col))
+            });
             conn.execute(&one).unwrap();
             let columns: Vec<&str> = std::iter::once("id").chain(NAMES.iter().copied()).collect();
             let rows: Vec<Vec<retort_core::sql::Expr>> = [2i64, 3]

@@ -821,7 +821,12 @@ fn from_is_inferred_in_order_of_first_appearance() {
         "SELECT count(*) FROM `users`",
     );
     // No table at all.
-    check(&select(literal(1)), "SELECT ?", "SELECT $1::INTEGER", "SELECT ?");
+    check(
+        &select(literal(1)),
+        "SELECT ?",
+        "SELECT $1::INTEGER",
+        "SELECT ?",
+    );
 }
 
 #[test]

@@ -149,11 +149,7 @@ fn integers_out_of_range() {
             let mut conn = db.engine().connect().unwrap();
             conn.execute(&insert(&table).value("id", 1).value("v", too_big))
                 .unwrap();
-            let row = conn
-                .execute(&select(table.c("v")))
-                .unwrap()
-                .one()
-                .unwrap();
+            let row = conn.execute(&select(table.c("v"))).unwrap().one().unwrap();
             assert_eq!(row.get::<i64>(0).unwrap(), too_big);
             assert!(matches!(row.get::<i32>(0), Err(Error::Conversion(_))));
         } else {
@@ -400,7 +396,12 @@ fn uuids() {
             db,
             "u",
             SqlType::Uuid,
-            &[Some(Uuid::new_v4()), Some(Uuid::nil()), Some(Uuid::max()), None],
+            &[
+                Some(Uuid::new_v4()),
+                Some(Uuid::nil()),
+                Some(Uuid::max()),
+                None,
+            ],
             true,
         );
     });
@@ -460,7 +461,10 @@ impl FromValue for Rgb {
     fn from_value(value: Value) -> Result<Self> {
         let s = String::from_value(value)?;
         let bad = || Error::Conversion(format!("not a #rrggbb colour: {s:?}"));
-        let hex = s.strip_prefix('#').filter(|h| h.len() == 6).ok_or_else(bad)?;
+        let hex = s
+            .strip_prefix('#')
+            .filter(|h| h.len() == 6)
+            .ok_or_else(bad)?;
         let byte = |i: usize| u8::from_str_radix(&hex[i..i + 2], 16).map_err(|_| bad());
         Ok(Rgb(byte(0)?, byte(2)?, byte(4)?))
     }
@@ -520,11 +524,7 @@ fn user_defined_types() {
         let mut conn = db.engine().connect().unwrap();
         conn.execute(&insert(&table).value("id", 1).value("v", "red"))
             .unwrap();
-        let row = conn
-            .execute(&select(table.c("v")))
-            .unwrap()
-            .one()
-            .unwrap();
+        let row = conn.execute(&select(table.c("v"))).unwrap().one().unwrap();
         let err = row.get::<Rgb>(0).unwrap_err();
         assert!(matches!(err, Error::Conversion(_)), "{err:?}");
     });
