@@ -138,7 +138,7 @@ fn every_sql_type() {
   "ts" DATETIME,
   "tstz" DATETIME,
   "bin" BLOB,
-  "j" JSON,
+  "j" TEXT,
   "u" CHAR(36),
   "mood" VARCHAR(5) NOT NULL,
   "c" CHAR(2),
@@ -746,6 +746,20 @@ fn awkward_identifiers_are_quoted() {
             r#"CREATE INDEX "ix_user_group" ON "user" ("group")"#,
         ]
     );
+    // MySQL keeps identifiers in utf8mb3: no characters beyond the BMP.
+    let err = create_table_sql(&t, &MYSQL).unwrap_err();
+    assert!(
+        matches!(&err, Error::Compile(m) if m.contains("'ünï 😀'") && m.contains("Basic Multilingual Plane")),
+        "{err:?}"
+    );
+    let md = MetaData::new();
+    let t = Table::new("user", &md)
+        .column(Column::new("order", SqlType::Integer).primary_key())
+        .column(Column::new("group", SqlType::string(10)).index())
+        .column(Column::new("a\"b`c d.e%f?g:h", SqlType::Integer).unique())
+        .column(Column::new("ünï ñ", SqlType::Text))
+        .build()
+        .unwrap();
     assert_eq!(
         create(&t, &MYSQL),
         [
@@ -753,7 +767,7 @@ fn awkward_identifiers_are_quoted() {
   `order` INTEGER NOT NULL AUTO_INCREMENT,
   `group` VARCHAR(10),
   `a\"b``c d.e%f?g:h` INTEGER,
-  `ünï 😀` LONGTEXT,
+  `ünï ñ` LONGTEXT,
   PRIMARY KEY (`order`),
   UNIQUE (`a\"b``c d.e%f?g:h`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",

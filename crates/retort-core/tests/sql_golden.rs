@@ -501,7 +501,7 @@ fn casts_name_types_per_dialect() {
         &q,
         r#"SELECT CAST("t"."x" AS INTEGER), CAST("t"."x" AS INTEGER), CAST("t"."x" AS REAL), CAST("t"."x" AS NUMERIC), CAST("t"."x" AS TEXT), CAST("t"."x" AS TEXT), CAST("t"."x" AS TEXT), CAST("t"."x" AS TEXT), CAST("t"."x" AS INTEGER), CAST("t"."x" AS BLOB), CAST("t"."x" AS TEXT) FROM "t""#,
         r#"SELECT CAST("t"."x" AS INTEGER), CAST("t"."x" AS BIGINT), CAST("t"."x" AS DOUBLE PRECISION), CAST("t"."x" AS NUMERIC(10, 2)), CAST("t"."x" AS VARCHAR(20)), CAST("t"."x" AS TEXT), CAST("t"."x" AS DATE), CAST("t"."x" AS TIMESTAMP), CAST("t"."x" AS BOOLEAN), CAST("t"."x" AS BYTEA), CAST("t"."x" AS JSON) FROM "t""#,
-        "SELECT CAST(`t`.`x` AS SIGNED), CAST(`t`.`x` AS SIGNED), CAST(`t`.`x` AS DOUBLE), CAST(`t`.`x` AS DECIMAL(10, 2)), CAST(`t`.`x` AS CHAR(20)), CAST(`t`.`x` AS CHAR), CAST(`t`.`x` AS DATE), CAST(`t`.`x` AS DATETIME), CAST(`t`.`x` AS SIGNED), CAST(`t`.`x` AS BINARY), CAST(`t`.`x` AS CHAR) FROM `t`",
+        "SELECT CAST(`t`.`x` AS SIGNED), CAST(`t`.`x` AS SIGNED), CAST(`t`.`x` AS DOUBLE), CAST(`t`.`x` AS DECIMAL(10, 2)), CAST(`t`.`x` AS CHAR(20)), CAST(`t`.`x` AS CHAR), CAST(`t`.`x` AS DATE), CAST(`t`.`x` AS DATETIME(6)), CAST(`t`.`x` AS SIGNED), CAST(`t`.`x` AS BINARY), CAST(`t`.`x` AS CHAR) FROM `t`",
     );
     // MySQL proper has a JSON cast; MariaDB does not.
     let q = select(x().cast(SqlType::Json));
@@ -674,7 +674,7 @@ fn literal_null_star_tuple_and_unqualified_columns() {
     check_params(
         &q,
         r#"SELECT ? AS "one", NULL, * FROM "t" WHERE "x" > ? AND ("t"."a", "t"."b") IN ((?, ?), (?, ?))"#,
-        r#"SELECT $1 AS "one", NULL, * FROM "t" WHERE "x" > $2 AND ("t"."a", "t"."b") IN (($3, $4), ($5, $6))"#,
+        r#"SELECT $1::INTEGER AS "one", NULL, * FROM "t" WHERE "x" > $2 AND ("t"."a", "t"."b") IN (($3, $4), ($5, $6))"#,
         "SELECT ? AS `one`, NULL, * FROM `t` WHERE `x` > ? AND (`t`.`a`, `t`.`b`) IN ((?, ?), (?, ?))",
         &[v(1), v(2), v(1), v(2), v(3), v(4)],
     );
@@ -821,7 +821,12 @@ fn from_is_inferred_in_order_of_first_appearance() {
         "SELECT count(*) FROM `users`",
     );
     // No table at all.
-    check(&select(literal(1)), "SELECT ?", "SELECT $1", "SELECT ?");
+    check(
+        &select(literal(1)),
+        "SELECT ?",
+        "SELECT $1::INTEGER",
+        "SELECT ?",
+    );
 }
 
 #[test]
@@ -1216,7 +1221,7 @@ fn recursive_cte() {
     check_params(
         &q,
         r#"WITH RECURSIVE "counter" AS (SELECT ? AS "n" UNION ALL SELECT "counter"."n" + ? FROM "counter" WHERE "counter"."n" < ?) SELECT sum("counter"."n") FROM "counter""#,
-        r#"WITH RECURSIVE "counter" AS (SELECT $1 AS "n" UNION ALL SELECT "counter"."n" + $2 FROM "counter" WHERE "counter"."n" < $3) SELECT sum("counter"."n") FROM "counter""#,
+        r#"WITH RECURSIVE "counter" AS (SELECT $1::INTEGER AS "n" UNION ALL SELECT "counter"."n" + $2 FROM "counter" WHERE "counter"."n" < $3) SELECT sum("counter"."n") FROM "counter""#,
         "WITH RECURSIVE `counter` AS (SELECT ? AS `n` UNION ALL SELECT `counter`.`n` + ? FROM `counter` WHERE `counter`.`n` < ?) SELECT sum(`counter`.`n`) FROM `counter`",
         &[v(1), v(1), v(10)],
     );
@@ -1913,5 +1918,31 @@ fn expression_types() {
     assert_eq!(
         select(func::count_star()).scalar_subquery().sql_type(),
         Some(SqlType::BigInteger)
+    );
+}
+
+#[test]
+fn postgresql_types_bare_parameters_by_their_value() {
+    // Alone in the select list or as a CAST operand, PostgreSQL would type the placeholder
+    // from its context (text, or the cast's target), so a non-text value carries its type.
+    let q = select((
+        literal(1),
+        literal(i64::MAX),
+        literal(true),
+        literal(1.5),
+        literal("text"),
+        null(),
+        cast(literal(2.7), SqlType::Integer).label("n"),
+        literal(3) + 1,
+    ));
+    check(
+        &q,
+        r#"SELECT ?, ?, ?, ?, ?, NULL, CAST(? AS INTEGER) AS "n", ? + ?"#,
+        r#"SELECT $1::INTEGER, $2::BIGINT, $3::BOOLEAN, $4::DOUBLE PRECISION, $5, NULL, CAST($6::DOUBLE PRECISION AS INTEGER) AS "n", $7 + $8"#,
+        "SELECT ?, ?, ?, ?, ?, NULL, CAST(? AS SIGNED) AS `n`, ? + ?",
+    );
+    assert_eq!(
+        q.to_sql_string(&PostgresDialect).unwrap(),
+        r#"SELECT 1::INTEGER, 9223372036854775807::BIGINT, TRUE::BOOLEAN, 1.5::DOUBLE PRECISION, 'text', NULL, CAST(2.7::DOUBLE PRECISION AS INTEGER) AS "n", 3 + 1"#
     );
 }

@@ -1,158 +1,50 @@
-//! The SQL the compiler writes, run on the real databases: SQLite always (in memory),
-//! PostgreSQL and MariaDB when reachable. This checks what the golden tests cannot: that each
-//! database accepts the syntax and the result is what the statement means.
+//! The SQL the compiler writes, run on the real databases through the engine (SQLite,
+//! PostgreSQL and MariaDB, each on a fresh test database): each database must accept the
+//! syntax, and the result must be what the statement means.
 //!
-//! Statements are run in their display form (`to_sql_string`, parameters written as
-//! literals), so no driver binding is involved; binding is the engine's concern.
-//!
-//! The servers come from `RETORT_POSTGRES_URL` and `RETORT_MYSQL_URL` (defaults below). An
-//! unreachable server is reported and skipped, or fails the test when
-//! `RETORT_REQUIRE_ALL_BACKENDS=1`.
+//! Every statement runs compiled, with its values bound as parameters. Queries also run in
+//! their display form (`to_sql_string`, values written as literals), which must read the same
+//! rows: the display form is what people copy into a console.
 
-use retort_core::dialect::mysql::MySqlDialect;
-use retort_core::dialect::postgres::PostgresDialect;
-use retort_core::dialect::sqlite::SqliteDialect;
-use retort_core::dialect::Dialect;
+use retort_core::schema::{Column, MetaData, Table};
 use retort_core::sql::prelude::*;
 use retort_core::types::SqlType;
+use retort_core::{Connection, Error, Value};
+use retort_testkit::TestDb;
 
-const SETUP: &[&str] = &[
-    "CREATE TABLE users (id INTEGER PRIMARY KEY, name VARCHAR(50), age INTEGER, \
-     city VARCHAR(50), active BOOLEAN, boss_id INTEGER, visits INTEGER DEFAULT 0)",
-    "CREATE TABLE addresses (id INTEGER PRIMARY KEY, user_id INTEGER, email VARCHAR(100))",
-    "CREATE TABLE counters (name VARCHAR(50) PRIMARY KEY, n INTEGER, locked BOOLEAN)",
-    "CREATE TABLE nodes (id INTEGER PRIMARY KEY, parent INTEGER)",
-    "CREATE TABLE logs (id INTEGER DEFAULT 1, note VARCHAR(10) DEFAULT 'x')",
-];
-
-/// Runs one statement and returns the first column of its rows, as text.
-type Runner = Box<dyn FnMut(&str) -> Result<Vec<String>, String>>;
-
-/// A database to run statements on.
-struct Backend {
-    label: &'static str,
-    dialect: Box<dyn Dialect>,
-    run: Runner,
-    teardown: Box<dyn FnMut()>,
-}
-
-fn require_all() -> bool {
-    std::env::var("RETORT_REQUIRE_ALL_BACKENDS").as_deref() == Ok("1")
-}
-
-fn unreachable(name: &str, err: impl std::fmt::Display) -> Option<Backend> {
-    if require_all() {
-        panic!("{name} is unreachable and RETORT_REQUIRE_ALL_BACKENDS=1: {err}");
+/// The tables the cases run on, created through the schema API.
+fn create_tables(db: &TestDb) {
+    let md = MetaData::new();
+    let int = |name: &str| Column::new(name, SqlType::Integer);
+    let name = |name: &str| Column::new(name, SqlType::string(50));
+    let tables = [
+        Table::new("users", &md)
+            .column(int("id").primary_key())
+            .column(name("name"))
+            .column(int("age"))
+            .column(name("city"))
+            .column(Column::new("active", SqlType::Boolean))
+            .column(int("boss_id"))
+            .column(int("visits").server_default(0)),
+        Table::new("addresses", &md)
+            .column(int("id").primary_key())
+            .column(int("user_id"))
+            .column(Column::new("email", SqlType::string(100))),
+        Table::new("counters", &md)
+            .column(name("name").primary_key())
+            .column(int("n"))
+            .column(Column::new("locked", SqlType::Boolean)),
+        Table::new("nodes", &md)
+            .column(int("id").primary_key())
+            .column(int("parent")),
+        Table::new("logs", &md)
+            .column(int("id").server_default(1))
+            .column(Column::new("note", SqlType::string(10)).server_default("x")),
+    ];
+    for t in tables {
+        t.build().unwrap();
     }
-    eprintln!("\n*** SKIPPING {name}: unreachable ({err}) ***\n");
-    None
-}
-
-fn sqlite() -> Backend {
-    let conn = rusqlite::Connection::open_in_memory().unwrap();
-    Backend {
-        label: "sqlite",
-        dialect: Box::new(SqliteDialect),
-        run: Box::new(move |sql| {
-            let mut stmt = conn.prepare(sql).map_err(|e| e.to_string())?;
-            let mut rows = stmt.query([]).map_err(|e| e.to_string())?;
-            let mut out = Vec::new();
-            while let Some(row) = rows.next().map_err(|e| e.to_string())? {
-                if let Ok(v) = row.get_ref(0) {
-                    out.push(match v {
-                        rusqlite::types::ValueRef::Null => "NULL".to_string(),
-                        rusqlite::types::ValueRef::Integer(i) => i.to_string(),
-                        rusqlite::types::ValueRef::Real(f) => f.to_string(),
-                        rusqlite::types::ValueRef::Text(t) => String::from_utf8_lossy(t).into(),
-                        rusqlite::types::ValueRef::Blob(b) => format!("{b:?}"),
-                    });
-                }
-            }
-            Ok(out)
-        }),
-        teardown: Box::new(|| {}),
-    }
-}
-
-fn postgres() -> Option<Backend> {
-    let url = std::env::var("RETORT_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgresql://postgres@127.0.0.1:5432/test".into());
-    let mut client = match postgres::Client::connect(&url, postgres::NoTls) {
-        Ok(c) => c,
-        Err(e) => return unreachable("PostgreSQL", e),
-    };
-    let schema = format!("retort_sql_live_{}", std::process::id());
-    client
-        .batch_execute(&format!(
-            "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}; SET search_path TO {schema}"
-        ))
-        .unwrap();
-    let client = std::rc::Rc::new(std::cell::RefCell::new(client));
-    let for_teardown = client.clone();
-    Some(Backend {
-        label: "postgresql",
-        dialect: Box::new(PostgresDialect),
-        run: Box::new(move |sql| {
-            let messages = client
-                .borrow_mut()
-                .simple_query(sql)
-                .map_err(|e| format!("{e} / {:?}", e.as_db_error().map(|d| d.message())))?;
-            Ok(messages
-                .into_iter()
-                .filter_map(|m| match m {
-                    postgres::SimpleQueryMessage::Row(r) => {
-                        Some(r.get(0).unwrap_or("NULL").to_string())
-                    }
-                    _ => None,
-                })
-                .collect())
-        }),
-        teardown: Box::new(move || {
-            let _ = for_teardown
-                .borrow_mut()
-                .batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
-        }),
-    })
-}
-
-fn mariadb() -> Option<Backend> {
-    use mysql::prelude::Queryable;
-    let url = std::env::var("RETORT_MYSQL_URL")
-        .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306/test".into());
-    let opts = mysql::Opts::from_url(&url).unwrap();
-    let mut conn = match mysql::Conn::new(opts) {
-        Ok(c) => c,
-        Err(e) => return unreachable("MariaDB", e),
-    };
-    let db = format!("retort_sql_live_{}", std::process::id());
-    conn.query_drop(format!("DROP DATABASE IF EXISTS {db}"))
-        .unwrap();
-    conn.query_drop(format!("CREATE DATABASE {db}")).unwrap();
-    conn.query_drop(format!("USE {db}")).unwrap();
-    let conn = std::rc::Rc::new(std::cell::RefCell::new(conn));
-    let for_teardown = conn.clone();
-    Some(Backend {
-        label: "mariadb",
-        dialect: Box::new(MySqlDialect { mariadb: true }),
-        run: Box::new(move |sql| {
-            let rows: Vec<mysql::Row> = conn.borrow_mut().query(sql).map_err(|e| e.to_string())?;
-            Ok(rows
-                .into_iter()
-                .map(|r| match r.as_ref(0) {
-                    Some(mysql::Value::NULL) | None => "NULL".to_string(),
-                    Some(mysql::Value::Bytes(b)) => String::from_utf8_lossy(b).into(),
-                    Some(mysql::Value::Int(i)) => i.to_string(),
-                    Some(mysql::Value::UInt(i)) => i.to_string(),
-                    Some(other) => format!("{other:?}"),
-                })
-                .collect())
-        }),
-        teardown: Box::new(move || {
-            let _ = for_teardown
-                .borrow_mut()
-                .query_drop(format!("DROP DATABASE IF EXISTS {db}"));
-        }),
-    })
+    md.create_all(db.engine()).unwrap();
 }
 
 /// A statement, the first column of the rows it must return (`None`: not checked), and the
@@ -811,21 +703,49 @@ fn cases() -> Vec<Check> {
     v
 }
 
-fn run_cases(backend: &mut Backend) -> Vec<String> {
-    let mut failures = Vec::new();
-    for sql in SETUP {
-        if let Err(e) = (backend.run)(sql) {
-            failures.push(format!("setup {sql}: {e}"));
-        }
+/// A value as the expectations write it: NULL, or its plain text.
+fn cell(v: &Value) -> String {
+    match v {
+        Value::Null => "NULL".into(),
+        Value::Int(i) => i.to_string(),
+        Value::Text(s) => s.clone(),
+        Value::Decimal(d) => d.normalize().to_string(),
+        other => other.to_string(),
     }
+}
+
+fn first_column(conn: &mut Connection, sql: &str, params: &[Value]) -> Result<Vec<String>, Error> {
+    let result = conn.exec_driver_sql(sql, params)?;
+    Ok(result
+        .rows()
+        .iter()
+        .map(|r| cell(r.get_value(0).unwrap()))
+        .collect())
+}
+
+/// Which database this is, as the cases name them: `mariadb` and `mysql` differ in what
+/// they support.
+fn label(conn: &Connection) -> &'static str {
+    let d = conn.dialect();
+    match d.name() {
+        "mysql" if d.capabilities().insert_returning => "mariadb",
+        other => other,
+    }
+}
+
+fn run_cases(db: &TestDb) -> Vec<String> {
+    create_tables(db);
+    let mut conn = db.engine().connect().unwrap();
+    let label = label(&conn);
+    let mut failures = Vec::new();
     for case in cases() {
-        let refused = case.refused_by.contains(&backend.label);
-        let sql = match (case.stmt.to_sql_string(&*backend.dialect), refused) {
-            (Ok(sql), false) => sql,
-            (Err(_), true) => continue,
-            (Ok(sql), true) => {
+        let refused = case.refused_by.contains(&label);
+        let compiled = match (case.stmt.compile(conn.dialect()), refused) {
+            (Ok(c), false) => c,
+            (Err(Error::Compile(_)), true) => continue,
+            (other, true) => {
                 failures.push(format!(
-                    "{}: expected a compile error, got {sql}",
+                    "{}: expected a CompileError, got {other:?}",
                     case.name
                 ));
                 continue;
@@ -835,36 +755,47 @@ fn run_cases(backend: &mut Backend) -> Vec<String> {
                 continue;
             }
         };
-        match (backend.run)(&sql) {
-            Ok(rows) => {
-                if let Some(expect) = &case.expect {
-                    let mut rows = rows;
-                    // Rows of an unordered DELETE ... RETURNING come in any order.
-                    if case.name == "delete returning" {
-                        rows.sort();
-                    }
-                    if rows != *expect {
-                        failures.push(format!(
-                            "{}: expected {expect:?}, got {rows:?}\n    {sql}",
-                            case.name
-                        ));
-                    }
-                }
+        let mut rows = match first_column(&mut conn, &compiled.sql, &compiled.params) {
+            Ok(rows) => rows,
+            Err(e) => {
+                failures.push(format!("{}: {e}", case.name));
+                continue;
             }
-            Err(e) => failures.push(format!("{}: {e}\n    {sql}", case.name)),
+        };
+        // Rows of an unordered DELETE ... RETURNING come in any order.
+        if case.name == "delete returning" {
+            rows.sort();
+        }
+        if let Some(expect) = &case.expect {
+            if rows != *expect {
+                failures.push(format!(
+                    "{}: expected {expect:?}, got {rows:?}\n    {}",
+                    case.name, compiled.sql
+                ));
+            }
+        }
+        if let Statement::Query(_) = &case.stmt {
+            let literal = case.stmt.to_sql_string(conn.dialect()).unwrap();
+            match first_column(&mut conn, &literal, &[]) {
+                Ok(shown) if shown == rows => {}
+                Ok(shown) => failures.push(format!(
+                    "{}: the display form read {shown:?}, the bound form {rows:?}\n    {literal}",
+                    case.name
+                )),
+                Err(e) => failures.push(format!("{} (display form): {e}", case.name)),
+            }
         }
     }
-    (backend.teardown)();
     failures
 }
 
-fn verify(backend: Option<Backend>) {
-    let Some(mut backend) = backend else { return };
-    let failures = run_cases(&mut backend);
+fn verify(db: Option<TestDb>) {
+    let Some(db) = db else { return };
+    let failures = run_cases(&db);
     assert!(
         failures.is_empty(),
         "{} rejected or misread {} statements:\n{}",
-        backend.label,
+        db.name(),
         failures.len(),
         failures.join("\n")
     );
@@ -872,15 +803,15 @@ fn verify(backend: Option<Backend>) {
 
 #[test]
 fn sqlite_accepts_the_compiled_sql() {
-    verify(Some(sqlite()));
+    verify(Some(retort_testkit::sqlite()));
 }
 
 #[test]
 fn postgres_accepts_the_compiled_sql() {
-    verify(postgres());
+    verify(retort_testkit::postgresql());
 }
 
 #[test]
 fn mariadb_accepts_the_compiled_sql() {
-    verify(mariadb());
+    verify(retort_testkit::mysql());
 }

@@ -93,6 +93,12 @@ pub trait DdlHooks {
         ident.len()
     }
 
+    /// Why the database cannot take `ident` as a name, whatever its length; `None` (the
+    /// default) when it can.
+    fn identifier_problem(&self, _ident: &str) -> Option<String> {
+        None
+    }
+
     /// Appends the DDL of a column type.
     fn column_type(&self, _d: &dyn Dialect, ty: &SqlType, out: &mut String) -> Result<()> {
         default_column_type(ty, out)
@@ -553,6 +559,9 @@ pub fn drop_foreign_key(
 
 /// The query returning a row if and only if `table` exists.
 pub fn has_table(table: &Table, d: &dyn Dialect) -> Result<Compiled> {
+    // Checked here too: create_all asks before it renders, and a name the database cannot
+    // hold would fail there with a confusing error (a collation mix on MySQL).
+    check_identifier(d, table.name(), "table")?;
     d.has_table_query(d, table.schema(), table.name())
 }
 
@@ -586,8 +595,12 @@ fn check_if_exists(d: &dyn Dialect, wanted: bool, supported: bool, what: &str) -
     Ok(())
 }
 
-/// Refuses an identifier longer than the database allows.
+/// Refuses an identifier the database does not allow: too long, or with characters it cannot
+/// store.
 fn check_identifier(d: &dyn Dialect, ident: &str, what: &str) -> Result<()> {
+    if let Some(problem) = d.identifier_problem(ident) {
+        return Err(Error::Compile(format!("{what} name '{ident}': {problem}")));
+    }
     if let Some(max) = d.max_identifier_length() {
         let len = d.identifier_length(ident);
         if len > max {

@@ -119,6 +119,14 @@ pub trait SqlHooks {
         Ok(())
     }
 
+    /// A bound value where nothing around it tells the database its own type: alone as a
+    /// result column (`SELECT ?`), or the operand of a CAST (whose target type the database
+    /// might give the parameter, skipping the conversion). The placeholder, by default.
+    fn typed_param(&self, c: &mut SqlCompiler<'_>, value: &Value) -> Result<()> {
+        c.push_param(value.clone());
+        Ok(())
+    }
+
     /// A member of a UNION / INTERSECT / EXCEPT that must be grouped (it has its own ORDER BY
     /// or LIMIT, or is a compound of another kind): `(query)`.
     fn grouped_compound_member(&self, c: &mut SqlCompiler<'_>, query: &Query) -> Result<()> {
@@ -941,14 +949,24 @@ impl<'d> SqlCompiler<'d> {
             }
             match e {
                 Expr::Label { expr, label } => {
-                    self.expr(expr)?;
+                    self.result_column(expr)?;
                     self.push(" AS ");
                     self.push_identifier(label);
                 }
-                e => self.expr(e)?,
+                e => self.result_column(e)?,
             }
         }
         Ok(())
+    }
+
+    fn result_column(&mut self, e: &Expr) -> Result<()> {
+        match e {
+            Expr::Param(v) => {
+                let d = self.dialect;
+                d.typed_param(self, v)
+            }
+            e => self.expr(e),
+        }
     }
 
     fn where_clause(&mut self, cond: Option<&Expr>) -> Result<()> {
@@ -1404,7 +1422,10 @@ impl<'d> SqlCompiler<'d> {
             Expr::Function(call) => d.function_call(self, call)?,
             Expr::Cast { expr, sql_type } => {
                 self.push("CAST(");
-                self.expr(expr)?;
+                match &**expr {
+                    Expr::Param(v) => d.typed_param(self, v)?,
+                    e => self.expr(e)?,
+                }
                 self.push(" AS ");
                 d.cast_type(self, sql_type)?;
                 self.push(")");

@@ -196,7 +196,7 @@ impl IntoFromItem for &Subquery {
 /// let q = select(t.c("n"));
 /// assert_eq!(
 ///     q.compile(&PostgresDialect).unwrap().sql,
-///     r#"WITH RECURSIVE "t" AS (SELECT $1 AS "n" UNION ALL SELECT "t"."n" + $2 FROM "t" WHERE "t"."n" < $3) SELECT "t"."n" FROM "t""#
+///     r#"WITH RECURSIVE "t" AS (SELECT $1::INTEGER AS "n" UNION ALL SELECT "t"."n" + $2 FROM "t" WHERE "t"."n" < $3) SELECT "t"."n" FROM "t""#
 /// );
 /// ```
 #[derive(Debug, Clone, PartialEq)]

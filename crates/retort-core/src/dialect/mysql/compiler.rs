@@ -79,8 +79,9 @@ impl SqlHooks for MySqlDialect {
             | SqlType::Uuid
             | SqlType::Enum { .. } => c.push("CHAR"),
             SqlType::Date => c.push("DATE"),
-            SqlType::Time => c.push("TIME"),
-            SqlType::DateTime { .. } => c.push("DATETIME"),
+            // Without a precision the cast drops the fraction of a second.
+            SqlType::Time => c.push("TIME(6)"),
+            SqlType::DateTime { .. } => c.push("DATETIME(6)"),
             SqlType::LargeBinary => c.push("BINARY"),
             SqlType::Custom(s) => c.push(s),
         }

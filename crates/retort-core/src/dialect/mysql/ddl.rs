@@ -21,6 +21,16 @@ impl DdlHooks for MySqlDialect {
         ident.chars().count()
     }
 
+    fn identifier_problem(&self, ident: &str) -> Option<String> {
+        // Identifiers are stored as utf8mb3 whatever the table's character set.
+        ident.chars().find(|c| u32::from(*c) > 0xFFFF).map(|c| {
+            format!(
+                "'{c}' is outside the Basic Multilingual Plane, which MySQL and MariaDB \
+                 do not allow in identifiers"
+            )
+        })
+    }
+
     fn column_type(&self, d: &dyn Dialect, ty: &SqlType, out: &mut String) -> Result<()> {
         match ty {
             SqlType::Float => out.push_str("FLOAT"),

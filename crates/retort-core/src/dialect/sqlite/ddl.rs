@@ -18,6 +18,10 @@ impl DdlHooks for SqliteDialect {
             SqlType::Double => out.push_str("DOUBLE"),
             SqlType::DateTime { .. } => out.push_str("DATETIME"),
             SqlType::Uuid => out.push_str("CHAR(36)"),
+            // A type named JSON would have NUMERIC affinity and turn a document that is a
+            // bare number (`-12`, `1.0`) into an INTEGER or REAL; TEXT keeps it as written,
+            // as SQLite's JSON functions expect.
+            SqlType::Json => out.push_str("TEXT"),
             other => default_column_type(other, out)?,
         }
         Ok(())

@@ -7,7 +7,9 @@
 //! Values SQLite has no type for are stored as TEXT: dates as `YYYY-MM-DD`, times as
 //! `HH:MM:SS.ffffff`, date-times as `YYYY-MM-DD HH:MM:SS.ffffff` (UTC for zone-aware ones, as
 //! SQLAlchemy does), decimals, JSON and UUIDs as their text; booleans as 0 and 1. They read
-//! back as text or numbers, which [`FromValue`](crate::value::FromValue) converts.
+//! back as text or numbers, which [`FromValue`](crate::value::FromValue) converts. A decimal
+//! that a NUMERIC column would round (more than 15 significant digits, unless a whole number
+//! within `i64`) is refused with a [`Error::Data`] instead.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -124,6 +126,25 @@ impl ToSql for Param<'_> {
     }
 }
 
+/// Refuses a decimal SQLite would round. A NUMERIC column stores it as an INTEGER when it is
+/// a whole number that fits, else as a REAL, which keeps 15 significant digits: more would be
+/// lost silently.
+#[cfg(feature = "decimal")]
+fn check_decimal(d: &rust_decimal::Decimal) -> Result<()> {
+    let n = d.normalize();
+    let whole = n.scale() == 0 && i64::try_from(n).is_ok();
+    if whole || n.mantissa().unsigned_abs().to_string().len() <= 15 {
+        return Ok(());
+    }
+    Err(Error::Data(DatabaseError::new(
+        ErrorKind::OutOfRange,
+        format!(
+            "SQLite keeps 15 significant digits of a decimal and {d} has more; \
+             store it as text (SqlType::String) or as a scaled integer"
+        ),
+    )))
+}
+
 fn bind(stmt: &mut CachedStatement<'_>, params: &[Value]) -> Result<()> {
     let expected = stmt.parameter_count();
     if expected != params.len() {
@@ -136,6 +157,10 @@ fn bind(stmt: &mut CachedStatement<'_>, params: &[Value]) -> Result<()> {
         )));
     }
     for (i, p) in params.iter().enumerate() {
+        #[cfg(feature = "decimal")]
+        if let Value::Decimal(d) = p {
+            check_decimal(d)?;
+        }
         stmt.raw_bind_parameter(i + 1, Param(p)).map_err(classify)?;
     }
     Ok(())
