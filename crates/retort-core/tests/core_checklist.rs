@@ -467,6 +467,15 @@ fn generated_keys() {
             let err = conn.execute(&returning).unwrap_err();
             assert!(matches!(err, Error::Compile(_)), "{err:?}");
         }
+
+        // An explicit key of 0 is stored as 0 everywhere (MySQL would otherwise generate one).
+        conn.execute(&new("zero").value("id", 0)).unwrap();
+        let name: String = conn
+            .execute(&select(t.c("name")).where_(t.c("id").eq(0)))
+            .unwrap()
+            .scalar()
+            .unwrap();
+        assert_eq!(name, "zero", "{}", db.name());
     });
 }
 

@@ -2,7 +2,9 @@
 //!
 //! Every connection runs `SET NAMES utf8mb4` (so characters outside the Basic Multilingual
 //! Plane round-trip) and adds `STRICT_TRANS_TABLES` to its `sql_mode` (so a value too long
-//! or out of range is an error rather than silently truncated). `UPDATE` reports the rows it
+//! or out of range is an error rather than silently truncated) and `NO_AUTO_VALUE_ON_ZERO` (so
+//! an explicit key of 0 is stored as 0, as on the other databases, rather than replaced by a
+//! generated one). `UPDATE` reports the rows it
 //! *matched*, like the other databases (the `CLIENT_FOUND_ROWS` flag). URL query options are
 //! the `mysql` crate's (`tcp_connect_timeout_ms`, `stmt_cache_size`, `prefer_socket`, ...).
 //!
@@ -36,8 +38,9 @@ impl DriverDialect for MySqlDialect {
     fn connect(&self, url: &Url, options: &ConnectOptions) -> Result<Box<dyn DriverConnection>> {
         let mut init = vec![
             "SET NAMES utf8mb4".to_owned(),
-            "SET SESSION sql_mode = IF(FIND_IN_SET('STRICT_TRANS_TABLES', @@SESSION.sql_mode), \
-             @@SESSION.sql_mode, CONCAT_WS(',', NULLIF(@@SESSION.sql_mode, ''), 'STRICT_TRANS_TABLES'))"
+            // Duplicate names in a SET value collapse, so appending is safe.
+            "SET SESSION sql_mode = CONCAT_WS(',', NULLIF(@@SESSION.sql_mode, ''), \
+             'STRICT_TRANS_TABLES', 'NO_AUTO_VALUE_ON_ZERO')"
                 .to_owned(),
         ];
         if let Some(level) = options.isolation_level {
