@@ -50,6 +50,15 @@ impl Backend {
         }
     }
 
+    /// The raw driver measured as this backend's floor.
+    pub fn raw_driver(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "rusqlite",
+            Backend::Postgres => "postgres",
+            Backend::Mysql => "mysql",
+        }
+    }
+
     /// Parses a name as [`Backend::name`] spells it (`mariadb` and `postgresql` are accepted).
     pub fn parse(name: &str) -> BenchResult<Self> {
         match name.trim().to_ascii_lowercase().as_str() {
