@@ -12,6 +12,8 @@
 #   --quick          short measurements, to try the whole thing out in a few minutes
 #   --sqlalchemy     also run sqlalchemy_bench.py (needs `pip install 'sqlalchemy>=2,<3'`, plus
 #                    psycopg2-binary and pymysql for the servers) and add its rows to the table
+#   --publish        copy the table and charts into crates/retort-bench/results/, where
+#                    BENCHMARKS.md links them
 #   -- ARGS          passed to criterion, e.g. `-- trivial_query` to run one workload
 #
 # Outputs, under $CARGO_TARGET_DIR (default target/): criterion/ (criterion's HTML report in
@@ -25,14 +27,16 @@ root=$(cd "$here/../.." && pwd)
 backends=sqlite
 quick=0
 sqlalchemy=0
+publish=0
 criterion_args=()
 while (($#)); do
     case $1 in
         --all-backends) backends=sqlite,postgres,mysql ;;
         --quick) quick=1 ;;
         --sqlalchemy) sqlalchemy=1 ;;
+        --publish) publish=1 ;;
         --) shift; criterion_args+=("$@"); break ;;
-        -h | --help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h | --help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "run.sh: unknown option $1 (try --help)" >&2; exit 2 ;;
     esac
     shift
@@ -84,5 +88,11 @@ if command -v rsvg-convert >/dev/null; then
     for svg in "$out"/ratios-*.svg; do
         rsvg-convert --zoom 1.5 --output "${svg%.svg}.png" "$svg"
     done
+fi
+if ((publish)); then
+    mkdir -p "$here/results"
+    cp "$out/summary.md" "$out"/ratios-*.svg "$here/results/"
+    cp "$out"/ratios-*.png "$here/results/" 2>/dev/null || true
+    echo "run.sh: copied the table and charts into $here/results/"
 fi
 echo "run.sh: table in $out/summary.md, charts in $out/, criterion report in $target_dir/criterion/report/index.html"

@@ -9,6 +9,8 @@
 //! The benchmark itself lives in `benches/comparison.rs`; `src/bin/summary.rs` turns criterion's
 //! estimates into the comparison table. See `BENCHMARKS.md` at the repository root.
 
+#![warn(missing_docs)]
+
 pub mod admin;
 pub mod config;
 pub mod data;

@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use mysql::prelude::Queryable;
 
 use crate::config::{Backend, Target, SQLITE_CONNECTION_PRAGMAS};
-use crate::data::{Comment, NewUser, Post, User, BLACK};
+use crate::data::{Comment, NewUser, Post, User, UserTree, UserWithPost, BLACK};
 use crate::workload::{runner, Runner, Workloads};
 use crate::BenchResult;
 
@@ -57,11 +57,7 @@ fn in_list(n: usize) -> String {
 }
 
 /// Nests posts and comments under their users with one hash lookup per row.
-fn nest(
-    users: Vec<User>,
-    posts: Vec<Post>,
-    comments: Vec<Comment>,
-) -> Vec<(User, Vec<(Post, Vec<Comment>)>)> {
+fn nest(users: Vec<User>, posts: Vec<Post>, comments: Vec<Comment>) -> Vec<UserTree> {
     let post_index: HashMap<i32, usize> =
         posts.iter().enumerate().map(|(i, p)| (p.id, i)).collect();
     let mut comments_by_post: Vec<Vec<Comment>> = vec![Vec::new(); posts.len()];
@@ -126,7 +122,7 @@ impl Workloads for RawSqlite {
         Ok(())
     }
 
-    fn medium_complex_query(&mut self) -> BenchResult<Vec<(User, Option<Post>)>> {
+    fn medium_complex_query(&mut self) -> BenchResult<Vec<UserWithPost>> {
         let mut stmt = self.conn.prepare_cached(MEDIUM)?;
         let rows = stmt
             .query_map([BLACK], |r| {
@@ -146,7 +142,7 @@ impl Workloads for RawSqlite {
         Ok(rows)
     }
 
-    fn loading_associations(&mut self) -> BenchResult<Vec<(User, Vec<(Post, Vec<Comment>)>)>> {
+    fn loading_associations(&mut self) -> BenchResult<Vec<UserTree>> {
         let users: Vec<User> = self
             .conn
             .prepare_cached(ALL_USERS)?
@@ -265,7 +261,7 @@ impl Workloads for RawPostgres {
         Ok(())
     }
 
-    fn medium_complex_query(&mut self) -> BenchResult<Vec<(User, Option<Post>)>> {
+    fn medium_complex_query(&mut self) -> BenchResult<Vec<UserWithPost>> {
         let rows = self.client.query(&self.medium, &[&BLACK])?;
         Ok(rows
             .iter()
@@ -281,7 +277,7 @@ impl Workloads for RawPostgres {
             .collect())
     }
 
-    fn loading_associations(&mut self) -> BenchResult<Vec<(User, Vec<(Post, Vec<Comment>)>)>> {
+    fn loading_associations(&mut self) -> BenchResult<Vec<UserTree>> {
         let users: Vec<User> = self
             .client
             .query(&self.all_users, &[])?
@@ -383,7 +379,7 @@ impl Workloads for RawMysql {
         Ok(())
     }
 
-    fn medium_complex_query(&mut self) -> BenchResult<Vec<(User, Option<Post>)>> {
+    fn medium_complex_query(&mut self) -> BenchResult<Vec<UserWithPost>> {
         type Joined = (
             i32,
             String,
@@ -411,7 +407,7 @@ impl Workloads for RawMysql {
             .collect())
     }
 
-    fn loading_associations(&mut self) -> BenchResult<Vec<(User, Vec<(Post, Vec<Comment>)>)>> {
+    fn loading_associations(&mut self) -> BenchResult<Vec<UserTree>> {
         let users: Vec<MysqlUserRow> = mysql_rows(&mut self.conn, ALL_USERS, ())?;
         let users: Vec<User> = users.into_iter().map(mysql_user).collect();
         let user_ids: Vec<mysql::Value> = users.iter().map(|u| u.id.into()).collect();

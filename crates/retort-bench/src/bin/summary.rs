@@ -104,7 +104,10 @@ fn criterion_measurements(dir: &Path, out: &mut Vec<Measurement>) -> BenchResult
                     out.push(m);
                 }
             }
-        } else if path.file_name().is_some_and(|n| n != "report" && n != "base") {
+        } else if path
+            .file_name()
+            .is_some_and(|n| n != "report" && n != "base")
+        {
             criterion_measurements(&path, out)?;
         }
     }
@@ -184,14 +187,20 @@ fn workload_name(rank: usize, names: &BTreeMap<usize, String>) -> &str {
 
 fn backend_rank(backend: &str) -> (usize, String) {
     let order = ["sqlite", "postgres", "mysql"];
-    let rank = order.iter().position(|b| *b == backend).unwrap_or(order.len());
+    let rank = order
+        .iter()
+        .position(|b| *b == backend)
+        .unwrap_or(order.len());
     (rank, backend.to_owned())
 }
 
 /// Implementation columns: the known ones in [`IMPLEMENTATION_ORDER`] (retort's always, as
 /// pending until measured), then any others by name.
 fn columns(measurements: &[Measurement]) -> Vec<String> {
-    let present: BTreeSet<&str> = measurements.iter().map(|m| m.implementation.as_str()).collect();
+    let present: BTreeSet<&str> = measurements
+        .iter()
+        .map(|m| m.implementation.as_str())
+        .collect();
     let mut columns: Vec<String> = IMPLEMENTATION_ORDER
         .iter()
         .filter(|name| {
@@ -260,9 +269,19 @@ fn markdown(table: &Table, names: &BTreeMap<usize, String>, columns: &[String]) 
     out
 }
 
+/// Colours by position in [`IMPLEMENTATION_ORDER`], so an implementation keeps its colour
+/// whichever others are present; the last is for implementations not in that list.
 const PALETTE: &[&str] = &[
-    "#d62728", "#ff7f0e", "#1f77b4", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+    "#7f7f7f", "#d62728", "#ff7f0e", "#1f77b4", "#2ca02c", "#9467bd", "#8c564b", "#e377c2",
 ];
+
+fn colour(implementation: &str) -> &'static str {
+    let index = IMPLEMENTATION_ORDER
+        .iter()
+        .position(|name| *name == implementation)
+        .unwrap_or(PALETTE.len() - 1);
+    PALETTE[index.min(PALETTE.len() - 1)]
+}
 
 /// One bar chart per backend: for each workload its largest N, one bar per implementation with
 /// its ratio to the raw driver on a log scale, and a line at 1× for the driver itself.
@@ -291,7 +310,9 @@ fn svg_chart(
         .values()
         .flat_map(|(_, row)| {
             let base = row[BASELINE];
-            series.iter().filter_map(move |c| row.get(c.as_str()).map(|m| m / base))
+            series
+                .iter()
+                .filter_map(move |c| row.get(c.as_str()).map(|m| m / base))
         })
         .collect();
     let hi = ratios.iter().copied().fold(2.0_f64, f64::max) * 1.4;
@@ -321,7 +342,11 @@ fn svg_chart(
             let value = step * factor;
             if value >= lo && value <= hi {
                 let gy = y(value);
-                let stroke = if (value - 1.0).abs() < 1e-9 { "#000" } else { "#ddd" };
+                let stroke = if (value - 1.0).abs() < 1e-9 {
+                    "#000"
+                } else {
+                    "#ddd"
+                };
                 let _ = writeln!(
                     svg,
                     r#"<line x1="{left}" x2="{}" y1="{gy:.1}" y2="{gy:.1}" stroke="{stroke}"/><text x="{}" y="{:.1}" text-anchor="end">{value}×</text>"#,
@@ -335,11 +360,11 @@ fn svg_chart(
     }
     // Legend.
     for (i, name) in series.iter().enumerate() {
-        let lx = left + 150.0 * i as f64;
+        let lx = left + 140.0 * i as f64;
         let _ = writeln!(
             svg,
             r#"<rect x="{lx}" y="36" width="12" height="12" fill="{}"/><text x="{}" y="46">{name}</text>"#,
-            PALETTE[i % PALETTE.len()],
+            colour(name),
             lx + 16.0
         );
     }
@@ -359,7 +384,7 @@ fn svg_chart(
                 r#"<rect x="{bx:.1}" y="{by:.1}" width="{:.1}" height="{:.1}" fill="{}"><title>{name}: {ratio:.2}×</title></rect><text x="{:.1}" y="{:.1}" text-anchor="middle" font-size="10">{ratio:.1}×</text>"#,
                 bar_w - 2.0,
                 (top + plot_h - by).max(0.0),
-                PALETTE[i % PALETTE.len()],
+                colour(name),
                 bx + bar_w / 2.0 - 1.0,
                 by - 3.0
             );
