@@ -79,6 +79,7 @@ if ((sqlalchemy)); then
     extra=(--extra "$out/sqlalchemy.json")
 fi
 
+rm -f "$out"/ratios-*.svg "$out"/ratios-*.png
 # The bench profile reuses the libraries `cargo bench` just built.
 cargo run -q --profile bench -p retort-bench --bin summary -- \
     --criterion-dir "$target_dir/criterion" --backends "$backends" --svg-dir "$out" \
@@ -91,6 +92,7 @@ if command -v rsvg-convert >/dev/null; then
 fi
 if ((publish)); then
     mkdir -p "$here/results"
+    rm -f "$here"/results/ratios-* "$here/results/summary.md"
     cp "$out/summary.md" "$out"/ratios-*.svg "$here/results/"
     cp "$out"/ratios-*.png "$here/results/" 2>/dev/null || true
     echo "run.sh: copied the table and charts into $here/results/"
