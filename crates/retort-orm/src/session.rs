@@ -247,7 +247,9 @@ impl SessionShared {
 
     /// Emits the statements of a flush. Object states change only once all of them succeed.
     fn run_flush(&self, state: &mut SessionState, changes: &[Update]) -> Result<Vec<Inserted>> {
-        let caps = self.engine.dialect().capabilities();
+        // Ask the connection, not the engine: what the server can do (MariaDB's RETURNING)
+        // is known only once a connection has been made.
+        let caps = self.connection(state)?.dialect().capabilities();
         let mut mappers: Vec<&'static Mapper> = Vec::new();
         for obj in state.new.iter().chain(&state.deleted) {
             if !mappers.iter().any(|m| std::ptr::eq(*m, obj.mapper())) {
