@@ -258,8 +258,8 @@ impl SessionShared {
         }
         let order = uow::dependency_order(&mappers);
         let new = std::mem::take(&mut state.new);
+        let mut inserted = Vec::with_capacity(new.len());
         let result = (|| {
-            let mut inserted = Vec::with_capacity(new.len());
             for mapper in &order {
                 let objs: Vec<&Arc<dyn ObjHandle>> = new
                     .iter()
@@ -282,12 +282,25 @@ impl SessionShared {
                     self.delete_objects(state, mapper, &objs, &caps)?;
                 }
             }
-            Ok(inserted)
+            Ok(())
         })();
-        if result.is_err() {
-            state.new = new;
+        match result {
+            Ok(()) => Ok(inserted),
+            Err(err) => {
+                // The rows of INSERTs that did succeed are rolled back with the flush: the
+                // keys and defaults they gave their objects must go too, so the objects are
+                // as they were added (the generated columns were NULL, or they would have
+                // been sent).
+                for entry in &inserted {
+                    for &g in &entry.generated {
+                        let _ = entry.obj.set_value(g, Value::Null);
+                    }
+                    entry.obj.meta().expired = false;
+                }
+                state.new = new;
+                Err(err)
+            }
         }
-        result
     }
 
     fn insert_objects(
