@@ -207,7 +207,10 @@ impl SessionShared {
         }
         let mut meta = obj.meta();
         meta.expired = false;
+        // The reload discarded any unflushed change: the next write must take a new
+        // snapshot and register the object again, or its change would be lost.
         meta.committed = None;
+        meta.touched = false;
         Ok(())
     }
 
@@ -527,6 +530,7 @@ impl SessionShared {
                 let mut meta = existing.meta();
                 meta.expired = false;
                 meta.committed = None;
+                meta.touched = false;
             }
             return Obj::from_handle(existing).ok_or_else(|| {
                 Error::InvalidRequest("identity map entry has another type".into())
@@ -904,6 +908,7 @@ impl Session {
         let mut meta = obj.meta();
         meta.expired = true;
         meta.committed = None;
+        meta.touched = false;
     }
 
     /// Expires every object in the session.
@@ -913,6 +918,7 @@ impl Session {
             let mut meta = obj.meta();
             meta.expired = true;
             meta.committed = None;
+            meta.touched = false;
         }
     }
 
