@@ -480,6 +480,7 @@ impl SessionShared {
             let mut meta = entry.obj.meta();
             meta.state = ObjectState::Transient;
             meta.session = None;
+            meta.session_id = 0;
             meta.expired = false;
             meta.touched = false;
         }
