@@ -230,19 +230,28 @@ impl SessionShared {
                 Ok(())
             }
             Err(err) => {
-                // Nothing of a failed flush may stay in the database: end the transaction
-                // now, and make the session refuse work until the user rolls it back.
-                if let Some(mut conn) = state.conn.take() {
-                    if conn.rollback_transaction().is_err() {
-                        conn.invalidate();
+                // Nothing of a failed flush may stay in the database, and the session refuses
+                // work until the user rolls it back. Inside a savepoint only the savepoint is
+                // lost: rolling it back (SQLAlchemy's `begin_nested` on error) lets the outer
+                // transaction go on. Outside one, end the transaction now.
+                let message = if state.savepoints.is_empty() {
+                    if let Some(mut conn) = state.conn.take() {
+                        if conn.rollback_transaction().is_err() {
+                            conn.invalidate();
+                        }
                     }
-                }
-                state.savepoints.clear();
+                    format!(
+                        "this session's transaction was rolled back after a failed flush \
+                         ({err}); call rollback() before using the session again"
+                    )
+                } else {
+                    format!(
+                        "a flush inside a savepoint failed ({err}); roll back the savepoint \
+                         (or call rollback()) before using the session again"
+                    )
+                };
                 state.touched = touched;
-                state.pending_rollback = Some(format!(
-                    "this session's transaction was rolled back after a failed flush ({err}); \
-                     call rollback() before using the session again"
-                ));
+                state.pending_rollback = Some(message);
                 Err(err)
             }
         }
@@ -1049,11 +1058,15 @@ pub struct NestedTransaction<'s> {
 
 impl NestedTransaction<'_> {
     /// Flushes and releases the savepoint, keeping its changes in the outer transaction.
+    ///
+    /// If the flush fails, the savepoint is rolled back (as when it is dropped) and the
+    /// error returned; the outer transaction stays usable.
     pub fn commit(mut self) -> Result<()> {
-        self.done = true;
         let shared = &self.session.shared;
         let mut state = shared.lock();
+        // On error `self` is dropped after the lock is released, and its Drop rolls back.
         shared.flush_locked(&mut state)?;
+        self.done = true;
         pop_savepoint(&mut state, &self.name);
         shared.connection(&mut state)?.release_savepoint(&self.name)
     }
