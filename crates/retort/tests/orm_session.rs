@@ -576,6 +576,22 @@ fn objects_stay_readable_after_close() {
 
         // A closed session can be used again.
         assert_eq!(session.query::<User>().count().unwrap(), 1);
+
+        // Closing with flushed work: the DELETE and the INSERT are rolled back; the deleted
+        // object leaves detached, the inserted one transient (its row never existed).
+        let alice = session.get::<User>(1).unwrap().unwrap();
+        session.delete(&alice).unwrap();
+        let new = session.add(User::named("New", 1));
+        session.flush().unwrap();
+        session.close().unwrap();
+        assert_eq!(alice.state(), ObjectState::Detached);
+        assert_eq!(new.state(), ObjectState::Transient);
+        assert_eq!(new.read().unwrap().id, None);
+        assert_eq!(session.identity_count(), 0);
+        assert_eq!(
+            checker.rows(db, "SELECT name FROM users", &[]),
+            vec![vec![txt("Alice")]]
+        );
     });
 }
 
