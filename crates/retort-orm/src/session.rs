@@ -846,17 +846,24 @@ impl Session {
         result
     }
 
-    /// Rolls back and detaches every object from the session.
+    /// Detaches every object from the session and rolls back. As in SQLAlchemy, the values
+    /// an object had loaded stay readable; objects whose INSERT is undone become transient.
     pub fn close(&self) -> Result<()> {
-        self.rollback()?;
+        // Taken out of the identity map first, so that the rollback does not expire them.
+        let held: Vec<Arc<dyn ObjHandle>> = self.shared.lock().identity.drain().collect();
+        let result = self.rollback();
         let mut state = self.shared.lock();
-        for obj in state.identity.drain() {
+        // The rollback puts back objects whose DELETE it undid; they leave too.
+        let restored: Vec<Arc<dyn ObjHandle>> = state.identity.drain().collect();
+        for obj in held.into_iter().chain(restored) {
             let mut meta = obj.meta();
-            meta.state = ObjectState::Detached;
+            if meta.state != ObjectState::Transient {
+                meta.state = ObjectState::Detached;
+            }
             meta.session = None;
             meta.session_id = 0;
         }
-        Ok(())
+        result
     }
 
     /// The object of `M` with primary key `key`: from the identity map without SQL when it
