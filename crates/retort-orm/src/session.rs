@@ -894,10 +894,11 @@ impl Session {
                 if current == ObjectState::Deleted {
                     return Ok(None);
                 }
-                if expired {
-                    self.shared.refresh_handle(&mut state, &handle)?;
+                // An expired object is loaded by the SELECT below, which refreshes it in
+                // place, or finds that its row is gone (deleted elsewhere): then `None`.
+                if !expired {
+                    return Ok(Obj::from_handle(handle));
                 }
-                return Ok(Obj::from_handle(handle));
             }
         } else {
             return Ok(None);
