@@ -26,9 +26,7 @@ fn assert_pending_rollback(session: &Session) {
         ("get", session.get::<Item>(12345).map(drop)),
         (
             "execute",
-            session
-                .execute(&select(func::count(Item::id)))
-                .map(drop),
+            session.execute(&select(func::count(Item::id))).map(drop),
         ),
         ("begin_nested", session.begin_nested().map(drop)),
     ];
@@ -110,7 +108,11 @@ fn unique_violation_inside_a_multi_row_insert() {
         let items = session.add_all((1..=5).map(|i| Item {
             id: i,
             name: Some(format!("item{i}")),
-            code: Some(if i == 4 { "same".into() } else { format!("c{i}") }),
+            code: Some(if i == 4 {
+                "same".into()
+            } else {
+                format!("c{i}")
+            }),
         }));
         items[1].write().unwrap().code = Some("same".into());
         match session.commit() {

@@ -45,7 +45,11 @@ fn every_update_checks_and_bumps_the_version() {
                 ("COMMIT".to_string(), vec![]),
             ]
         );
-        assert_eq!(doc.read().unwrap().version, 2, "the object knows its new version");
+        assert_eq!(
+            doc.read().unwrap().version,
+            2,
+            "the object knows its new version"
+        );
         doc.write().unwrap().title = Some("third".into());
         session.commit().unwrap();
         assert_eq!(

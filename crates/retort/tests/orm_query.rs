@@ -22,7 +22,11 @@ fn seed(db: &TestDb) -> Checker {
         &checker,
         &[("Alice", 30), ("Bob", 40), ("Carol", 30), ("Dan", 25)],
     );
-    checker.exec(db, "INSERT INTO users (name, age) VALUES ('Eve', NULL)", &[]);
+    checker.exec(
+        db,
+        "INSERT INTO users (name, age) VALUES ('Eve', NULL)",
+        &[],
+    );
     for (email, user) in [("a1@x.org", 1), ("a2@y.org", 1), ("b@x.org", 2)] {
         checker.exec(
             db,
@@ -321,15 +325,31 @@ fn filter_by_an_unknown_name_is_a_clear_error() {
             other => panic!("expected ArgumentError, got {other}"),
         }
         for result in [
-            session.query::<User>().filter_by("nmae", 1).count().map(drop),
-            session.query::<User>().filter_by("nmae", 1).first().map(drop),
-            session.query::<User>().filter_by("nmae", 1).exists().map(drop),
+            session
+                .query::<User>()
+                .filter_by("nmae", 1)
+                .count()
+                .map(drop),
+            session
+                .query::<User>()
+                .filter_by("nmae", 1)
+                .first()
+                .map(drop),
+            session
+                .query::<User>()
+                .filter_by("nmae", 1)
+                .exists()
+                .map(drop),
             session
                 .query::<User>()
                 .filter_by("nmae", 1)
                 .update(vec![("age", Value::Int(1))])
                 .map(drop),
-            session.query::<User>().filter_by("nmae", 1).delete().map(drop),
+            session
+                .query::<User>()
+                .filter_by("nmae", 1)
+                .delete()
+                .map(drop),
             session
                 .scalars(&User::select().filter_by("nmae", 1))
                 .map(drop),
@@ -476,11 +496,14 @@ fn column_and_aggregate_queries_return_tuples() {
         // Per-user address counts through an outer join, by column name.
         let per_user: Vec<(String, i64)> = session
             .execute(
-                &select((User::name.expr().label("who"), func::count(Address::id).label("n")))
-                    .select_from(table("users"))
-                    .outerjoin(table("addresses"), Address::user_id.eq(User::id))
-                    .group_by(User::name)
-                    .order_by(User::name),
+                &select((
+                    User::name.expr().label("who"),
+                    func::count(Address::id).label("n"),
+                ))
+                .select_from(table("users"))
+                .outerjoin(table("addresses"), Address::user_id.eq(User::id))
+                .group_by(User::name)
+                .order_by(User::name),
             )
             .unwrap()
             .into_rows()
@@ -521,7 +544,11 @@ fn scalar_functions() {
             .scalar()
             .unwrap();
         assert_eq!(all, 5);
-        assert_eq!(scalar(func::count(User::age)), Value::Int(4), "NULLs not counted");
+        assert_eq!(
+            scalar(func::count(User::age)),
+            Value::Int(4),
+            "NULLs not counted"
+        );
         assert_eq!(scalar(func::count_distinct(User::age)), Value::Int(3));
         assert_eq!(scalar(func::max(User::age)), Value::Int(40));
         assert_eq!(scalar(func::min(User::name)), txt("Alice"));
@@ -566,7 +593,10 @@ fn bulk_update_by_query() {
         assert_eq!(
             capture.take_with_params(),
             vec![(
-                dialect_sql(db, r#"UPDATE "users" SET "age" = ? WHERE "users"."age" = ?"#),
+                dialect_sql(
+                    db,
+                    r#"UPDATE "users" SET "age" = ? WHERE "users"."age" = ?"#
+                ),
                 vec![Value::Int(31), Value::Int(30)]
             )]
         );

@@ -104,7 +104,10 @@ fn one_row_is_one_object_across_all_queries() {
         assert_eq!(session.identity_count(), 2);
         capture.clear();
         assert!(session.get::<User>(1).unwrap().unwrap().ptr_eq(&alice));
-        assert!(capture.take().is_empty(), "get found it in the identity map");
+        assert!(
+            capture.take().is_empty(),
+            "get found it in the identity map"
+        );
 
         // A query does not overwrite a change that is not flushed yet.
         alice.write().unwrap().age = Some(99);
@@ -149,9 +152,7 @@ fn without_expire_on_commit_objects_keep_their_values() {
         let checker = Checker::new(db);
         seed_users(db, &checker, &[("Alice", 30)]);
         let capture = Capture::install(db.engine());
-        let session = sessionmaker(db.engine())
-            .expire_on_commit(false)
-            .session();
+        let session = sessionmaker(db.engine()).expire_on_commit(false).session();
         let user = session.get::<User>(1).unwrap().unwrap();
         let added = session.add(User::named("Bob", 40));
         session.commit().unwrap();
@@ -171,9 +172,7 @@ fn refresh_reloads_and_discards_unflushed_changes() {
         let checker = Checker::new(db);
         seed_users(db, &checker, &[("Alice", 30)]);
         let capture = Capture::install(db.engine());
-        let session = sessionmaker(db.engine())
-            .expire_on_commit(false)
-            .session();
+        let session = sessionmaker(db.engine()).expire_on_commit(false).session();
         let user = session.get::<User>(1).unwrap().unwrap();
         session.commit().unwrap();
         checker.exec(db, "UPDATE users SET age = 40 WHERE id = 1", &[]);
@@ -198,7 +197,10 @@ fn refresh_reloads_and_discards_unflushed_changes() {
         assert_eq!(
             capture.take(),
             vec![
-                dialect_sql(db, r#"UPDATE "users" SET "name" = ? WHERE "users"."id" = ?"#),
+                dialect_sql(
+                    db,
+                    r#"UPDATE "users" SET "name" = ? WHERE "users"."id" = ?"#
+                ),
                 "COMMIT".to_string()
             ]
         );
@@ -220,9 +222,7 @@ fn expire_reloads_on_next_access() {
         let checker = Checker::new(db);
         seed_users(db, &checker, &[("Alice", 30), ("Bob", 40)]);
         let capture = Capture::install(db.engine());
-        let session = sessionmaker(db.engine())
-            .expire_on_commit(false)
-            .session();
+        let session = sessionmaker(db.engine()).expire_on_commit(false).session();
         let alice = session.get::<User>(1).unwrap().unwrap();
         let bob = session.get::<User>(2).unwrap().unwrap();
         session.commit().unwrap();
@@ -380,7 +380,14 @@ fn begin_nested_commit_keeps_the_savepoints_work() {
         let statements = capture.take();
         assert_eq!(
             kinds(&statements),
-            ["BEGIN", "INSERT", "SAVEPOINT", "INSERT", "RELEASE", "COMMIT"]
+            [
+                "BEGIN",
+                "INSERT",
+                "SAVEPOINT",
+                "INSERT",
+                "RELEASE",
+                "COMMIT"
+            ]
         );
         assert_eq!(
             statements[4],
@@ -405,7 +412,11 @@ fn begin_nested_rollback_undoes_only_the_savepoint() {
         let nested = session.begin_nested().unwrap();
         let sp_name = {
             let statements = capture.take();
-            statements.last().unwrap().trim_start_matches("SAVEPOINT ").to_owned()
+            statements
+                .last()
+                .unwrap()
+                .trim_start_matches("SAVEPOINT ")
+                .to_owned()
         };
         let inner = session.add(User::named("Inner", 2));
         outer.write().unwrap().age = Some(10);

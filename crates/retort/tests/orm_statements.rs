@@ -40,8 +40,21 @@ fn two_gets_of_one_id_emit_one_select() {
             ]
         );
         assert_eq!(second.read().unwrap().name.as_deref(), Some("Alice"));
-        assert_eq!(session.query::<User>().get(1).unwrap().unwrap().read().unwrap().age, Some(30));
-        assert!(capture.take().is_empty(), "reads from the identity map send nothing");
+        assert_eq!(
+            session
+                .query::<User>()
+                .get(1)
+                .unwrap()
+                .unwrap()
+                .read()
+                .unwrap()
+                .age,
+            Some(30)
+        );
+        assert!(
+            capture.take().is_empty(),
+            "reads from the identity map send nothing"
+        );
 
         // A key that does not exist is looked up every time (it is not in the map).
         assert!(session.get::<User>(2).unwrap().is_none());
@@ -171,7 +184,9 @@ fn adding_a_thousand_users_emits_the_batched_inserts_and_no_more() {
         } else {
             // One row per statement, each reporting its generated key.
             assert_eq!(statements.len(), 1002);
-            assert!(statements[1..1001].iter().all(|s| *s == users_insert(db, 1)));
+            assert!(statements[1..1001]
+                .iter()
+                .all(|s| *s == users_insert(db, 1)));
         }
         assert_eq!(statements[0], "BEGIN");
         assert_eq!(statements[statements.len() - 1], "COMMIT");
@@ -190,7 +205,10 @@ fn adding_a_thousand_users_emits_the_batched_inserts_and_no_more() {
             let u = user.read().unwrap();
             assert_eq!(by_id.get(&u.id.unwrap()), u.name.as_ref());
         }
-        assert!(capture.take().is_empty(), "reading the objects sends nothing");
+        assert!(
+            capture.take().is_empty(),
+            "reading the objects sends nothing"
+        );
         assert_eq!(session.identity_count(), 1000);
     });
 }
@@ -217,7 +235,10 @@ fn large_flushes_are_chunked_into_inserts_of_at_most_a_thousand_rows() {
             assert_eq!(inserts.len(), 2500);
         }
         session.commit().unwrap();
-        assert_eq!(Checker::new(db).count(db, "SELECT count(*) FROM users"), 2500);
+        assert_eq!(
+            Checker::new(db).count(db, "SELECT count(*) FROM users"),
+            2500
+        );
     });
 }
 
@@ -599,7 +620,11 @@ fn the_first_flush_of_a_new_engine_is_batched_too() {
         if insert_returning(db) {
             assert_eq!(
                 capture.take(),
-                vec!["BEGIN".to_string(), users_insert(db, 2), "COMMIT".to_string()]
+                vec![
+                    "BEGIN".to_string(),
+                    users_insert(db, 2),
+                    "COMMIT".to_string()
+                ]
             );
         }
         assert!(users.iter().all(|u| u.read().unwrap().id.is_some()));
@@ -639,10 +664,7 @@ fn composite_primary_keys() {
         );
 
         let session = Session::new(db.engine());
-        let bob = session
-            .get::<Membership>((1i64, "bob"))
-            .unwrap()
-            .unwrap();
+        let bob = session.get::<Membership>((1i64, "bob")).unwrap().unwrap();
         let again = session
             .get::<Membership>(vec![Value::Int(1), txt("bob")])
             .unwrap()
@@ -667,10 +689,7 @@ fn composite_primary_keys() {
                 vec![Value::Int(1), txt("bob")]
             )
         );
-        assert!(session
-            .get::<Membership>((2i64, "bob"))
-            .unwrap()
-            .is_none());
+        assert!(session.get::<Membership>((2i64, "bob")).unwrap().is_none());
         let err = session.get::<Membership>(1).unwrap_err();
         assert!(matches!(err, Error::Argument(_)), "{err}");
         capture.clear();

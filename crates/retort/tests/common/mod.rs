@@ -29,7 +29,10 @@ impl Capture {
 
     /// The statements recorded since the last `take` or `clear`, and forgets them.
     pub fn take(&self) -> Vec<String> {
-        self.take_with_params().into_iter().map(|(s, _)| s).collect()
+        self.take_with_params()
+            .into_iter()
+            .map(|(s, _)| s)
+            .collect()
     }
 
     /// Like `take`, with each statement's parameters.
