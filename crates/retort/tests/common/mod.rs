@@ -9,9 +9,12 @@ use retort::core::schema::Table;
 use retort::prelude::*;
 use retort_testkit::TestDb;
 
+/// One statement sent: its SQL and parameters.
+pub type Sent = (String, Vec<Value>);
+
 /// Every statement an engine sends, in order, as SQL text.
 #[derive(Clone, Default)]
-pub struct Capture(Arc<Mutex<Vec<(String, Vec<Value>)>>>);
+pub struct Capture(Arc<Mutex<Vec<Sent>>>);
 
 impl Capture {
     /// Starts recording `engine`'s statements.
@@ -36,7 +39,7 @@ impl Capture {
     }
 
     /// Like `take`, with each statement's parameters.
-    pub fn take_with_params(&self) -> Vec<(String, Vec<Value>)> {
+    pub fn take_with_params(&self) -> Vec<Sent> {
         std::mem::take(&mut *self.0.lock().unwrap())
     }
 
