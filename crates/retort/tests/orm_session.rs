@@ -644,3 +644,32 @@ fn a_session_and_its_objects_move_to_another_thread() {
         );
     });
 }
+
+#[test]
+fn changing_a_primary_key_keeps_one_object_per_row() {
+    for_each_backend(|db| {
+        create_tables(db, &[Registry::register::<Item>]);
+        let checker = Checker::new(db);
+        let session = Session::new(db.engine());
+        let item = session.add(Item {
+            id: 1,
+            name: Some("one".into()),
+            code: None,
+        });
+        session.commit().unwrap();
+        item.write().unwrap().id = 2;
+        session.commit().unwrap();
+        assert_eq!(
+            checker.rows(db, "SELECT id, name FROM items", &[]),
+            vec![vec![Value::Int(2), txt("one")]]
+        );
+        assert!(
+            session.get::<Item>(1).unwrap().is_none(),
+            "no row 1 any more"
+        );
+        let by_new_key = session.get::<Item>(2).unwrap().unwrap();
+        assert!(by_new_key.ptr_eq(&item), "the row is still the same object");
+        let by_query = session.query::<Item>().one().unwrap();
+        assert!(by_query.ptr_eq(&item));
+    });
+}
