@@ -226,6 +226,7 @@ impl SessionShared {
         }
         match self.run_flush(state, &changes) {
             Ok(inserted) => {
+                rekey_updated(state, &changes);
                 self.finish_flush(state, inserted, &touched);
                 Ok(())
             }
@@ -632,6 +633,33 @@ fn collect_updates(touched: &[Arc<dyn ObjHandle>]) -> Result<Vec<Update>> {
         });
     }
     Ok(updates)
+}
+
+/// Objects whose UPDATE changed their primary key move to their new identity key, so that
+/// the row is still found as the same object.
+fn rekey_updated(state: &mut SessionState, changes: &[Update]) {
+    for update in changes {
+        let pk = update.obj.mapper().primary_key();
+        if !update.changed.iter().any(|(i, _)| pk.contains(i)) {
+            continue;
+        }
+        let old = update.obj.meta().key.take();
+        if let Some(old) = old {
+            state.identity.remove(&identity_key(&*update.obj, old));
+        }
+        let new = update
+            .obj
+            .key_values()
+            .ok()
+            .and_then(|k| Key::from_values(&k));
+        if let Some(new) = new {
+            update.obj.meta().key = Some(new.clone());
+            // The database just accepted the new key, so no other row holds it.
+            let _ = state
+                .identity
+                .insert(identity_key(&*update.obj, new), Arc::clone(&update.obj));
+        }
+    }
 }
 
 fn clear_touched(touched: &[Arc<dyn ObjHandle>]) {
