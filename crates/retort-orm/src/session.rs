@@ -841,7 +841,16 @@ impl Session {
     pub fn commit(&self) -> Result<()> {
         let mut state = self.shared.lock();
         self.shared.flush_locked(&mut state)?;
-        self.shared.end_transaction(&mut state, true)?;
+        if let Err(err) = self.shared.end_transaction(&mut state, true) {
+            // The COMMIT failed and the transaction is rolled back: the objects its flushes
+            // wrote are not in the database. rollback() puts them right, as after a failed
+            // flush.
+            state.pending_rollback = Some(format!(
+                "this session's COMMIT failed and its transaction was rolled back ({err}); \
+                 call rollback() before using the session again"
+            ));
+            return Err(err);
+        }
         state.inserted.clear();
         for obj in state.removed.drain(..) {
             let mut meta = obj.meta();
