@@ -207,7 +207,10 @@ impl SessionShared {
         }
         let mut meta = obj.meta();
         meta.expired = false;
+        // The reload discarded any unflushed change: the next write must take a new
+        // snapshot and register the object again, or its change would be lost.
         meta.committed = None;
+        meta.touched = false;
         Ok(())
     }
 
@@ -223,23 +226,33 @@ impl SessionShared {
         }
         match self.run_flush(state, &changes) {
             Ok(inserted) => {
+                rekey_updated(state, &changes);
                 self.finish_flush(state, inserted, &touched);
                 Ok(())
             }
             Err(err) => {
-                // Nothing of a failed flush may stay in the database: end the transaction
-                // now, and make the session refuse work until the user rolls it back.
-                if let Some(mut conn) = state.conn.take() {
-                    if conn.rollback_transaction().is_err() {
-                        conn.invalidate();
+                // Nothing of a failed flush may stay in the database, and the session refuses
+                // work until the user rolls it back. Inside a savepoint only the savepoint is
+                // lost: rolling it back (SQLAlchemy's `begin_nested` on error) lets the outer
+                // transaction go on. Outside one, end the transaction now.
+                let message = if state.savepoints.is_empty() {
+                    if let Some(mut conn) = state.conn.take() {
+                        if conn.rollback_transaction().is_err() {
+                            conn.invalidate();
+                        }
                     }
-                }
-                state.savepoints.clear();
+                    format!(
+                        "this session's transaction was rolled back after a failed flush \
+                         ({err}); call rollback() before using the session again"
+                    )
+                } else {
+                    format!(
+                        "a flush inside a savepoint failed ({err}); roll back the savepoint \
+                         (or call rollback()) before using the session again"
+                    )
+                };
                 state.touched = touched;
-                state.pending_rollback = Some(format!(
-                    "this session's transaction was rolled back after a failed flush ({err}); \
-                     call rollback() before using the session again"
-                ));
+                state.pending_rollback = Some(message);
                 Err(err)
             }
         }
@@ -247,7 +260,9 @@ impl SessionShared {
 
     /// Emits the statements of a flush. Object states change only once all of them succeed.
     fn run_flush(&self, state: &mut SessionState, changes: &[Update]) -> Result<Vec<Inserted>> {
-        let caps = self.engine.dialect().capabilities();
+        // Ask the connection, not the engine: what the server can do (MariaDB's RETURNING)
+        // is known only once a connection has been made.
+        let caps = self.connection(state)?.dialect().capabilities();
         let mut mappers: Vec<&'static Mapper> = Vec::new();
         for obj in state.new.iter().chain(&state.deleted) {
             if !mappers.iter().any(|m| std::ptr::eq(*m, obj.mapper())) {
@@ -256,8 +271,8 @@ impl SessionShared {
         }
         let order = uow::dependency_order(&mappers);
         let new = std::mem::take(&mut state.new);
+        let mut inserted = Vec::with_capacity(new.len());
         let result = (|| {
-            let mut inserted = Vec::with_capacity(new.len());
             for mapper in &order {
                 let objs: Vec<&Arc<dyn ObjHandle>> = new
                     .iter()
@@ -280,12 +295,25 @@ impl SessionShared {
                     self.delete_objects(state, mapper, &objs, &caps)?;
                 }
             }
-            Ok(inserted)
+            Ok(())
         })();
-        if result.is_err() {
-            state.new = new;
+        match result {
+            Ok(()) => Ok(inserted),
+            Err(err) => {
+                // The rows of INSERTs that did succeed are rolled back with the flush: the
+                // keys and defaults they gave their objects must go too, so the objects are
+                // as they were added (the generated columns were NULL, or they would have
+                // been sent).
+                for entry in &inserted {
+                    for &g in &entry.generated {
+                        let _ = entry.obj.set_value(g, Value::Null);
+                    }
+                    entry.obj.meta().expired = false;
+                }
+                state.new = new;
+                Err(err)
+            }
         }
-        result
     }
 
     fn insert_objects(
@@ -462,6 +490,7 @@ impl SessionShared {
             let mut meta = entry.obj.meta();
             meta.state = ObjectState::Transient;
             meta.session = None;
+            meta.session_id = 0;
             meta.expired = false;
             meta.touched = false;
         }
@@ -512,6 +541,7 @@ impl SessionShared {
                 let mut meta = existing.meta();
                 meta.expired = false;
                 meta.committed = None;
+                meta.touched = false;
             }
             return Obj::from_handle(existing).ok_or_else(|| {
                 Error::InvalidRequest("identity map entry has another type".into())
@@ -603,6 +633,33 @@ fn collect_updates(touched: &[Arc<dyn ObjHandle>]) -> Result<Vec<Update>> {
         });
     }
     Ok(updates)
+}
+
+/// Objects whose UPDATE changed their primary key move to their new identity key, so that
+/// the row is still found as the same object.
+fn rekey_updated(state: &mut SessionState, changes: &[Update]) {
+    for update in changes {
+        let pk = update.obj.mapper().primary_key();
+        if !update.changed.iter().any(|(i, _)| pk.contains(i)) {
+            continue;
+        }
+        let old = update.obj.meta().key.take();
+        if let Some(old) = old {
+            state.identity.remove(&identity_key(&*update.obj, old));
+        }
+        let new = update
+            .obj
+            .key_values()
+            .ok()
+            .and_then(|k| Key::from_values(&k));
+        if let Some(new) = new {
+            update.obj.meta().key = Some(new.clone());
+            // The database just accepted the new key, so no other row holds it.
+            let _ = state
+                .identity
+                .insert(identity_key(&*update.obj, new), Arc::clone(&update.obj));
+        }
+    }
 }
 
 fn clear_touched(touched: &[Arc<dyn ObjHandle>]) {
@@ -784,7 +841,16 @@ impl Session {
     pub fn commit(&self) -> Result<()> {
         let mut state = self.shared.lock();
         self.shared.flush_locked(&mut state)?;
-        self.shared.end_transaction(&mut state, true)?;
+        if let Err(err) = self.shared.end_transaction(&mut state, true) {
+            // The COMMIT failed and the transaction is rolled back: the objects its flushes
+            // wrote are not in the database. rollback() puts them right, as after a failed
+            // flush.
+            state.pending_rollback = Some(format!(
+                "this session's COMMIT failed and its transaction was rolled back ({err}); \
+                 call rollback() before using the session again"
+            ));
+            return Err(err);
+        }
         state.inserted.clear();
         for obj in state.removed.drain(..) {
             let mut meta = obj.meta();
@@ -817,17 +883,24 @@ impl Session {
         result
     }
 
-    /// Rolls back and detaches every object from the session.
+    /// Detaches every object from the session and rolls back. As in SQLAlchemy, the values
+    /// an object had loaded stay readable; objects whose INSERT is undone become transient.
     pub fn close(&self) -> Result<()> {
-        self.rollback()?;
+        // Taken out of the identity map first, so that the rollback does not expire them.
+        let held: Vec<Arc<dyn ObjHandle>> = self.shared.lock().identity.drain().collect();
+        let result = self.rollback();
         let mut state = self.shared.lock();
-        for obj in state.identity.drain() {
+        // The rollback puts back objects whose DELETE it undid; they leave too.
+        let restored: Vec<Arc<dyn ObjHandle>> = state.identity.drain().collect();
+        for obj in held.into_iter().chain(restored) {
             let mut meta = obj.meta();
-            meta.state = ObjectState::Detached;
+            if meta.state != ObjectState::Transient {
+                meta.state = ObjectState::Detached;
+            }
             meta.session = None;
             meta.session_id = 0;
         }
-        Ok(())
+        result
     }
 
     /// The object of `M` with primary key `key`: from the identity map without SQL when it
@@ -858,10 +931,11 @@ impl Session {
                 if current == ObjectState::Deleted {
                     return Ok(None);
                 }
-                if expired {
-                    self.shared.refresh_handle(&mut state, &handle)?;
+                // An expired object is loaded by the SELECT below, which refreshes it in
+                // place, or finds that its row is gone (deleted elsewhere): then `None`.
+                if !expired {
+                    return Ok(Obj::from_handle(handle));
                 }
-                return Ok(Obj::from_handle(handle));
             }
         } else {
             return Ok(None);
@@ -889,6 +963,7 @@ impl Session {
         let mut meta = obj.meta();
         meta.expired = true;
         meta.committed = None;
+        meta.touched = false;
     }
 
     /// Expires every object in the session.
@@ -898,6 +973,7 @@ impl Session {
             let mut meta = obj.meta();
             meta.expired = true;
             meta.committed = None;
+            meta.touched = false;
         }
     }
 
@@ -985,7 +1061,7 @@ impl Session {
     /// Runs a `select(User)`-style statement and returns the objects: SQLAlchemy 2.0's
     /// `session.scalars(select(User))`.
     pub fn scalars<M: Model>(&self, select: &query::ModelSelect<M>) -> Result<Vec<Obj<M>>> {
-        self.shared.run_query::<M>(&select.statement())
+        self.shared.run_query::<M>(&select.checked_statement()?)
     }
 
     /// Runs any Core statement in the session's transaction (after autoflush) and returns its
@@ -1027,11 +1103,15 @@ pub struct NestedTransaction<'s> {
 
 impl NestedTransaction<'_> {
     /// Flushes and releases the savepoint, keeping its changes in the outer transaction.
+    ///
+    /// If the flush fails, the savepoint is rolled back (as when it is dropped) and the
+    /// error returned; the outer transaction stays usable.
     pub fn commit(mut self) -> Result<()> {
-        self.done = true;
         let shared = &self.session.shared;
         let mut state = shared.lock();
+        // On error `self` is dropped after the lock is released, and its Drop rolls back.
         shared.flush_locked(&mut state)?;
+        self.done = true;
         pop_savepoint(&mut state, &self.name);
         shared.connection(&mut state)?.release_savepoint(&self.name)
     }

@@ -127,8 +127,9 @@ pub(crate) fn insert_batches(
     } else {
         Vec::new()
     };
-    let per_statement = if !generated.is_empty() && returning.is_empty() {
-        // Without RETURNING only one generated key per statement can be read back.
+    let per_statement = if sent.is_empty() || (!generated.is_empty() && returning.is_empty()) {
+        // DEFAULT VALUES inserts one row; and without RETURNING only one generated key per
+        // statement can be read back.
         1
     } else {
         (caps.max_params / sent.len().max(1)).clamp(1, 1000)
