@@ -332,10 +332,7 @@ impl RetortOrm {
     }
 }
 
-type OrmTree = (
-    Obj<OrmUser>,
-    Vec<(Obj<OrmPost>, Vec<Obj<OrmComment>>)>,
-);
+type OrmTree = (Obj<OrmUser>, Vec<(Obj<OrmPost>, Vec<Obj<OrmComment>>)>);
 
 impl Workloads for RetortOrm {
     type User = Obj<OrmUser>;
@@ -419,15 +416,20 @@ impl Workloads for RetortOrm {
             let post_id = read(&comment).post_id;
             comments_by_post.entry(post_id).or_default().push(comment);
         }
-        let mut posts_by_user: std::collections::HashMap<i32, Vec<(Obj<OrmPost>, Vec<Obj<OrmComment>>)>> =
-            std::collections::HashMap::new();
+        let mut posts_by_user: std::collections::HashMap<
+            i32,
+            Vec<(Obj<OrmPost>, Vec<Obj<OrmComment>>)>,
+        > = std::collections::HashMap::new();
         for post in posts {
             let (id, user_id) = {
                 let p = read(&post);
                 (p.id.unwrap_or_default(), p.user_id)
             };
             let comments = comments_by_post.remove(&id).unwrap_or_default();
-            posts_by_user.entry(user_id).or_default().push((post, comments));
+            posts_by_user
+                .entry(user_id)
+                .or_default()
+                .push((post, comments));
         }
         Ok(users
             .into_iter()

@@ -235,6 +235,14 @@ impl<M: Model> ModelSelect<M> {
         });
     }
 
+    /// Whether the query joins other tables, so one object may come back in several rows.
+    pub(crate) fn has_joins(&self) -> bool {
+        self.core
+            .from
+            .iter()
+            .any(|item| matches!(item, FromItem::Join { .. }))
+    }
+
     fn checked(&self) -> Result<()> {
         match &self.error {
             Some(message) => Err(Error::Argument(message.clone())),
@@ -338,17 +346,19 @@ impl<'s, M: Model> Query<'s, M> {
 
     /// Every matching object.
     pub fn all(self) -> Result<Vec<Obj<M>>> {
+        let unique = self.select.has_joins();
         let stmt = self.select.checked_statement()?;
-        self.session.shared().run_query::<M>(&stmt)
+        self.session.shared().run_query::<M>(&stmt, unique)
     }
 
     /// The first matching object (LIMIT 1), if any.
     pub fn first(self) -> Result<Option<Obj<M>>> {
+        let unique = self.select.has_joins();
         let stmt = self.select.limit(1).checked_statement()?;
         Ok(self
             .session
             .shared()
-            .run_query::<M>(&stmt)?
+            .run_query::<M>(&stmt, unique)?
             .into_iter()
             .next())
     }
@@ -360,8 +370,9 @@ impl<'s, M: Model> Query<'s, M> {
 
     /// At most one object: `MultipleResultsFound` if more.
     pub fn one_or_none(self) -> Result<Option<Obj<M>>> {
+        let unique = self.select.has_joins();
         let stmt = self.select.limit(2).checked_statement()?;
-        let mut objs = self.session.shared().run_query::<M>(&stmt)?;
+        let mut objs = self.session.shared().run_query::<M>(&stmt, unique)?;
         match objs.len() {
             0 | 1 => Ok(objs.pop()),
             _ => Err(Error::MultipleResultsFound),

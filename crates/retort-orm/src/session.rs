@@ -324,6 +324,12 @@ impl SessionShared {
         caps: &retort_core::dialect::Capabilities,
         inserted: &mut Vec<Inserted>,
     ) -> Result<()> {
+        if let Some(vi) = mapper.version_column() {
+            // A new row starts at version 1, as SQLAlchemy's version counter does.
+            for obj in objs {
+                obj.set_value(vi, Value::Int(1))?;
+            }
+        }
         let values: Vec<Vec<Value>> = objs.iter().map(|o| o.values()).collect::<Result<_>>()?;
         // Consecutive objects that send the same columns share a statement.
         let mut start = 0;
@@ -560,13 +566,25 @@ impl SessionShared {
         Ok(obj)
     }
 
-    pub(crate) fn run_query<M: Model>(&self, stmt: &Statement) -> Result<Vec<Obj<M>>> {
+    /// Runs a query of `M`'s columns and returns its objects. With `unique`, an object that
+    /// several rows map to (a join's repeats) is returned once, at its first position.
+    pub(crate) fn run_query<M: Model>(
+        &self,
+        stmt: &Statement,
+        unique: bool,
+    ) -> Result<Vec<Obj<M>>> {
         let mut state = self.lock();
         self.autoflush(&mut state)?;
         let rows = self.execute(&mut state, stmt)?.into_rows();
-        rows.into_iter()
-            .map(|row| self.hydrate::<M>(&mut state, row.into_values()))
-            .collect()
+        let mut objs = Vec::with_capacity(rows.len());
+        let mut seen = std::collections::HashSet::new();
+        for row in rows {
+            let obj = self.hydrate::<M>(&mut state, row.into_values())?;
+            if !unique || seen.insert(obj.handle().addr()) {
+                objs.push(obj);
+            }
+        }
+        Ok(objs)
     }
 
     pub(crate) fn run_rows(&self, stmt: &impl Executable) -> Result<CursorResult> {
@@ -1061,7 +1079,8 @@ impl Session {
     /// Runs a `select(User)`-style statement and returns the objects: SQLAlchemy 2.0's
     /// `session.scalars(select(User))`.
     pub fn scalars<M: Model>(&self, select: &query::ModelSelect<M>) -> Result<Vec<Obj<M>>> {
-        self.shared.run_query::<M>(&select.checked_statement()?)
+        self.shared
+            .run_query::<M>(&select.checked_statement()?, select.has_joins())
     }
 
     /// Runs any Core statement in the session's transaction (after autoflush) and returns its
@@ -1088,9 +1107,21 @@ impl Session {
 
 impl Drop for Session {
     fn drop(&mut self) {
-        // Closing returns the connection; the pool rolls back an open transaction on return.
+        // Returning the connection rolls back an open transaction; the objects outlive the
+        // session as detached (pending ones as transient), as after close().
         let mut state = self.shared.lock();
         state.conn = None;
+        let pending = std::mem::take(&mut state.new);
+        let attached = state.identity.drain().chain(pending).collect::<Vec<_>>();
+        for obj in attached {
+            let mut meta = obj.meta();
+            meta.state = match meta.state {
+                ObjectState::Pending => ObjectState::Transient,
+                _ => ObjectState::Detached,
+            };
+            meta.session = None;
+            meta.session_id = 0;
+        }
     }
 }
 

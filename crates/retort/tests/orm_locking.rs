@@ -57,15 +57,25 @@ fn every_update_checks_and_bumps_the_version() {
             vec![vec![txt("third"), Value::Int(3)]]
         );
 
-        // A new object's version is whatever it was given; updates count from there.
+        // A new row starts at version 1, whatever the object held; updates count from there.
         let fresh = session.add(Document {
             title: Some("new".into()),
+            version: 7,
             ..Default::default()
         });
         session.commit().unwrap();
+        assert_eq!(fresh.read().unwrap().version, 1);
         fresh.write().unwrap().title = Some("newer".into());
         session.commit().unwrap();
-        assert_eq!(fresh.read().unwrap().version, 1);
+        assert_eq!(fresh.read().unwrap().version, 2);
+        assert_eq!(
+            checker.rows(
+                db,
+                "SELECT version FROM documents WHERE title = 'newer'",
+                &[]
+            ),
+            vec![vec![Value::Int(2)]]
+        );
     });
 }
 

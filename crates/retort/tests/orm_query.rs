@@ -424,6 +424,18 @@ fn join_with_an_explicit_condition() {
             .unwrap();
         assert_eq!(names(&distinct), ["Alice", "Bob"]);
 
+        // Without DISTINCT the join sends Alice's row twice (two addresses); the query still
+        // returns her object once, as SQLAlchemy's Query does for a joined entity.
+        capture.clear();
+        let joined = session
+            .query::<User>()
+            .join::<Address>(Address::user_id.eq(User::id))
+            .order_by(User::id)
+            .all()
+            .unwrap();
+        assert_eq!(names(&joined), ["Alice", "Bob"]);
+        assert!(!capture.take().iter().any(|sql| sql.contains("DISTINCT")));
+
         let without = session
             .query::<User>()
             .outerjoin::<Address>(Address::user_id.eq(User::id))

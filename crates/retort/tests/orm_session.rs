@@ -606,6 +606,29 @@ fn objects_stay_readable_after_close() {
     });
 }
 
+#[test]
+fn dropping_a_session_detaches_its_objects() {
+    for_each_backend(|db| {
+        create_tables(db, &[Registry::register::<User>]);
+        let checker = Checker::new(db);
+        seed_users(db, &checker, &[("Alice", 30)]);
+        let session = Session::new(db.engine());
+        let alice = session.get::<User>(1).unwrap().unwrap();
+        let pending = session.add(User::named("Pending", 1));
+        drop(session);
+        assert_eq!(alice.state(), ObjectState::Detached);
+        assert_eq!(pending.state(), ObjectState::Transient);
+        assert_eq!(alice.read().unwrap().name.as_deref(), Some("Alice"));
+        // The dropped session's open transaction was rolled back: nothing was written.
+        assert_eq!(checker.count(db, "SELECT count(*) FROM users"), 1);
+        // A detached object joins another session as persistent again.
+        let other = Session::new(db.engine());
+        other.add_obj(&alice).unwrap();
+        assert_eq!(alice.state(), ObjectState::Persistent);
+        assert!(alice.ptr_eq(&other.get::<User>(1).unwrap().unwrap()));
+    });
+}
+
 fn assert_send<T: Send>() {}
 
 #[test]
