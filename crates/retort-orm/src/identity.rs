@@ -1,8 +1,9 @@
 //! Identity keys and the identity map: within one session, one row is one object.
 
 use std::any::TypeId;
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
-use std::hash::{Hash, Hasher};
+use std::hash::{BuildHasherDefault, Hash, Hasher};
 use std::sync::Arc;
 
 use retort_core::value::Value;
@@ -12,7 +13,8 @@ use crate::state::ObjHandle;
 
 /// One component of a primary key, in a form that can be hashed and compared exactly.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-enum KeyPart {
+#[allow(missing_docs)]
+pub enum KeyPart {
     Int(i64),
     Text(String),
     Bytes(Vec<u8>),
@@ -36,16 +38,84 @@ impl KeyPart {
 /// A row's primary key. `None` components are not allowed: an object whose key is not yet
 /// known (a pending object before its INSERT) has no key at all.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Key(Box<[KeyPart]>);
+pub enum Key {
+    /// A single-column key, kept inline: an integer key costs no allocation.
+    One(KeyPart),
+    /// A composite key.
+    Many(Box<[KeyPart]>),
+}
 
 impl Key {
     /// The key made of `values`, or `None` if any component is NULL.
     pub fn from_values<'a>(values: impl IntoIterator<Item = &'a Value>) -> Option<Key> {
-        values
-            .into_iter()
-            .map(KeyPart::from_value)
-            .collect::<Option<Vec<_>>>()
-            .map(|parts| Key(parts.into_boxed_slice()))
+        let mut values = values.into_iter();
+        let first = KeyPart::from_value(values.next()?)?;
+        match values.next() {
+            None => Some(Key::One(first)),
+            Some(second) => {
+                let mut parts = vec![first, KeyPart::from_value(second)?];
+                for value in values {
+                    parts.push(KeyPart::from_value(value)?);
+                }
+                Some(Key::Many(parts.into_boxed_slice()))
+            }
+        }
+    }
+}
+
+/// A fast, non-cryptographic hasher (the multiply-rotate scheme rustc uses for its own maps).
+/// Identity keys are mostly integers, where SipHash dominated the cost of loading rows.
+#[derive(Default, Clone, Copy)]
+pub(crate) struct FastHasher {
+    hash: u64,
+}
+
+impl FastHasher {
+    const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+
+    fn add(&mut self, word: u64) {
+        self.hash = (self.hash.rotate_left(5) ^ word).wrapping_mul(Self::SEED);
+    }
+}
+
+impl Hasher for FastHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            self.add(u64::from_le_bytes(word));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut word = [0u8; 8];
+            word[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(word));
+        }
+    }
+
+    fn write_u8(&mut self, i: u8) {
+        self.add(u64::from(i));
+    }
+
+    fn write_u32(&mut self, i: u32) {
+        self.add(u64::from(i));
+    }
+
+    fn write_u64(&mut self, i: u64) {
+        self.add(i);
+    }
+
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64);
+    }
+
+    fn write_i64(&mut self, i: i64) {
+        self.add(i as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        self.hash
     }
 }
 
@@ -66,10 +136,19 @@ impl Hash for IdentityKey {
 /// The identity map of one session.
 #[derive(Default)]
 pub(crate) struct IdentityMap {
-    objects: HashMap<IdentityKey, Arc<dyn ObjHandle>>,
+    objects: HashMap<IdentityKey, Arc<dyn ObjHandle>, BuildHasherDefault<FastHasher>>,
 }
 
 impl IdentityMap {
+    pub fn entry(&mut self, key: IdentityKey) -> Entry<'_, IdentityKey, Arc<dyn ObjHandle>> {
+        self.objects.entry(key)
+    }
+
+    /// Makes room for `additional` more objects, so loading many rows rehashes once.
+    pub fn reserve(&mut self, additional: usize) {
+        self.objects.reserve(additional);
+    }
+
     pub fn get(&self, key: &IdentityKey) -> Option<&Arc<dyn ObjHandle>> {
         self.objects.get(key)
     }

@@ -1,6 +1,11 @@
 //! How a Rust struct maps to a table: the [`Model`] trait that `#[derive(Model)]` implements,
 //! and the [`Mapper`] describing its columns.
 
+use std::sync::{Arc, RwLock};
+
+use retort_core::dialect::Dialect;
+use retort_core::sql::ast::Statement;
+use retort_core::sql::Executable;
 use retort_core::types::SqlType;
 use retort_core::value::Value;
 use retort_core::Result;
@@ -144,6 +149,9 @@ pub struct Mapper {
     columns: Vec<ColumnProperty>,
     primary_key: Vec<usize>,
     version_column: Option<usize>,
+    /// SQL of the statements the session sends for every object (the load by primary key),
+    /// compiled once per dialect.
+    sql_cache: RwLock<Vec<(&'static str, &'static str, Arc<str>)>>,
 }
 
 impl Mapper {
@@ -162,6 +170,7 @@ impl Mapper {
             columns,
             primary_key,
             version_column,
+            sql_cache: RwLock::new(Vec::new()),
         }
     }
 
@@ -188,6 +197,27 @@ impl Mapper {
     /// Position of the version counter, if the model has one.
     pub fn version_column(&self) -> Option<usize> {
         self.version_column
+    }
+
+    /// The SQL of the statement `purpose` names, compiled for `dialect` on first use: the
+    /// statement's shape depends only on the mapper and the dialect, so it is never rebuilt.
+    pub(crate) fn cached_sql(
+        &self,
+        purpose: &'static str,
+        dialect: &dyn Dialect,
+        build: impl FnOnce() -> Statement,
+    ) -> Result<Arc<str>> {
+        let name = dialect.name();
+        {
+            let cache = self.sql_cache.read().unwrap_or_else(|p| p.into_inner());
+            if let Some((_, _, sql)) = cache.iter().find(|(p, d, _)| *p == purpose && *d == name) {
+                return Ok(Arc::clone(sql));
+            }
+        }
+        let sql: Arc<str> = Arc::from(build().compile(dialect)?.sql);
+        let mut cache = self.sql_cache.write().unwrap_or_else(|p| p.into_inner());
+        cache.push((purpose, name, Arc::clone(&sql)));
+        Ok(sql)
     }
 
     /// Position of the column mapped from the field (or named) `name`.

@@ -14,6 +14,7 @@
 //! ```
 
 use std::any::TypeId;
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
@@ -27,7 +28,7 @@ use retort_core::{CursorResult, Error, Result};
 use crate::identity::{IdentityKey, IdentityMap, Key};
 use crate::mapper::{Mapper, Model};
 use crate::query::{self, Query};
-use crate::state::{Obj, ObjHandle, ObjectState, SessionLink};
+use crate::state::{Obj, ObjHandle, ObjMeta, ObjectState, SessionLink};
 use crate::unit_of_work as uow;
 
 /// Options of a session, as `sessionmaker` takes them.
@@ -172,6 +173,20 @@ impl SessionShared {
             .ok_or_else(|| Error::InvalidRequest("the session has no connection".into()))
     }
 
+    /// `SELECT <columns> FROM t WHERE <pk> = ...`: the one row with primary key `key`.
+    fn select_by_key(
+        &self,
+        state: &mut SessionState,
+        mapper: &Mapper,
+        key: &[Value],
+    ) -> Result<Option<retort_core::Row>> {
+        let dialect = self.engine.dialect_ref();
+        let sql = mapper.cached_sql("select_by_key", &*dialect, || {
+            query::select_by_key(mapper, key)
+        })?;
+        self.connection(state)?.exec_driver_sql(&sql, key)?.first()
+    }
+
     fn execute(&self, state: &mut SessionState, stmt: &impl Executable) -> Result<CursorResult> {
         self.connection(state)?.execute(stmt)
     }
@@ -194,8 +209,7 @@ impl SessionShared {
     fn refresh_handle(&self, state: &mut SessionState, obj: &Arc<dyn ObjHandle>) -> Result<()> {
         let key = obj.key_values()?;
         let mapper = obj.mapper();
-        let stmt = query::select_by_key(mapper, &key);
-        let row = self.execute(state, &stmt)?.first()?;
+        let row = self.select_by_key(state, mapper, &key)?;
         let Some(row) = row else {
             return Err(Error::InvalidRequest(format!(
                 "could not refresh the {} object: its row no longer exists",
@@ -429,6 +443,7 @@ impl SessionShared {
         inserted: Vec<Inserted>,
         touched: &[Arc<dyn ObjHandle>],
     ) {
+        state.identity.reserve(inserted.len());
         for entry in &inserted {
             let key = entry
                 .obj
@@ -537,33 +552,38 @@ impl SessionShared {
             model: TypeId::of::<M>(),
             key,
         };
-        if let Some(existing) = state.identity.get(&ikey) {
-            let existing = Arc::clone(existing);
-            let expired = existing.meta().expired;
-            if expired {
-                for (i, value) in values.into_iter().enumerate() {
-                    existing.set_value(i, value)?;
+        match state.identity.entry(ikey) {
+            Entry::Occupied(entry) => {
+                let existing = Arc::clone(entry.get());
+                let expired = existing.meta().expired;
+                if expired {
+                    for (i, value) in values.into_iter().enumerate() {
+                        existing.set_value(i, value)?;
+                    }
+                    let mut meta = existing.meta();
+                    meta.expired = false;
+                    meta.committed = None;
+                    meta.touched = false;
                 }
-                let mut meta = existing.meta();
-                meta.expired = false;
-                meta.committed = None;
-                meta.touched = false;
+                Obj::from_handle(existing).ok_or_else(|| {
+                    Error::InvalidRequest("identity map entry has another type".into())
+                })
             }
-            return Obj::from_handle(existing).ok_or_else(|| {
-                Error::InvalidRequest("identity map entry has another type".into())
-            });
+            Entry::Vacant(entry) => {
+                let meta = ObjMeta {
+                    state: ObjectState::Persistent,
+                    session: Some(self.link()),
+                    session_id: self.id,
+                    committed: None,
+                    expired: false,
+                    touched: false,
+                    key: Some(entry.key().key.clone()),
+                };
+                let obj = Obj::with_meta(M::from_values(values)?, meta);
+                entry.insert(obj.handle());
+                Ok(obj)
+            }
         }
-        let obj = Obj::new(M::from_values(values)?);
-        let handle = obj.handle();
-        {
-            let mut meta = obj.meta();
-            meta.state = ObjectState::Persistent;
-            meta.session = Some(self.link());
-            meta.session_id = self.id;
-            meta.key = Some(ikey.key.clone());
-        }
-        state.identity.insert(ikey, handle)?;
-        Ok(obj)
     }
 
     /// Runs a query of `M`'s columns and returns its objects. With `unique`, an object that
@@ -576,6 +596,7 @@ impl SessionShared {
         let mut state = self.lock();
         self.autoflush(&mut state)?;
         let rows = self.execute(&mut state, stmt)?.into_rows();
+        state.identity.reserve(rows.len());
         let mut objs = Vec::with_capacity(rows.len());
         let mut seen = std::collections::HashSet::new();
         for row in rows {
@@ -959,8 +980,7 @@ impl Session {
             return Ok(None);
         }
         self.shared.autoflush(&mut state)?;
-        let stmt = query::select_by_key(mapper, &values);
-        let row = self.shared.execute(&mut state, &stmt)?.first()?;
+        let row = self.shared.select_by_key(&mut state, mapper, &values)?;
         match row {
             Some(row) => self
                 .shared
@@ -1114,6 +1134,10 @@ impl Drop for Session {
         let pending = std::mem::take(&mut state.new);
         let attached = state.identity.drain().chain(pending).collect::<Vec<_>>();
         for obj in attached {
+            // An object nobody else holds is freed here; no one can see its state.
+            if Arc::strong_count(&obj) == 1 {
+                continue;
+            }
             let mut meta = obj.meta();
             meta.state = match meta.state {
                 ObjectState::Pending => ObjectState::Transient,

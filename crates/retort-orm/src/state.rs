@@ -201,6 +201,16 @@ impl<M: Model> Obj<M> {
         }
     }
 
+    /// Wraps `model` with the session's bookkeeping already in place.
+    pub(crate) fn with_meta(model: M, meta: ObjMeta) -> Self {
+        Obj {
+            cell: Arc::new(ObjCell {
+                data: RwLock::new(model),
+                meta: Mutex::new(meta),
+            }),
+        }
+    }
+
     pub(crate) fn from_handle(handle: Arc<dyn ObjHandle>) -> Option<Self> {
         handle
             .into_any()
