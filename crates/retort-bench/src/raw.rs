@@ -57,7 +57,7 @@ fn in_list(n: usize) -> String {
 }
 
 /// Nests posts and comments under their users with one hash lookup per row.
-fn nest(users: Vec<User>, posts: Vec<Post>, comments: Vec<Comment>) -> Vec<UserTree> {
+pub(crate) fn nest(users: Vec<User>, posts: Vec<Post>, comments: Vec<Comment>) -> Vec<UserTree> {
     let post_index: HashMap<i32, usize> =
         posts.iter().enumerate().map(|(i, p)| (p.id, i)).collect();
     let mut comments_by_post: Vec<Vec<Comment>> = vec![Vec::new(); posts.len()];

@@ -127,28 +127,6 @@ fn post_of(values: &mut std::vec::IntoIter<Value>) -> retort::Result<Option<Post
     }))
 }
 
-/// Nests posts and comments under their users (the same grouping every peer does).
-fn nest(users: Vec<User>, posts: Vec<Post>, comments: Vec<Comment>) -> Vec<UserTree> {
-    use std::collections::HashMap;
-    let post_index: HashMap<i32, usize> =
-        posts.iter().enumerate().map(|(i, p)| (p.id, i)).collect();
-    let mut comments_by_post: Vec<Vec<Comment>> = vec![Vec::new(); posts.len()];
-    for comment in comments {
-        if let Some(&i) = post_index.get(&comment.post_id) {
-            comments_by_post[i].push(comment);
-        }
-    }
-    let user_index: HashMap<i32, usize> =
-        users.iter().enumerate().map(|(i, u)| (u.id, i)).collect();
-    let mut posts_by_user: Vec<Vec<(Post, Vec<Comment>)>> = vec![Vec::new(); users.len()];
-    for (post, comments) in posts.into_iter().zip(comments_by_post) {
-        if let Some(&i) = user_index.get(&post.user_id) {
-            posts_by_user[i].push((post, comments));
-        }
-    }
-    users.into_iter().zip(posts_by_user).collect()
-}
-
 impl Workloads for RetortCore {
     type User = User;
     type Post = Post;
@@ -231,7 +209,8 @@ impl Workloads for RetortCore {
             .into_iter()
             .map(|(id, post_id, text)| Comment { id, post_id, text })
             .collect();
-        Ok(nest(users, posts, comments))
+        // The same grouping the raw driver's rows use.
+        Ok(crate::raw::nest(users, posts, comments))
     }
 }
 
@@ -332,7 +311,11 @@ impl RetortOrm {
     }
 }
 
-type OrmTree = (Obj<OrmUser>, Vec<(Obj<OrmPost>, Vec<Obj<OrmComment>>)>);
+/// A post with its comments, as session objects.
+type OrmPostTree = (Obj<OrmPost>, Vec<Obj<OrmComment>>);
+
+/// A user with its posts and their comments, as session objects.
+type OrmTree = (Obj<OrmUser>, Vec<OrmPostTree>);
 
 impl Workloads for RetortOrm {
     type User = Obj<OrmUser>;
@@ -416,10 +399,8 @@ impl Workloads for RetortOrm {
             let post_id = read(&comment).post_id;
             comments_by_post.entry(post_id).or_default().push(comment);
         }
-        let mut posts_by_user: std::collections::HashMap<
-            i32,
-            Vec<(Obj<OrmPost>, Vec<Obj<OrmComment>>)>,
-        > = std::collections::HashMap::new();
+        let mut posts_by_user: std::collections::HashMap<i32, Vec<OrmPostTree>> =
+            std::collections::HashMap::new();
         for post in posts {
             let (id, user_id) = {
                 let p = read(&post);
