@@ -2,7 +2,7 @@
 //! `use retort::prelude::*;` brings `#[derive(Model)]` into scope.
 //!
 //! The macro is a thin shim: it parses the struct and its `#[retort(...)]` attributes into a
-//! [`model::ModelDef`] and prints the trait implementation; everything else lives in plain
+//! `ModelDef` (in `model.rs`) and prints the trait implementation; everything else lives in plain
 //! functions that are easy to read and test.
 
 mod model;

@@ -41,7 +41,54 @@
 pub use retort_core as core;
 pub use retort_orm as orm;
 
-/// Maps a struct to a table; see [`orm::Model`].
+/// Maps a struct to a table: `#[derive(Model)]` implements [`orm::Model`], registers the model
+/// with [`orm::Base`], and adds a typed column attribute per field (`User::age`).
+///
+/// A field's Rust type gives its column type ([`core::types::SqlTyped`]) and nullability:
+/// `Option<T>` may be NULL, `T` may not (a primary key is never NULL; `Option` there means
+/// "not assigned yet"). Attributes:
+///
+/// | on | attribute | meaning |
+/// |---|---|---|
+/// | struct | `table = "users"` | the table's name (default: the struct's name in snake_case) |
+/// | struct | `crate = "path"` | where retort is, when it is not `::retort` |
+/// | field | `primary_key` | part of the primary key (several fields make a composite key) |
+/// | field | `column = "name"` | the column's name (default: the field's) |
+/// | field | `sql_type = Text`, `sql_type = numeric(10, 2)` | a [`core::types::SqlType`] variant or constructor |
+/// | field | `length = 50` | `VARCHAR(50)` |
+/// | field | `nullable`, `not_null` | override the nullability the type gives |
+/// | field | `default = expr` | a client-side default, sent when the value is NULL |
+/// | field | `server_default = "CURRENT_TIMESTAMP"` | the column's DDL default, as SQL |
+/// | field | `unique`, `index` | a unique constraint, an index |
+/// | field | `foreign_key = "users.id"`, `on_delete = "cascade"`, `on_update = "..."` | a foreign key |
+/// | field | `autoincrement = false` | opt a single integer key out of database generation |
+/// | field | `version` | the optimistic-locking counter, checked and bumped by every UPDATE |
+/// | field | `skip`, `relationship(..)` | not a column; takes its `Default` when loaded |
+///
+/// ```
+/// use retort::prelude::*;
+///
+/// #[derive(Model, Debug, Default)]
+/// #[retort(table = "accounts")]
+/// pub struct Account {
+///     #[retort(primary_key)]
+///     pub id: Option<i64>,
+///     #[retort(length = 320, unique)]
+///     pub email: String,
+///     #[retort(sql_type = numeric(12, 2), default = 0.0)]
+///     pub balance: Option<f64>,
+///     #[retort(version)]
+///     pub version: i64,
+///     #[retort(skip)]
+///     pub cached_note: Option<String>,
+/// }
+///
+/// let mapper = <Account as retort::orm::Model>::mapper();
+/// assert_eq!(mapper.table_name(), "accounts");
+/// assert_eq!(mapper.columns().len(), 4);
+/// assert!(!mapper.columns()[1].nullable);
+/// assert_eq!(Account::email.name(), "email");
+/// ```
 pub use retort_macros::Model;
 
 pub use retort_core::{
