@@ -346,17 +346,23 @@ impl SessionShared {
         }
         let values: Vec<Vec<Value>> = objs.iter().map(|o| o.values()).collect::<Result<_>>()?;
         // Consecutive objects that send the same columns share a statement.
+        let mut groups = Vec::new();
         let mut start = 0;
         while start < objs.len() {
             let sent = uow::insert_columns(mapper, &values[start]);
             let mut end = start + 1;
-            while end < objs.len() && uow::insert_columns(mapper, &values[end]) == sent {
+            while end < objs.len() && uow::sends_same(mapper, &values[end], &sent) {
                 end += 1;
             }
-            let rows: Vec<&[Value]> = values[start..end].iter().map(Vec::as_slice).collect();
+            groups.push((start, end, sent));
+            start = end;
+        }
+        let mut values = values.into_iter();
+        for (start, end, sent) in groups {
+            let rows: Vec<Vec<Value>> = values.by_ref().take(end - start).collect();
             let generated = uow::generated_columns(mapper, &sent);
             let mut offset = start;
-            for batch in uow::insert_batches(mapper, &sent, &rows, caps) {
+            for batch in uow::insert_batches(mapper, &sent, rows, caps) {
                 let group = &objs[offset..offset + batch.rows];
                 let result = self.execute(state, &batch.statement)?;
                 if !batch.returning.is_empty() {
@@ -382,7 +388,6 @@ impl SessionShared {
                 }
                 offset += batch.rows;
             }
-            start = end;
         }
         Ok(())
     }

@@ -48,28 +48,38 @@ pub(crate) fn primary_key_condition(mapper: &Mapper, key: &[Value]) -> Expr {
     }
 }
 
-/// Which columns an INSERT of `values` sends. A NULL is left out where the database supplies
-/// the value (an autoincrementing key, a server default) and replaced by the client-side
-/// default where there is one.
+/// Whether an INSERT of `values` sends column `index`. A NULL is left out where the database
+/// supplies the value (an autoincrementing key, a server default) and replaced by the
+/// client-side default where there is one.
+fn sends(mapper: &Mapper, values: &[Value], index: usize) -> bool {
+    let column = &mapper.columns()[index];
+    !values[index].is_null()
+        || column.default.is_some()
+        || !(column.server_default.is_some() || is_autoincrement(mapper, index))
+}
+
+/// Which columns an INSERT of `values` sends, in column order.
 pub(crate) fn insert_columns(mapper: &Mapper, values: &[Value]) -> Vec<usize> {
-    mapper
-        .columns()
-        .iter()
-        .enumerate()
-        .filter(|(i, c)| {
-            !values[*i].is_null()
-                || c.default.is_some()
-                || !(c.server_default.is_some() || is_autoincrement(mapper, *i))
-        })
-        .map(|(i, _)| i)
+    (0..mapper.columns().len())
+        .filter(|&i| sends(mapper, values, i))
         .collect()
 }
 
-/// The value an INSERT sends for column `index`.
-pub(crate) fn insert_value(mapper: &Mapper, index: usize, value: &Value) -> Value {
+/// Whether an INSERT of `values` sends exactly the columns `sent` (in column order), so it
+/// can share their statement.
+pub(crate) fn sends_same(mapper: &Mapper, values: &[Value], sent: &[usize]) -> bool {
+    let mut expected = sent.iter().peekable();
+    (0..mapper.columns().len()).all(|i| {
+        let listed = expected.next_if_eq(&&i).is_some();
+        sends(mapper, values, i) == listed
+    })
+}
+
+/// The value an INSERT sends for column `index`, given the object's `value`.
+fn insert_value(mapper: &Mapper, index: usize, value: Value) -> Value {
     match (&mapper.columns()[index].default, value) {
         (Some(default), Value::Null) => default.clone(),
-        _ => value.clone(),
+        (_, value) => value,
     }
 }
 
@@ -100,18 +110,18 @@ pub(crate) struct InsertBatch {
     pub rows: usize,
 }
 
-/// Builds the INSERTs for `rows` (each the full column values of one object) of one mapper,
-/// all sending the columns `sent`: multi-row where RETURNING can bring generated values back
-/// (or nothing needs to come back), one row per statement otherwise, and chunked below the
-/// database's parameter limit.
+/// Builds the INSERTs for `rows` (each the full column values of one object, taken by value so
+/// they move into the statement) of one mapper, all sending the columns `sent`: multi-row where
+/// RETURNING can bring generated values back (or nothing needs to come back), one row per
+/// statement otherwise, and chunked below the database's parameter limit.
 pub(crate) fn insert_batches(
     mapper: &Mapper,
     sent: &[usize],
-    rows: &[&[Value]],
+    rows: Vec<Vec<Value>>,
     caps: &Capabilities,
 ) -> Vec<InsertBatch> {
     let generated = generated_columns(mapper, sent);
-    let returning: Vec<usize> = if caps.insert_returning {
+    let returning: Vec<usize> = if caps.insert_returning && !generated.is_empty() {
         // The key comes back too, to match returned rows to objects.
         let mut cols: Vec<usize> = mapper.primary_key().to_vec();
         for &g in &generated {
@@ -119,11 +129,7 @@ pub(crate) fn insert_batches(
                 cols.push(g);
             }
         }
-        if generated.is_empty() {
-            Vec::new()
-        } else {
-            cols
-        }
+        cols
     } else {
         Vec::new()
     };
@@ -139,35 +145,42 @@ pub(crate) fn insert_batches(
         .iter()
         .map(|&i| Arc::from(mapper.columns()[i].name))
         .collect();
-    rows.chunks(per_statement)
-        .map(|chunk| {
-            let source = if sent.is_empty() {
-                InsertSource::DefaultValues
-            } else {
-                InsertSource::Values(
-                    chunk
-                        .iter()
-                        .map(|values| {
-                            sent.iter()
-                                .map(|&i| Expr::Param(insert_value(mapper, i, &values[i])))
-                                .collect()
-                        })
-                        .collect(),
-                )
-            };
-            InsertBatch {
-                statement: Statement::Insert(InsertStatement {
-                    table: table.clone(),
-                    columns: columns.clone(),
-                    source,
-                    on_conflict: None,
-                    returning: returning.iter().map(|&i| column_expr(mapper, i)).collect(),
-                }),
-                returning: returning.clone(),
-                rows: chunk.len(),
-            }
-        })
-        .collect()
+    let returning_exprs: Vec<Expr> = returning.iter().map(|&i| column_expr(mapper, i)).collect();
+    let mut rows = rows.into_iter();
+    let mut batches = Vec::with_capacity(rows.len().div_ceil(per_statement));
+    while rows.len() > 0 {
+        let chunk: Vec<Vec<Value>> = rows.by_ref().take(per_statement).collect();
+        let count = chunk.len();
+        let source = if sent.is_empty() {
+            InsertSource::DefaultValues
+        } else {
+            InsertSource::Values(
+                chunk
+                    .into_iter()
+                    .map(|mut values| {
+                        sent.iter()
+                            .map(|&i| {
+                                let value = std::mem::replace(&mut values[i], Value::Null);
+                                Expr::Param(insert_value(mapper, i, value))
+                            })
+                            .collect()
+                    })
+                    .collect(),
+            )
+        };
+        batches.push(InsertBatch {
+            statement: Statement::Insert(InsertStatement {
+                table: table.clone(),
+                columns: columns.clone(),
+                source,
+                on_conflict: None,
+                returning: returning_exprs.clone(),
+            }),
+            returning: returning.clone(),
+            rows: count,
+        });
+    }
+    batches
 }
 
 /// `UPDATE t SET <changed> WHERE <pk> [AND version = old]`, bumping the version counter.
