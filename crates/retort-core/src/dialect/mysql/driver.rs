@@ -321,10 +321,17 @@ fn parse_time_text(text: &str) -> Value {
 }
 
 fn decode_row(row: mysql::Row, columns: &[Column]) -> Result<Vec<Value>> {
-    row.unwrap()
+    row.unwrap_raw()
         .into_iter()
         .zip(columns)
-        .map(|(v, c)| from_mysql(v, c))
+        .map(|(v, c)| match v {
+            Some(v) => from_mysql(v, c),
+            // Only a value taken out of the row earlier is missing, and none is.
+            None => Err(Error::InvalidRequest(format!(
+                "the value of column {} was already read",
+                c.name_str()
+            ))),
+        })
         .collect()
 }
 
