@@ -9,7 +9,7 @@ use retort_core::sql::ast::{
     BinaryOp, ColumnRef, DeleteStatement, Expr, FromItem, FunctionCall, JoinKind,
     Query as CoreQuery, SelectCore, Statement, TableRef, UpdateStatement,
 };
-use retort_core::sql::IntoOrderBy;
+use retort_core::sql::{IntoExpr, IntoOrderBy};
 use retort_core::types::SqlType;
 use retort_core::value::{ToValue, Value};
 use retort_core::{Error, Result};
@@ -144,13 +144,13 @@ impl<M: Model> ModelSelect<M> {
     }
 
     /// Adds a WHERE condition (ANDed with earlier ones).
-    pub fn where_(mut self, condition: Expr) -> Self {
-        self.and_where(condition);
+    pub fn where_(mut self, condition: impl IntoExpr) -> Self {
+        self.and_where(condition.into_expr());
         self
     }
 
     /// Same as [`where_`](Self::where_), as SQLAlchemy's `filter`.
-    pub fn filter(self, condition: Expr) -> Self {
+    pub fn filter(self, condition: impl IntoExpr) -> Self {
         self.where_(condition)
     }
 
@@ -210,14 +210,14 @@ impl<M: Model> ModelSelect<M> {
     }
 
     /// An INNER JOIN to another model's table on `on`; the query still returns `M` objects.
-    pub fn join<Other: Model>(mut self, on: Expr) -> Self {
-        self.join_item(table_of(Other::mapper()), JoinKind::Inner, on);
+    pub fn join<Other: Model>(mut self, on: impl IntoExpr) -> Self {
+        self.join_item(table_of(Other::mapper()), JoinKind::Inner, on.into_expr());
         self
     }
 
     /// A LEFT OUTER JOIN to another model's table on `on`.
-    pub fn outerjoin<Other: Model>(mut self, on: Expr) -> Self {
-        self.join_item(table_of(Other::mapper()), JoinKind::Left, on);
+    pub fn outerjoin<Other: Model>(mut self, on: impl IntoExpr) -> Self {
+        self.join_item(table_of(Other::mapper()), JoinKind::Left, on.into_expr());
         self
     }
 
@@ -305,7 +305,7 @@ impl<'s, M: Model> Query<'s, M> {
     }
 
     /// Adds a WHERE condition: `.filter(User::age.ge(20))`.
-    pub fn filter(self, condition: Expr) -> Self {
+    pub fn filter(self, condition: impl IntoExpr) -> Self {
         self.map(|s| s.where_(condition))
     }
 
@@ -335,12 +335,12 @@ impl<'s, M: Model> Query<'s, M> {
     }
 
     /// INNER JOIN another model on an explicit condition.
-    pub fn join<Other: Model>(self, on: Expr) -> Self {
+    pub fn join<Other: Model>(self, on: impl IntoExpr) -> Self {
         self.map(|s| s.join::<Other>(on))
     }
 
     /// LEFT OUTER JOIN another model on an explicit condition.
-    pub fn outerjoin<Other: Model>(self, on: Expr) -> Self {
+    pub fn outerjoin<Other: Model>(self, on: impl IntoExpr) -> Self {
         self.map(|s| s.outerjoin::<Other>(on))
     }
 
