@@ -246,8 +246,17 @@ fn in_memory_sqlite_has_one_shared_connection() {
         conn.exec_driver_sql("INSERT INTO t VALUES (1)", &[])
             .unwrap();
         // A second checkout would need a second connection, which would see another
-        // database; it waits for this one instead.
-        assert!(matches!(engine.connect(), Err(Error::PoolTimeout(_))));
+        // database. On this thread, which holds the only one, it fails at once rather than
+        // wait for ever; another thread waits for it (here, past the timeout).
+        let start = Instant::now();
+        let err = engine.connect().unwrap_err();
+        assert!(matches!(err, Error::InvalidRequest(_)), "{err}");
+        assert!(start.elapsed() < Duration::from_millis(100));
+        let other = engine.clone();
+        let from_elsewhere = thread::spawn(move || other.connect().map(|_| ()))
+            .join()
+            .unwrap();
+        assert!(matches!(from_elsewhere, Err(Error::PoolTimeout(_))));
     }
     let n: i64 = engine
         .connect()

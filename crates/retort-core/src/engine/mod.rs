@@ -224,6 +224,7 @@ impl Engine {
             pre_ping: options.pool_pre_ping,
             // Replacing the only connection to an in-memory database would empty it.
             recycle: if single { None } else { options.pool_recycle },
+            single,
         };
         let initialized = Arc::new(OnceLock::new());
         let connect_options = ConnectOptions {

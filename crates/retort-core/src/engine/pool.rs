@@ -11,7 +11,9 @@
 //! - `pool_recycle` is enforced at checkout, as SQLAlchemy does, rather than only by r2d2's
 //!   periodic reaper.
 
+use std::ops::{Deref, DerefMut};
 use std::sync::{Arc, Mutex, OnceLock};
+use std::thread::ThreadId;
 use std::time::{Duration, Instant};
 
 use crate::dialect::DialectRef;
@@ -130,6 +132,8 @@ pub(crate) struct PoolConfig {
     pub(crate) timeout: Duration,
     pub(crate) pre_ping: bool,
     pub(crate) recycle: Option<Duration>,
+    /// The pool's one connection is all there is (in-memory SQLite).
+    pub(crate) single: bool,
 }
 
 /// The engine's pool.
@@ -138,10 +142,38 @@ pub(crate) struct Pool {
     errors: Arc<ConnectErrors>,
     timeout: Duration,
     recycle: Option<Duration>,
+    /// For a single-connection pool: the thread holding the connection.
+    holder: Option<Arc<Mutex<Option<ThreadId>>>>,
 }
 
 /// A checked-out connection; returned to the pool when dropped.
-pub(crate) type PooledConn = r2d2::PooledConnection<Manager>;
+pub(crate) struct PooledConn {
+    conn: r2d2::PooledConnection<Manager>,
+    /// Released after the connection is back in the pool (fields drop in order).
+    _held: Option<HeldBy>,
+}
+
+impl Deref for PooledConn {
+    type Target = PoolConn;
+    fn deref(&self) -> &PoolConn {
+        &self.conn
+    }
+}
+
+impl DerefMut for PooledConn {
+    fn deref_mut(&mut self) -> &mut PoolConn {
+        &mut self.conn
+    }
+}
+
+/// Marks the single connection as held by a thread until dropped.
+struct HeldBy(Arc<Mutex<Option<ThreadId>>>);
+
+impl Drop for HeldBy {
+    fn drop(&mut self) {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = None;
+    }
+}
 
 impl Pool {
     pub(crate) fn new(
@@ -184,11 +216,32 @@ impl Pool {
             errors,
             timeout: config.timeout,
             recycle: config.recycle,
+            holder: config.single.then(|| Arc::new(Mutex::new(None))),
         })
     }
 
     /// Checks a connection out, waiting at most the pool timeout.
     pub(crate) fn checkout(&self) -> Result<PooledConn> {
+        let me = std::thread::current().id();
+        if let Some(holder) = &self.holder {
+            // Waiting for the only connection while holding it would wait for ever.
+            if *holder.lock().unwrap_or_else(|p| p.into_inner()) == Some(me) {
+                return Err(Error::InvalidRequest(
+                    "this engine has a single connection (an in-memory SQLite database) and \
+                     this thread already holds it; use that Connection, or drop it first"
+                        .into(),
+                ));
+            }
+        }
+        let conn = self.checkout_inner()?;
+        let held = self.holder.as_ref().map(|holder| {
+            *holder.lock().unwrap_or_else(|p| p.into_inner()) = Some(me);
+            HeldBy(Arc::clone(holder))
+        });
+        Ok(PooledConn { conn, _held: held })
+    }
+
+    fn checkout_inner(&self) -> Result<r2d2::PooledConnection<Manager>> {
         let start = Instant::now();
         let deadline = start + self.timeout;
         loop {
