@@ -103,6 +103,8 @@ pub(crate) struct SessionShared {
 struct Inserted {
     obj: Arc<dyn ObjHandle>,
     generated: Vec<usize>,
+    /// The object's write count when its values were read for the INSERT.
+    writes: u64,
 }
 
 #[derive(Default)]
@@ -233,15 +235,26 @@ impl SessionShared {
             return Err(Error::PendingRollback(message.clone()));
         }
         let touched: Vec<Arc<dyn ObjHandle>> = std::mem::take(&mut state.touched);
-        let changes = collect_updates(&touched)?;
+        // An object under a live write guard cannot be read. Refuse before anything is sent,
+        // with every change still registered, so that nothing is lost and the session stays
+        // usable: the next flush, once the guard is dropped, writes it all.
+        let plan = check_readable(state.new.iter().chain(&state.deleted).chain(&touched))
+            .and_then(|()| collect_updates(&touched));
+        let (changes, seen) = match plan {
+            Ok(plan) => plan,
+            Err(err) => {
+                state.touched = touched;
+                return Err(err);
+            }
+        };
         if state.new.is_empty() && state.deleted.is_empty() && changes.is_empty() {
-            clear_touched(&touched);
+            settle_touched(state, seen);
             return Ok(());
         }
         match self.run_flush(state, &changes) {
             Ok(inserted) => {
                 rekey_updated(state, &changes);
-                self.finish_flush(state, inserted, &touched);
+                self.finish_flush(state, inserted, seen);
                 Ok(())
             }
             Err(err) => {
@@ -344,6 +357,7 @@ impl SessionShared {
                 obj.set_value(vi, Value::Int(1))?;
             }
         }
+        let writes: Vec<u64> = objs.iter().map(|o| o.meta().writes).collect();
         let values: Vec<Vec<Value>> = objs.iter().map(|o| o.values()).collect::<Result<_>>()?;
         // Consecutive objects that send the same columns share a statement.
         let mut groups = Vec::new();
@@ -380,10 +394,11 @@ impl SessionShared {
                         group[0].meta().expired = true;
                     }
                 }
-                for obj in group {
+                for (obj, &writes) in group.iter().zip(&writes[offset..]) {
                     inserted.push(Inserted {
                         obj: Arc::clone(obj),
                         generated: generated.clone(),
+                        writes,
                     });
                 }
                 offset += batch.rows;
@@ -442,23 +457,24 @@ impl SessionShared {
         Ok(())
     }
 
-    fn finish_flush(
-        &self,
-        state: &mut SessionState,
-        inserted: Vec<Inserted>,
-        touched: &[Arc<dyn ObjHandle>],
-    ) {
+    fn finish_flush(&self, state: &mut SessionState, inserted: Vec<Inserted>, seen: Vec<Seen>) {
         state.identity.reserve(inserted.len());
         for entry in &inserted {
-            let key = entry
-                .obj
-                .key_values()
-                .ok()
-                .and_then(|k| Key::from_values(&k));
+            let key_values = entry.obj.key_values().ok();
+            let key = key_values.as_deref().and_then(Key::from_values);
             let mut meta = entry.obj.meta();
             meta.state = ObjectState::Persistent;
-            meta.committed = None;
-            meta.touched = false;
+            if meta.writes == entry.writes {
+                meta.committed = None;
+                meta.touched = false;
+            } else {
+                // Written while its INSERT was on the way: the values sent are not known any
+                // more, so the next flush compares with a row of NULLs (but the key and the
+                // version the row was inserted with), and writes every column it has.
+                meta.committed = Some(insert_baseline(entry.obj.mapper(), key_values.clone()));
+                meta.touched = true;
+                state.touched.push(Arc::clone(&entry.obj));
+            }
             if let Some(key) = key {
                 meta.key = Some(key.clone());
                 drop(meta);
@@ -469,7 +485,7 @@ impl SessionShared {
             }
         }
         state.inserted.extend(inserted);
-        clear_touched(touched);
+        settle_touched(state, seen);
         for obj in std::mem::take(&mut state.deleted) {
             let key = obj.meta().key.clone();
             if let Some(key) = key {
@@ -582,6 +598,7 @@ impl SessionShared {
                     committed: None,
                     expired: false,
                     touched: false,
+                    writes: 0,
                     key: Some(entry.key().key.clone()),
                 };
                 let obj = Obj::with_meta(M::from_values(values)?, meta);
@@ -628,22 +645,52 @@ struct Update {
     version: Option<(Value, Value)>,
 }
 
-/// The changed columns of each touched persistent object, compared with its snapshot.
-fn collect_updates(touched: &[Arc<dyn ObjHandle>]) -> Result<Vec<Update>> {
+/// A touched object as a flush found it: its write count before the flush read it, and for a
+/// persistent object the values the flush wrote (the snapshot for a later change).
+struct Seen {
+    obj: Arc<dyn ObjHandle>,
+    writes: u64,
+    flushed: Option<Vec<Value>>,
+}
+
+/// Fails, naming the model, if any of `objs` is borrowed for writing.
+fn check_readable<'a>(mut objs: impl Iterator<Item = &'a Arc<dyn ObjHandle>>) -> Result<()> {
+    objs.try_for_each(|obj| {
+        obj.check_readable().map_err(|err| {
+            Error::InvalidRequest(format!(
+                "cannot flush: {err}. Nothing was sent, and the session's changes stay pending \
+                 for the next flush",
+            ))
+        })
+    })
+}
+
+/// The changed columns of each touched persistent object, compared with its snapshot, and
+/// what the flush saw of every touched object.
+fn collect_updates(touched: &[Arc<dyn ObjHandle>]) -> Result<(Vec<Update>, Vec<Seen>)> {
     let mut updates = Vec::new();
-    let mut seen = std::collections::HashSet::new();
+    let mut seen = Vec::with_capacity(touched.len());
+    let mut addrs = std::collections::HashSet::new();
     for obj in touched {
-        if !seen.insert(obj.addr()) {
+        if !addrs.insert(obj.addr()) {
             continue;
         }
-        let committed = {
+        let (committed, writes) = {
             let meta = obj.meta();
-            if meta.state != ObjectState::Persistent {
-                continue;
-            }
-            meta.committed.clone()
+            let committed = match meta.state {
+                ObjectState::Persistent => meta.committed.clone(),
+                _ => None,
+            };
+            (committed, meta.writes)
         };
-        let Some(committed) = committed else { continue };
+        let Some(committed) = committed else {
+            seen.push(Seen {
+                obj: Arc::clone(obj),
+                writes,
+                flushed: None,
+            });
+            continue;
+        };
         let current = obj.values()?;
         let mapper = obj.mapper();
         let changed: Vec<(usize, Value)> = current
@@ -654,6 +701,11 @@ fn collect_updates(touched: &[Arc<dyn ObjHandle>]) -> Result<Vec<Update>> {
             .map(|(i, (now, _))| (i, now.clone()))
             .collect();
         if changed.is_empty() {
+            seen.push(Seen {
+                obj: Arc::clone(obj),
+                writes,
+                flushed: Some(current),
+            });
             continue;
         }
         let key = mapper
@@ -669,14 +721,23 @@ fn collect_updates(touched: &[Arc<dyn ObjHandle>]) -> Result<Vec<Update>> {
             };
             (old, new)
         });
+        let mut flushed = current;
+        if let (Some(vi), Some((_, new))) = (mapper.version_column(), &version) {
+            flushed[vi] = new.clone();
+        }
         updates.push(Update {
             obj: Arc::clone(obj),
             key,
             changed,
             version,
         });
+        seen.push(Seen {
+            obj: Arc::clone(obj),
+            writes,
+            flushed: Some(flushed),
+        });
     }
-    Ok(updates)
+    Ok((updates, seen))
 }
 
 /// Objects whose UPDATE changed their primary key move to their new identity key, so that
@@ -706,12 +767,38 @@ fn rekey_updated(state: &mut SessionState, changes: &[Update]) {
     }
 }
 
-fn clear_touched(touched: &[Arc<dyn ObjHandle>]) {
-    for obj in touched {
-        let mut meta = obj.meta();
-        meta.touched = false;
-        meta.committed = None;
+/// Unregisters the touched objects a flush has written — except those written again since
+/// the flush read them: they stay registered, compared next time with what was flushed.
+fn settle_touched(state: &mut SessionState, seen: Vec<Seen>) {
+    for entry in seen {
+        let mut meta = entry.obj.meta();
+        if meta.writes == entry.writes {
+            meta.touched = false;
+            meta.committed = None;
+        } else if let Some(flushed) = entry.flushed {
+            meta.committed = Some(flushed);
+            drop(meta);
+            state.touched.push(entry.obj);
+        }
+        // A written object without a snapshot (a pending one) was settled by its INSERT.
     }
+}
+
+/// What a next flush compares an object written during its INSERT with: NULL everywhere but
+/// the primary key and the version counter, so every column the object has is written.
+fn insert_baseline(mapper: &Mapper, key_values: Option<Vec<Value>>) -> Vec<Value> {
+    let mut baseline = vec![Value::Null; mapper.columns().len()];
+    for (&i, value) in mapper
+        .primary_key()
+        .iter()
+        .zip(key_values.unwrap_or_default())
+    {
+        baseline[i] = value;
+    }
+    if let Some(vi) = mapper.version_column() {
+        baseline[vi] = Value::Int(1);
+    }
+    baseline
 }
 
 /// Writes the values an INSERT ... RETURNING gave back into the objects that were inserted.
@@ -905,7 +992,12 @@ impl Session {
         }
         if self.shared.options.expire_on_commit {
             for obj in state.identity.values() {
-                obj.meta().expired = true;
+                let mut meta = obj.meta();
+                // An object written after the flush read it keeps that change for the next
+                // flush; expiring it would throw the change away.
+                if !meta.touched {
+                    meta.expired = true;
+                }
             }
         }
         Ok(())

@@ -51,6 +51,9 @@ pub(crate) struct ObjMeta {
     pub expired: bool,
     /// Written since the last flush.
     pub touched: bool,
+    /// How many times a write guard was asked for: a flush compares it before and after, to
+    /// notice a write that raced with it and keep that object registered.
+    pub writes: u64,
     /// The identity key, once the object is persistent.
     pub key: Option<Key>,
 }
@@ -64,6 +67,7 @@ impl ObjMeta {
             committed: None,
             expired: false,
             touched: false,
+            writes: 0,
             key: None,
         }
     }
@@ -88,6 +92,9 @@ pub(crate) trait ObjHandle: Send + Sync {
     fn key_values(&self) -> Result<Vec<Value>>;
     /// Sets one column from the database.
     fn set_value(&self, index: usize, value: Value) -> Result<()>;
+    /// Fails, naming the model, while a write guard of the object is alive: a flush checks
+    /// this before it sends anything, so it never stops halfway for a borrowed object.
+    fn check_readable(&self) -> Result<()>;
     fn into_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync>;
     /// The object's address, to tell objects apart.
     fn addr(&self) -> usize;
@@ -154,6 +161,10 @@ impl<M: Model> ObjHandle for ObjCell<M> {
 
     fn set_value(&self, index: usize, value: Value) -> Result<()> {
         self.try_write()?.set_column_value(index, value)
+    }
+
+    fn check_readable(&self) -> Result<()> {
+        self.try_read().map(drop)
     }
 
     fn into_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync> {
@@ -273,6 +284,7 @@ impl<M: Model> Obj<M> {
         self.ensure_loaded()?;
         let link = {
             let mut meta = self.meta();
+            meta.writes = meta.writes.wrapping_add(1);
             if meta.touched {
                 None
             } else {
