@@ -1,7 +1,7 @@
 //! How a Rust struct maps to a table: the [`Model`] trait that `#[derive(Model)]` implements,
 //! and the [`Mapper`] describing its columns.
 
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 
 use retort_core::dialect::Dialect;
 use retort_core::sql::ast::Statement;
@@ -149,6 +149,8 @@ pub struct Mapper {
     columns: Vec<ColumnProperty>,
     primary_key: Vec<usize>,
     version_column: Option<usize>,
+    /// The column the database's own autoincrement fills, decided by the schema's rule.
+    autoincrement: OnceLock<Option<usize>>,
     /// SQL of the statements the session sends for every object (the load by primary key),
     /// compiled once per dialect.
     sql_cache: RwLock<Vec<(&'static str, &'static str, Arc<str>)>>,
@@ -170,6 +172,7 @@ impl Mapper {
             columns,
             primary_key,
             version_column,
+            autoincrement: OnceLock::new(),
             sql_cache: RwLock::new(Vec::new()),
         }
     }
@@ -197,6 +200,19 @@ impl Mapper {
     /// Position of the version counter, if the model has one.
     pub fn version_column(&self) -> Option<usize> {
         self.version_column
+    }
+
+    /// Position of the column the database's own autoincrement fills (an identity, rowid or
+    /// AUTO_INCREMENT column), as the table's DDL declares it. A key column with a server
+    /// default or a foreign key is not one.
+    pub fn autoincrement_column(&self) -> Option<usize> {
+        *self.autoincrement.get_or_init(|| {
+            // The schema's rule decides, so that the ORM and the DDL never disagree. A model
+            // whose table cannot be built fails at create_all with its own error.
+            let table = crate::registry::table_for(self, &retort_core::schema::MetaData::new());
+            let column = table.ok()?.autoincrement_column()?.name().to_owned();
+            self.columns.iter().position(|c| c.name == column)
+        })
     }
 
     /// The SQL of the statement `purpose` names, compiled for `dialect` on first use: the

@@ -376,11 +376,11 @@ impl SessionShared {
             let rows: Vec<Vec<Value>> = values.by_ref().take(end - start).collect();
             let generated = uow::generated_columns(mapper, &sent);
             let mut offset = start;
-            for batch in uow::insert_batches(mapper, &sent, rows, caps) {
+            for batch in uow::insert_batches(mapper, &sent, rows, caps)? {
                 let group = &objs[offset..offset + batch.rows];
                 let result = self.execute(state, &batch.statement)?;
                 if !batch.returning.is_empty() {
-                    assign_returned(mapper, group, &batch.returning, result)?;
+                    assign_returned(mapper, group, &batch, result)?;
                 } else if !generated.is_empty() {
                     // One row per statement: the driver reports the generated key.
                     let pk = mapper.primary_key();
@@ -801,14 +801,15 @@ fn insert_baseline(mapper: &Mapper, key_values: Option<Vec<Value>>) -> Vec<Value
     baseline
 }
 
-/// Writes the values an INSERT ... RETURNING gave back into the objects that were inserted.
+/// Writes the values an INSERT ... RETURNING gave back into the objects that were inserted,
+/// matching rows and objects as the batch's pairing says.
 fn assign_returned(
     mapper: &Mapper,
     objs: &[&Arc<dyn ObjHandle>],
-    returning: &[usize],
+    batch: &uow::InsertBatch,
     result: CursorResult,
 ) -> Result<()> {
-    let mut rows: Vec<Vec<Value>> = result
+    let rows: Vec<Vec<Value>> = result
         .into_rows()
         .into_iter()
         .map(|r| r.into_values())
@@ -821,40 +822,57 @@ fn assign_returned(
             rows.len()
         )));
     }
-    let pk = mapper.primary_key();
-    let pk_generated = objs
-        .first()
-        .and_then(|o| o.key_values().ok())
-        .is_some_and(|k| k.iter().any(Value::is_null));
-    if pk_generated {
-        // Generated keys increase in the order the rows were inserted, whatever order
-        // RETURNING lists them in.
-        rows.sort_by_key(|r| match r.first() {
-            Some(Value::Int(i)) => *i,
-            _ => i64::MAX,
-        });
-        for (obj, row) in objs.iter().zip(rows) {
-            for (&col, value) in returning.iter().zip(row) {
-                obj.set_value(col, value)?;
-            }
+    let fill = |obj: &Arc<dyn ObjHandle>, row: Vec<Value>| -> Result<()> {
+        for (&col, value) in batch.returning.iter().zip(row) {
+            obj.set_value(col, value)?;
         }
-    } else {
-        let mut by_key: HashMap<Key, Vec<Value>> = HashMap::with_capacity(rows.len());
-        for row in rows {
-            if let Some(key) = Key::from_values(&row[..pk.len()]) {
-                by_key.insert(key, row);
-            }
-        }
-        for obj in objs {
-            let key = Key::from_values(&obj.key_values()?);
-            if let Some(row) = key.and_then(|k| by_key.remove(&k)) {
-                for (&col, value) in returning.iter().zip(row) {
-                    obj.set_value(col, value)?;
+        Ok(())
+    };
+    match batch.pairing {
+        uow::Pairing::ByKey => {
+            let pk = mapper.primary_key().len();
+            let mut by_key: HashMap<Key, Vec<Value>> = HashMap::with_capacity(rows.len());
+            for row in rows {
+                if let Some(key) = Key::from_values(&row[..pk]) {
+                    by_key.insert(key, row);
                 }
+            }
+            for obj in objs {
+                let row = Key::from_values(&obj.key_values()?).and_then(|k| by_key.remove(&k));
+                let Some(row) = row else {
+                    return Err(unmatched(mapper));
+                };
+                fill(obj, row)?;
+            }
+        }
+        uow::Pairing::ByAutoincrement(at) => {
+            let mut keyed = Vec::with_capacity(rows.len());
+            for row in rows {
+                match row.get(at) {
+                    Some(Value::Int(key)) => keyed.push((*key, row)),
+                    _ => return Err(unmatched(mapper)),
+                }
+            }
+            keyed.sort_unstable_by_key(|(key, _)| *key);
+            for (obj, (_, row)) in objs.iter().zip(keyed) {
+                fill(obj, row)?;
+            }
+        }
+        uow::Pairing::OneRow | uow::Pairing::Nothing => {
+            for (obj, row) in objs.iter().zip(rows) {
+                fill(obj, row)?;
             }
         }
     }
     Ok(())
+}
+
+fn unmatched(mapper: &Mapper) -> Error {
+    Error::InvalidRequest(format!(
+        "an INSERT ... RETURNING of {} rows gave back a row that matches none of the objects \
+         sent",
+        mapper.model_name()
+    ))
 }
 
 impl Session {

@@ -13,6 +13,7 @@ use retort_core::sql::ast::{
     UpdateStatement,
 };
 use retort_core::value::Value;
+use retort_core::{Error, Result};
 
 use crate::mapper::Mapper;
 
@@ -83,13 +84,9 @@ fn insert_value(mapper: &Mapper, index: usize, value: Value) -> Value {
     }
 }
 
-/// Whether the database generates column `index` (an integer single-column primary key that
-/// has not opted out of autoincrement).
+/// Whether the database's own autoincrement fills column `index`.
 pub(crate) fn is_autoincrement(mapper: &Mapper, index: usize) -> bool {
-    let column = &mapper.columns()[index];
-    column.primary_key
-        && mapper.primary_key().len() == 1
-        && column.autoincrement.unwrap_or(column.sql_type.is_integer())
+    mapper.autoincrement_column() == Some(index)
 }
 
 /// The columns whose values come back from the database after an INSERT: those left out of
@@ -100,14 +97,66 @@ pub(crate) fn generated_columns(mapper: &Mapper, sent: &[usize]) -> Vec<usize> {
         .collect()
 }
 
+/// How the rows of an INSERT ... RETURNING are matched with the objects they were sent for.
+/// No database promises the order of RETURNING rows, so that order is never used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Pairing {
+    /// Nothing comes back.
+    Nothing,
+    /// Every row's primary key was sent: rows are matched by key.
+    ByKey,
+    /// The database's own autoincrement fills the key column at this position of RETURNING.
+    /// It gives each new row a key above every key before it, and each database inserts a
+    /// VALUES list in its written order, so sorting the rows by that key gives the order sent.
+    ByAutoincrement(usize),
+    /// One row per statement: a key the database makes some other way (a UUID or other
+    /// server default) says nothing about order, so each INSERT brings back only its own row.
+    OneRow,
+}
+
 /// One multi-row INSERT of rows that send the same columns.
 pub(crate) struct InsertBatch {
     /// The statement.
     pub statement: Statement,
     /// The columns read back through RETURNING (empty without RETURNING).
     pub returning: Vec<usize>,
+    /// How the returned rows are matched with the objects.
+    pub pairing: Pairing,
     /// How many rows the statement inserts.
     pub rows: usize,
+}
+
+/// How the rows returned for an INSERT that sends `sent` and reads back `returning` are
+/// matched with their objects; an error when the database could not tell the keys it made.
+fn pairing(mapper: &Mapper, sent: &[usize], returning: &[usize]) -> Result<Pairing> {
+    let key_made_by_database = mapper.primary_key().iter().any(|i| !sent.contains(i));
+    let autoincrement = mapper.autoincrement_column();
+    if !key_made_by_database {
+        return Ok(if returning.is_empty() {
+            Pairing::Nothing
+        } else {
+            Pairing::ByKey
+        });
+    }
+    let only_autoincrement = mapper
+        .primary_key()
+        .iter()
+        .all(|i| sent.contains(i) || Some(*i) == autoincrement);
+    match (returning.is_empty(), only_autoincrement) {
+        // Without RETURNING, the driver reports an autoincrement key of a one-row INSERT.
+        (true, true) => Ok(Pairing::Nothing),
+        (true, false) => Err(Error::InvalidRequest(format!(
+            "cannot INSERT a {} row whose primary key the database makes with a server \
+             default: this database has no INSERT ... RETURNING to tell the key; set the key \
+             in the application",
+            mapper.model_name()
+        ))),
+        (false, true) => Ok(returning
+            .iter()
+            .position(|&i| Some(i) == autoincrement)
+            .map_or(Pairing::OneRow, Pairing::ByAutoincrement)),
+        (false, false) => Ok(Pairing::OneRow),
+    }
 }
 
 /// Builds the INSERTs for `rows` (each the full column values of one object, taken by value so
@@ -119,7 +168,7 @@ pub(crate) fn insert_batches(
     sent: &[usize],
     rows: Vec<Vec<Value>>,
     caps: &Capabilities,
-) -> Vec<InsertBatch> {
+) -> Result<Vec<InsertBatch>> {
     let generated = generated_columns(mapper, sent);
     let returning: Vec<usize> = if caps.insert_returning && !generated.is_empty() {
         // The key comes back too, to match returned rows to objects.
@@ -133,9 +182,13 @@ pub(crate) fn insert_batches(
     } else {
         Vec::new()
     };
-    let per_statement = if sent.is_empty() || (!generated.is_empty() && returning.is_empty()) {
-        // DEFAULT VALUES inserts one row; and without RETURNING only one generated key per
-        // statement can be read back.
+    let pairing = pairing(mapper, sent, &returning)?;
+    let per_statement = if sent.is_empty()
+        || (!generated.is_empty() && returning.is_empty())
+        || pairing == Pairing::OneRow
+    {
+        // DEFAULT VALUES inserts one row; without RETURNING only one generated key per
+        // statement can be read back; and some keys can only be matched one row at a time.
         1
     } else {
         (caps.max_params / sent.len().max(1)).clamp(1, 1000)
@@ -177,10 +230,11 @@ pub(crate) fn insert_batches(
                 returning: returning_exprs.clone(),
             }),
             returning: returning.clone(),
+            pairing,
             rows: count,
         });
     }
-    batches
+    Ok(batches)
 }
 
 /// `UPDATE t SET <changed> WHERE <pk> [AND version = old]`, bumping the version counter.

@@ -133,3 +133,147 @@ fn a_write_that_races_an_insert_is_flushed_next_time() {
         );
     });
 }
+
+/// A key the database makes with a UUID server default.
+#[derive(Model, Debug, Default, Clone, PartialEq)]
+#[retort(table = "tokens")]
+pub struct Token {
+    #[retort(primary_key, server_default = "made by the table's DDL below")]
+    pub id: Option<uuid::Uuid>,
+    #[retort(length = 20)]
+    pub name: Option<String>,
+}
+
+/// A key the database draws at random: an integer key that carries no insert order.
+#[derive(Model, Debug, Default, Clone, PartialEq)]
+#[retort(table = "tickets_drawn")]
+pub struct Drawn {
+    #[retort(primary_key, server_default = "made by the table's DDL below")]
+    pub id: Option<i64>,
+    #[retort(length = 20)]
+    pub name: Option<String>,
+}
+
+fn create_tokens(db: &retort_testkit::TestDb, checker: &Checker) {
+    let ddl = match db.name() {
+        "sqlite" => {
+            "CREATE TABLE tokens (id CHAR(36) PRIMARY KEY DEFAULT (lower(hex(randomblob(4)) || \
+             '-' || hex(randomblob(2)) || '-4' || substr(hex(randomblob(2)), 2) || '-a' || \
+             substr(hex(randomblob(2)), 2) || '-' || hex(randomblob(6)))), name VARCHAR(20))"
+        }
+        "postgresql" => {
+            "CREATE TABLE tokens (id UUID PRIMARY KEY DEFAULT gen_random_uuid(), \
+             name VARCHAR(20))"
+        }
+        _ => "CREATE TABLE tokens (id CHAR(36) PRIMARY KEY DEFAULT (UUID()), name VARCHAR(20))",
+    };
+    checker.exec(db, ddl, &[]);
+}
+
+fn create_drawn(db: &retort_testkit::TestDb, checker: &Checker) {
+    let default = match db.name() {
+        "sqlite" => "(abs(random()) % 1000000000)",
+        "postgresql" => "(floor(random() * 1000000000))::bigint",
+        _ => "(FLOOR(RAND() * 1000000000))",
+    };
+    checker.exec(
+        db,
+        &format!(
+            "CREATE TABLE tickets_drawn (id BIGINT PRIMARY KEY DEFAULT {default}, \
+             name VARCHAR(20))"
+        ),
+        &[],
+    );
+}
+
+/// Whether every object's key, read back from the database, holds that object's name.
+fn assert_paired<K: Into<Value> + Clone>(
+    db: &retort_testkit::TestDb,
+    checker: &Checker,
+    table: &str,
+    objects: &[(Option<K>, Option<String>)],
+) {
+    for (id, name) in objects {
+        let id = id.clone().expect("the flush gave the object its key");
+        let rows = checker.rows(
+            db,
+            &format!("SELECT name FROM {table} WHERE id = ?"),
+            &[id.into()],
+        );
+        assert_eq!(rows, vec![vec![txt(name.as_deref().unwrap())]], "{table}");
+    }
+}
+
+#[test]
+fn server_made_uuid_keys_are_paired_with_their_own_objects() {
+    for_each_backend(|db| {
+        let checker = Checker::new(db);
+        create_tokens(db, &checker);
+        let capture = Capture::install(db.engine());
+        let session = Session::new(db.engine());
+        let tokens = session.add_all((0..40).map(|i| Token {
+            id: None,
+            name: Some(format!("token{i}")),
+        }));
+        session.commit().unwrap();
+        // A UUID says nothing about the order rows were inserted in: one row per INSERT.
+        assert_eq!(capture.count("INSERT"), 40);
+        // The name each object was created with: the object itself would reload a wrongly
+        // paired row's name after the commit.
+        let seen: Vec<_> = tokens
+            .iter()
+            .enumerate()
+            .map(|(i, o)| (o.read().unwrap().id, Some(format!("token{i}"))))
+            .collect();
+        assert_paired(db, &checker, "tokens", &seen);
+    });
+}
+
+#[test]
+fn server_made_keys_without_order_are_paired_with_their_own_objects() {
+    for_each_backend(|db| {
+        let checker = Checker::new(db);
+        create_drawn(db, &checker);
+        let session = Session::new(db.engine());
+        let drawn = session.add_all((0..40).map(|i| Drawn {
+            id: None,
+            name: Some(format!("ticket{i}")),
+        }));
+        session.commit().unwrap();
+        // The name each object was created with: the object itself would reload a wrongly
+        // paired row's name after the commit.
+        let seen: Vec<_> = drawn
+            .iter()
+            .enumerate()
+            .map(|(i, o)| (o.read().unwrap().id, Some(format!("ticket{i}"))))
+            .collect();
+        assert_paired(db, &checker, "tickets_drawn", &seen);
+    });
+}
+
+#[test]
+fn autoincrement_keys_of_a_multi_row_insert_are_paired_with_their_own_objects() {
+    for_each_backend(|db| {
+        create_tables(db, &[Registry::register::<User>]);
+        let checker = Checker::new(db);
+        // Rows already there, and a gap, so that keys do not simply count from 1.
+        seed_users(db, &checker, &[("old", 1), ("older", 2)]);
+        checker.exec(db, "DELETE FROM users WHERE name = 'old'", &[]);
+        let capture = Capture::install(db.engine());
+        let session = Session::new(db.engine());
+        let users = session.add_all((0..1500).map(|i| User::named(&format!("u{i}"), i)));
+        session.flush().unwrap();
+        if insert_returning(db) {
+            assert_eq!(capture.count("INSERT"), 2, "batched: 1000 + 500 rows");
+        }
+        session.commit().unwrap();
+        // The name each object was created with: the object itself would reload a wrongly
+        // paired row's name after the commit.
+        let seen: Vec<_> = users
+            .iter()
+            .enumerate()
+            .map(|(i, o)| (o.read().unwrap().id, Some(format!("u{i}"))))
+            .collect();
+        assert_paired(db, &checker, "users", &seen);
+    });
+}
