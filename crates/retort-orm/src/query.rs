@@ -397,7 +397,8 @@ impl<'s, M: Model> Query<'s, M> {
     }
 
     /// Bulk UPDATE of the matching rows (no objects are loaded); returns the rows matched.
-    /// Objects of `M` already in the session are expired so they reload the new values.
+    /// The objects already in the session whose rows it changes are expired, so they reload
+    /// the new values; the others are left alone.
     pub fn update(self, values: Vec<(&str, Value)>) -> Result<u64> {
         self.select.checked()?;
         let mapper = M::mapper();
@@ -414,12 +415,11 @@ impl<'s, M: Model> Query<'s, M> {
             where_: self.select.core.where_.clone(),
             returning: Vec::new(),
         });
-        let n = self.session.shared().run_rows(&stmt)?.rowcount();
-        self.session.expire_all();
-        Ok(n)
+        Ok(self.session.shared().run_rows(&stmt)?.rowcount())
     }
 
     /// Bulk DELETE of the matching rows (no objects are loaded); returns the rows deleted.
+    /// The objects already in the session whose rows it deletes become deleted.
     pub fn delete(self) -> Result<u64> {
         self.select.checked()?;
         let stmt = Statement::Delete(DeleteStatement {
@@ -427,8 +427,6 @@ impl<'s, M: Model> Query<'s, M> {
             where_: self.select.core.where_.clone(),
             returning: Vec::new(),
         });
-        let n = self.session.shared().run_rows(&stmt)?.rowcount();
-        self.session.expire_all();
-        Ok(n)
+        Ok(self.session.shared().run_rows(&stmt)?.rowcount())
     }
 }

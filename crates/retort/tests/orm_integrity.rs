@@ -277,3 +277,127 @@ fn autoincrement_keys_of_a_multi_row_insert_are_paired_with_their_own_objects() 
         assert_paired(db, &checker, "users", &seen);
     });
 }
+
+/// alice (30) and bob (40), loaded into a new session, and a capture installed afterwards.
+fn two_loaded_users(db: &retort_testkit::TestDb) -> (Session, Obj<User>, Obj<User>, Capture) {
+    create_tables(db, &[Registry::register::<User>]);
+    let checker = Checker::new(db);
+    seed_users(db, &checker, &[("alice", 30), ("bob", 40)]);
+    let session = Session::new(db.engine());
+    let alice = session.get::<User>(1).unwrap().unwrap();
+    let bob = session.get::<User>(2).unwrap().unwrap();
+    let capture = Capture::install(db.engine());
+    (session, alice, bob, capture)
+}
+
+#[test]
+fn a_core_update_through_the_session_refreshes_the_objects_it_changes() {
+    for_each_backend(|db| {
+        let (session, alice, bob, capture) = two_loaded_users(db);
+        let users = retort::core::sql::table("users");
+        session
+            .execute(
+                &update(&users)
+                    .set("age", users.c("age") + 1)
+                    .where_(users.c("name").eq("alice")),
+            )
+            .unwrap();
+        assert_eq!(kinds(&capture.take()), ["SELECT", "UPDATE"]);
+        assert_eq!(alice.read().unwrap().age, Some(31));
+        assert_eq!(kinds(&capture.take()), ["SELECT"], "alice reloads");
+        assert_eq!(bob.read().unwrap().age, Some(40));
+        assert!(capture.take().is_empty(), "bob was not changed: no reload");
+    });
+}
+
+#[test]
+fn a_core_delete_through_the_session_marks_the_objects_it_deletes() {
+    for_each_backend(|db| {
+        let (session, alice, bob, capture) = two_loaded_users(db);
+        let users = retort::core::sql::table("users");
+        session
+            .execute(&delete(&users).where_(users.c("age").gt(35)))
+            .unwrap();
+        assert_eq!(bob.state(), ObjectState::Deleted);
+        assert_eq!(alice.state(), ObjectState::Persistent);
+        assert!(session.get::<User>(2).unwrap().is_none());
+        capture.clear();
+        assert_eq!(alice.read().unwrap().age, Some(30));
+        assert!(
+            capture.take().is_empty(),
+            "alice was not deleted: no reload"
+        );
+        session.commit().unwrap();
+        assert_eq!(bob.state(), ObjectState::Detached);
+        assert_eq!(session.query::<User>().count().unwrap(), 1);
+    });
+}
+
+#[test]
+fn a_core_delete_undone_by_rollback_brings_the_object_back() {
+    for_each_backend(|db| {
+        let (session, _alice, bob, _capture) = two_loaded_users(db);
+        let users = retort::core::sql::table("users");
+        session
+            .execute(&delete(&users).where_(users.c("name").eq("bob")))
+            .unwrap();
+        assert_eq!(bob.state(), ObjectState::Deleted);
+        session.rollback().unwrap();
+        assert_eq!(bob.state(), ObjectState::Persistent);
+        assert_eq!(bob.read().unwrap().name.as_deref(), Some("bob"));
+    });
+}
+
+#[test]
+fn the_orm_bulk_update_expires_only_the_objects_it_matches() {
+    for_each_backend(|db| {
+        let (session, alice, bob, capture) = two_loaded_users(db);
+        let n = session
+            .query::<User>()
+            .filter(User::name.eq("alice"))
+            .update(vec![("age", Value::Int(99))])
+            .unwrap();
+        assert_eq!(n, 1);
+        capture.clear();
+        assert_eq!(bob.read().unwrap().age, Some(40));
+        assert!(capture.take().is_empty(), "bob was not matched: no reload");
+        assert_eq!(alice.read().unwrap().age, Some(99));
+        assert_eq!(kinds(&capture.take()), ["SELECT"]);
+    });
+}
+
+#[test]
+fn an_update_that_moves_a_key_detaches_the_object_instead_of_reloading_another_row() {
+    for_each_backend(|db| {
+        let (session, alice, _bob, _capture) = two_loaded_users(db);
+        let users = retort::core::sql::table("users");
+        session
+            .execute(&update(&users).set("id", 100).where_(users.c("id").eq(1)))
+            .unwrap();
+        assert_eq!(alice.state(), ObjectState::Detached);
+        assert!(matches!(alice.read(), Err(Error::DetachedInstance(_))));
+        let moved = session.get::<User>(100).unwrap().unwrap();
+        assert_eq!(moved.read().unwrap().name.as_deref(), Some("alice"));
+    });
+}
+
+#[test]
+fn an_unflushed_change_survives_a_core_update_of_its_row() {
+    for_each_backend(|db| {
+        create_tables(db, &[Registry::register::<User>]);
+        let checker = Checker::new(db);
+        seed_users(db, &checker, &[("alice", 30)]);
+        let session = sessionmaker(db.engine()).autoflush(false).session();
+        let alice = session.get::<User>(1).unwrap().unwrap();
+        alice.write().unwrap().name = Some("alicia".into());
+        let users = retort::core::sql::table("users");
+        session
+            .execute(&update(&users).set("age", 31).where_(users.c("id").eq(1)))
+            .unwrap();
+        session.commit().unwrap();
+        assert_eq!(
+            checker.rows(db, "SELECT name, age FROM users", &[]),
+            vec![vec![txt("alicia"), Value::Int(31)]]
+        );
+    });
+}

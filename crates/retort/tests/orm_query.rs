@@ -602,15 +602,26 @@ fn bulk_update_by_query() {
             .update(vec![("age", Value::Int(31))])
             .unwrap();
         assert_eq!(n, 2);
+        // Objects of the table are loaded, so the keys of the rows to change are fetched
+        // first (SQLAlchemy's synchronize_session="fetch").
         assert_eq!(
             capture.take_with_params(),
-            vec![(
-                dialect_sql(
-                    db,
-                    r#"UPDATE "users" SET "age" = ? WHERE "users"."age" = ?"#
+            vec![
+                (
+                    dialect_sql(
+                        db,
+                        r#"SELECT DISTINCT "users"."id" FROM "users" WHERE "users"."age" = ?"#
+                    ),
+                    vec![Value::Int(30)]
                 ),
-                vec![Value::Int(31), Value::Int(30)]
-            )]
+                (
+                    dialect_sql(
+                        db,
+                        r#"UPDATE "users" SET "age" = ? WHERE "users"."age" = ?"#
+                    ),
+                    vec![Value::Int(31), Value::Int(30)]
+                )
+            ]
         );
         // Objects already loaded see the new values.
         assert_eq!(alice.read().unwrap().age, Some(31));
@@ -650,11 +661,18 @@ fn bulk_delete_by_query() {
         assert_eq!(n, 2);
         assert_eq!(
             capture.take(),
-            vec![dialect_sql(
-                db,
-                r#"DELETE FROM "users" WHERE "users"."age" IS NULL OR "users"."age" < ?"#
-            )]
+            vec![
+                dialect_sql(
+                    db,
+                    r#"SELECT DISTINCT "users"."id" FROM "users" WHERE "users"."age" IS NULL OR "users"."age" < ?"#
+                ),
+                dialect_sql(
+                    db,
+                    r#"DELETE FROM "users" WHERE "users"."age" IS NULL OR "users"."age" < ?"#
+                )
+            ]
         );
+        assert_eq!(eve.state(), ObjectState::Deleted);
         assert_eq!(session.query::<User>().count().unwrap(), 3);
         // The session does not hand out a deleted row.
         assert!(session.get::<User>(5).unwrap().is_none());

@@ -228,11 +228,35 @@ pub trait Executable {
     fn to_sql_string(&self, dialect: &dyn Dialect) -> Result<String> {
         self.compile(dialect)?.with_literals(dialect)
     }
+
+    /// The UPDATE or DELETE this is, if it is one: what an ORM session needs to keep the
+    /// objects it has loaded in step with the rows the statement changes. `None` for anything
+    /// else, and for textual SQL, whose effect cannot be known.
+    fn dml(&self) -> Option<Dml<'_>> {
+        None
+    }
+}
+
+/// An UPDATE or DELETE statement, borrowed; see [`Executable::dml`].
+#[derive(Debug, Clone, Copy)]
+pub enum Dml<'a> {
+    /// An UPDATE.
+    Update(&'a UpdateStatement),
+    /// A DELETE.
+    Delete(&'a DeleteStatement),
 }
 
 impl Executable for Statement {
     fn compile(&self, dialect: &dyn Dialect) -> Result<Compiled> {
         SqlCompiler::new(dialect).run(|c| c.statement(self))
+    }
+
+    fn dml(&self) -> Option<Dml<'_>> {
+        match self {
+            Statement::Update(u) => Some(Dml::Update(u)),
+            Statement::Delete(d) => Some(Dml::Delete(d)),
+            _ => None,
+        }
     }
 }
 

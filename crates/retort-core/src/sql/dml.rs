@@ -33,7 +33,7 @@ use super::ast::{
     DeleteStatement, Expr, InsertSource, InsertStatement, OnConflict, Query, Statement,
     UpdateStatement,
 };
-use super::compiler::{Compiled, Executable, SqlCompiler};
+use super::compiler::{Compiled, Dml, Executable, SqlCompiler};
 use super::expr::{and_into, IntoExpr, IntoExprList};
 use super::selectable::IntoTableRef;
 use crate::dialect::Dialect;
@@ -282,6 +282,10 @@ impl Executable for Update {
     fn compile(&self, dialect: &dyn Dialect) -> Result<Compiled> {
         SqlCompiler::new(dialect).run(|c| c.update(&self.stmt))
     }
+
+    fn dml(&self) -> Option<Dml<'_>> {
+        Some(Dml::Update(&self.stmt))
+    }
 }
 
 /// `DELETE FROM table ...`; see [`Delete`].
@@ -339,5 +343,9 @@ impl From<Delete> for Statement {
 impl Executable for Delete {
     fn compile(&self, dialect: &dyn Dialect) -> Result<Compiled> {
         SqlCompiler::new(dialect).run(|c| c.delete(&self.stmt))
+    }
+
+    fn dml(&self) -> Option<Dml<'_>> {
+        Some(Dml::Delete(&self.stmt))
     }
 }
