@@ -97,9 +97,13 @@ impl Error {
         self.database_error().map(DatabaseError::kind)
     }
 
-    /// Whether the error means the connection is gone and must not be reused.
+    /// Whether the error means the connection is gone and must not be reused
+    /// ([`ErrorKind::ConnectionLost`] or [`ErrorKind::CommitOutcomeUnknown`]).
     pub fn is_disconnect(&self) -> bool {
-        self.kind() == Some(ErrorKind::ConnectionLost)
+        matches!(
+            self.kind(),
+            Some(ErrorKind::ConnectionLost | ErrorKind::CommitOutcomeUnknown)
+        )
     }
 
     /// Builds the family variant that matches `err.kind()`.
@@ -130,6 +134,10 @@ pub enum ErrorKind {
     OtherIntegrity,
     /// The connection to the server was lost or refused.
     ConnectionLost,
+    /// The connection was lost while a COMMIT was in flight: the server may have committed
+    /// the transaction or not, and only the database can tell. Check before retrying, or a
+    /// retry may apply the work twice. Also a disconnect ([`Error::is_disconnect`]).
+    CommitOutcomeUnknown,
     /// The transaction was chosen as a deadlock victim.
     Deadlock,
     /// A serializable transaction could not be serialized.
@@ -184,8 +192,8 @@ impl ErrorKind {
         match self {
             UniqueViolation | ForeignKeyViolation | NotNullViolation | CheckViolation
             | OtherIntegrity => Family::Integrity,
-            ConnectionLost | Deadlock | SerializationFailure | LockTimeout | StatementTimeout
-            | OtherOperational => Family::Operational,
+            ConnectionLost | CommitOutcomeUnknown | Deadlock | SerializationFailure
+            | LockTimeout | StatementTimeout | OtherOperational => Family::Operational,
             Syntax | UndefinedTable | UndefinedColumn | DuplicateObject | OtherProgramming => {
                 Family::Programming
             }
@@ -298,6 +306,14 @@ impl DatabaseError {
     /// The parameters of the failed statement.
     pub fn params(&self) -> Option<&[Value]> {
         self.0.params.as_deref()
+    }
+
+    /// The same error with another kind and message, for an error whose meaning the engine
+    /// knows better than the driver (a disconnect during COMMIT).
+    pub(crate) fn reclassified(mut self, kind: ErrorKind, message: String) -> Self {
+        self.0.kind = kind;
+        self.0.message = message;
+        self
     }
 
     /// Drops the parameters, for logging errors that may carry secrets.

@@ -13,6 +13,9 @@
 //! that cannot be reached is skipped with a loud message on stderr — or, with
 //! `RETORT_REQUIRE_ALL_BACKENDS=1`, fails the test. Reachability is checked once per process.
 //!
+//! [`proxy::FaultProxy`] sits between retort and a server to cut connections at chosen
+//! moments; [`TestDb::fault_proxy`] puts one in front of a test database.
+//!
 //! ```no_run
 //! retort_testkit::for_each_backend(|db| {
 //!     let mut conn = db.engine().connect().unwrap();
@@ -21,6 +24,8 @@
 //! ```
 
 #![warn(missing_docs)]
+
+pub mod proxy;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -88,6 +93,20 @@ impl TestDb {
     /// A builder for another engine on the same database, to set pool options.
     pub fn builder(&self) -> EngineBuilder {
         Engine::builder(&self.url)
+    }
+
+    /// A [`FaultProxy`](proxy::FaultProxy) in front of this database's server; its
+    /// [`url`](proxy::FaultProxy::url) reaches this database through it. `None` on SQLite.
+    ///
+    /// # Panics
+    ///
+    /// When the proxy cannot listen on a local port.
+    pub fn fault_proxy(&self) -> Option<proxy::FaultProxy> {
+        proxy::Wire::for_url(&self.url)?;
+        Some(
+            proxy::FaultProxy::for_url(&self.url)
+                .unwrap_or_else(|e| panic!("starting the fault proxy: {e}")),
+        )
     }
 
     /// The server's id for the session behind `conn` (`pg_backend_pid()`, `CONNECTION_ID()`);

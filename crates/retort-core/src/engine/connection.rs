@@ -34,9 +34,9 @@ use std::sync::Arc;
 
 use crate::dialect::{Dialect, DialectRef};
 use crate::engine::events::Events;
-use crate::engine::pool::PooledConn;
+use crate::engine::pool::{Health, PooledConn};
 use crate::engine::result::{CursorResult, Row};
-use crate::error::{Error, Result};
+use crate::error::{DatabaseError, Error, ErrorKind, Result};
 use crate::sql::compiler::Executable;
 use crate::value::Value;
 
@@ -87,6 +87,32 @@ fn with_statement(err: Error, sql: &str, params: &[Value]) -> Error {
     }
 }
 
+/// Whether raw SQL is a COMMIT (`COMMIT ...`, or PostgreSQL's `END`).
+fn is_commit(sql: &str) -> bool {
+    let head = sql.trim_start();
+    let word = head
+        .split(|c: char| !c.is_ascii_alphabetic())
+        .next()
+        .unwrap_or("");
+    word.eq_ignore_ascii_case("COMMIT") || word.eq_ignore_ascii_case("END")
+}
+
+/// A disconnect during COMMIT: the server may have committed before the connection went, so
+/// the error must not read as a failed (rolled back) transaction.
+fn commit_outcome_unknown(err: Error) -> Error {
+    match err {
+        Error::Operational(e) if e.kind() == ErrorKind::ConnectionLost => {
+            let message = format!(
+                "the connection was lost while COMMIT was in flight: the transaction may or may \
+                 not have been committed; check the database before retrying it ({})",
+                e.message()
+            );
+            Error::Operational(e.reclassified(ErrorKind::CommitOutcomeUnknown, message))
+        }
+        other => other,
+    }
+}
+
 /// Whether raw SQL opens a transaction the connection does not track.
 fn opens_transaction(sql: &str) -> bool {
     let head = sql.trim_start();
@@ -126,6 +152,9 @@ impl Connection {
 
     /// Runs SQL as written, with placeholders in the driver's style (`?` on SQLite and MySQL,
     /// `$1` on PostgreSQL) and `params` bound to them.
+    ///
+    /// A raw `COMMIT` whose connection is lost before the answer comes back fails with
+    /// [`ErrorKind::CommitOutcomeUnknown`], as [`Transaction::commit`] does.
     pub fn exec_driver_sql(&mut self, sql: &str, params: &[Value]) -> Result<CursorResult> {
         self.events.before_execute(sql, params);
         if opens_transaction(sql) {
@@ -138,7 +167,14 @@ impl Connection {
                 r.rows_affected,
                 r.last_insert_id,
             )),
-            Err(e) => Err(self.fail(e, sql, params)),
+            Err(e) => {
+                let err = self.fail(e, sql, params);
+                Err(if is_commit(sql) {
+                    commit_outcome_unknown(err)
+                } else {
+                    err
+                })
+            }
         }
     }
 
@@ -156,7 +192,7 @@ impl Connection {
         let mut prepared = match pooled.driver.prepare(&sql) {
             Ok(p) => p,
             Err(e) => {
-                pooled.broken |= e.is_disconnect();
+                pooled.health.note(&e);
                 return Err(with_statement(e, &sql, &[]));
             }
         };
@@ -166,7 +202,7 @@ impl Connection {
             match prepared.execute(params) {
                 Ok(n) => total += n,
                 Err(e) => {
-                    pooled.broken |= e.is_disconnect();
+                    pooled.health.note(&e);
                     return Err(with_statement(e, &sql, params));
                 }
             }
@@ -189,13 +225,13 @@ impl Connection {
             Ok(stream) => Ok(RowStream {
                 columns: stream.columns,
                 rows: stream.rows,
-                broken: &mut pooled.broken,
+                health: &mut pooled.health,
                 sql: sql.to_owned(),
                 params: params.to_vec(),
                 finished: false,
             }),
             Err(e) => {
-                pooled.broken |= e.is_disconnect();
+                pooled.health.note(&e);
                 Err(with_statement(e, sql, params))
             }
         }
@@ -241,7 +277,9 @@ impl Connection {
     }
 
     /// Runs `f` in a transaction: committed when `f` returns `Ok`, rolled back when it
-    /// returns `Err` (whose error is returned) or panics.
+    /// returns `Err` (whose error is returned) or panics. A failed COMMIT is reported as by
+    /// [`Transaction::commit`]; [`ErrorKind::CommitOutcomeUnknown`] means the work may have
+    /// been committed, so retrying `f` blindly may apply it twice.
     pub fn transaction<T>(
         &mut self,
         f: impl FnOnce(&mut Transaction<'_>) -> Result<T>,
@@ -278,6 +316,11 @@ impl Connection {
 
     /// Commits the transaction opened by [`begin_transaction`](Self::begin_transaction),
     /// with any savepoints still open inside it.
+    ///
+    /// When the database refuses the COMMIT (a deferred constraint, a serialization failure)
+    /// the transaction is rolled back and that error returned. When the connection is lost
+    /// while COMMIT is in flight the error is [`ErrorKind::CommitOutcomeUnknown`]: the
+    /// server may have committed, so check the database before retrying the work.
     pub fn commit_transaction(&mut self) -> Result<()> {
         self.require_transaction()?;
         self.end_transaction(true)
@@ -340,7 +383,7 @@ impl Connection {
     /// Closes the underlying database connection instead of returning it to the pool, for a
     /// connection in a state that must not be reused.
     pub fn invalidate(mut self) {
-        self.conn.broken = true;
+        self.conn.health.mark_broken();
     }
 
     /// Runs transaction-control SQL.
@@ -352,17 +395,36 @@ impl Connection {
         }
     }
 
-    /// Ends the transaction with COMMIT or ROLLBACK. After a failed COMMIT the transaction
-    /// is rolled back, so the connection is never left inside one.
+    /// Ends the transaction with COMMIT or ROLLBACK, never leaving the connection inside one.
+    ///
+    /// A COMMIT has three outcomes besides success. The database refused it: the transaction
+    /// is rolled back and the error returned. The connection was already broken: COMMIT is not
+    /// sent, and the transaction ends uncommitted when the connection is closed
+    /// (`ConnectionLost`). The connection was lost with COMMIT in flight: the server may have
+    /// committed before the connection died, so the error says the outcome is unknown
+    /// (`CommitOutcomeUnknown`).
     fn end_transaction(&mut self, commit: bool) -> Result<()> {
         self.depth = 0;
         self.raw_begin = false;
         if commit {
-            let result = self.control("COMMIT");
-            if result.is_err() {
-                self.rollback_quietly();
+            if self.conn.health.is_broken() {
+                return Err(Error::Operational(
+                    DatabaseError::new(
+                        ErrorKind::ConnectionLost,
+                        "the connection broke before COMMIT was sent, so the transaction was \
+                         not committed; it ends when the connection is closed",
+                    )
+                    .with_statement("COMMIT", &[]),
+                ));
             }
-            result
+            match self.control("COMMIT") {
+                Ok(()) => Ok(()),
+                Err(e) if e.is_disconnect() => Err(commit_outcome_unknown(e)),
+                Err(e) => {
+                    self.rollback_quietly();
+                    Err(e)
+                }
+            }
         } else if self.conn.driver.in_transaction() == Some(false) {
             // The database already ended it (raw SQL, or an error that rolls back by itself).
             Ok(())
@@ -382,19 +444,18 @@ impl Connection {
 
     /// ROLLBACK for cleanup paths; a failure means the connection cannot be trusted again.
     fn rollback_quietly(&mut self) {
-        if self.conn.broken || self.conn.driver.in_transaction() == Some(false) {
+        if self.conn.health.is_broken() || self.conn.driver.in_transaction() == Some(false) {
             return;
         }
         self.events.before_execute("ROLLBACK", &[]);
-        if self.conn.driver.execute_batch("ROLLBACK").is_err() {
-            self.conn.broken = true;
+        if let Err(e) = self.conn.driver.execute_batch("ROLLBACK") {
+            self.conn.health.note(&e);
+            self.conn.health.mark_broken();
         }
     }
 
     fn fail(&mut self, err: Error, sql: &str, params: &[Value]) -> Error {
-        if err.is_disconnect() {
-            self.conn.broken = true;
-        }
+        self.conn.health.note(&err);
         with_statement(err, sql, params)
     }
 }
@@ -430,7 +491,13 @@ pub struct Transaction<'c> {
 }
 
 impl Transaction<'_> {
-    /// Commits. If COMMIT fails the transaction is rolled back and the error returned.
+    /// Commits.
+    ///
+    /// If the database refuses the COMMIT, the transaction is rolled back and the error
+    /// returned. If the connection is lost while COMMIT is in flight, nobody can say from here
+    /// whether the server committed before it went: the error is then
+    /// [`ErrorKind::CommitOutcomeUnknown`] (an `OperationalError` that is also a disconnect),
+    /// and the caller must check the database before retrying.
     pub fn commit(mut self) -> Result<()> {
         self.done = true;
         self.conn.end_transaction(true)
@@ -516,7 +583,7 @@ impl Drop for Savepoint<'_> {
         if !self.done {
             let name = std::mem::take(&mut self.name);
             if self.conn.end_savepoint(&name, false).is_err() {
-                self.conn.conn.broken = true;
+                self.conn.conn.health.mark_broken();
             }
         }
     }
@@ -536,7 +603,7 @@ impl fmt::Debug for Savepoint<'_> {
 pub struct RowStream<'c> {
     columns: Arc<[String]>,
     rows: Box<dyn Iterator<Item = Result<Vec<Value>>> + 'c>,
-    broken: &'c mut bool,
+    health: &'c mut Health,
     sql: String,
     params: Vec<Value>,
     finished: bool,
@@ -560,7 +627,7 @@ impl Iterator for RowStream<'_> {
             Some(Ok(values)) => Some(Ok(Row::new(self.columns.clone(), values))),
             Some(Err(e)) => {
                 self.finished = true;
-                *self.broken |= e.is_disconnect();
+                self.health.note(&e);
                 Some(Err(with_statement(e, &self.sql, &self.params)))
             }
             None => {

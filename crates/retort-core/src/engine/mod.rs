@@ -312,6 +312,17 @@ impl Engine {
         self.inner.events.listen(Arc::new(listener));
     }
 
+    /// Closes the pool's connections: the idle ones now, the checked-out ones when they are
+    /// returned (they keep working until then). Later checkouts open new connections.
+    ///
+    /// For a server known to have restarted or failed over, or before handing the engine to
+    /// a forked process. The engine does the same by itself, for connections opened before
+    /// the time, when a connection reports a disconnect. On an in-memory SQLite database the
+    /// one connection *is* the database, so disposing of it empties the database.
+    pub fn dispose(&self) {
+        self.inner.pool.dispose();
+    }
+
     /// The number of connections the pool holds open, and how many of those are idle.
     pub fn pool_status(&self) -> (u32, u32) {
         self.inner.pool.state()

@@ -10,6 +10,10 @@
 //!   [`Error::PoolTimeout`] thirty seconds later.
 //! - `pool_recycle` is enforced at checkout, as SQLAlchemy does, rather than only by r2d2's
 //!   periodic reaper.
+//! - A disconnect seen on one connection invalidates the pool (SQLAlchemy's pool
+//!   invalidation): the time is recorded, and every connection opened before it is discarded
+//!   when it is next checked out or returned. A server restart leaves every pooled connection
+//!   dead; without this, each would fail one caller in turn.
 
 use std::ops::{Deref, DerefMut};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -27,9 +31,72 @@ const CONNECT_ERROR_POLL: Duration = Duration::from_millis(25);
 /// A pooled driver connection with the engine's bookkeeping.
 pub(crate) struct PoolConn {
     pub(crate) driver: Box<dyn DriverConnection>,
+    pub(crate) health: Health,
+}
+
+/// Whether a pooled connection may be used again.
+pub(crate) struct Health {
     created: Instant,
-    /// Set when an error showed the connection to be gone; r2d2 then discards it.
-    pub(crate) broken: bool,
+    /// Set when the connection must not be reused; r2d2 then discards it.
+    broken: bool,
+    invalidation: Arc<Invalidation>,
+}
+
+impl Health {
+    /// Whether the connection is known to be unusable.
+    pub(crate) fn is_broken(&self) -> bool {
+        self.broken
+    }
+
+    /// Discards this connection (only this one) when it goes back to the pool.
+    pub(crate) fn mark_broken(&mut self) {
+        self.broken = true;
+    }
+
+    /// Looks at an error the connection returned: a disconnect breaks it and invalidates every
+    /// connection opened before now.
+    pub(crate) fn note(&mut self, err: &Error) {
+        if err.is_disconnect() {
+            self.disconnected();
+        }
+    }
+
+    fn disconnected(&mut self) {
+        self.broken = true;
+        self.invalidation.disconnect_seen(self.created);
+    }
+
+    fn is_stale(&self) -> bool {
+        self.invalidation.is_stale(self.created)
+    }
+}
+
+/// The moment before which every connection of the pool is suspect.
+#[derive(Default)]
+struct Invalidation(Mutex<Option<Instant>>);
+
+impl Invalidation {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<Instant>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn is_stale(&self, created: Instant) -> bool {
+        self.lock().is_some_and(|at| created <= at)
+    }
+
+    /// Records a disconnect on a connection opened at `created`. A connection older than the
+    /// last invalidation was already covered by it, so the time moves only for a newer one:
+    /// connections opened since the outage began are kept.
+    fn disconnect_seen(&self, created: Instant) {
+        let mut at = self.lock();
+        if !at.is_some_and(|at| created <= at) {
+            *at = Some(Instant::now());
+        }
+    }
+
+    fn invalidate_all(&self) {
+        *self.lock() = Some(Instant::now());
+    }
 }
 
 /// The most recent failure to open a connection, with when it happened.
@@ -72,6 +139,7 @@ pub(crate) struct Manager {
     options: ConnectOptions,
     initialized: Arc<OnceLock<DialectRef>>,
     errors: Arc<ConnectErrors>,
+    invalidation: Arc<Invalidation>,
 }
 
 impl Manager {
@@ -86,8 +154,11 @@ impl Manager {
         }
         Ok(PoolConn {
             driver,
-            created: Instant::now(),
-            broken: false,
+            health: Health {
+                created: Instant::now(),
+                broken: false,
+                invalidation: self.invalidation.clone(),
+            },
         })
     }
 }
@@ -106,13 +177,14 @@ impl r2d2::ManageConnection for Manager {
 
     fn is_valid(&self, conn: &mut PoolConn) -> Result<(), PoolError> {
         conn.driver.ping().map_err(|e| {
-            conn.broken = true;
+            conn.health.note(&e);
+            conn.health.mark_broken();
             PoolError(e.to_string())
         })
     }
 
     fn has_broken(&self, conn: &mut PoolConn) -> bool {
-        conn.broken || conn.driver.is_broken()
+        conn.health.broken || conn.driver.is_broken() || conn.health.is_stale()
     }
 }
 
@@ -140,6 +212,7 @@ pub(crate) struct PoolConfig {
 pub(crate) struct Pool {
     pool: r2d2::Pool<Manager>,
     errors: Arc<ConnectErrors>,
+    invalidation: Arc<Invalidation>,
     timeout: Duration,
     recycle: Option<Duration>,
     /// For a single-connection pool: the thread holding the connection.
@@ -184,12 +257,14 @@ impl Pool {
         config: PoolConfig,
     ) -> Result<Pool> {
         let errors = Arc::new(ConnectErrors::default());
+        let invalidation = Arc::new(Invalidation::default());
         let manager = Manager {
             url,
             dialect,
             options,
             initialized,
             errors: errors.clone(),
+            invalidation: invalidation.clone(),
         };
         // r2d2 panics on these; they are the caller's to fix.
         if config.max_size == 0 {
@@ -214,6 +289,7 @@ impl Pool {
         Ok(Pool {
             pool,
             errors,
+            invalidation,
             timeout: config.timeout,
             recycle: config.recycle,
             holder: config.single.then(|| Arc::new(Mutex::new(None))),
@@ -248,12 +324,18 @@ impl Pool {
             let remaining = deadline.saturating_duration_since(Instant::now());
             match self.pool.get_timeout(remaining.min(CONNECT_ERROR_POLL)) {
                 Ok(mut conn) => {
-                    if self
+                    if conn.driver.is_broken() {
+                        // Found dead while idle (the driver saw its socket close): the server
+                        // may have restarted, so the others of its age are suspect too.
+                        conn.health.disconnected();
+                        continue;
+                    }
+                    let too_old = self
                         .recycle
-                        .is_some_and(|age| conn.created.elapsed() >= age)
-                    {
-                        // Too old: drop it (r2d2 discards it as broken) and take another.
-                        conn.broken = true;
+                        .is_some_and(|age| conn.health.created.elapsed() >= age);
+                    if too_old || conn.health.is_stale() {
+                        // Dropped as broken, r2d2 discards it; take another.
+                        conn.health.mark_broken();
                         continue;
                     }
                     return Ok(conn);
@@ -266,6 +348,18 @@ impl Pool {
                         return Err(Error::PoolTimeout(self.timeout));
                     }
                 }
+            }
+        }
+    }
+
+    /// Closes every idle connection now and every checked-out one when it is returned.
+    pub(crate) fn dispose(&self) {
+        self.invalidation.invalidate_all();
+        // Bounded: connections returned meanwhile are stale and discarded on return anyway.
+        for _ in 0..self.pool.max_size() {
+            match self.pool.try_get() {
+                Some(mut conn) => conn.health.mark_broken(),
+                None => break,
             }
         }
     }

@@ -158,6 +158,18 @@ impl Url {
             .map(|(_, v)| v.as_str())
     }
 
+    /// This URL with another host (or none).
+    pub fn with_host(mut self, host: Option<&str>) -> Url {
+        self.host = host.map(str::to_owned);
+        self
+    }
+
+    /// This URL with another port (or none, for the database's default).
+    pub fn with_port(mut self, port: Option<u16>) -> Url {
+        self.port = port;
+        self
+    }
+
     /// This URL with another database (or none).
     pub fn with_database(mut self, database: Option<&str>) -> Url {
         self.database = database.map(str::to_owned);
