@@ -23,7 +23,7 @@ use retort_core::engine::{Connection, Engine};
 use retort_core::sql::ast::{ColumnRef, Expr, FromItem, Query as CoreQuery, SelectCore, Statement};
 use retort_core::sql::{Dml, Executable};
 use retort_core::value::Value;
-use retort_core::{CursorResult, Error, Result};
+use retort_core::{CursorResult, Error, ErrorKind, Result};
 
 use crate::identity::{IdentityKey, IdentityMap, Key};
 use crate::mapper::{Mapper, Model};
@@ -492,6 +492,29 @@ impl SessionShared {
                 state.identity.remove(&identity_key(&*obj, key));
             }
             state.removed.push(obj);
+        }
+    }
+
+    /// The objects' side of a commit: deleted ones leave the session, inserted ones stay
+    /// persistent, and with `expire` every object reloads on next access.
+    fn finish_commit(&self, state: &mut SessionState, expire: bool) {
+        state.inserted.clear();
+        for obj in state.removed.drain(..) {
+            let mut meta = obj.meta();
+            meta.state = ObjectState::Detached;
+            meta.session = None;
+            meta.session_id = 0;
+            meta.key = None;
+        }
+        if expire {
+            for obj in state.identity.values() {
+                let mut meta = obj.meta();
+                // An object written after the flush read it keeps that change for the next
+                // flush; expiring it would throw the change away.
+                if !meta.touched {
+                    meta.expired = true;
+                }
+            }
         }
     }
 
@@ -1113,10 +1136,21 @@ impl Session {
 
     /// Flushes, then commits the transaction. With expire_on_commit, every object is expired
     /// and reloads on next access.
+    ///
+    /// When the connection is lost while the COMMIT is in flight, the error's kind is
+    /// [`ErrorKind::CommitOutcomeUnknown`]: the database may have committed or not. The session
+    /// then keeps its objects as if the commit happened — persistent, keyed, and all expired
+    /// — so that a retried commit has nothing to INSERT twice, and the next access to each
+    /// object loads what the database really holds (an object whose row is not there fails
+    /// to load, and `get` of its key returns `None`). The session needs no rollback after it.
     pub fn commit(&self) -> Result<()> {
         let mut state = self.shared.lock();
         self.shared.flush_locked(&mut state)?;
         if let Err(err) = self.shared.end_transaction(&mut state, true) {
+            if err.kind() == Some(ErrorKind::CommitOutcomeUnknown) {
+                self.shared.finish_commit(&mut state, true);
+                return Err(err);
+            }
             // The COMMIT failed and the transaction is rolled back: the objects its flushes
             // wrote are not in the database. rollback() puts them right, as after a failed
             // flush.
@@ -1126,24 +1160,8 @@ impl Session {
             ));
             return Err(err);
         }
-        state.inserted.clear();
-        for obj in state.removed.drain(..) {
-            let mut meta = obj.meta();
-            meta.state = ObjectState::Detached;
-            meta.session = None;
-            meta.session_id = 0;
-            meta.key = None;
-        }
-        if self.shared.options.expire_on_commit {
-            for obj in state.identity.values() {
-                let mut meta = obj.meta();
-                // An object written after the flush read it keeps that change for the next
-                // flush; expiring it would throw the change away.
-                if !meta.touched {
-                    meta.expired = true;
-                }
-            }
-        }
+        self.shared
+            .finish_commit(&mut state, self.shared.options.expire_on_commit);
         Ok(())
     }
 

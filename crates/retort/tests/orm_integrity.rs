@@ -401,3 +401,60 @@ fn an_unflushed_change_survives_a_core_update_of_its_row() {
         );
     });
 }
+
+/// An engine on `db` through a fault proxy (PostgreSQL and MariaDB; `None` on SQLite).
+fn proxied(db: &retort_testkit::TestDb) -> Option<(retort_testkit::proxy::FaultProxy, Engine)> {
+    let proxy = db.fault_proxy()?;
+    let engine = Engine::builder(proxy.url()).pool_size(1).build().unwrap();
+    Some((proxy, engine))
+}
+
+#[test]
+fn a_lost_commit_reply_leaves_nothing_to_insert_twice() {
+    for_each_backend(|db| {
+        create_tables(db, &[Registry::register::<User>]);
+        let checker = Checker::new(db);
+        let Some((proxy, engine)) = proxied(db) else {
+            return;
+        };
+        let session = Session::new(&engine);
+        let carol = session.add(User::named("carol", 50));
+        session.flush().unwrap();
+        proxy.cut_after_commit();
+        let err = session.commit().unwrap_err();
+        assert_eq!(err.kind(), Some(ErrorKind::CommitOutcomeUnknown), "{err}");
+        // The server did commit. The object stays persistent with its key, so a naive retry
+        // sends no second INSERT.
+        assert_eq!(carol.state(), ObjectState::Persistent);
+        session.commit().unwrap();
+        assert_eq!(checker.count(db, "SELECT count(*) FROM users"), 1);
+        // Its next access loads the row the database holds.
+        assert_eq!(carol.read().unwrap().name.as_deref(), Some("carol"));
+    });
+}
+
+#[test]
+fn a_commit_lost_before_the_server_saw_it_shows_on_the_next_access() {
+    for_each_backend(|db| {
+        create_tables(db, &[Registry::register::<User>]);
+        let checker = Checker::new(db);
+        let Some((proxy, engine)) = proxied(db) else {
+            return;
+        };
+        let session = Session::new(&engine);
+        let carol = session.add(User::named("carol", 50));
+        session.flush().unwrap();
+        let id = carol.read().unwrap().id.unwrap();
+        proxy.cut_before_next_query();
+        let err = session.commit().unwrap_err();
+        assert_eq!(err.kind(), Some(ErrorKind::CommitOutcomeUnknown), "{err}");
+        // This time the server never saw the COMMIT: the row is not there, and the session
+        // says so instead of pretending.
+        assert_eq!(checker.count(db, "SELECT count(*) FROM users"), 0);
+        assert!(
+            carol.read().is_err(),
+            "the object's row is gone: it cannot load"
+        );
+        assert!(session.get::<User>(id).unwrap().is_none());
+    });
+}
