@@ -69,9 +69,11 @@ impl DriverDialect for SqliteDialect {
                             ))
                         })?;
                 }
-                other => return Err(Error::Url(format!(
+                other => {
+                    return Err(Error::Url(format!(
                     "unknown option '{other}' for sqlite URLs (supported: timeout, journal_mode)"
-                ))),
+                )))
+                }
             }
         }
         let conn = match url.database() {
