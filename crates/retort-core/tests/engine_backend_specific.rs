@@ -198,3 +198,86 @@ fn mysql_session_setup_and_flavour_detection() {
     let bad = create_engine(db.url().clone().with_query_value("no_such_option", "1")).unwrap();
     assert!(matches!(bad.connect(), Err(Error::Url(m)) if m.contains("no_such_option")));
 }
+
+#[test]
+fn sqlite_file_databases_use_wal_so_a_reader_does_not_block_a_writer() {
+    use std::time::{Duration, Instant};
+
+    let db = retort_testkit::sqlite();
+    let mode = |engine: &retort_core::Engine| -> String {
+        engine
+            .connect()
+            .unwrap()
+            .exec_driver_sql("PRAGMA journal_mode", &[])
+            .unwrap()
+            .scalar()
+            .unwrap()
+    };
+    assert_eq!(mode(db.engine()), "wal");
+    db.engine()
+        .connect()
+        .unwrap()
+        .exec_driver_sql("CREATE TABLE t (x INTEGER)", &[])
+        .unwrap();
+
+    // A reader holds an open transaction that has read; a writer on another connection
+    // commits at once, and the reader keeps its snapshot until it ends.
+    let count = |conn: &mut retort_core::Connection| -> i64 {
+        conn.exec_driver_sql("SELECT count(*) FROM t", &[])
+            .unwrap()
+            .scalar()
+            .unwrap()
+    };
+    let engine = create_engine(db.url().clone().with_query_value("timeout", "1")).unwrap();
+    let mut reader = engine.connect().unwrap();
+    let mut tx = reader.begin().unwrap();
+    assert_eq!(count(&mut tx), 0);
+    let start = Instant::now();
+    engine
+        .connect()
+        .unwrap()
+        .transaction(|w| w.exec_driver_sql("INSERT INTO t VALUES (1)", &[]).map(drop))
+        .unwrap();
+    assert!(
+        start.elapsed() < Duration::from_millis(500),
+        "{:?}",
+        start.elapsed()
+    );
+    assert_eq!(count(&mut tx), 0, "the reader's snapshot");
+    tx.commit().unwrap();
+    assert_eq!(count(&mut reader), 1);
+    drop(reader);
+
+    // The rollback journal, on request: a reader that has read then blocks the writer, which
+    // fails with LockTimeout once the busy timeout is over. Leaving WAL needs every other
+    // connection to the file closed.
+    engine.dispose();
+    db.engine().dispose();
+    let url = db
+        .url()
+        .clone()
+        .with_query_value("journal_mode", "DELETE")
+        .with_query_value("timeout", "0.2");
+    let engine = create_engine(url).unwrap();
+    assert_eq!(mode(&engine), "delete");
+    let mut reader = engine.connect().unwrap();
+    let mut tx = reader.begin().unwrap();
+    assert_eq!(count(&mut tx), 1);
+    let err = engine
+        .connect()
+        .unwrap()
+        .exec_driver_sql("INSERT INTO t VALUES (2)", &[])
+        .unwrap_err();
+    assert_eq!(err.kind(), Some(ErrorKind::LockTimeout), "{err:?}");
+    tx.rollback().unwrap();
+
+    // In-memory databases keep SQLite's memory journal; unknown modes are refused.
+    assert_eq!(mode(&create_engine("sqlite://").unwrap()), "memory");
+    for bad in ["sideways", "off"] {
+        let engine = create_engine(db.url().clone().with_query_value("journal_mode", bad)).unwrap();
+        assert!(
+            matches!(engine.connect(), Err(Error::Url(m)) if m.contains("journal_mode")),
+            "{bad}"
+        );
+    }
+}

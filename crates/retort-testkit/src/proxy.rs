@@ -118,7 +118,7 @@ impl Shared {
 enum Reply {
     Forward,
     /// Hold the reply to a COMMIT until it is whole, then drop it and close.
-    SwallowCommitReply,
+    SwallowCommitAnswer,
     /// Forward this many more bytes, then close.
     CutAfter(usize),
 }
@@ -534,7 +534,7 @@ fn decide(link: &Link, shared: &Shared, message: Message) -> bool {
     let mut state = shared.state();
     let plan = match state.armed {
         Some(Fault::BeforeQuery) if message.starts_statement => None,
-        Some(Fault::AfterCommit) if message.commits => Some(Reply::SwallowCommitReply),
+        Some(Fault::AfterCommit) if message.commits => Some(Reply::SwallowCommitAnswer),
         Some(Fault::MidResult(n)) if message.executes => Some(Reply::CutAfter(n)),
         _ => return true,
     };
@@ -568,7 +568,7 @@ fn server_to_client(link: &Link, shared: &Shared) {
                     return;
                 }
             }
-            Reply::SwallowCommitReply => {
+            Reply::SwallowCommitAnswer => {
                 held.extend_from_slice(data);
                 if whole_commit_reply(shared.wire, &held) {
                     return;

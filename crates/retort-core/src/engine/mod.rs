@@ -21,6 +21,20 @@
 //!
 //! Outside a transaction each statement commits on its own (the database's autocommit);
 //! [`Connection::begin`] opens one explicitly.
+//!
+//! A COMMIT that fails because the connection was lost while it was in flight is reported as
+//! [`ErrorKind::CommitOutcomeUnknown`](crate::ErrorKind::CommitOutcomeUnknown): the server may
+//! have committed, so check before retrying. A disconnect on one connection also discards
+//! every pooled connection opened before it, so that after a server restart at most the
+//! caller who found it out sees an error; [`Engine::dispose`] closes the pool's connections on
+//! demand.
+//!
+//! SQLite files are opened in WAL mode, so that a transaction that has read does not block
+//! writers (who still take turns, each waiting up to the busy timeout, `?timeout=<seconds>`,
+//! 5 s by default). `?journal_mode=delete` (or `truncate`, `persist`) in the URL keeps
+//! SQLite's rollback journal instead, where a transaction that has read holds up every
+//! writer's COMMIT until it ends. The mode is stored in the file: leaving WAL needs every
+//! other connection to it closed. In-memory databases are unchanged.
 
 pub mod connection;
 pub mod driver;

@@ -4,6 +4,16 @@
 //! URL's `?timeout=<seconds>`) for a locked database, and reuses prepared statements through
 //! rusqlite's statement cache.
 //!
+//! A database file is put in WAL mode (`PRAGMA journal_mode = WAL`): readers and a writer then
+//! do not block each other, so a transaction that has only read does not hold up every writer
+//! until it ends. Writers still take turns, each waiting up to the busy timeout. The URL's
+//! `?journal_mode=delete` (or `truncate`, `persist`) keeps SQLite's rollback journal instead,
+//! where a transaction that has read blocks writers' COMMITs until it ends. The mode is
+//! stored in the file, so every connection to it should ask for the same one; leaving WAL
+//! needs every other connection to the file closed. `synchronous` stays `FULL`, so a
+//! committed transaction survives a power cut in either mode. In-memory databases keep their
+//! memory journal.
+//!
 //! Values SQLite has no type for are stored as TEXT: dates as `YYYY-MM-DD`, times as
 //! `HH:MM:SS.ffffff`, date-times as `YYYY-MM-DD HH:MM:SS.ffffff` (UTC for zone-aware ones, as
 //! SQLAlchemy does), decimals, JSON and UUIDs as their text; booleans as 0 and 1. They read
@@ -42,8 +52,12 @@ impl DriverDialect for SqliteDialect {
             ));
         }
         let mut busy_timeout = DEFAULT_BUSY_TIMEOUT;
+        let mut journal_mode = (!is_memory(url)).then_some("wal");
         for (key, value) in url.query() {
             match key.as_str() {
+                "journal_mode" => {
+                    journal_mode = Some(parse_journal_mode(url, value)?);
+                }
                 "timeout" => {
                     busy_timeout = value
                         .parse::<f64>()
@@ -57,8 +71,8 @@ impl DriverDialect for SqliteDialect {
                 }
                 other => {
                     return Err(Error::Url(format!(
-                        "unknown option '{other}' for sqlite URLs (supported: timeout)"
-                    )))
+                    "unknown option '{other}' for sqlite URLs (supported: timeout, journal_mode)"
+                )))
                 }
             }
         }
@@ -71,6 +85,9 @@ impl DriverDialect for SqliteDialect {
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE_CAPACITY);
         conn.execute_batch("PRAGMA foreign_keys = ON")
             .map_err(classify)?;
+        if let Some(mode) = journal_mode {
+            set_journal_mode(&conn, mode)?;
+        }
         // SQLite transactions are always serializable; dirty reads are possible only between
         // connections sharing a cache, which is what this pragma allows.
         let read_uncommitted = options.isolation_level == Some(IsolationLevel::ReadUncommitted);
@@ -86,6 +103,47 @@ impl DriverDialect for SqliteDialect {
     fn requires_single_connection(&self, url: &Url) -> bool {
         is_memory(url)
     }
+}
+
+/// The journal modes a URL may ask for: those that keep a journal on disk, on which
+/// rollback and crash recovery depend.
+fn parse_journal_mode(url: &Url, value: &str) -> Result<&'static str> {
+    if is_memory(url) {
+        return Err(Error::Url(
+            "journal_mode applies to database files; an in-memory database keeps its journal \
+             in memory"
+                .into(),
+        ));
+    }
+    ["wal", "delete", "truncate", "persist"]
+        .into_iter()
+        .find(|m| m.eq_ignore_ascii_case(value))
+        .ok_or_else(|| {
+            Error::Url(format!(
+                "the sqlite journal_mode '{value}' is not supported (supported: wal, delete, \
+                 truncate, persist; off and memory would give up rollback after a crash)"
+            ))
+        })
+}
+
+/// Sets the journal mode and checks that SQLite took it (a file system without shared memory
+/// cannot hold a WAL database, for one).
+fn set_journal_mode(conn: &rusqlite::Connection, mode: &str) -> Result<()> {
+    let set: String = conn
+        .query_row(&format!("PRAGMA journal_mode = {mode}"), [], |row| {
+            row.get(0)
+        })
+        .map_err(classify)?;
+    if set.eq_ignore_ascii_case(mode) {
+        return Ok(());
+    }
+    Err(Error::Operational(DatabaseError::new(
+        ErrorKind::OtherOperational,
+        format!(
+            "SQLite kept journal_mode '{set}' instead of '{mode}'; choose another with the \
+             URL's ?journal_mode="
+        ),
+    )))
 }
 
 struct SqliteConnection {
