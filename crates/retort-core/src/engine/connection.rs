@@ -36,7 +36,7 @@ use crate::dialect::{Dialect, DialectRef};
 use crate::engine::events::Events;
 use crate::engine::pool::PooledConn;
 use crate::engine::result::{CursorResult, Row};
-use crate::error::{Error, Result};
+use crate::error::{DatabaseError, Error, Result};
 use crate::sql::compiler::Executable;
 use crate::value::Value;
 
@@ -75,14 +75,24 @@ impl<E: Executable> SqlSource for E {
     }
 }
 
-/// Adds the failed statement and its parameters to a database error.
-fn with_statement(err: Error, sql: &str, params: &[Value]) -> Error {
+/// Adds the failed statement and its parameters (unless they are to be hidden) to a
+/// database error.
+fn with_statement(err: Error, sql: &str, params: &[Value], hide_params: bool) -> Error {
+    let attach = |e: DatabaseError| {
+        if hide_params {
+            let mut e = e.with_statement(sql, &[]);
+            e.redact_params();
+            e
+        } else {
+            e.with_statement(sql, params)
+        }
+    };
     match err {
-        Error::Integrity(e) => Error::Integrity(e.with_statement(sql, params)),
-        Error::Operational(e) => Error::Operational(e.with_statement(sql, params)),
-        Error::Programming(e) => Error::Programming(e.with_statement(sql, params)),
-        Error::Data(e) => Error::Data(e.with_statement(sql, params)),
-        Error::Database(e) => Error::Database(e.with_statement(sql, params)),
+        Error::Integrity(e) => Error::Integrity(attach(e)),
+        Error::Operational(e) => Error::Operational(attach(e)),
+        Error::Programming(e) => Error::Programming(attach(e)),
+        Error::Data(e) => Error::Data(attach(e)),
+        Error::Database(e) => Error::Database(attach(e)),
         other => other,
     }
 }
@@ -132,12 +142,7 @@ impl Connection {
             self.raw_begin = true;
         }
         match self.conn.driver.execute(sql, params) {
-            Ok(r) => Ok(CursorResult::new(
-                r.columns,
-                r.rows,
-                r.rows_affected,
-                r.last_insert_id,
-            )),
+            Ok(r) => CursorResult::new(r.columns, r.rows, r.rows_affected, r.last_insert_id),
             Err(e) => Err(self.fail(e, sql, params)),
         }
     }
@@ -152,12 +157,13 @@ impl Connection {
     {
         let sql = stmt.sql_for(self.dialect.as_ref())?;
         self.events.before_execute(&sql, &[]);
+        let hide = self.events.hide_parameters();
         let pooled = &mut *self.conn;
         let mut prepared = match pooled.driver.prepare(&sql) {
             Ok(p) => p,
             Err(e) => {
                 pooled.broken |= e.is_disconnect();
-                return Err(with_statement(e, &sql, &[]));
+                return Err(with_statement(e, &sql, &[], hide));
             }
         };
         let mut total = 0;
@@ -167,7 +173,7 @@ impl Connection {
                 Ok(n) => total += n,
                 Err(e) => {
                     pooled.broken |= e.is_disconnect();
-                    return Err(with_statement(e, &sql, params));
+                    return Err(with_statement(e, &sql, params, hide));
                 }
             }
         }
@@ -184,6 +190,7 @@ impl Connection {
     /// [`stream`](Self::stream) for raw SQL.
     pub fn stream_driver_sql(&mut self, sql: &str, params: &[Value]) -> Result<RowStream<'_>> {
         self.events.before_execute(sql, params);
+        let hide_params = self.events.hide_parameters();
         let pooled = &mut *self.conn;
         match pooled.driver.stream(sql, params) {
             Ok(stream) => Ok(RowStream {
@@ -191,12 +198,17 @@ impl Connection {
                 rows: stream.rows,
                 broken: &mut pooled.broken,
                 sql: sql.to_owned(),
-                params: params.to_vec(),
+                params: if hide_params {
+                    Vec::new()
+                } else {
+                    params.to_vec()
+                },
+                hide_params,
                 finished: false,
             }),
             Err(e) => {
                 pooled.broken |= e.is_disconnect();
-                Err(with_statement(e, sql, params))
+                Err(with_statement(e, sql, params, hide_params))
             }
         }
     }
@@ -395,7 +407,7 @@ impl Connection {
         if err.is_disconnect() {
             self.conn.broken = true;
         }
-        with_statement(err, sql, params)
+        with_statement(err, sql, params, self.events.hide_parameters())
     }
 }
 
@@ -539,6 +551,7 @@ pub struct RowStream<'c> {
     broken: &'c mut bool,
     sql: String,
     params: Vec<Value>,
+    hide_params: bool,
     finished: bool,
 }
 
@@ -557,11 +570,20 @@ impl Iterator for RowStream<'_> {
             return None;
         }
         match self.rows.next() {
-            Some(Ok(values)) => Some(Ok(Row::new(self.columns.clone(), values))),
+            Some(Ok(values)) => {
+                let row = Row::new(self.columns.clone(), values);
+                self.finished = row.is_err();
+                Some(row)
+            }
             Some(Err(e)) => {
                 self.finished = true;
                 *self.broken |= e.is_disconnect();
-                Some(Err(with_statement(e, &self.sql, &self.params)))
+                Some(Err(with_statement(
+                    e,
+                    &self.sql,
+                    &self.params,
+                    self.hide_params,
+                )))
             }
             None => {
                 self.finished = true;
