@@ -698,6 +698,10 @@ fn decode_typed(ty: &Type, raw: &[u8]) -> Result<Value, BoxError> {
             return Ok(Value::Date(chrono::NaiveDate::from_sql(ty, raw)?));
         }
         if *ty == Type::TIME {
+            // PostgreSQL allows 24:00:00, which chrono's decoder would wrap to midnight.
+            if raw == 86_400_000_000_i64.to_be_bytes() {
+                return Ok(Value::Text("24:00:00".into()));
+            }
             return Ok(Value::Time(chrono::NaiveTime::from_sql(ty, raw)?));
         }
         if *ty == Type::TIMESTAMP {
