@@ -628,3 +628,56 @@ fn hide_parameters_keeps_values_out_of_errors_and_logs() {
         assert!(capture.0.lock().unwrap().contains(secret));
     });
 }
+
+#[test]
+fn sqlite_parameter_limit_is_the_one_the_dialect_declares() {
+    let db = retort_testkit::sqlite();
+    let mut conn = db.engine().connect().unwrap();
+    let max = db.engine().dialect().capabilities().max_params;
+    let placeholders = |n: usize| {
+        format!(
+            "SELECT count(*) FROM (SELECT 1 WHERE 1 IN ({}))",
+            vec!["?"; n].join(",")
+        )
+    };
+    // Exactly the declared limit runs.
+    let n: i64 = conn
+        .exec_driver_sql(&placeholders(max), &vec![Value::Int(1); max])
+        .unwrap()
+        .scalar()
+        .unwrap();
+    assert_eq!(n, 1);
+    // One more is refused before SQLite sees it.
+    let err = conn
+        .exec_driver_sql(&placeholders(max + 1), &vec![Value::Int(1); max + 1])
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::Argument(m) if m.contains(&max.to_string())),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn prepared_statements_over_the_parameter_limit_fail_cleanly() {
+    for_each_backend(|db| {
+        let mut conn = db.engine().connect().unwrap();
+        let mut sql = String::from("SELECT 1 WHERE 1 IN (");
+        sql.push_str(&vec!["?"; 70_000].join(","));
+        sql.push(')');
+        let sql = db.sql(&sql);
+        let err = conn
+            .execute_many(sql.as_str(), [vec![Value::Int(1); 70_000]])
+            .unwrap_err();
+        assert!(
+            matches!(err, Error::Argument(_) | Error::Programming(_)),
+            "{}: {err:?}",
+            db.name()
+        );
+        let one: i64 = conn
+            .exec_driver_sql("SELECT 1", &[])
+            .unwrap()
+            .scalar()
+            .unwrap();
+        assert_eq!(one, 1);
+    });
+}

@@ -104,6 +104,13 @@ impl PgConnection {
         if let Some(p) = self.statements.get(sql) {
             return Ok(p.clone());
         }
+        let highest = highest_placeholder(sql);
+        if highest > MAX_PARAMS {
+            return Err(Error::Argument(format!(
+                "the statement has placeholder ${highest}; PostgreSQL accepts at most \
+                 {MAX_PARAMS} parameters in one statement"
+            )));
+        }
         let statement = self.client.prepare(sql).map_err(classify)?;
         let columns = statement
             .columns()
@@ -141,6 +148,56 @@ fn check_param_limit(params: &[Value]) -> Result<()> {
         )));
     }
     Ok(())
+}
+
+/// The highest `$n` placeholder in `sql`, outside string literals, quoted identifiers,
+/// dollar-quoted bodies and comments. A statement numbering placeholders past the protocol's
+/// 16-bit count would be answered with a parameter description the driver misreads, losing
+/// the connection, so it is refused before it is sent.
+fn highest_placeholder(sql: &str) -> usize {
+    let bytes = sql.as_bytes();
+    let mut highest = 0;
+    let mut i = 0;
+    // The end of the text from `from` on that ends with `close`, or of the whole SQL.
+    let skip_to = |from: usize, close: &[u8]| {
+        bytes[from..]
+            .windows(close.len())
+            .position(|w| w == close)
+            .map_or(bytes.len(), |p| from + p + close.len())
+    };
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\'' => i = skip_to(i + 1, b"'"),
+            b'"' => i = skip_to(i + 1, b"\""),
+            b'-' if bytes.get(i + 1) == Some(&b'-') => i = skip_to(i + 2, b"\n"),
+            b'/' if bytes.get(i + 1) == Some(&b'*') => i = skip_to(i + 2, b"*/"),
+            b'$' => {
+                let digits = bytes[i + 1..]
+                    .iter()
+                    .take_while(|b| b.is_ascii_digit())
+                    .count();
+                if digits > 0 {
+                    let n = sql[i + 1..i + 1 + digits].parse().unwrap_or(usize::MAX);
+                    highest = highest.max(n);
+                    i += 1 + digits;
+                } else {
+                    // A dollar quote: $$ or $tag$ up to the same tag again.
+                    let tag_len = bytes[i + 1..]
+                        .iter()
+                        .take_while(|b| b.is_ascii_alphanumeric() || **b == b'_')
+                        .count();
+                    let end = i + 1 + tag_len;
+                    if bytes.get(end) == Some(&b'$') {
+                        i = skip_to(end + 1, &bytes[i..=end]);
+                    } else {
+                        i += 1;
+                    }
+                }
+            }
+            _ => i += 1,
+        }
+    }
+    highest
 }
 
 /// Checks the parameter count up front, for a clearer message than the driver's.
@@ -726,4 +783,23 @@ fn decode_typed(ty: &Type, raw: &[u8]) -> Result<Value, BoxError> {
         ty.name()
     )
     .into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::highest_placeholder;
+
+    #[test]
+    fn placeholders_are_found_outside_quotes_and_comments() {
+        assert_eq!(highest_placeholder("SELECT $1, $12"), 12);
+        assert_eq!(highest_placeholder("SELECT '$99', \"$98\", $2 -- $97\n"), 2);
+        assert_eq!(highest_placeholder("SELECT /* $70000 */ $3"), 3);
+        assert_eq!(
+            highest_placeholder("SELECT $$ $70000 $$, $tag$ $1 $x$ $tag$, $4"),
+            4
+        );
+        assert_eq!(highest_placeholder("SELECT $70000"), 70000);
+        assert_eq!(highest_placeholder("SELECT 'unterminated $5"), 0);
+        assert_eq!(highest_placeholder("SELECT $"), 0);
+    }
 }
