@@ -12,7 +12,13 @@
 //! by the driver's statement cache; statements without run as plain text queries. Either way
 //! columns decode by their type: integers (signed or unsigned), `DECIMAL` as a decimal, dates
 //! and times as chrono values, strings as text unless their character set is binary, JSON as
-//! text.
+//! text, and a DECIMAL that `rust_decimal` cannot hold exactly as its text.
+//!
+//! What the server cannot store as given is refused with [`Error::Data`] before anything is
+//! sent: dates outside years 1000 to 9999, leap seconds, NaN and infinities, and a statement
+//! or parameters larger than the server's `max_allowed_packet` (read when connecting), which
+//! the server would answer by dropping the connection. More than 65535 parameters is an
+//! [`Error::Argument`].
 
 use std::collections::HashMap;
 use std::sync::Arc;

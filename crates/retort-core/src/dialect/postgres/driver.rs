@@ -8,6 +8,11 @@
 //! each parameter's type; values are encoded for that type whatever their Rust variant — an
 //! `Int` binds to INT2, INT4 or INT8 (out of range is a `DataError`), text binds to any type in
 //! PostgreSQL's text format, so the server parses it — and each column decodes by its type.
+//! A value the parameter's type would hold only as another value is refused (a REAL
+//! overflowing to infinity, an integer a DOUBLE cannot hold exactly, a leap second), and a
+//! NUMERIC that `rust_decimal` cannot hold exactly reads as its text. More than 65535
+//! parameters (or a placeholder numbered past that) is an [`Error::Argument`] before anything
+//! is sent: the protocol counts them in 16 bits.
 
 use std::collections::HashMap;
 use std::error::Error as StdError;
