@@ -15,6 +15,7 @@
 //! ```
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::value::Value;
@@ -27,20 +28,20 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[non_exhaustive]
 pub enum Error {
     /// A constraint was violated: unique, foreign key, not null or check.
-    #[error("IntegrityError: {0}")]
+    #[error(transparent)]
     Integrity(DatabaseError),
     /// The database could not do the work for a reason outside the statement: a lost
     /// connection, a deadlock, a serialization failure, a lock or statement timeout.
-    #[error("OperationalError: {0}")]
+    #[error(transparent)]
     Operational(DatabaseError),
     /// The statement itself is wrong: a syntax error, an unknown table or column.
-    #[error("ProgrammingError: {0}")]
+    #[error(transparent)]
     Programming(DatabaseError),
     /// A value did not fit: out of range, too long, or not valid for its type.
-    #[error("DataError: {0}")]
+    #[error(transparent)]
     Data(DatabaseError),
     /// Any other error the database reported.
-    #[error("DatabaseError: {0}")]
+    #[error(transparent)]
     Database(DatabaseError),
     /// No connection could be checked out of the pool before the timeout.
     #[error("PoolTimeout: no connection available within {0:?}")]
@@ -217,8 +218,14 @@ struct DatabaseErrorInner {
     constraint: Option<String>,
     table: Option<String>,
     column: Option<String>,
+    detail: Option<String>,
+    hint: Option<String>,
+    position: Option<u32>,
     sql: Option<String>,
     params: Option<Vec<Value>>,
+    params_hidden: bool,
+    /// Shared so that the error stays cheap to clone.
+    source: Option<Arc<dyn std::error::Error + Send + Sync>>,
 }
 
 impl DatabaseError {
@@ -231,8 +238,13 @@ impl DatabaseError {
             constraint: None,
             table: None,
             column: None,
+            detail: None,
+            hint: None,
+            position: None,
             sql: None,
             params: None,
+            params_hidden: false,
+            source: None,
         }))
     }
 
@@ -257,6 +269,30 @@ impl DatabaseError {
     /// Sets the column the error concerns.
     pub fn with_column(mut self, column: Option<String>) -> Self {
         self.0.column = column;
+        self
+    }
+
+    /// Sets the database's detail line (PostgreSQL's `DETAIL`).
+    pub fn with_detail(mut self, detail: Option<String>) -> Self {
+        self.0.detail = detail;
+        self
+    }
+
+    /// Sets the database's hint (PostgreSQL's `HINT`).
+    pub fn with_hint(mut self, hint: Option<String>) -> Self {
+        self.0.hint = hint;
+        self
+    }
+
+    /// Sets the 1-based character position in the SQL text the error points at.
+    pub fn with_position(mut self, position: Option<u32>) -> Self {
+        self.0.position = position;
+        self
+    }
+
+    /// Keeps the driver's own error, which [`source`](std::error::Error::source) returns.
+    pub fn with_source(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        self.0.source = Some(Arc::new(source));
         self
     }
 
@@ -316,15 +352,42 @@ impl DatabaseError {
         self
     }
 
-    /// Drops the parameters, for logging errors that may carry secrets.
+    /// The database's detail line (PostgreSQL's `DETAIL`), where it gave one.
+    pub fn detail(&self) -> Option<&str> {
+        self.0.detail.as_deref()
+    }
+
+    /// The database's hint (PostgreSQL's `HINT`), where it gave one.
+    pub fn hint(&self) -> Option<&str> {
+        self.0.hint.as_deref()
+    }
+
+    /// The 1-based character position in the SQL text the database points at, where it
+    /// gave one (PostgreSQL's error position).
+    pub fn position(&self) -> Option<u32> {
+        self.0.position
+    }
+
+    /// Drops the parameters, for errors that may carry secrets; the error then says they
+    /// were hidden. The engine option `hide_parameters` does this to every error.
     pub fn redact_params(&mut self) {
         self.0.params = None;
+        self.0.params_hidden = true;
     }
 }
 
+/// Starts with the SQLAlchemy family name (`IntegrityError: ...`), which is also how an
+/// [`Error`] holding it displays.
 impl fmt::Display for DatabaseError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "({:?}", self.0.kind)?;
+        let family = match self.0.kind.family() {
+            Family::Integrity => "IntegrityError",
+            Family::Operational => "OperationalError",
+            Family::Programming => "ProgrammingError",
+            Family::Data => "DataError",
+            Family::Other => "DatabaseError",
+        };
+        write!(f, "{family}: ({:?}", self.0.kind)?;
         if let Some(code) = &self.0.code {
             write!(f, " {code}")?;
         }
@@ -332,8 +395,20 @@ impl fmt::Display for DatabaseError {
         if let Some(c) = &self.0.constraint {
             write!(f, " [constraint: {c}]")?;
         }
+        if let Some(detail) = &self.0.detail {
+            write!(f, "\nDETAIL: {detail}")?;
+        }
+        if let Some(hint) = &self.0.hint {
+            write!(f, "\nHINT: {hint}")?;
+        }
         if let Some(sql) = &self.0.sql {
             write!(f, "\n[SQL: {sql}]")?;
+        }
+        if let Some(position) = self.0.position {
+            write!(f, "\n[at position {position} of the SQL]")?;
+        }
+        if self.0.params_hidden {
+            f.write_str("\n[parameters hidden by hide_parameters]")?;
         }
         if let Some(params) = &self.0.params {
             if !params.is_empty() {
@@ -348,5 +423,15 @@ impl fmt::Display for DatabaseError {
             }
         }
         Ok(())
+    }
+}
+
+/// The source is the driver's own error (a `rusqlite::Error`, `postgres::Error` or
+/// `mysql::Error`), where the error came from the driver. An [`Error`] holding a
+/// `DatabaseError` has the same source.
+impl std::error::Error for DatabaseError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        let source: &(dyn std::error::Error + 'static) = self.0.source.as_deref()?;
+        Some(source)
     }
 }

@@ -28,7 +28,8 @@ pub enum Value {
     Bool(bool),
     /// Any integer that fits in 64 signed bits.
     Int(i64),
-    /// A floating-point number.
+    /// A floating-point number. NaN and the infinities are stored where the database has
+    /// them (PostgreSQL) and refused with [`Error::Data`] elsewhere.
     Float(f64),
     /// Text.
     Text(String),
@@ -40,13 +41,16 @@ pub enum Value {
     /// A calendar date.
     #[cfg(feature = "chrono")]
     Date(chrono::NaiveDate),
-    /// A time of day.
+    /// A time of day. Every database keeps microseconds: finer digits are dropped when the
+    /// value is sent, as a column's precision drops them; a leap second is refused where the
+    /// database has no representation for it.
     #[cfg(feature = "chrono")]
     Time(chrono::NaiveTime),
-    /// A date and time without a time zone.
+    /// A date and time without a time zone, kept to the microsecond like [`Value::Time`].
+    /// A date outside the database's range is refused with [`Error::Data`].
     #[cfg(feature = "chrono")]
     DateTime(chrono::NaiveDateTime),
-    /// An instant in time, in UTC.
+    /// An instant in time, in UTC, kept to the microsecond like [`Value::Time`].
     #[cfg(feature = "chrono")]
     DateTimeUtc(chrono::DateTime<chrono::Utc>),
     /// A JSON document.
@@ -221,11 +225,16 @@ macro_rules! integer_conversions {
 integer_conversions!(i8, i16, i32, i64, u8, u16, u32);
 
 impl ToValue for u64 {
-    /// Values above `i64::MAX` are sent as their decimal text, which every database converts
-    /// to its integer type or rejects as out of range.
+    /// Values above `i64::MAX` are sent as an exact decimal (as their decimal text without the
+    /// `decimal` feature): a database stores them exactly in a column wide enough, or refuses
+    /// them with a [`Error::Data`] — SQLite, whose integers stop at `i64::MAX`, always refuses
+    /// them rather than store a rounded REAL.
     fn to_value(&self) -> Value {
         match i64::try_from(*self) {
             Ok(i) => Value::Int(i),
+            #[cfg(feature = "decimal")]
+            Err(_) => Value::Decimal(rust_decimal::Decimal::from(*self)),
+            #[cfg(not(feature = "decimal"))]
             Err(_) => Value::Text(self.to_string()),
         }
     }
@@ -236,10 +245,22 @@ impl FromValue for u64 {
         match &value {
             Value::Int(i) => u64::try_from(*i)
                 .map_err(|_| Error::Conversion(format!("{i} is out of range for u64"))),
+            Value::Bool(b) => Ok(u64::from(*b)),
+            #[cfg(feature = "decimal")]
+            Value::Decimal(d) if d.fract().is_zero() => u64::try_from(*d)
+                .map_err(|_| Error::Conversion(format!("{d} is out of range for u64"))),
             Value::Text(s) => s.trim().parse().map_err(|_| mismatch(&value, "u64")),
             _ => Err(mismatch(&value, "u64")),
         }
     }
+}
+
+/// `i` as an `f64`, if the double holds it exactly (every integer up to 2^53 in magnitude,
+/// and some beyond).
+fn exact_f64(i: i64) -> Option<f64> {
+    let x = i as f64;
+    // i64::MAX rounds up to 2^63, which is outside i64: compare in the float domain first.
+    (x < 9_223_372_036_854_775_808.0 && x as i64 == i).then_some(x)
 }
 
 impl ToValue for f64 {
@@ -258,7 +279,9 @@ impl FromValue for f64 {
     fn from_value(value: Value) -> Result<Self> {
         match &value {
             Value::Float(x) => Ok(*x),
-            Value::Int(i) => Ok(*i as f64),
+            Value::Int(i) => exact_f64(*i).ok_or_else(|| {
+                Error::Conversion(format!("{i} has no exact f64; read it as i64 instead"))
+            }),
             #[cfg(feature = "decimal")]
             Value::Decimal(d) => {
                 use rust_decimal::prelude::ToPrimitive;
@@ -271,8 +294,17 @@ impl FromValue for f64 {
 }
 
 impl FromValue for f32 {
+    /// Rounds to the nearest `f32`, but refuses a finite value beyond `f32`'s range (which
+    /// would become infinity) or a non-zero one too small for it (which would become zero).
     fn from_value(value: Value) -> Result<Self> {
-        f64::from_value(value).map(|x| x as f32)
+        let x = f64::from_value(value)?;
+        let y = x as f32;
+        if (y.is_infinite() && x.is_finite()) || (y == 0.0 && x != 0.0) {
+            return Err(Error::Conversion(format!(
+                "{x:?} is out of range for f32; read it as f64 instead"
+            )));
+        }
+        Ok(y)
     }
 }
 
@@ -386,7 +418,6 @@ impl<T: ToValue> From<Option<T>> for Value {
 mod decimal {
     use super::*;
     use rust_decimal::Decimal;
-    use std::str::FromStr;
 
     impl ToValue for Decimal {
         fn to_value(&self) -> Value {
@@ -402,11 +433,9 @@ mod decimal {
                 // SQLite stores a decimal with at most 15 significant digits as REAL; the
                 // shortest representation of that double is the decimal that was written.
                 Value::Float(x) => {
-                    Decimal::from_str(&format!("{x}")).map_err(|_| mismatch(&value, "Decimal"))
+                    parse_exact(&format!("{x}")).ok_or_else(|| mismatch(&value, "Decimal"))
                 }
-                Value::Text(s) => Decimal::from_str(s.trim())
-                    .or_else(|_| Decimal::from_scientific(s.trim()))
-                    .map_err(|_| mismatch(&value, "Decimal")),
+                Value::Text(s) => parse_exact(s).ok_or_else(|| mismatch(&value, "Decimal")),
                 _ => Err(mismatch(&value, "Decimal")),
             }
         }
@@ -417,7 +446,37 @@ mod decimal {
             Value::Decimal(v)
         }
     }
+
+    /// Parses decimal text (or scientific notation) into a [`Decimal`] only if it holds the
+    /// number exactly: `None` for more than 28 decimal places or 96 bits of mantissa, where
+    /// `Decimal::from_str` would round. Zeros after the last significant place do not count.
+    pub(crate) fn parse_exact(text: &str) -> Option<Decimal> {
+        let text = text.trim();
+        if let Ok(d) = Decimal::from_str_exact(text) {
+            return Some(d);
+        }
+        if let Some((base, _)) = text.split_once(['e', 'E']) {
+            // from_scientific rounds only its base, and refuses an exponent it cannot apply.
+            parse_exact(base)?;
+            return Decimal::from_scientific(text).ok();
+        }
+        let trimmed = match text.split_once('.') {
+            Some((whole, fraction)) => {
+                let fraction = fraction.trim_end_matches('0');
+                if fraction.is_empty() {
+                    whole.to_owned()
+                } else {
+                    format!("{whole}.{fraction}")
+                }
+            }
+            None => return None,
+        };
+        Decimal::from_str_exact(&trimmed).ok()
+    }
 }
+
+#[cfg(feature = "decimal")]
+pub(crate) use decimal::parse_exact;
 
 #[cfg(feature = "uuid")]
 mod uuid_conv {

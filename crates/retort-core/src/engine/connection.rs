@@ -75,14 +75,24 @@ impl<E: Executable> SqlSource for E {
     }
 }
 
-/// Adds the failed statement and its parameters to a database error.
-fn with_statement(err: Error, sql: &str, params: &[Value]) -> Error {
+/// Adds the failed statement and its parameters (unless they are to be hidden) to a
+/// database error.
+fn with_statement(err: Error, sql: &str, params: &[Value], hide_params: bool) -> Error {
+    let attach = |e: DatabaseError| {
+        if hide_params {
+            let mut e = e.with_statement(sql, &[]);
+            e.redact_params();
+            e
+        } else {
+            e.with_statement(sql, params)
+        }
+    };
     match err {
-        Error::Integrity(e) => Error::Integrity(e.with_statement(sql, params)),
-        Error::Operational(e) => Error::Operational(e.with_statement(sql, params)),
-        Error::Programming(e) => Error::Programming(e.with_statement(sql, params)),
-        Error::Data(e) => Error::Data(e.with_statement(sql, params)),
-        Error::Database(e) => Error::Database(e.with_statement(sql, params)),
+        Error::Integrity(e) => Error::Integrity(attach(e)),
+        Error::Operational(e) => Error::Operational(attach(e)),
+        Error::Programming(e) => Error::Programming(attach(e)),
+        Error::Data(e) => Error::Data(attach(e)),
+        Error::Database(e) => Error::Database(attach(e)),
         other => other,
     }
 }
@@ -161,12 +171,7 @@ impl Connection {
             self.raw_begin = true;
         }
         match self.conn.driver.execute(sql, params) {
-            Ok(r) => Ok(CursorResult::new(
-                r.columns,
-                r.rows,
-                r.rows_affected,
-                r.last_insert_id,
-            )),
+            Ok(r) => CursorResult::new(r.columns, r.rows, r.rows_affected, r.last_insert_id),
             Err(e) => {
                 let err = self.fail(e, sql, params);
                 Err(if is_commit(sql) {
@@ -188,12 +193,13 @@ impl Connection {
     {
         let sql = stmt.sql_for(self.dialect.as_ref())?;
         self.events.before_execute(&sql, &[]);
+        let hide = self.events.hide_parameters();
         let pooled = &mut *self.conn;
         let mut prepared = match pooled.driver.prepare(&sql) {
             Ok(p) => p,
             Err(e) => {
                 pooled.health.note(&e);
-                return Err(with_statement(e, &sql, &[]));
+                return Err(with_statement(e, &sql, &[], hide));
             }
         };
         let mut total = 0;
@@ -203,7 +209,7 @@ impl Connection {
                 Ok(n) => total += n,
                 Err(e) => {
                     pooled.health.note(&e);
-                    return Err(with_statement(e, &sql, params));
+                    return Err(with_statement(e, &sql, params, hide));
                 }
             }
         }
@@ -220,6 +226,7 @@ impl Connection {
     /// [`stream`](Self::stream) for raw SQL.
     pub fn stream_driver_sql(&mut self, sql: &str, params: &[Value]) -> Result<RowStream<'_>> {
         self.events.before_execute(sql, params);
+        let hide_params = self.events.hide_parameters();
         let pooled = &mut *self.conn;
         match pooled.driver.stream(sql, params) {
             Ok(stream) => Ok(RowStream {
@@ -227,12 +234,17 @@ impl Connection {
                 rows: stream.rows,
                 health: &mut pooled.health,
                 sql: sql.to_owned(),
-                params: params.to_vec(),
+                params: if hide_params {
+                    Vec::new()
+                } else {
+                    params.to_vec()
+                },
+                hide_params,
                 finished: false,
             }),
             Err(e) => {
                 pooled.health.note(&e);
-                Err(with_statement(e, sql, params))
+                Err(with_statement(e, sql, params, hide_params))
             }
         }
     }
@@ -456,7 +468,7 @@ impl Connection {
 
     fn fail(&mut self, err: Error, sql: &str, params: &[Value]) -> Error {
         self.conn.health.note(&err);
-        with_statement(err, sql, params)
+        with_statement(err, sql, params, self.events.hide_parameters())
     }
 }
 
@@ -606,6 +618,7 @@ pub struct RowStream<'c> {
     health: &'c mut Health,
     sql: String,
     params: Vec<Value>,
+    hide_params: bool,
     finished: bool,
 }
 
@@ -624,11 +637,20 @@ impl Iterator for RowStream<'_> {
             return None;
         }
         match self.rows.next() {
-            Some(Ok(values)) => Some(Ok(Row::new(self.columns.clone(), values))),
+            Some(Ok(values)) => {
+                let row = Row::new(self.columns.clone(), values);
+                self.finished = row.is_err();
+                Some(row)
+            }
             Some(Err(e)) => {
                 self.finished = true;
                 self.health.note(&e);
-                Some(Err(with_statement(e, &self.sql, &self.params)))
+                Some(Err(with_statement(
+                    e,
+                    &self.sql,
+                    &self.params,
+                    self.hide_params,
+                )))
             }
             None => {
                 self.finished = true;

@@ -13,6 +13,7 @@ pub type StatementListener = Arc<dyn Fn(&str, &[Value]) + Send + Sync>;
 /// What happens around each statement of one engine.
 pub(crate) struct Events {
     echo: bool,
+    hide_parameters: bool,
     any_listener: AtomicBool,
     listeners: RwLock<Vec<StatementListener>>,
 }
@@ -34,9 +35,10 @@ impl fmt::Display for DisplayParams<'_> {
 }
 
 impl Events {
-    pub(crate) fn new(echo: bool) -> Self {
+    pub(crate) fn new(echo: bool, hide_parameters: bool) -> Self {
         Events {
             echo,
+            hide_parameters,
             any_listener: AtomicBool::new(false),
             listeners: RwLock::new(Vec::new()),
         }
@@ -48,10 +50,19 @@ impl Events {
         self.any_listener.store(true, Ordering::Release);
     }
 
+    /// Whether parameters are kept out of logs and error messages.
+    pub(crate) fn hide_parameters(&self) -> bool {
+        self.hide_parameters
+    }
+
     /// Called before a statement is sent.
     pub(crate) fn before_execute(&self, sql: &str, params: &[Value]) {
         if self.echo {
-            tracing::info!(target: "retort::engine", params = %DisplayParams(params), "{sql}");
+            if self.hide_parameters {
+                tracing::info!(target: "retort::engine", params = "[hidden]", "{sql}");
+            } else {
+                tracing::info!(target: "retort::engine", params = %DisplayParams(params), "{sql}");
+            }
         }
         // Checked without the lock, so an engine without listeners pays one atomic load.
         if self.any_listener.load(Ordering::Acquire) {

@@ -83,6 +83,10 @@ pub struct EngineOptions {
     /// Log every statement and its parameters through `tracing` at INFO, target
     /// `retort::engine` (default off).
     pub echo: bool,
+    /// Keep statement parameters out of error messages and echo logs (SQLAlchemy's
+    /// `hide_parameters`; default off). A [`DatabaseError`](crate::DatabaseError) then carries
+    /// the SQL but no parameters. Statement listeners still receive them.
+    pub hide_parameters: bool,
     /// The isolation level set on every connection (default: the database's own).
     ///
     /// SQLite is always serializable: `ReadUncommitted` sets `PRAGMA read_uncommitted = 1`,
@@ -99,6 +103,7 @@ impl Default for EngineOptions {
             pool_pre_ping: false,
             pool_recycle: None,
             echo: false,
+            hide_parameters: false,
             isolation_level: None,
         }
     }
@@ -152,6 +157,12 @@ impl EngineBuilder {
     /// Log statements and parameters through `tracing`.
     pub fn echo(mut self, echo: bool) -> Self {
         self.options.echo = echo;
+        self
+    }
+
+    /// Keep parameters out of error messages and echo logs.
+    pub fn hide_parameters(mut self, hide: bool) -> Self {
+        self.options.hide_parameters = hide;
         self
     }
 
@@ -257,7 +268,7 @@ impl Engine {
                 dialect,
                 initialized,
                 pool,
-                events: Arc::new(Events::new(options.echo)),
+                events: Arc::new(Events::new(options.echo, options.hide_parameters)),
                 options,
             }),
         })

@@ -70,9 +70,18 @@ pub struct Row {
 }
 
 impl Row {
-    /// A row of `values` under `columns` (one value per column).
-    pub fn new(columns: Arc<[String]>, values: Vec<Value>) -> Row {
-        Row { columns, values }
+    /// A row of `values` under `columns`: [`Error::Argument`] unless there is exactly one
+    /// value per column.
+    pub fn new(columns: Arc<[String]>, values: Vec<Value>) -> Result<Row> {
+        if values.len() != columns.len() {
+            return Err(Error::Argument(format!(
+                "a row of {} columns needs {} values, not {}",
+                columns.len(),
+                columns.len(),
+                values.len()
+            )));
+        }
+        Ok(Row { columns, values })
     }
 
     /// The value at `idx` (a position or a column name), converted to `T`.
@@ -81,22 +90,38 @@ impl Row {
     /// [`Error::Conversion`] naming the column; an unknown name or position gives
     /// [`Error::Argument`].
     pub fn get<T: FromValue>(&self, idx: impl RowIndex) -> Result<T> {
-        let i = idx.index(&self.columns)?;
-        T::from_value(self.values[i].clone()).map_err(|e| self.conversion_context(i, e))
+        let (i, value) = self.slot(idx)?;
+        T::from_value(value.clone()).map_err(|e| self.conversion_context::<T>(i, e))
     }
 
     /// The raw value at `idx`.
     pub fn get_value(&self, idx: impl RowIndex) -> Result<&Value> {
-        let i = idx.index(&self.columns)?;
-        Ok(&self.values[i])
+        self.slot(idx).map(|(_, value)| value)
     }
 
     /// Moves the value at `idx` out of the row (leaving NULL) and converts it, without
     /// cloning.
     pub fn take<T: FromValue>(&mut self, idx: impl RowIndex) -> Result<T> {
+        let (i, _) = self.slot(&idx)?;
+        let value = self
+            .values
+            .get_mut(i)
+            .map(|v| std::mem::replace(v, Value::Null))
+            .unwrap_or(Value::Null);
+        T::from_value(value).map_err(|e| self.conversion_context::<T>(i, e))
+    }
+
+    /// The position and value at `idx`.
+    fn slot(&self, idx: impl RowIndex) -> Result<(usize, &Value)> {
         let i = idx.index(&self.columns)?;
-        let value = std::mem::replace(&mut self.values[i], Value::Null);
-        T::from_value(value).map_err(|e| self.conversion_context(i, e))
+        // `new` keeps one value per column, so a valid position has a value.
+        let value = self.values.get(i).ok_or_else(|| {
+            Error::Argument(format!(
+                "column index {i} is out of range for a row of {} values",
+                self.values.len()
+            ))
+        })?;
+        Ok((i, value))
     }
 
     /// The number of columns.
@@ -124,14 +149,36 @@ impl Row {
         self.values
     }
 
-    fn conversion_context(&self, i: usize, err: Error) -> Error {
+    /// Names the column, its position and the Rust type in a conversion error.
+    fn conversion_context<T>(&self, i: usize, err: Error) -> Error {
         match err {
-            Error::Conversion(msg) => {
-                Error::Conversion(format!("column '{}': {msg}", self.columns[i]))
-            }
+            Error::Conversion(msg) => Error::Conversion(format!(
+                "column '{}' (index {i}) as {}: {msg}",
+                self.columns.get(i).map_or("?", String::as_str),
+                short_type_name::<T>()
+            )),
             other => other,
         }
     }
+}
+
+/// `T`'s name without module paths: `Option<NaiveDate>` rather than
+/// `core::option::Option<chrono::naive::date::NaiveDate>`.
+fn short_type_name<T>() -> String {
+    let full = std::any::type_name::<T>();
+    let mut out = String::with_capacity(full.len());
+    let mut segment = String::new();
+    for c in full.chars() {
+        if c.is_alphanumeric() || c == '_' || c == ':' {
+            segment.push(c);
+        } else {
+            out.push_str(segment.rsplit("::").next().unwrap_or_default());
+            segment.clear();
+            out.push(c);
+        }
+    }
+    out.push_str(segment.rsplit("::").next().unwrap_or_default());
+    out
 }
 
 /// The result of executing a statement: its rows (read in full), the rows it changed, and the
@@ -152,23 +199,23 @@ impl CursorResult {
         rows: Vec<Vec<Value>>,
         rows_affected: u64,
         last_insert_id: Option<i64>,
-    ) -> CursorResult {
+    ) -> Result<CursorResult> {
         let returns_rows = !columns.is_empty();
         let rows: Vec<Row> = rows
             .into_iter()
             .map(|values| Row::new(columns.clone(), values))
-            .collect();
+            .collect::<Result<_>>()?;
         let rowcount = if returns_rows {
             rows.len() as u64
         } else {
             rows_affected
         };
-        CursorResult {
+        Ok(CursorResult {
             columns,
             rows,
             rowcount,
             last_insert_id,
-        }
+        })
     }
 
     /// The column names; empty for a statement that returns no rows.
@@ -191,6 +238,8 @@ impl CursorResult {
     /// The key generated by the last row an INSERT wrote: SQLite's `last_insert_rowid()`,
     /// MySQL's `LAST_INSERT_ID()` (the first row of a multi-row insert there). `None` for other
     /// statements, and always on PostgreSQL, where the key comes back through `RETURNING`.
+    /// Also `None` for a MySQL key above `i64::MAX` (a `BIGINT UNSIGNED` column), which this
+    /// type cannot hold; read such keys through `RETURNING` or `SELECT LAST_INSERT_ID()`.
     pub fn last_insert_id(&self) -> Option<i64> {
         self.last_insert_id
     }
@@ -296,7 +345,7 @@ pub trait FromRow: Sized {
 }
 
 macro_rules! tuple_from_row {
-    ($len:literal: $($t:ident),+) => {
+    ($len:literal: $($i:tt $t:ident),+) => {
         impl<$($t: FromValue),+> FromRow for ($($t,)+) {
             fn from_row(row: Row) -> Result<Self> {
                 if row.len() != $len {
@@ -306,21 +355,21 @@ macro_rules! tuple_from_row {
                         $len
                     )));
                 }
-                let mut values = row.into_values().into_iter();
-                Ok(($($t::from_value(values.next().unwrap_or(Value::Null))?,)+))
+                let mut row = row;
+                Ok(($(row.take::<$t>($i)?,)+))
             }
         }
     };
 }
 
-tuple_from_row!(1: A);
-tuple_from_row!(2: A, B);
-tuple_from_row!(3: A, B, C);
-tuple_from_row!(4: A, B, C, D);
-tuple_from_row!(5: A, B, C, D, E);
-tuple_from_row!(6: A, B, C, D, E, F);
-tuple_from_row!(7: A, B, C, D, E, F, G);
-tuple_from_row!(8: A, B, C, D, E, F, G, H);
+tuple_from_row!(1: 0 A);
+tuple_from_row!(2: 0 A, 1 B);
+tuple_from_row!(3: 0 A, 1 B, 2 C);
+tuple_from_row!(4: 0 A, 1 B, 2 C, 3 D);
+tuple_from_row!(5: 0 A, 1 B, 2 C, 3 D, 4 E);
+tuple_from_row!(6: 0 A, 1 B, 2 C, 3 D, 4 E, 5 F);
+tuple_from_row!(7: 0 A, 1 B, 2 C, 3 D, 4 E, 5 F, 6 G);
+tuple_from_row!(8: 0 A, 1 B, 2 C, 3 D, 4 E, 5 F, 6 G, 7 H);
 
 impl Row {
     /// The row as a tuple of typed values: `row.into_tuple::<(String, i64)>()`.

@@ -12,7 +12,13 @@
 //! by the driver's statement cache; statements without run as plain text queries. Either way
 //! columns decode by their type: integers (signed or unsigned), `DECIMAL` as a decimal, dates
 //! and times as chrono values, strings as text unless their character set is binary, JSON as
-//! text.
+//! text, and a DECIMAL that `rust_decimal` cannot hold exactly as its text.
+//!
+//! What the server cannot store as given is refused with [`Error::Data`] before anything is
+//! sent: dates outside years 1000 to 9999, leap seconds, NaN and infinities, and a statement
+//! or parameters larger than the server's `max_allowed_packet` (read when connecting), which
+//! the server would answer by dropping the connection. More than 65535 parameters is an
+//! [`Error::Argument`].
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -28,7 +34,7 @@ use crate::engine::driver::{
     ConnectOptions, DriverConnection, DriverDialect, DriverResult, DriverStatement, DriverStream,
 };
 use crate::engine::url::Url;
-use crate::error::{Error, Result};
+use crate::error::{DatabaseError, Error, ErrorKind, Result};
 use crate::value::Value;
 
 /// The `binary` character set: such string columns hold bytes, not text.
@@ -64,8 +70,17 @@ impl DriverDialect for MySqlDialect {
                 .from_hash_map(&query)
                 .map_err(|e| Error::Url(format!("MySQL connection options: {e}")))?;
         }
-        let conn = Conn::new(opts).map_err(classify)?;
-        Ok(Box::new(MySqlConnection { conn }))
+        let mut conn = Conn::new(opts).map_err(classify)?;
+        // Fixed for the session (the server refuses to change it there), so read once.
+        let max_allowed_packet = conn
+            .query_first::<u64, _>("SELECT @@max_allowed_packet")
+            .map_err(classify)?
+            .and_then(|n| usize::try_from(n).ok())
+            .unwrap_or(usize::MAX);
+        Ok(Box::new(MySqlConnection {
+            conn,
+            max_allowed_packet,
+        }))
     }
 
     fn initialize(&self, conn: &mut dyn DriverConnection) -> Result<Option<DialectRef>> {
@@ -87,67 +102,167 @@ impl DriverDialect for MySqlDialect {
 
 struct MySqlConnection {
     conn: Conn,
+    /// The server's largest accepted packet, in bytes.
+    max_allowed_packet: usize,
 }
 
-fn to_params(params: &[Value]) -> Params {
-    Params::Positional(params.iter().map(to_mysql).collect())
+/// The most placeholders a prepared statement may have (a 16-bit count in the protocol).
+const MAX_PARAMS: usize = u16::MAX as usize;
+
+/// The largest payload of one protocol packet; a longer statement execution sends its
+/// long values separately (`COM_STMT_SEND_LONG_DATA`).
+const MAX_PAYLOAD: usize = 0xFF_FFFF;
+
+fn data_error(kind: ErrorKind, message: String) -> Error {
+    Error::Data(DatabaseError::new(kind, message))
+}
+
+fn too_long(what: &str, size: usize, max: usize) -> Error {
+    data_error(
+        ErrorKind::TooLong,
+        format!(
+            "{what} of {size} bytes is larger than the server's max_allowed_packet \
+             ({max} bytes); the server would drop the connection. Raise max_allowed_packet \
+             or send less at once"
+        ),
+    )
+}
+
+/// Converts the parameters, refusing before anything is sent what the server would reject
+/// by dropping the connection: more than 65535 of them, or more bytes than
+/// `max_allowed_packet`.
+fn to_params(params: &[Value], max_allowed_packet: usize) -> Result<Params> {
+    if params.len() > MAX_PARAMS {
+        return Err(Error::Argument(format!(
+            "{} parameters were given; MySQL and MariaDB accept at most {MAX_PARAMS} in one \
+             statement",
+            params.len()
+        )));
+    }
+    let values = params.iter().map(to_mysql).collect::<Result<Vec<_>>>()?;
+    // The size of COM_STMT_EXECUTE as the client builds it: header, NULL bitmap, types,
+    // then the values.
+    let data: usize = values.iter().map(|v| v.bin_len() as usize).sum();
+    let total = 11 + params.len().div_ceil(8) + 2 * params.len() + data;
+    if total <= MAX_PAYLOAD {
+        if total > max_allowed_packet {
+            return Err(too_long(
+                "the statement's parameters",
+                total,
+                max_allowed_packet,
+            ));
+        }
+    } else {
+        // Sent in pieces; the server still caps each value at max_allowed_packet.
+        for v in &values {
+            if let mysql::Value::Bytes(b) = v {
+                if b.len() > max_allowed_packet {
+                    return Err(too_long("a parameter", b.len(), max_allowed_packet));
+                }
+            }
+        }
+    }
+    Ok(Params::Positional(values))
+}
+
+/// Refuses a statement text longer than the server accepts.
+fn check_query_size(sql: &str, max_allowed_packet: usize) -> Result<()> {
+    let size = sql.len() + 1;
+    if size > max_allowed_packet {
+        return Err(too_long("the statement", size, max_allowed_packet));
+    }
+    Ok(())
 }
 
 /// Binds a value as the MySQL value that stores it; decimals, JSON and UUIDs go as text.
-fn to_mysql(value: &Value) -> mysql::Value {
+/// What the server cannot store exactly is refused: NaN and infinities, dates outside years
+/// 1000 to 9999, leap seconds.
+fn to_mysql(value: &Value) -> Result<mysql::Value> {
     use mysql::Value as My;
-    match value {
+    Ok(match value {
         Value::Null => My::NULL,
         Value::Bool(b) => My::Int(i64::from(*b)),
         Value::Int(i) => My::Int(*i),
+        Value::Float(x) if !x.is_finite() => {
+            return Err(data_error(
+                ErrorKind::InvalidValue,
+                format!("MySQL and MariaDB cannot store {x}"),
+            ))
+        }
         Value::Float(x) => My::Double(*x),
         Value::Text(s) => My::Bytes(s.as_bytes().to_vec()),
         Value::Bytes(b) => My::Bytes(b.clone()),
         #[cfg(feature = "decimal")]
         Value::Decimal(d) => My::Bytes(d.to_string().into_bytes()),
         #[cfg(feature = "chrono")]
-        Value::Date(d) => datetime_value(d.and_time(chrono::NaiveTime::MIN)),
+        Value::Date(d) => datetime_value(value, d.and_time(chrono::NaiveTime::MIN))?,
         #[cfg(feature = "chrono")]
         Value::Time(t) => {
-            use chrono::Timelike;
-            My::Time(
-                false,
-                0,
-                t.hour() as u8,
-                t.minute() as u8,
-                t.second() as u8,
-                micros(t.nanosecond()),
-            )
+            let (h, m, s, us) = time_parts(value, *t)?;
+            My::Time(false, 0, h, m, s, us)
         }
         #[cfg(feature = "chrono")]
-        Value::DateTime(dt) => datetime_value(*dt),
+        Value::DateTime(dt) => datetime_value(value, *dt)?,
         #[cfg(feature = "chrono")]
-        Value::DateTimeUtc(dt) => datetime_value(dt.naive_utc()),
+        Value::DateTimeUtc(dt) => datetime_value(value, dt.naive_utc())?,
         #[cfg(feature = "json")]
         Value::Json(j) => My::Bytes(j.to_string().into_bytes()),
         #[cfg(feature = "uuid")]
         Value::Uuid(u) => My::Bytes(u.hyphenated().to_string().into_bytes()),
+    })
+}
+
+/// Hours, minutes, seconds and microseconds of a time of day; a leap second is refused, as
+/// MySQL has no 60th second.
+#[cfg(feature = "chrono")]
+fn time_parts(value: &Value, t: chrono::NaiveTime) -> Result<(u8, u8, u8, u32)> {
+    use chrono::Timelike;
+    let nanos = t.nanosecond();
+    if nanos >= 1_000_000_000 {
+        return Err(data_error(
+            ErrorKind::InvalidValue,
+            format!("{value} is a leap second, which MySQL and MariaDB cannot store"),
+        ));
     }
+    // Each field is below 60 (24 for hours), so it fits a u8.
+    let small = |n: u32| u8::try_from(n).unwrap_or(u8::MAX);
+    Ok((
+        small(t.hour()),
+        small(t.minute()),
+        small(t.second()),
+        nanos / 1000,
+    ))
 }
 
-/// Microseconds of a nanosecond field (a leap second's extra second is clamped).
+/// A date-time as MySQL's binary DATETIME, refused outside the years MySQL and MariaDB
+/// support (1000 to 9999) rather than sent as another date.
 #[cfg(feature = "chrono")]
-fn micros(nanos: u32) -> u32 {
-    (nanos / 1000).min(999_999)
-}
-
-#[cfg(feature = "chrono")]
-fn datetime_value(dt: chrono::NaiveDateTime) -> mysql::Value {
-    use chrono::{Datelike, Timelike};
-    mysql::Value::Date(
-        u16::try_from(dt.year()).unwrap_or(0),
-        dt.month() as u8,
-        dt.day() as u8,
-        dt.hour() as u8,
-        dt.minute() as u8,
-        dt.second() as u8,
-        micros(dt.nanosecond()),
-    )
+fn datetime_value(value: &Value, dt: chrono::NaiveDateTime) -> Result<mysql::Value> {
+    use chrono::Datelike;
+    let year = u16::try_from(dt.year())
+        .ok()
+        .filter(|y| (1000..=9999).contains(y))
+        .ok_or_else(|| {
+            data_error(
+                ErrorKind::OutOfRange,
+                format!(
+                    "{value} is outside the dates MySQL and MariaDB support \
+                     (years 1000 to 9999)"
+                ),
+            )
+        })?;
+    let (h, mi, s, us) = time_parts(value, dt.time())?;
+    // Months and days are at most 12 and 31.
+    let small = |n: u32| u8::try_from(n).unwrap_or(u8::MAX);
+    Ok(mysql::Value::Date(
+        year,
+        small(dt.month()),
+        small(dt.day()),
+        h,
+        mi,
+        s,
+        us,
+    ))
 }
 
 fn text_or_bytes(bytes: Vec<u8>) -> Value {
@@ -221,25 +336,23 @@ fn from_text_protocol(bytes: Vec<u8>, column: &Column) -> Result<Value> {
         | MYSQL_TYPE_DATETIME2
         | MYSQL_TYPE_TIMESTAMP2 => parse_date_text(ty, text()?),
         MYSQL_TYPE_TIME | MYSQL_TYPE_TIME2 => parse_time_text(text()?),
-        // BIT(n) arrives as big-endian bytes.
-        MYSQL_TYPE_BIT => Value::Int(
-            bytes
-                .iter()
-                .fold(0i64, |acc, b| acc.wrapping_shl(8) | i64::from(*b)),
-        ),
+        // BIT(n) arrives as at most 8 big-endian bytes; BIT(64) may exceed i64.
+        MYSQL_TYPE_BIT if bytes.len() <= 8 => {
+            unsigned(bytes.iter().fold(0u64, |acc, b| (acc << 8) | u64::from(*b)))
+        }
         MYSQL_TYPE_JSON => text_or_bytes(bytes),
         _ if column.character_set() == BINARY_CHARSET => Value::Bytes(bytes),
         _ => text_or_bytes(bytes),
     })
 }
 
+/// A DECIMAL as a `Decimal` when that holds it exactly; else (more than 28 decimal places
+/// or 29 digits) as its exact text, which reads into a `String` but not into a `Decimal`.
 #[cfg(feature = "decimal")]
 fn decimal_value(text: &str) -> Result<Value> {
-    use std::str::FromStr;
-    rust_decimal::Decimal::from_str(text)
-        .or_else(|_| rust_decimal::Decimal::from_scientific(text))
+    Ok(crate::value::parse_exact(text)
         .map(Value::Decimal)
-        .map_err(|e| Error::Conversion(format!("cannot read DECIMAL {text}: {e}")))
+        .unwrap_or_else(|| Value::Text(text.to_owned())))
 }
 
 #[cfg(not(feature = "decimal"))]
@@ -370,38 +483,39 @@ fn stream_rows<'c, P: Protocol + 'c>(result: QueryResult<'c, 'c, 'c, P>) -> Driv
 
 impl DriverConnection for MySqlConnection {
     fn execute(&mut self, sql: &str, params: &[Value]) -> Result<DriverResult> {
+        check_query_size(sql, self.max_allowed_packet)?;
         if params.is_empty() {
             collect(self.conn.query_iter(sql).map_err(classify)?)
         } else {
-            collect(
-                self.conn
-                    .exec_iter(sql, to_params(params))
-                    .map_err(classify)?,
-            )
+            let params = to_params(params, self.max_allowed_packet)?;
+            collect(self.conn.exec_iter(sql, params).map_err(classify)?)
         }
     }
 
     fn stream<'c>(&'c mut self, sql: &str, params: &[Value]) -> Result<DriverStream<'c>> {
+        check_query_size(sql, self.max_allowed_packet)?;
         if params.is_empty() {
             Ok(stream_rows(self.conn.query_iter(sql).map_err(classify)?))
         } else {
+            let params = to_params(params, self.max_allowed_packet)?;
             Ok(stream_rows(
-                self.conn
-                    .exec_iter(sql, to_params(params))
-                    .map_err(classify)?,
+                self.conn.exec_iter(sql, params).map_err(classify)?,
             ))
         }
     }
 
     fn prepare<'c>(&'c mut self, sql: &str) -> Result<Box<dyn DriverStatement + 'c>> {
+        check_query_size(sql, self.max_allowed_packet)?;
         let statement = self.conn.prep(sql).map_err(classify)?;
         Ok(Box::new(MySqlPrepared {
             conn: &mut self.conn,
             statement,
+            max_allowed_packet: self.max_allowed_packet,
         }))
     }
 
     fn execute_batch(&mut self, sql: &str) -> Result<()> {
+        check_query_size(sql, self.max_allowed_packet)?;
         self.conn.query_drop(sql).map_err(classify)
     }
 
@@ -413,12 +527,14 @@ impl DriverConnection for MySqlConnection {
 struct MySqlPrepared<'c> {
     conn: &'c mut Conn,
     statement: mysql::Statement,
+    max_allowed_packet: usize,
 }
 
 impl DriverStatement for MySqlPrepared<'_> {
     fn execute(&mut self, params: &[Value]) -> Result<u64> {
+        let params = to_params(params, self.max_allowed_packet)?;
         self.conn
-            .exec_drop(&self.statement, to_params(params))
+            .exec_drop(&self.statement, params)
             .map_err(classify)?;
         Ok(self.conn.affected_rows())
     }

@@ -7,10 +7,11 @@ use mysql::{DriverError, MySqlError};
 
 use crate::error::{DatabaseError, Error, ErrorKind};
 
-/// Turns a `mysql` client error into retort's error.
+/// Turns a `mysql` client error into retort's error, keeping the client's error as its
+/// source.
 pub(super) fn classify(err: mysql::Error) -> Error {
-    match err {
-        mysql::Error::MySqlError(e) => server_error(&e),
+    let e = match &err {
+        mysql::Error::MySqlError(e) => server_error(e),
         mysql::Error::DriverError(e) => {
             let kind = match e {
                 DriverError::MismatchedStmtParams(..)
@@ -22,22 +23,22 @@ pub(super) fn classify(err: mysql::Error) -> Error {
                 | DriverError::CleartextPluginDisabled => ErrorKind::OtherOperational,
                 _ => ErrorKind::ConnectionLost,
             };
-            Error::from_database(DatabaseError::new(kind, e.to_string()))
+            DatabaseError::new(kind, e.to_string())
         }
-        mysql::Error::UrlError(e) => Error::Url(format!("MySQL connection options: {e}")),
+        mysql::Error::UrlError(e) => return Error::Url(format!("MySQL connection options: {e}")),
         mysql::Error::FromValueError(v) => {
-            Error::Conversion(format!("cannot convert MySQL value {v:?}"))
+            return Error::Conversion(format!("cannot convert MySQL value {v:?}"))
         }
-        mysql::Error::FromRowError(r) => Error::Conversion(format!("cannot convert row {r:?}")),
+        mysql::Error::FromRowError(r) => {
+            return Error::Conversion(format!("cannot convert row {r:?}"))
+        }
         // I/O and packet errors: the connection is gone.
-        other => Error::from_database(DatabaseError::new(
-            ErrorKind::ConnectionLost,
-            other.to_string(),
-        )),
-    }
+        other => DatabaseError::new(ErrorKind::ConnectionLost, other.to_string()),
+    };
+    Error::from_database(e.with_source(err))
 }
 
-fn server_error(e: &MySqlError) -> Error {
+fn server_error(e: &MySqlError) -> DatabaseError {
     let message = &e.message;
     let mut err = DatabaseError::new(kind_of(e.code, &e.state), message.clone())
         .with_code(e.code.to_string());
@@ -77,7 +78,7 @@ fn server_error(e: &MySqlError) -> Error {
         }
         _ => {}
     }
-    Error::from_database(err)
+    err
 }
 
 /// The text between the first pair of `quote` characters after `marker`.
@@ -121,9 +122,13 @@ fn kind_of(code: u16, state: &str) -> ErrorKind {
         3024 | 1969 | 1317 => ErrorKind::StatementTimeout,
         // Server gone away, lost connection, connection killed, server shutdown, cannot connect.
         2006 | 2013 | 1927 | 1053 | 2002 | 2003 | 2055 => ErrorKind::ConnectionLost,
+        // Too many placeholders in a prepared statement.
+        1390 => ErrorKind::OtherProgramming,
         1264 | 1690 => ErrorKind::OutOfRange,
-        1406 => ErrorKind::TooLong,
-        1292 | 1366 | 1265 | 1367 | 1411 => ErrorKind::InvalidValue,
+        // Data too long; a packet or a function result over max_allowed_packet.
+        1406 | 1153 | 1301 => ErrorKind::TooLong,
+        // Bad values; 1300: bytes not valid in their character set.
+        1292 | 1366 | 1265 | 1367 | 1411 | 1300 => ErrorKind::InvalidValue,
         // Access denied, unknown database, too many connections.
         1044 | 1045 | 1049 | 1040 => ErrorKind::OtherOperational,
         _ => match state.get(..2) {

@@ -8,6 +8,11 @@
 //! each parameter's type; values are encoded for that type whatever their Rust variant — an
 //! `Int` binds to INT2, INT4 or INT8 (out of range is a `DataError`), text binds to any type in
 //! PostgreSQL's text format, so the server parses it — and each column decodes by its type.
+//! A value the parameter's type would hold only as another value is refused (a REAL
+//! overflowing to infinity, an integer a DOUBLE cannot hold exactly, a leap second), and a
+//! NUMERIC that `rust_decimal` cannot hold exactly reads as its text. More than 65535
+//! parameters (or a placeholder numbered past that) is an [`Error::Argument`] before anything
+//! is sent: the protocol counts them in 16 bits.
 
 use std::collections::HashMap;
 use std::error::Error as StdError;
@@ -104,6 +109,13 @@ impl PgConnection {
         if let Some(p) = self.statements.get(sql) {
             return Ok(p.clone());
         }
+        let highest = highest_placeholder(sql);
+        if highest > MAX_PARAMS {
+            return Err(Error::Argument(format!(
+                "the statement has placeholder ${highest}; PostgreSQL accepts at most \
+                 {MAX_PARAMS} parameters in one statement"
+            )));
+        }
         let statement = self.client.prepare(sql).map_err(classify)?;
         let columns = statement
             .columns()
@@ -126,6 +138,71 @@ impl PgConnection {
         self.statements.remove(sql);
         classify(err)
     }
+}
+
+/// The most parameters the protocol's Bind message can carry (a 16-bit count).
+const MAX_PARAMS: usize = u16::MAX as usize;
+
+/// Refuses more parameters than the protocol can carry, before anything is sent (the
+/// driver would otherwise fail mid-message and leave the connection unusable).
+fn check_param_limit(params: &[Value]) -> Result<()> {
+    if params.len() > MAX_PARAMS {
+        return Err(Error::Argument(format!(
+            "{} parameters were given; PostgreSQL accepts at most {MAX_PARAMS} in one statement",
+            params.len()
+        )));
+    }
+    Ok(())
+}
+
+/// The highest `$n` placeholder in `sql`, outside string literals, quoted identifiers,
+/// dollar-quoted bodies and comments. A statement numbering placeholders past the protocol's
+/// 16-bit count would be answered with a parameter description the driver misreads, losing
+/// the connection, so it is refused before it is sent.
+fn highest_placeholder(sql: &str) -> usize {
+    let bytes = sql.as_bytes();
+    let mut highest = 0;
+    let mut i = 0;
+    // The end of the text from `from` on that ends with `close`, or of the whole SQL.
+    let skip_to = |from: usize, close: &[u8]| {
+        bytes[from..]
+            .windows(close.len())
+            .position(|w| w == close)
+            .map_or(bytes.len(), |p| from + p + close.len())
+    };
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\'' => i = skip_to(i + 1, b"'"),
+            b'"' => i = skip_to(i + 1, b"\""),
+            b'-' if bytes.get(i + 1) == Some(&b'-') => i = skip_to(i + 2, b"\n"),
+            b'/' if bytes.get(i + 1) == Some(&b'*') => i = skip_to(i + 2, b"*/"),
+            b'$' => {
+                let digits = bytes[i + 1..]
+                    .iter()
+                    .take_while(|b| b.is_ascii_digit())
+                    .count();
+                if digits > 0 {
+                    let n = sql[i + 1..i + 1 + digits].parse().unwrap_or(usize::MAX);
+                    highest = highest.max(n);
+                    i += 1 + digits;
+                } else {
+                    // A dollar quote: $$ or $tag$ up to the same tag again.
+                    let tag_len = bytes[i + 1..]
+                        .iter()
+                        .take_while(|b| b.is_ascii_alphanumeric() || **b == b'_')
+                        .count();
+                    let end = i + 1 + tag_len;
+                    if bytes.get(end) == Some(&b'$') {
+                        i = skip_to(end + 1, &bytes[i..=end]);
+                    } else {
+                        i += 1;
+                    }
+                }
+            }
+            _ => i += 1,
+        }
+    }
+    highest
 }
 
 /// Checks the parameter count up front, for a clearer message than the driver's.
@@ -165,6 +242,7 @@ fn query_all(
 
 impl DriverConnection for PgConnection {
     fn execute(&mut self, sql: &str, params: &[Value]) -> Result<DriverResult> {
+        check_param_limit(params)?;
         let mut stale: Option<postgres::Error> = None;
         loop {
             let prepared = self.prepared(sql)?;
@@ -193,6 +271,7 @@ impl DriverConnection for PgConnection {
         // Always prepared afresh (and cached for `execute`): a cached plan may have gone stale,
         // and the failed attempt could not be retried — the row iterator keeps the client
         // borrowed on every path. One extra round trip per stream.
+        check_param_limit(params)?;
         self.statements.remove(sql);
         let prepared = self.prepared(sql)?;
         check_params(&prepared.statement, params)?;
@@ -315,6 +394,58 @@ fn bind_integer(i: i64, ty: &Type, out: &mut BytesMut) -> Result<IsNull, BoxErro
     }
 }
 
+fn inexact(value: impl std::fmt::Display, ty: &Type) -> BoxError {
+    bind_error(
+        ErrorKind::OutOfRange,
+        format!(
+            "{value} cannot be stored exactly in PostgreSQL type {}",
+            ty.name()
+        ),
+    )
+}
+
+/// An integer as a double, refused unless the double holds it exactly.
+fn exact_float(i: i64, ty: &Type) -> Result<f64, BoxError> {
+    let x = i as f64;
+    // i64::MAX rounds up to 2^63, outside i64: compare in the float domain first.
+    if x < 9_223_372_036_854_775_808.0 && x as i64 == i {
+        Ok(x)
+    } else {
+        Err(inexact(i, ty))
+    }
+}
+
+/// A double for a REAL parameter: rounded to single precision, but refused when it is finite
+/// and beyond REAL's range (it would become infinity) or non-zero and too small (it would
+/// become zero).
+fn single(x: f64, ty: &Type) -> Result<f32, BoxError> {
+    let y = x as f32;
+    if (y.is_infinite() && x.is_finite()) || (y == 0.0 && x != 0.0) {
+        return Err(out_of_range(format!("{x:?}"), ty));
+    }
+    Ok(y)
+}
+
+/// Refuses a leap second, which PostgreSQL has no representation for: the driver would send
+/// the next second instead.
+#[cfg(feature = "chrono")]
+fn check_leap_second(value: &Value) -> Result<(), BoxError> {
+    use chrono::Timelike;
+    let nanos = match value {
+        Value::Time(t) => t.nanosecond(),
+        Value::DateTime(dt) => dt.nanosecond(),
+        Value::DateTimeUtc(dt) => dt.nanosecond(),
+        _ => 0,
+    };
+    if nanos >= 1_000_000_000 {
+        return Err(bind_error(
+            ErrorKind::InvalidValue,
+            format!("{value} is a leap second, which PostgreSQL cannot store"),
+        ));
+    }
+    Ok(())
+}
+
 fn is_integer_type(ty: &Type) -> bool {
     [Type::INT2, Type::INT4, Type::INT8, Type::OID].contains(ty)
 }
@@ -366,10 +497,17 @@ fn bind_value(value: &Value, ty: &Type, out: &mut BytesMut) -> Result<IsNull, Bo
         Value::Bool(b) if *ty == Type::BOOL => b.to_sql(ty, out),
         Value::Bool(b) if is_integer_type(ty) => bind_integer(i64::from(*b), ty, out),
         Value::Int(i) if is_integer_type(ty) => bind_integer(*i, ty, out),
-        Value::Int(i) if *ty == Type::FLOAT8 => (*i as f64).to_sql(ty, out),
-        Value::Int(i) if *ty == Type::FLOAT4 => (*i as f32).to_sql(ty, out),
+        Value::Int(i) if *ty == Type::FLOAT8 => exact_float(*i, ty)?.to_sql(ty, out),
+        Value::Int(i) if *ty == Type::FLOAT4 => {
+            let x = exact_float(*i, ty)?;
+            let y = x as f32;
+            if f64::from(y) != x {
+                return Err(inexact(i, ty));
+            }
+            y.to_sql(ty, out)
+        }
         Value::Float(x) if *ty == Type::FLOAT8 => x.to_sql(ty, out),
-        Value::Float(x) if *ty == Type::FLOAT4 => (*x as f32).to_sql(ty, out),
+        Value::Float(x) if *ty == Type::FLOAT4 => single(*x, ty)?.to_sql(ty, out),
         Value::Float(x) if is_integer_type(ty) && x.fract() == 0.0 => {
             if *x < i64::MIN as f64 || *x >= i64::MAX as f64 {
                 return Err(out_of_range(x, ty));
@@ -397,12 +535,14 @@ fn bind_value(value: &Value, ty: &Type, out: &mut BytesMut) -> Result<IsNull, Bo
 fn bind_converted(value: &Value, ty: &Type, out: &mut BytesMut) -> Result<IsNull, BoxError> {
     #[cfg(feature = "decimal")]
     {
-        use rust_decimal::prelude::{FromPrimitive, ToPrimitive};
+        use rust_decimal::prelude::ToPrimitive;
         use rust_decimal::Decimal;
         match value {
             Value::Int(i) if *ty == Type::NUMERIC => return Decimal::from(*i).to_sql(ty, out),
+            // The double's shortest decimal form, refused if a Decimal cannot hold it exactly.
             Value::Float(x) if *ty == Type::NUMERIC => {
-                let d = Decimal::from_f64(*x).ok_or_else(|| out_of_range(x, ty))?;
+                let d =
+                    crate::value::parse_exact(&x.to_string()).ok_or_else(|| out_of_range(x, ty))?;
                 return d.to_sql(ty, out);
             }
             Value::Decimal(d) if *ty == Type::NUMERIC => return d.to_sql(ty, out),
@@ -420,6 +560,7 @@ fn bind_converted(value: &Value, ty: &Type, out: &mut BytesMut) -> Result<IsNull
     #[cfg(feature = "chrono")]
     {
         use chrono::NaiveTime;
+        check_leap_second(value)?;
         match value {
             Value::Date(d) if *ty == Type::DATE => return d.to_sql(ty, out),
             Value::Date(d) if *ty == Type::TIMESTAMP => {
@@ -535,6 +676,71 @@ fn decode(ty: &Type, raw: &[u8]) -> Result<Value, BoxError> {
     Ok(value)
 }
 
+/// Decodes a binary NUMERIC exactly: a [`Value::Decimal`] when a `Decimal` holds it without
+/// rounding, else its decimal text (more than 28 decimal places, a mantissa beyond 96 bits,
+/// NaN or an infinity), which reads into a `String` or fails to read into a `Decimal`.
+fn numeric_value(raw: &[u8]) -> Result<Value, BoxError> {
+    let text = numeric_text(raw).ok_or("malformed NUMERIC value")?;
+    #[cfg(feature = "decimal")]
+    if let Some(d) = crate::value::parse_exact(&text) {
+        return Ok(Value::Decimal(d));
+    }
+    Ok(Value::Text(text))
+}
+
+/// The decimal text of a binary NUMERIC: a count of base-10000 digits, the power of 10000 of
+/// the first, a sign word, the number of decimal places to show, then the digits.
+fn numeric_text(raw: &[u8]) -> Option<String> {
+    let word = |i: usize| -> Option<u16> {
+        let bytes = raw.get(i * 2..i * 2 + 2)?;
+        Some(u16::from_be_bytes([bytes[0], bytes[1]]))
+    };
+    let ndigits = usize::from(word(0)?);
+    let weight = i64::from(word(1)? as i16);
+    let sign = word(2)?;
+    let dscale = usize::from(word(3)?);
+    match sign {
+        0xC000 => return Some("NaN".into()),
+        0xD000 => return Some("Infinity".into()),
+        0xF000 => return Some("-Infinity".into()),
+        _ => {}
+    }
+    let digits = (0..ndigits)
+        .map(|i| word(4 + i))
+        .collect::<Option<Vec<u16>>>()?;
+    // The digit with power 10000^(weight - i), or 0 outside the stored ones.
+    let digit = |i: i64| {
+        usize::try_from(i)
+            .ok()
+            .and_then(|i| digits.get(i).copied())
+            .unwrap_or(0)
+    };
+    let mut out = String::new();
+    if sign == 0x4000 {
+        out.push('-');
+    }
+    if weight < 0 {
+        out.push('0');
+    } else {
+        out.push_str(&digit(0).to_string());
+        for i in 1..=weight {
+            out.push_str(&format!("{:04}", digit(i)));
+        }
+    }
+    if dscale > 0 {
+        out.push('.');
+        let mut fraction = String::with_capacity(dscale + 4);
+        let mut i = weight + 1;
+        while fraction.len() < dscale {
+            fraction.push_str(&format!("{:04}", digit(i)));
+            i += 1;
+        }
+        fraction.truncate(dscale);
+        out.push_str(&fraction);
+    }
+    Some(out)
+}
+
 #[cfg_attr(
     not(any(
         feature = "decimal",
@@ -545,9 +751,8 @@ fn decode(ty: &Type, raw: &[u8]) -> Result<Value, BoxError> {
     allow(unused_variables)
 )]
 fn decode_typed(ty: &Type, raw: &[u8]) -> Result<Value, BoxError> {
-    #[cfg(feature = "decimal")]
     if *ty == Type::NUMERIC {
-        return Ok(Value::Decimal(rust_decimal::Decimal::from_sql(ty, raw)?));
+        return numeric_value(raw);
     }
     #[cfg(feature = "chrono")]
     {
@@ -555,6 +760,10 @@ fn decode_typed(ty: &Type, raw: &[u8]) -> Result<Value, BoxError> {
             return Ok(Value::Date(chrono::NaiveDate::from_sql(ty, raw)?));
         }
         if *ty == Type::TIME {
+            // PostgreSQL allows 24:00:00, which chrono's decoder would wrap to midnight.
+            if raw == 86_400_000_000_i64.to_be_bytes() {
+                return Ok(Value::Text("24:00:00".into()));
+            }
             return Ok(Value::Time(chrono::NaiveTime::from_sql(ty, raw)?));
         }
         if *ty == Type::TIMESTAMP {
@@ -579,4 +788,23 @@ fn decode_typed(ty: &Type, raw: &[u8]) -> Result<Value, BoxError> {
         ty.name()
     )
     .into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::highest_placeholder;
+
+    #[test]
+    fn placeholders_are_found_outside_quotes_and_comments() {
+        assert_eq!(highest_placeholder("SELECT $1, $12"), 12);
+        assert_eq!(highest_placeholder("SELECT '$99', \"$98\", $2 -- $97\n"), 2);
+        assert_eq!(highest_placeholder("SELECT /* $70000 */ $3"), 3);
+        assert_eq!(
+            highest_placeholder("SELECT $$ $70000 $$, $tag$ $1 $x$ $tag$, $4"),
+            4
+        );
+        assert_eq!(highest_placeholder("SELECT $70000"), 70000);
+        assert_eq!(highest_placeholder("SELECT 'unterminated $5"), 0);
+        assert_eq!(highest_placeholder("SELECT $"), 0);
+    }
 }

@@ -3,6 +3,8 @@
 use std::error::Error as StdError;
 use std::fmt;
 
+use postgres::error::ErrorPosition;
+
 use crate::error::{DatabaseError, Error, ErrorKind};
 
 /// A parameter that could not be encoded for the type the server expects, raised from inside
@@ -25,32 +27,33 @@ impl StdError for BindError {}
 pub(super) fn classify(err: postgres::Error) -> Error {
     if let Some(db) = err.as_db_error() {
         let code = db.code().code();
-        let mut message = db.message().to_owned();
-        if let Some(detail) = db.detail() {
-            message.push_str("\nDETAIL: ");
-            message.push_str(detail);
-        }
-        return Error::from_database(
-            DatabaseError::new(kind_of(code), message)
-                .with_code(code)
-                .with_constraint(db.constraint().map(str::to_owned))
-                .with_table(db.table().map(str::to_owned))
-                .with_column(db.column().map(str::to_owned)),
-        );
+        // A position inside a query the server generated itself says nothing about ours.
+        let position = match db.position() {
+            Some(ErrorPosition::Original(p)) => Some(*p),
+            _ => None,
+        };
+        let e = DatabaseError::new(kind_of(code), db.message())
+            .with_code(code)
+            .with_constraint(db.constraint().map(str::to_owned))
+            .with_table(db.table().map(str::to_owned))
+            .with_column(db.column().map(str::to_owned))
+            .with_detail(db.detail().map(str::to_owned))
+            .with_hint(db.hint().map(str::to_owned))
+            .with_position(position);
+        return Error::from_database(e.with_source(err));
     }
     // The driver's own message is short ("error connecting to server"); its causes say why.
     let mut message = err.to_string();
     let mut source = err.source();
     while let Some(cause) = source {
         if let Some(bind) = cause.downcast_ref::<BindError>() {
-            return Error::from_database(DatabaseError::new(
-                bind.kind,
-                format!("{err}: {}", bind.message),
-            ));
+            let e = DatabaseError::new(bind.kind, format!("{err}: {}", bind.message));
+            return Error::from_database(e.with_source(err));
         }
         message.push_str(&format!(": {cause}"));
         if cause.is::<std::io::Error>() {
-            return Error::from_database(DatabaseError::new(ErrorKind::ConnectionLost, message));
+            let e = DatabaseError::new(ErrorKind::ConnectionLost, message);
+            return Error::from_database(e.with_source(err));
         }
         source = cause.source();
     }
@@ -59,10 +62,14 @@ pub(super) fn classify(err: postgres::Error) -> Error {
     } else if message.contains("parameters but") {
         // "expected 1 parameters but got 2"
         ErrorKind::OtherProgramming
+    } else if message.starts_with("error serializing parameter") {
+        // The driver's own encoding refused the value (a date too far out to transmit),
+        // before anything was sent.
+        ErrorKind::InvalidValue
     } else {
         ErrorKind::Other
     };
-    Error::from_database(DatabaseError::new(kind, message))
+    Error::from_database(DatabaseError::new(kind, message).with_source(err))
 }
 
 /// The kind a SQLSTATE stands for.

@@ -19,11 +19,14 @@
 //! SQLAlchemy does), decimals, JSON and UUIDs as their text; booleans as 0 and 1. They read
 //! back as text or numbers, which [`FromValue`](crate::value::FromValue) converts. A decimal
 //! that a NUMERIC column would round (more than 15 significant digits, unless a whole number
-//! within `i64`) is refused with a [`Error::Data`] instead.
+//! within `i64`) is refused with a [`Error::Data`] instead, and so is NaN, which SQLite would
+//! store as NULL. A statement with more parameters than SQLite's variable limit (32766 in the
+//! bundled build) is refused with [`Error::Argument`] before it is prepared.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use rusqlite::limits::Limit;
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{CachedStatement, ToSql};
 
@@ -203,6 +206,29 @@ fn check_decimal(d: &rust_decimal::Decimal) -> Result<()> {
     )))
 }
 
+/// Refuses a float SQLite would not store as given: it binds NaN as NULL.
+fn check_float(x: f64) -> Result<()> {
+    if x.is_nan() {
+        return Err(Error::Data(DatabaseError::new(
+            ErrorKind::InvalidValue,
+            "SQLite cannot store NaN (it would store NULL)",
+        )));
+    }
+    Ok(())
+}
+
+/// Refuses more parameters than SQLite accepts in one statement, before it is prepared.
+fn check_param_count(conn: &rusqlite::Connection, params: &[Value]) -> Result<()> {
+    let limit = conn.limit(Limit::SQLITE_LIMIT_VARIABLE_NUMBER);
+    if usize::try_from(limit).is_ok_and(|limit| params.len() > limit) {
+        return Err(Error::Argument(format!(
+            "{} parameters were given; SQLite accepts at most {limit} in one statement",
+            params.len()
+        )));
+    }
+    Ok(())
+}
+
 fn bind(stmt: &mut CachedStatement<'_>, params: &[Value]) -> Result<()> {
     let expected = stmt.parameter_count();
     if expected != params.len() {
@@ -215,9 +241,11 @@ fn bind(stmt: &mut CachedStatement<'_>, params: &[Value]) -> Result<()> {
         )));
     }
     for (i, p) in params.iter().enumerate() {
-        #[cfg(feature = "decimal")]
-        if let Value::Decimal(d) = p {
-            check_decimal(d)?;
+        match p {
+            #[cfg(feature = "decimal")]
+            Value::Decimal(d) => check_decimal(d)?,
+            Value::Float(x) => check_float(*x)?,
+            _ => {}
         }
         stmt.raw_bind_parameter(i + 1, Param(p)).map_err(classify)?;
     }
@@ -258,6 +286,7 @@ fn is_insert(sql: &str) -> bool {
 
 impl DriverConnection for SqliteConnection {
     fn execute(&mut self, sql: &str, params: &[Value]) -> Result<DriverResult> {
+        check_param_count(&self.conn, params)?;
         let mut stmt = self.conn.prepare_cached(sql).map_err(classify)?;
         bind(&mut stmt, params)?;
         if stmt.column_count() == 0 {
@@ -292,6 +321,7 @@ impl DriverConnection for SqliteConnection {
     }
 
     fn stream<'c>(&'c mut self, sql: &str, params: &[Value]) -> Result<DriverStream<'c>> {
+        check_param_count(&self.conn, params)?;
         let mut stmt = self.conn.prepare_cached(sql).map_err(classify)?;
         bind(&mut stmt, params)?;
         let mut rows = SqliteRows {

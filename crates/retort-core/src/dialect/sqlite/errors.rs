@@ -7,8 +7,9 @@ use crate::error::{DatabaseError, Error, ErrorKind};
 /// Turns a rusqlite error into retort's error: the family and kind from the extended result
 /// code (or the message, for the codes SQLite shares between causes), with the table, column
 /// or constraint SQLite names in its message.
-pub(super) fn classify(err: rusqlite::Error) -> Error {
-    let (code, message) = match &err {
+pub(super) fn classify(source: rusqlite::Error) -> Error {
+    let err = &source;
+    let (code, message) = match err {
         rusqlite::Error::SqliteFailure(e, msg) => (
             Some(e.extended_code),
             msg.clone().unwrap_or_else(|| e.to_string()),
@@ -29,7 +30,7 @@ pub(super) fn classify(err: rusqlite::Error) -> Error {
             | rusqlite::Error::Utf8Error(_) => ErrorKind::OtherData,
             _ => ErrorKind::Other,
         };
-        return Error::from_database(DatabaseError::new(kind, message));
+        return Error::from_database(DatabaseError::new(kind, message).with_source(source));
     };
 
     let mut err =
@@ -57,7 +58,7 @@ pub(super) fn classify(err: rusqlite::Error) -> Error {
         }
         _ => {}
     }
-    Error::from_database(err)
+    Error::from_database(err.with_source(source))
 }
 
 /// The text after "...: " in a constraint message.
