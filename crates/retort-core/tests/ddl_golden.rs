@@ -1268,7 +1268,8 @@ fn column_expressions() {
     );
     let u = users.alias("u");
     assert_eq!(u.name(), "u");
-    let Expr::Column(col) = u.c("age") else {
+    let age = u.c("age");
+    let Expr::Column(col) = &age else {
         panic!("not a column")
     };
     assert_eq!(col.table.as_ref().map(TableRef::qualifier), Some("u"));

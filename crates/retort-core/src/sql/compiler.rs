@@ -76,6 +76,11 @@ pub trait SqlHooks {
         c.standard_function_call(call)
     }
 
+    /// `CAST(expr AS ty)`; see [`SqlCompiler::standard_cast`].
+    fn cast(&self, c: &mut SqlCompiler<'_>, expr: &Expr, ty: &SqlType) -> Result<()> {
+        c.standard_cast(expr, ty)
+    }
+
     /// The type named in `CAST(x AS type)`; see [`SqlCompiler::standard_cast_type`].
     fn cast_type(&self, c: &mut SqlCompiler<'_>, ty: &SqlType) -> Result<()> {
         c.standard_cast_type(ty)
@@ -242,6 +247,25 @@ impl Executable for Query {
     }
 }
 
+/// The deepest nesting a statement may have: each expression inside another is a level, and
+/// each query inside another counts as three (it takes about that much more stack to compile).
+/// Deeper statements are an [`Error::Compile`]: the compiler recurses once per level, and a
+/// stack overflow would abort the process. At this depth a debug build uses well under a
+/// quarter of a 2 MiB thread stack; hand-written and generated SQL rarely nest past a few
+/// dozen levels.
+pub const MAX_DEPTH: usize = 256;
+
+/// The levels a nested query counts for: compiling one takes about three times the stack an
+/// expression does.
+const QUERY_LEVELS: usize = 3;
+
+fn too_deep() -> Error {
+    Error::Compile(format!(
+        "the statement is nested too deep: more than {MAX_DEPTH} levels of expressions and \
+         subqueries"
+    ))
+}
+
 /// How tightly an expression binds, for deciding where parentheses are needed. Operands
 /// whose precedence is below what their position requires are parenthesised.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -273,7 +297,15 @@ fn is_quoted_literal(sql: &str) -> bool {
 }
 
 /// The precedence of `e` as the compiler renders it.
-pub fn precedence(e: &Expr) -> Precedence {
+pub fn precedence(mut e: &Expr) -> Precedence {
+    // Labels and one-item AND / OR render as what they hold.
+    loop {
+        match e {
+            Expr::Label { expr, .. } => e = expr,
+            Expr::And(items) | Expr::Or(items) if items.len() == 1 => e = &items[0],
+            _ => break,
+        }
+    }
     match e {
         Expr::Binary { op, .. } => match op {
             BinaryOp::Eq
@@ -294,7 +326,6 @@ pub fn precedence(e: &Expr) -> Precedence {
         },
         Expr::And(items) | Expr::Or(items) => match items.as_slice() {
             [] => Precedence::Comparison,
-            [only] => precedence(only),
             _ if matches!(e, Expr::And(_)) => Precedence::And,
             _ => Precedence::Or,
         },
@@ -303,7 +334,6 @@ pub fn precedence(e: &Expr) -> Precedence {
         | Expr::InSubquery { .. }
         | Expr::Between { .. }
         | Expr::Like { .. } => Precedence::Comparison,
-        Expr::Label { expr, .. } => precedence(expr),
         Expr::Text(t) if is_quoted_literal(&t.sql) => Precedence::Atom,
         Expr::Text(_) => Precedence::Lowest,
         _ => Precedence::Atom,
@@ -351,6 +381,8 @@ pub struct SqlCompiler<'d> {
     ctes_placed: bool,
     /// Columns are written without their table (RETURNING, a compound's ORDER BY).
     bare_columns: bool,
+    /// How many expressions and queries enclose the one being compiled.
+    depth: usize,
 }
 
 impl<'d> SqlCompiler<'d> {
@@ -364,6 +396,7 @@ impl<'d> SqlCompiler<'d> {
             scope: Vec::new(),
             ctes_placed: false,
             bare_columns: false,
+            depth: 0,
         }
     }
 
@@ -406,6 +439,20 @@ impl<'d> SqlCompiler<'d> {
             "{construct} is not supported by the {} dialect",
             self.dialect.name()
         ))
+    }
+
+    /// Goes `levels` nesting levels deeper, or fails past [`MAX_DEPTH`]. Each successful
+    /// call is paired with a [`leave`](Self::leave) of the same levels.
+    fn enter(&mut self, levels: usize) -> Result<()> {
+        if self.depth + levels > MAX_DEPTH {
+            return Err(too_deep());
+        }
+        self.depth += levels;
+        Ok(())
+    }
+
+    fn leave(&mut self, levels: usize) {
+        self.depth -= levels;
     }
 
     /// Appends SQL text as is.
@@ -751,44 +798,61 @@ impl<'d> SqlCompiler<'d> {
                 limit,
                 offset,
             } => {
-                let all = matches!(op, SetOp::IntersectAll | SetOp::ExceptAll);
-                if !matches!(op, SetOp::Union | SetOp::UnionAll) && !self.caps.intersect_except {
-                    return Err(self.unsupported("INTERSECT / EXCEPT"));
-                }
-                if all && !self.caps.intersect_except_all {
-                    return Err(self.unsupported(if *op == SetOp::IntersectAll {
-                        "INTERSECT ALL"
-                    } else {
-                        "EXCEPT ALL"
-                    }));
-                }
-                self.compound_member(left, *op, true)?;
-                self.push(match op {
-                    SetOp::Union => " UNION ",
-                    SetOp::UnionAll => " UNION ALL ",
-                    SetOp::Intersect => " INTERSECT ",
-                    SetOp::IntersectAll => " INTERSECT ALL ",
-                    SetOp::Except => " EXCEPT ",
-                    SetOp::ExceptAll => " EXCEPT ALL ",
-                });
-                self.compound_member(right, *op, false)?;
-                if !order_by.is_empty() {
-                    // A compound is ordered by its result columns, named without a table.
-                    let bare = std::mem::replace(&mut self.bare_columns, true);
-                    let columns = super::expr::first_select(left)
-                        .map(|c| c.columns.as_slice())
-                        .unwrap_or_default();
-                    let result = self.order_by_clause(order_by, columns);
-                    self.bare_columns = bare;
-                    result?;
-                }
-                if limit.is_some() || offset.is_some() {
-                    let d = self.dialect;
-                    d.limit_offset(self, *limit, *offset)?;
-                }
-                Ok(())
+                // At least one level, so that a long chain of compounds is counted.
+                let levels = self.query_levels().max(1);
+                self.enter(levels)?;
+                let result = self.compound(*op, left, right, order_by, *limit, *offset);
+                self.leave(levels);
+                result
             }
         }
+    }
+
+    fn compound(
+        &mut self,
+        op: SetOp,
+        left: &Query,
+        right: &Query,
+        order_by: &[OrderBy],
+        limit: Option<u64>,
+        offset: Option<u64>,
+    ) -> Result<()> {
+        let all = matches!(op, SetOp::IntersectAll | SetOp::ExceptAll);
+        if !matches!(op, SetOp::Union | SetOp::UnionAll) && !self.caps.intersect_except {
+            return Err(self.unsupported("INTERSECT / EXCEPT"));
+        }
+        if all && !self.caps.intersect_except_all {
+            return Err(self.unsupported(if op == SetOp::IntersectAll {
+                "INTERSECT ALL"
+            } else {
+                "EXCEPT ALL"
+            }));
+        }
+        self.compound_member(left, op, true)?;
+        self.push(match op {
+            SetOp::Union => " UNION ",
+            SetOp::UnionAll => " UNION ALL ",
+            SetOp::Intersect => " INTERSECT ",
+            SetOp::IntersectAll => " INTERSECT ALL ",
+            SetOp::Except => " EXCEPT ",
+            SetOp::ExceptAll => " EXCEPT ALL ",
+        });
+        self.compound_member(right, op, false)?;
+        if !order_by.is_empty() {
+            // A compound is ordered by its result columns, named without a table.
+            let bare = std::mem::replace(&mut self.bare_columns, true);
+            let columns = super::expr::first_select(left)
+                .map(|c| c.columns.as_slice())
+                .unwrap_or_default();
+            let result = self.order_by_clause(order_by, columns);
+            self.bare_columns = bare;
+            result?;
+        }
+        if limit.is_some() || offset.is_some() {
+            let d = self.dialect;
+            d.limit_offset(self, limit, offset)?;
+        }
+        Ok(())
     }
 
     fn compound_member(&mut self, q: &Query, parent: SetOp, is_left: bool) -> Result<()> {
@@ -821,6 +885,23 @@ impl<'d> SqlCompiler<'d> {
     }
 
     fn select_core(&mut self, core: &SelectCore) -> Result<()> {
+        let levels = self.query_levels();
+        self.enter(levels)?;
+        let result = self.select_core_inner(core);
+        self.leave(levels);
+        result
+    }
+
+    /// The levels a query counts for: none for the statement itself.
+    fn query_levels(&self) -> usize {
+        if self.depth == 0 {
+            0
+        } else {
+            QUERY_LEVELS
+        }
+    }
+
+    fn select_core_inner(&mut self, core: &SelectCore) -> Result<()> {
         if core.columns.is_empty() {
             return Err(Error::Compile("a SELECT needs at least one column".into()));
         }
@@ -1031,6 +1112,13 @@ impl<'d> SqlCompiler<'d> {
     }
 
     fn join_item(&mut self, item: &FromItem) -> Result<()> {
+        self.enter(1)?;
+        let result = self.join_item_inner(item);
+        self.leave(1);
+        result
+    }
+
+    fn join_item_inner(&mut self, item: &FromItem) -> Result<()> {
         match item {
             FromItem::Table(t) => self.table(t),
             FromItem::Subquery { query, alias } => self.derived_subquery(query, alias)?,
@@ -1256,7 +1344,80 @@ impl<'d> SqlCompiler<'d> {
     }
 
     fn expr_node(&mut self, e: &Expr) -> Result<()> {
+        self.enter(1)?;
+        let result = self.expr_node_inner(e);
+        self.leave(1);
+        result
+    }
+
+    /// One expression node. Each kind renders in a function of its own, to keep this frame
+    /// (repeated once per nesting level) small.
+    fn expr_node_inner(&mut self, e: &Expr) -> Result<()> {
         let d = self.dialect;
+        match e {
+            Expr::Binary { op, left, right } => self.binary(*op, left, right),
+            Expr::Unary { op, expr } => self.unary(*op, expr),
+            Expr::And(items) => self.junction(items, true),
+            Expr::Or(items) => self.junction(items, false),
+            Expr::IsNull { expr, negated } => {
+                self.expr_in(expr, Precedence::Concat)?;
+                self.push(if *negated { " IS NOT NULL" } else { " IS NULL" });
+                Ok(())
+            }
+            Expr::InList {
+                expr,
+                list,
+                negated,
+            } => self.in_list(expr, list, *negated),
+            Expr::InSubquery {
+                expr,
+                query,
+                negated,
+            } => self.in_subquery(expr, query, *negated),
+            Expr::Between {
+                expr,
+                low,
+                high,
+                negated,
+            } => self.between(expr, low, high, *negated),
+            Expr::Like {
+                expr,
+                pattern,
+                case_insensitive,
+                negated,
+                escape,
+            } => self.like(expr, pattern, *case_insensitive, *negated, *escape),
+            Expr::Function(call) => d.function_call(self, call),
+            Expr::Cast { expr, sql_type } => d.cast(self, expr, sql_type),
+            Expr::Case {
+                operand,
+                whens,
+                else_,
+            } => self.case(operand.as_deref(), whens, else_.as_deref()),
+            Expr::Subquery(q) => self.subquery(q),
+            Expr::Exists { query, negated } => {
+                self.push(if *negated { "NOT EXISTS " } else { "EXISTS " });
+                self.subquery(query)
+            }
+            Expr::Over {
+                func,
+                partition_by,
+                order_by,
+            } => self.over(func, partition_by, order_by),
+            Expr::Label { expr, .. } => self.expr_node(expr),
+            Expr::Tuple(items) => {
+                self.push("(");
+                self.expr_list(items)?;
+                self.push(")");
+                Ok(())
+            }
+            Expr::Text(t) => text::render(self, t),
+            _ => self.leaf(e),
+        }
+    }
+
+    /// An expression that holds no other.
+    fn leaf(&mut self, e: &Expr) -> Result<()> {
         match e {
             Expr::Column(col) => {
                 if let (Some(t), false) = (&col.table, self.bare_columns) {
@@ -1281,225 +1442,210 @@ impl<'d> SqlCompiler<'d> {
                 }
                 self.push("*");
             }
-            Expr::Binary { op, left, right } => match op {
-                BinaryOp::Eq | BinaryOp::NotEq
-                    if is_null_operand(left) || is_null_operand(right) =>
-                {
-                    let operand = if is_null_operand(right) { left } else { right };
-                    self.expr_in(operand, Precedence::Concat)?;
-                    self.push(if *op == BinaryOp::Eq {
-                        " IS NULL"
-                    } else {
-                        " IS NOT NULL"
-                    });
-                }
-                BinaryOp::Concat => d.concat(self, left, right)?,
-                BinaryOp::IsDistinctFrom | BinaryOp::IsNotDistinctFrom => {
-                    d.is_distinct_from(self, left, right, *op == BinaryOp::IsNotDistinctFrom)?
-                }
-                BinaryOp::Eq
-                | BinaryOp::NotEq
-                | BinaryOp::Lt
-                | BinaryOp::LtEq
-                | BinaryOp::Gt
-                | BinaryOp::GtEq => {
-                    self.expr_in(left, Precedence::Concat)?;
-                    self.push(match op {
-                        BinaryOp::Eq => " = ",
-                        BinaryOp::NotEq => " != ",
-                        BinaryOp::Lt => " < ",
-                        BinaryOp::LtEq => " <= ",
-                        BinaryOp::Gt => " > ",
-                        _ => " >= ",
-                    });
-                    self.expr_in(right, Precedence::Concat)?;
-                }
-                BinaryOp::Add | BinaryOp::Sub => {
-                    self.expr_in(left, Precedence::Additive)?;
-                    self.push(if *op == BinaryOp::Add { " + " } else { " - " });
-                    self.expr_in(right, Precedence::Multiplicative)?;
-                }
-                BinaryOp::Mul | BinaryOp::Div | BinaryOp::Mod => {
-                    self.expr_in(left, Precedence::Multiplicative)?;
-                    self.push(match op {
-                        BinaryOp::Mul => " * ",
-                        BinaryOp::Div => " / ",
-                        _ => " % ",
-                    });
-                    self.expr_in(right, Precedence::Unary)?;
-                }
-            },
-            Expr::Unary { op, expr } => match op {
-                UnaryOp::Not => {
-                    self.push("NOT ");
-                    self.expr_in(expr, Precedence::Concat)?;
-                }
-                UnaryOp::Neg => {
-                    self.push("-");
-                    self.expr_in(expr, Precedence::Atom)?;
-                }
-            },
-            Expr::And(items) | Expr::Or(items) => {
-                let and = matches!(e, Expr::And(_));
-                match items.as_slice() {
-                    [] => self.push(if and { "1 = 1" } else { "1 != 1" }),
-                    [only] => self.expr_node(only)?,
-                    _ => {
-                        let (sep, min) = if and {
-                            (" AND ", Precedence::And)
-                        } else {
-                            (" OR ", Precedence::Or)
-                        };
-                        for (i, item) in items.iter().enumerate() {
-                            if i > 0 {
-                                self.push(sep);
-                            }
-                            self.expr_in(item, min)?;
-                        }
-                    }
-                }
-            }
-            Expr::IsNull { expr, negated } => {
-                self.expr_in(expr, Precedence::Concat)?;
-                self.push(if *negated { " IS NOT NULL" } else { " IS NULL" });
-            }
-            Expr::InList {
-                expr,
-                list,
-                negated,
-            } => {
-                if list.is_empty() {
-                    // Nothing is in an empty list; the operand is not evaluated.
-                    self.push(if *negated { "1 = 1" } else { "1 != 1" });
-                } else {
-                    self.expr_in(expr, Precedence::Concat)?;
-                    self.push(if *negated { " NOT IN (" } else { " IN (" });
-                    self.expr_list(list)?;
-                    self.push(")");
-                }
-            }
-            Expr::InSubquery {
-                expr,
-                query,
-                negated,
-            } => {
-                self.expr_in(expr, Precedence::Concat)?;
-                self.push(if *negated { " NOT IN " } else { " IN " });
-                self.subquery(query)?;
-            }
-            Expr::Between {
-                expr,
-                low,
-                high,
-                negated,
-            } => {
-                self.expr_in(expr, Precedence::Concat)?;
-                self.push(if *negated {
-                    " NOT BETWEEN "
-                } else {
-                    " BETWEEN "
-                });
-                self.expr_in(low, Precedence::Concat)?;
-                self.push(" AND ");
-                self.expr_in(high, Precedence::Concat)?;
-            }
-            Expr::Like {
-                expr,
-                pattern,
-                case_insensitive,
-                negated,
-                escape,
-            } => {
-                if *case_insensitive {
-                    d.ilike(self, expr, pattern, *negated, *escape)?;
-                } else {
-                    self.expr_in(expr, Precedence::Concat)?;
-                    self.push(if *negated { " NOT LIKE " } else { " LIKE " });
-                    self.expr_in(pattern, Precedence::Concat)?;
-                    self.escape_clause(*escape)?;
-                }
-            }
-            Expr::Function(call) => d.function_call(self, call)?,
-            Expr::Cast { expr, sql_type } => {
-                self.push("CAST(");
-                match &**expr {
-                    Expr::Param(v) => d.typed_param(self, v)?,
-                    e => self.expr(e)?,
-                }
-                self.push(" AS ");
-                d.cast_type(self, sql_type)?;
-                self.push(")");
-            }
-            Expr::Case {
-                operand,
-                whens,
-                else_,
-            } => {
-                if whens.is_empty() {
-                    return Err(Error::Compile("CASE needs at least one WHEN".into()));
-                }
-                self.push("CASE");
-                if let Some(operand) = operand {
-                    self.push(" ");
-                    self.expr(operand)?;
-                }
-                for (when, then) in whens {
-                    self.push(" WHEN ");
-                    self.expr(when)?;
-                    self.push(" THEN ");
-                    self.expr(then)?;
-                }
-                if let Some(else_) = else_ {
-                    self.push(" ELSE ");
-                    self.expr(else_)?;
-                }
-                self.push(" END");
-            }
-            Expr::Subquery(q) => self.subquery(q)?,
-            Expr::Exists { query, negated } => {
-                self.push(if *negated { "NOT EXISTS " } else { "EXISTS " });
-                self.subquery(query)?;
-            }
-            Expr::Over {
-                func,
-                partition_by,
-                order_by,
-            } => {
-                self.expr_in(func, Precedence::Atom)?;
-                self.push(" OVER (");
-                if !partition_by.is_empty() {
-                    self.push("PARTITION BY ");
-                    self.expr_list(partition_by)?;
-                }
-                if !order_by.is_empty() {
-                    if !partition_by.is_empty() {
-                        self.push(" ");
-                    }
-                    self.push("ORDER BY ");
-                    self.order_terms(order_by, &[])?;
-                }
-                self.push(")");
-            }
-            Expr::Label { expr, .. } => self.expr_node(expr)?,
-            Expr::Tuple(items) => {
-                self.push("(");
-                self.expr_list(items)?;
-                self.push(")");
-            }
-            Expr::Text(t) => text::render(self, t)?,
-            Expr::Excluded(column) => match self.caps.upsert {
-                UpsertStyle::OnConflict => {
-                    self.push("excluded.");
-                    self.push_identifier(column);
-                }
-                UpsertStyle::OnDuplicateKey => {
-                    self.push("VALUES(");
-                    self.push_identifier(column);
-                    self.push(")");
-                }
-            },
+            Expr::Excluded(column) => self.excluded(column),
             Expr::Invalid(msg) => return Err(Error::Compile(msg.to_string())),
+            _ => {
+                return Err(Error::Compile(
+                    "internal: a compound expression reached the leaf renderer".into(),
+                ))
+            }
         }
         Ok(())
+    }
+
+    fn binary(&mut self, op: BinaryOp, left: &Expr, right: &Expr) -> Result<()> {
+        let d = self.dialect;
+        let (left_min, sql, right_min) = match op {
+            BinaryOp::Eq | BinaryOp::NotEq if is_null_operand(left) || is_null_operand(right) => {
+                let operand = if is_null_operand(right) { left } else { right };
+                self.expr_in(operand, Precedence::Concat)?;
+                self.push(if op == BinaryOp::Eq {
+                    " IS NULL"
+                } else {
+                    " IS NOT NULL"
+                });
+                return Ok(());
+            }
+            BinaryOp::Concat => return d.concat(self, left, right),
+            BinaryOp::IsDistinctFrom | BinaryOp::IsNotDistinctFrom => {
+                return d.is_distinct_from(self, left, right, op == BinaryOp::IsNotDistinctFrom)
+            }
+            BinaryOp::Eq => (Precedence::Concat, " = ", Precedence::Concat),
+            BinaryOp::NotEq => (Precedence::Concat, " != ", Precedence::Concat),
+            BinaryOp::Lt => (Precedence::Concat, " < ", Precedence::Concat),
+            BinaryOp::LtEq => (Precedence::Concat, " <= ", Precedence::Concat),
+            BinaryOp::Gt => (Precedence::Concat, " > ", Precedence::Concat),
+            BinaryOp::GtEq => (Precedence::Concat, " >= ", Precedence::Concat),
+            BinaryOp::Add => (Precedence::Additive, " + ", Precedence::Multiplicative),
+            BinaryOp::Sub => (Precedence::Additive, " - ", Precedence::Multiplicative),
+            BinaryOp::Mul => (Precedence::Multiplicative, " * ", Precedence::Unary),
+            BinaryOp::Div => (Precedence::Multiplicative, " / ", Precedence::Unary),
+            BinaryOp::Mod => (Precedence::Multiplicative, " % ", Precedence::Unary),
+        };
+        self.expr_in(left, left_min)?;
+        self.push(sql);
+        self.expr_in(right, right_min)
+    }
+
+    fn unary(&mut self, op: UnaryOp, expr: &Expr) -> Result<()> {
+        match op {
+            UnaryOp::Not => {
+                self.push("NOT ");
+                self.expr_in(expr, Precedence::Concat)
+            }
+            UnaryOp::Neg => {
+                self.push("-");
+                self.expr_in(expr, Precedence::Atom)
+            }
+        }
+    }
+
+    /// `a AND b AND ...` (`and`) or `a OR b OR ...`.
+    fn junction(&mut self, items: &[Expr], and: bool) -> Result<()> {
+        match items {
+            [] => {
+                self.push(if and { "1 = 1" } else { "1 != 1" });
+                Ok(())
+            }
+            [only] => self.expr_node(only),
+            _ => {
+                let (sep, min) = if and {
+                    (" AND ", Precedence::And)
+                } else {
+                    (" OR ", Precedence::Or)
+                };
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        self.push(sep);
+                    }
+                    self.expr_in(item, min)?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn in_list(&mut self, expr: &Expr, list: &[Expr], negated: bool) -> Result<()> {
+        if list.is_empty() {
+            // Nothing is in an empty list; the operand is not evaluated.
+            self.push(if negated { "1 = 1" } else { "1 != 1" });
+            return Ok(());
+        }
+        self.expr_in(expr, Precedence::Concat)?;
+        self.push(if negated { " NOT IN (" } else { " IN (" });
+        self.expr_list(list)?;
+        self.push(")");
+        Ok(())
+    }
+
+    fn in_subquery(&mut self, expr: &Expr, query: &Query, negated: bool) -> Result<()> {
+        self.expr_in(expr, Precedence::Concat)?;
+        self.push(if negated { " NOT IN " } else { " IN " });
+        self.subquery(query)
+    }
+
+    fn between(&mut self, expr: &Expr, low: &Expr, high: &Expr, negated: bool) -> Result<()> {
+        self.expr_in(expr, Precedence::Concat)?;
+        self.push(if negated {
+            " NOT BETWEEN "
+        } else {
+            " BETWEEN "
+        });
+        self.expr_in(low, Precedence::Concat)?;
+        self.push(" AND ");
+        self.expr_in(high, Precedence::Concat)
+    }
+
+    fn like(
+        &mut self,
+        expr: &Expr,
+        pattern: &Expr,
+        case_insensitive: bool,
+        negated: bool,
+        escape: Option<char>,
+    ) -> Result<()> {
+        let d = self.dialect;
+        if case_insensitive {
+            return d.ilike(self, expr, pattern, negated, escape);
+        }
+        self.expr_in(expr, Precedence::Concat)?;
+        self.push(if negated { " NOT LIKE " } else { " LIKE " });
+        self.expr_in(pattern, Precedence::Concat)?;
+        self.escape_clause(escape)
+    }
+
+    /// The generic rendering of a cast: `CAST(expr AS type)`, the type named by
+    /// [`SqlHooks::cast_type`], a bound operand typed by [`SqlHooks::typed_param`].
+    pub fn standard_cast(&mut self, expr: &Expr, ty: &SqlType) -> Result<()> {
+        let d = self.dialect;
+        self.push("CAST(");
+        match expr {
+            Expr::Param(v) => d.typed_param(self, v)?,
+            e => self.expr(e)?,
+        }
+        self.push(" AS ");
+        d.cast_type(self, ty)?;
+        self.push(")");
+        Ok(())
+    }
+
+    fn case(
+        &mut self,
+        operand: Option<&Expr>,
+        whens: &[(Expr, Expr)],
+        else_: Option<&Expr>,
+    ) -> Result<()> {
+        if whens.is_empty() {
+            return Err(Error::Compile("CASE needs at least one WHEN".into()));
+        }
+        self.push("CASE");
+        if let Some(operand) = operand {
+            self.push(" ");
+            self.expr(operand)?;
+        }
+        for (when, then) in whens {
+            self.push(" WHEN ");
+            self.expr(when)?;
+            self.push(" THEN ");
+            self.expr(then)?;
+        }
+        if let Some(else_) = else_ {
+            self.push(" ELSE ");
+            self.expr(else_)?;
+        }
+        self.push(" END");
+        Ok(())
+    }
+
+    fn over(&mut self, func: &Expr, partition_by: &[Expr], order_by: &[OrderBy]) -> Result<()> {
+        self.expr_in(func, Precedence::Atom)?;
+        self.push(" OVER (");
+        if !partition_by.is_empty() {
+            self.push("PARTITION BY ");
+            self.expr_list(partition_by)?;
+        }
+        if !order_by.is_empty() {
+            if !partition_by.is_empty() {
+                self.push(" ");
+            }
+            self.push("ORDER BY ");
+            self.order_terms(order_by, &[])?;
+        }
+        self.push(")");
+        Ok(())
+    }
+
+    fn excluded(&mut self, column: &str) {
+        match self.caps.upsert {
+            UpsertStyle::OnConflict => {
+                self.push("excluded.");
+                self.push_identifier(column);
+            }
+            UpsertStyle::OnDuplicateKey => {
+                self.push("VALUES(");
+                self.push_identifier(column);
+                self.push(")");
+            }
+        }
     }
 }

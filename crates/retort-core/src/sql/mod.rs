@@ -40,7 +40,7 @@ pub mod text;
 mod walk;
 
 pub use ast::{Expr, IntoFromItem, OrderBy, Query, Statement, TextClause};
-pub use compiler::{Compiled, Executable, SqlCompiler, SqlHooks};
+pub use compiler::{Compiled, Executable, SqlCompiler, SqlHooks, MAX_DEPTH};
 pub use dml::{delete, insert, update, Delete, Insert, Update};
 pub use expr::{
     and_, case, cast, column, excluded, exists, literal, not_, not_exists, null, or_, star, tuple_,

@@ -6,18 +6,19 @@ use crate::sql::ast::{BinaryOp, Expr, LockMode};
 use crate::sql::compiler::{Precedence, SqlCompiler, SqlHooks};
 use crate::types::SqlType;
 
-/// Adds the operands of a chain of concatenations, left to right.
+/// Adds the operands of a chain of concatenations, left to right (with a work list: a chain
+/// may be longer than the stack is deep; the compiler limits each operand's own depth).
 fn concat_operands<'e>(e: &'e Expr, out: &mut Vec<&'e Expr>) {
-    match e {
-        Expr::Binary {
-            op: BinaryOp::Concat,
-            left,
-            right,
-        } => {
-            concat_operands(left, out);
-            concat_operands(right, out);
+    let mut todo = vec![e];
+    while let Some(e) = todo.pop() {
+        match e {
+            Expr::Binary {
+                op: BinaryOp::Concat,
+                left,
+                right,
+            } => todo.extend([&**right, &**left]),
+            other => out.push(other),
         }
-        other => out.push(other),
     }
 }
 
