@@ -19,7 +19,7 @@ use super::walk::{self, CteCollector, Key, Source};
 use crate::dialect::{Capabilities, Dialect, UpsertStyle};
 use crate::error::{Error, Result};
 use crate::types::SqlType;
-use crate::value::{ToValue, Value};
+use crate::value::Value;
 
 /// Pieces of statement rendering a dialect may override; every method has the generic
 /// rendering as its default. Each appends to the compiler `c` it is given, through its
@@ -103,6 +103,26 @@ pub trait SqlHooks {
             c.limit_value(n);
         }
         Ok(())
+    }
+
+    /// The longest alias (a label, a table's or subquery's alias) the database keeps whole,
+    /// in bytes; `None` (the default) checks aliases as other identifiers are.
+    fn max_alias_bytes(&self) -> Option<usize> {
+        None
+    }
+
+    /// Whether LIKE compares text past a NUL character. Where it does not (SQLite stops at
+    /// the first NUL), a LIKE whose pattern or operand binds text holding NUL is refused with
+    /// [`Error::Argument`] before anything is sent: `'%' || 'a' || NUL || '%'` would match
+    /// every row ending in `a`, and `contains("\0")` every row. True by default.
+    fn like_reads_past_nul(&self) -> bool {
+        true
+    }
+
+    /// The largest LIMIT or OFFSET the database takes; larger ones are lowered to it (see
+    /// [`SqlCompiler::limit_value`]). `i64::MAX` by default.
+    fn max_row_count(&self) -> u64 {
+        i64::MAX.unsigned_abs()
     }
 
     /// The row-locking clause, ` FOR UPDATE` and its variants. Only called when the dialect
@@ -340,6 +360,15 @@ pub fn precedence(mut e: &Expr) -> Precedence {
     }
 }
 
+/// Whether `e` binds a text value holding NUL anywhere inside it.
+fn holds_nul_text(e: &Expr) -> bool {
+    let mut found = false;
+    walk::for_each_node(e, &mut |node| {
+        found |= matches!(node, Expr::Param(Value::Text(s)) if s.contains('\0'));
+    });
+    found
+}
+
 fn is_null_operand(e: &Expr) -> bool {
     matches!(e, Expr::Null | Expr::Param(Value::Null))
 }
@@ -383,6 +412,8 @@ pub struct SqlCompiler<'d> {
     bare_columns: bool,
     /// How many expressions and queries enclose the one being compiled.
     depth: usize,
+    /// The first name the database would refuse or truncate.
+    name_error: Option<Error>,
 }
 
 impl<'d> SqlCompiler<'d> {
@@ -397,6 +428,7 @@ impl<'d> SqlCompiler<'d> {
             ctes_placed: false,
             bare_columns: false,
             depth: 0,
+            name_error: None,
         }
     }
 
@@ -404,6 +436,9 @@ impl<'d> SqlCompiler<'d> {
     /// parameters than the dialect's [`Capabilities::max_params`] is a compile error.
     pub fn run(mut self, f: impl FnOnce(&mut Self) -> Result<()>) -> Result<Compiled> {
         f(&mut self)?;
+        if let Some(e) = self.name_error {
+            return Err(e);
+        }
         if self.params.len() > self.caps.max_params {
             return Err(Error::Compile(format!(
                 "the statement has {} parameters; the {} dialect allows at most {}",
@@ -412,15 +447,10 @@ impl<'d> SqlCompiler<'d> {
                 self.caps.max_params
             )));
         }
-        Ok(self.finish())
-    }
-
-    /// The SQL and parameters compiled so far.
-    pub fn finish(self) -> Compiled {
-        Compiled {
+        Ok(Compiled {
             sql: self.sql,
             params: self.params,
-        }
+        })
     }
 
     /// The dialect being compiled for.
@@ -460,9 +490,52 @@ impl<'d> SqlCompiler<'d> {
         self.sql.push_str(sql);
     }
 
-    /// Appends an identifier, quoted by the dialect.
+    /// Appends an identifier (a table, column, schema or CTE name), quoted by the dialect.
+    /// A name the database would refuse or cut short (longer than
+    /// [`DdlHooks::max_identifier_length`](crate::schema::ddl::DdlHooks::max_identifier_length))
+    /// makes the statement a compile error.
     pub fn push_identifier(&mut self, ident: &str) {
+        self.check_name(ident, false);
         self.dialect.quote_identifier(ident, &mut self.sql);
+    }
+
+    /// Appends an alias (a result column's label, a table's or subquery's alias), quoted by
+    /// the dialect and checked against [`SqlHooks::max_alias_bytes`] where the dialect sets
+    /// it, else as identifiers are.
+    pub fn push_alias(&mut self, alias: &str) {
+        self.check_name(alias, true);
+        self.dialect.quote_identifier(alias, &mut self.sql);
+    }
+
+    /// The name a subquery's or CTE's columns are qualified with.
+    fn push_derived_name(&mut self, d: &Derived) {
+        match d {
+            Derived::Subquery { alias, .. } => self.push_alias(alias),
+            Derived::Cte(cte) => self.push_identifier(&cte.name),
+        }
+    }
+
+    /// Records the first name the database would refuse or truncate; [`run`](Self::run)
+    /// reports it. PostgreSQL, for one, silently cuts names past 63 bytes, so a label read
+    /// back by its full name would not be found.
+    fn check_name(&mut self, name: &str, alias: bool) {
+        if self.name_error.is_some() {
+            return;
+        }
+        let d = self.dialect;
+        let what = if alias { "alias" } else { "name" };
+        let problem = match (alias, d.max_alias_bytes()) {
+            (true, Some(max)) => (name.len() > max)
+                .then(|| format!("is {} bytes long; {} keeps {max}", name.len(), d.name())),
+            _ => d.identifier_problem(name).or_else(|| {
+                let max = d.max_identifier_length()?;
+                let len = d.identifier_length(name);
+                (len > max).then(|| format!("is {len} long; {} allows {max}", d.name()))
+            }),
+        };
+        if let Some(problem) = problem {
+            self.name_error = Some(Error::Compile(format!("the {what} '{name}' {problem}")));
+        }
     }
 
     /// Appends a placeholder and records `value` as its parameter.
@@ -478,12 +551,19 @@ impl<'d> SqlCompiler<'d> {
     }
 
     /// Appends a LIMIT or OFFSET number: written out where the dialect has
-    /// [`Capabilities::literal_limit`], bound as a parameter elsewhere.
+    /// [`Capabilities::literal_limit`] (or where it is too large to bind as a 64-bit signed
+    /// integer), bound as a parameter elsewhere.
+    ///
+    /// A number above the dialect's [`SqlHooks::max_row_count`] is lowered to it. No table
+    /// holds that many rows, so a LIMIT or OFFSET that large returns the same rows either way,
+    /// and the database would otherwise refuse it (SQLite and PostgreSQL stop at `i64::MAX`).
     pub fn limit_value(&mut self, n: u64) {
-        if self.caps.literal_limit {
-            let _ = write!(self.sql, "{n}");
-        } else {
-            self.push_param(n.to_value());
+        let n = n.min(self.dialect.max_row_count());
+        match i64::try_from(n) {
+            Ok(i) if !self.caps.literal_limit => self.push_param(Value::Int(i)),
+            _ => {
+                let _ = write!(self.sql, "{n}");
+            }
         }
     }
 
@@ -1032,7 +1112,7 @@ impl<'d> SqlCompiler<'d> {
                 Expr::Label { expr, label } => {
                     self.result_column(expr)?;
                     self.push(" AS ");
-                    self.push_identifier(label);
+                    self.push_alias(label);
                 }
                 e => self.result_column(e)?,
             }
@@ -1066,7 +1146,7 @@ impl<'d> SqlCompiler<'d> {
                 .iter()
                 .any(|c| matches!(c, Expr::Label { label: l, .. } if l == label));
             if is_result {
-                self.push_identifier(label);
+                self.push_alias(label);
                 return Ok(());
             }
         }
@@ -1180,7 +1260,7 @@ impl<'d> SqlCompiler<'d> {
         self.push("(");
         self.isolated(|c| c.query(query))?;
         self.push(") AS ");
-        self.push_identifier(alias);
+        self.push_alias(alias);
         Ok(())
     }
 
@@ -1198,14 +1278,14 @@ impl<'d> SqlCompiler<'d> {
         self.table_name(t);
         if let Some(alias) = &t.alias {
             self.push(" AS ");
-            self.push_identifier(alias);
+            self.push_alias(alias);
         }
     }
 
     /// What columns of `t` are qualified with: its alias, or its (schema-qualified) name.
     fn qualifier(&mut self, t: &TableRef) {
         match &t.alias {
-            Some(alias) => self.push_identifier(alias),
+            Some(alias) => self.push_alias(alias),
             None => self.table_name(t),
         }
     }
@@ -1428,7 +1508,7 @@ impl<'d> SqlCompiler<'d> {
             }
             Expr::DerivedColumn { source, name } => {
                 if !self.bare_columns {
-                    self.push_identifier(source.name());
+                    self.push_derived_name(source);
                     self.push(".");
                 }
                 self.push_identifier(name);
@@ -1565,6 +1645,13 @@ impl<'d> SqlCompiler<'d> {
         escape: Option<char>,
     ) -> Result<()> {
         let d = self.dialect;
+        if !d.like_reads_past_nul() && [expr, pattern].into_iter().any(holds_nul_text) {
+            return Err(Error::Argument(format!(
+                "a LIKE pattern or operand holding a NUL character cannot be matched on {}: \
+                 its LIKE stops at the NUL and would match other rows",
+                d.name()
+            )));
+        }
         if case_insensitive {
             return d.ilike(self, expr, pattern, negated, escape);
         }

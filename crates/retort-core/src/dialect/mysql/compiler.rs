@@ -89,6 +89,17 @@ impl SqlHooks for MySqlDialect {
         Ok(())
     }
 
+    /// Tables and columns stop at 64 characters, but aliases go further: MariaDB keeps 255
+    /// bytes of a label and silently drops the rest (MySQL allows 256 characters).
+    fn max_alias_bytes(&self) -> Option<usize> {
+        Some(255)
+    }
+
+    /// LIMIT and OFFSET take the whole unsigned 64-bit range.
+    fn max_row_count(&self) -> u64 {
+        u64::MAX
+    }
+
     /// MySQL needs a LIMIT before an OFFSET; the largest unsigned 64-bit number means no
     /// limit (as its manual suggests).
     fn limit_offset(

@@ -21,6 +21,13 @@ impl SqlHooks for SqliteDialect {
         c.expr_in(right, Precedence::Concat)
     }
 
+    /// SQLite's LIKE reads a pattern (and the text it matches) only up to the first NUL.
+    /// Refusing such terms keeps `contains`, `startswith` and `endswith` on LIKE, with its
+    /// ASCII case folding that SQLite users expect, rather than switching them to `instr()`.
+    fn like_reads_past_nul(&self) -> bool {
+        false
+    }
+
     /// SQLite has no `now()`; `CURRENT_TIMESTAMP` is the same instant (in UTC).
     fn function_call(&self, c: &mut SqlCompiler<'_>, call: &FunctionCall) -> Result<()> {
         if call.args.is_empty() && call.name.eq_ignore_ascii_case("now") {
