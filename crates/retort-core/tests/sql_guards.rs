@@ -413,7 +413,7 @@ fn a_255_byte_label_reads_back_whole_on_mariadb() {
         .unwrap()
         .one()
         .unwrap();
-    assert_eq!(row.columns(), [name.clone()]);
+    assert_eq!(row.columns(), std::slice::from_ref(&name));
     let too_long = select(literal(7).label(name + "a"));
     assert!(matches!(conn.execute(&too_long), Err(Error::Compile(_))));
 }

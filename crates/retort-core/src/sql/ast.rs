@@ -198,7 +198,7 @@ pub enum Expr {
         /// `NOT EXISTS` when true.
         negated: bool,
     },
-    /// A window function: `func OVER (PARTITION BY .. ORDER BY ..)`.
+    /// A window function: `func OVER (PARTITION BY .. ORDER BY .. [frame])`.
     Over {
         /// The function.
         func: Box<Expr>,
@@ -206,6 +206,8 @@ pub enum Expr {
         partition_by: Vec<Expr>,
         /// ORDER BY terms.
         order_by: Vec<OrderBy>,
+        /// The frame (`ROWS` / `RANGE BETWEEN .. AND ..`); the database's default without.
+        frame: Option<WindowFrame>,
     },
     /// `expr AS label`; the label applies where the expression is a result column.
     Label {
@@ -232,6 +234,51 @@ pub enum Expr {
         /// The column's name in it.
         name: Arc<str>,
     },
+}
+
+/// What a window frame counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FrameUnits {
+    /// `ROWS`: physical rows before and after the current one.
+    Rows,
+    /// `RANGE`: rows whose ORDER BY value lies within an offset of the current row's (peers
+    /// of the current row count as one).
+    Range,
+}
+
+/// One end of a window frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FrameBound {
+    /// `UNBOUNDED PRECEDING`: the partition's first row.
+    UnboundedPreceding,
+    /// `n PRECEDING`.
+    Preceding(u64),
+    /// `CURRENT ROW`.
+    CurrentRow,
+    /// `n FOLLOWING`.
+    Following(u64),
+    /// `UNBOUNDED FOLLOWING`: the partition's last row.
+    UnboundedFollowing,
+}
+
+/// A window frame: `ROWS BETWEEN start AND end` or `RANGE BETWEEN start AND end`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct WindowFrame {
+    /// What the bounds count.
+    pub units: FrameUnits,
+    /// Where the frame starts.
+    pub start: FrameBound,
+    /// Where the frame ends.
+    pub end: FrameBound,
+}
+
+/// `FETCH FIRST n ROWS ONLY` / `WITH TIES`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Fetch {
+    /// How many rows.
+    pub count: u64,
+    /// Whether rows tied with the last one (by the ORDER BY) come too.
+    pub with_ties: bool,
 }
 
 /// A named subquery or CTE, as columns selected from it refer to it.
@@ -409,6 +456,8 @@ pub struct SelectCore {
     pub limit: Option<u64>,
     /// OFFSET.
     pub offset: Option<u64>,
+    /// `FETCH FIRST n ROWS` (instead of LIMIT).
+    pub fetch: Option<Fetch>,
     /// Row locking.
     pub lock: Option<LockMode>,
     /// Which tables of enclosing queries this SELECT correlates to, when nested.

@@ -10,9 +10,9 @@ use std::fmt::{self, Write as _};
 use std::sync::Arc;
 
 use super::ast::{
-    BinaryOp, Cte, DeleteStatement, Derived, Direction, Expr, FromItem, FunctionCall, InsertSource,
-    InsertStatement, JoinKind, LockMode, Nulls, OnConflict, OrderBy, Query, SelectCore, SetOp,
-    Statement, TableRef, UnaryOp, UpdateStatement,
+    BinaryOp, Cte, DeleteStatement, Derived, Direction, Expr, Fetch, FrameBound, FrameUnits,
+    FromItem, FunctionCall, InsertSource, InsertStatement, JoinKind, LockMode, Nulls, OnConflict,
+    OrderBy, Query, SelectCore, SetOp, Statement, TableRef, UnaryOp, UpdateStatement, WindowFrame,
 };
 use super::text;
 use super::walk::{self, CteCollector, Key, Source};
@@ -119,10 +119,38 @@ pub trait SqlHooks {
         true
     }
 
+    /// How an UPDATE names its other tables; `UPDATE ... FROM` by default.
+    fn multi_table_update(&self) -> MultiTableUpdate {
+        MultiTableUpdate::From
+    }
+
+    /// How a DELETE names its other tables; `DELETE ... USING` by default.
+    fn multi_table_delete(&self) -> MultiTableDelete {
+        MultiTableDelete::Using
+    }
+
     /// The largest LIMIT or OFFSET the database takes; larger ones are lowered to it (see
     /// [`SqlCompiler::limit_value`]). `i64::MAX` by default.
     fn max_row_count(&self) -> u64 {
         i64::MAX.unsigned_abs()
+    }
+
+    /// ` [OFFSET m ROWS] FETCH FIRST n ROWS ONLY` (or `WITH TIES`), the SQL standard's
+    /// LIMIT. Dialects without it write a LIMIT, and refuse `WITH TIES`.
+    fn fetch(&self, c: &mut SqlCompiler<'_>, fetch: Fetch, offset: Option<u64>) -> Result<()> {
+        if let Some(n) = offset {
+            c.push(" OFFSET ");
+            c.limit_value(n);
+            c.push(" ROWS");
+        }
+        c.push(" FETCH FIRST ");
+        c.limit_value(fetch.count);
+        c.push(if fetch.with_ties {
+            " ROWS WITH TIES"
+        } else {
+            " ROWS ONLY"
+        });
+        Ok(())
     }
 
     /// The row-locking clause, ` FOR UPDATE` and its variants. Only called when the dialect
@@ -160,6 +188,28 @@ pub trait SqlHooks {
         c.push(")");
         Ok(())
     }
+}
+
+/// How an UPDATE names the tables, other than its target, that its WHERE or new values refer
+/// to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MultiTableUpdate {
+    /// `UPDATE t SET ... FROM a, b WHERE ...` (PostgreSQL, SQLite 3.33 and later).
+    From,
+    /// `UPDATE t, a, b SET t.col = ... WHERE ...` (MySQL, MariaDB).
+    TableList,
+}
+
+/// How a DELETE names the tables, other than its target, that its WHERE refers to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MultiTableDelete {
+    /// `DELETE FROM t USING a, b WHERE ...` (PostgreSQL).
+    Using,
+    /// `DELETE t FROM t, a, b WHERE ...` (MySQL, MariaDB).
+    TargetFrom,
+    /// `DELETE FROM t WHERE EXISTS (SELECT 1 FROM a, b WHERE ...)`, for databases without a
+    /// multi-table DELETE (SQLite): the condition stays correlated to the target's row.
+    Exists,
 }
 
 /// A statement compiled for one dialect: SQL text with placeholders, and the values to bind.
@@ -367,6 +417,17 @@ fn holds_nul_text(e: &Expr) -> bool {
         found |= matches!(node, Expr::Param(Value::Text(s)) if s.contains('\0'));
     });
     found
+}
+
+/// A frame bound as SQL, offsets shown as `n`.
+fn bound_sql(b: FrameBound) -> &'static str {
+    match b {
+        FrameBound::UnboundedPreceding => "UNBOUNDED PRECEDING",
+        FrameBound::Preceding(_) => "n PRECEDING",
+        FrameBound::CurrentRow => "CURRENT ROW",
+        FrameBound::Following(_) => "n FOLLOWING",
+        FrameBound::UnboundedFollowing => "UNBOUNDED FOLLOWING",
+    }
 }
 
 fn is_null_operand(e: &Expr) -> bool {
@@ -704,7 +765,9 @@ impl<'d> SqlCompiler<'d> {
         self.returning(&s.returning)
     }
 
-    /// Appends an UPDATE.
+    /// Appends an UPDATE. Tables other than the target that the WHERE condition or the new
+    /// values name (SQLAlchemy's "extra froms") are added in the dialect's
+    /// [`MultiTableUpdate`] form.
     pub fn update(&mut self, s: &UpdateStatement) -> Result<()> {
         if s.set.is_empty() {
             return Err(Error::Compile(
@@ -714,31 +777,151 @@ impl<'d> SqlCompiler<'d> {
         if !s.returning.is_empty() && !self.caps.update_returning {
             return Err(self.unsupported("UPDATE ... RETURNING"));
         }
+        let values = s.set.iter().map(|(_, e)| e);
+        let others = self.other_tables(&s.table, values.chain(&s.where_), &s.returning)?;
+        let style = self.dialect.multi_table_update();
         self.push("UPDATE ");
         self.table(&s.table);
+        if !others.is_empty() && style == MultiTableUpdate::TableList {
+            self.push(", ");
+            self.source_list(&others)?;
+        }
         let depth = self.enter_scope(&s.table);
+        self.enter_sources(&others);
         self.push(" SET ");
-        let result = self
-            .assignments(&s.set)
-            .and_then(|()| self.where_clause(s.where_.as_ref()))
-            .and_then(|()| self.returning(&s.returning));
+        let result = (|| {
+            if others.is_empty() || style == MultiTableUpdate::From {
+                self.assignments(&s.set)?;
+            } else {
+                // Several tables are updatable here: name the target's columns fully.
+                for (i, (column, value)) in s.set.iter().enumerate() {
+                    if i > 0 {
+                        self.push(", ");
+                    }
+                    self.qualified_column(&s.table, column);
+                    self.push(" = ");
+                    self.expr(value)?;
+                }
+            }
+            if !others.is_empty() && style == MultiTableUpdate::From {
+                self.push(" FROM ");
+                self.source_list(&others)?;
+            }
+            self.where_clause(s.where_.as_ref())?;
+            self.returning(&s.returning)
+        })();
         self.scope.truncate(depth);
         result
     }
 
-    /// Appends a DELETE.
+    /// Appends a DELETE. Tables other than the target that the WHERE condition names are
+    /// added in the dialect's [`MultiTableDelete`] form.
     pub fn delete(&mut self, s: &DeleteStatement) -> Result<()> {
         if !s.returning.is_empty() && !self.caps.delete_returning {
             return Err(self.unsupported("DELETE ... RETURNING"));
         }
-        self.push("DELETE FROM ");
+        let others = self.other_tables(&s.table, s.where_.iter(), &s.returning)?;
+        let style = self.dialect.multi_table_delete();
+        if !others.is_empty() && style == MultiTableDelete::TargetFrom && !s.returning.is_empty() {
+            return Err(self.unsupported("RETURNING on a DELETE from several tables"));
+        }
+        self.push("DELETE ");
+        if !others.is_empty() && style == MultiTableDelete::TargetFrom {
+            self.qualifier(&s.table);
+            self.push(" ");
+        }
+        self.push("FROM ");
         self.table(&s.table);
         let depth = self.enter_scope(&s.table);
-        let result = self
-            .where_clause(s.where_.as_ref())
-            .and_then(|()| self.returning(&s.returning));
+        self.enter_sources(&others);
+        let result = (|| {
+            if others.is_empty() {
+                self.where_clause(s.where_.as_ref())?;
+            } else {
+                match style {
+                    MultiTableDelete::Using => {
+                        self.push(" USING ");
+                        self.source_list(&others)?;
+                    }
+                    MultiTableDelete::TargetFrom => {
+                        self.push(", ");
+                        self.source_list(&others)?;
+                    }
+                    // A row goes when some combination of the other tables' rows meets the
+                    // condition: what USING means, with no key or rowid needed.
+                    MultiTableDelete::Exists => {
+                        self.push(" WHERE EXISTS (SELECT 1 FROM ");
+                        self.source_list(&others)?;
+                    }
+                }
+                self.where_clause(s.where_.as_ref())?;
+                if style == MultiTableDelete::Exists {
+                    self.push(")");
+                }
+            }
+            self.returning(&s.returning)
+        })();
         self.scope.truncate(depth);
         result
+    }
+
+    /// The FROM items other than `target` that `exprs` name, in order of first appearance.
+    /// RETURNING may name only the target: SQLite and the EXISTS form of a DELETE cannot
+    /// return another table's columns.
+    fn other_tables<'e>(
+        &self,
+        target: &TableRef,
+        exprs: impl Iterator<Item = &'e Expr>,
+        returning: &[Expr],
+    ) -> Result<Vec<Source<'e>>> {
+        let skip = [walk::table_key(target)];
+        let mut others = Vec::new();
+        for e in exprs {
+            walk::collect_sources(e, &skip, &mut others);
+        }
+        let mut returned = Vec::new();
+        for e in returning {
+            walk::collect_sources(e, &skip, &mut returned);
+        }
+        if let Some(other) = returned.first() {
+            return Err(Error::Compile(format!(
+                "RETURNING may name only the columns of \"{}\", not of \"{}\"",
+                target.qualifier(),
+                other.key().1
+            )));
+        }
+        Ok(others)
+    }
+
+    /// Makes nested queries see `sources` as enclosing FROM items.
+    fn enter_sources(&mut self, sources: &[Source<'_>]) {
+        for source in sources {
+            let (schema, name) = source.key();
+            self.scope.push((schema.cloned(), name.clone()));
+        }
+    }
+
+    /// `a, b, c` for the other tables of an UPDATE or DELETE.
+    fn source_list(&mut self, sources: &[Source<'_>]) -> Result<()> {
+        for (i, source) in sources.iter().enumerate() {
+            if i > 0 {
+                self.push(", ");
+            }
+            match source {
+                Source::Table(t) => self.table(t),
+                Source::Derived(d) => match &***d {
+                    Derived::Subquery { query, alias } => self.derived_subquery(query, alias)?,
+                    Derived::Cte(cte) => {
+                        return Err(Error::Compile(format!(
+                            "the CTE \"{}\" cannot be another table of an UPDATE or DELETE; \
+                             use a subquery",
+                            cte.name
+                        )))
+                    }
+                },
+            }
+        }
+        Ok(())
     }
 
     /// The generic rendering of a function call: `name(args)`, `name(DISTINCT args)`, or a
@@ -941,6 +1124,7 @@ impl<'d> SqlCompiler<'d> {
                 !core.order_by.is_empty()
                     || core.limit.is_some()
                     || core.offset.is_some()
+                    || core.fetch.is_some()
                     || core.lock.is_some()
             }
             Query::Compound {
@@ -1088,9 +1272,25 @@ impl<'d> SqlCompiler<'d> {
             self.expr(having)?;
         }
         self.order_by_clause(&core.order_by, &core.columns)?;
-        if core.limit.is_some() || core.offset.is_some() {
-            let d = self.dialect;
-            d.limit_offset(self, core.limit, core.offset)?;
+        let d = self.dialect;
+        match core.fetch {
+            Some(fetch) => {
+                if core.limit.is_some() {
+                    return Err(Error::Compile(
+                        "a SELECT cannot have both LIMIT and FETCH FIRST".into(),
+                    ));
+                }
+                if fetch.with_ties && core.order_by.is_empty() {
+                    return Err(Error::Compile(
+                        "FETCH FIRST ... WITH TIES needs an ORDER BY".into(),
+                    ));
+                }
+                d.fetch(self, fetch, core.offset)?;
+            }
+            None if core.limit.is_some() || core.offset.is_some() => {
+                d.limit_offset(self, core.limit, core.offset)?;
+            }
+            None => {}
         }
         if let Some(mode) = core.lock {
             // SQLite has no row locks (a write transaction locks the database); like
@@ -1468,7 +1668,18 @@ impl<'d> SqlCompiler<'d> {
                 escape,
             } => self.like(expr, pattern, *case_insensitive, *negated, *escape),
             Expr::Function(call) => d.function_call(self, call),
-            Expr::Cast { expr, sql_type } => d.cast(self, expr, sql_type),
+            Expr::Cast { expr, sql_type } => {
+                if let SqlType::Numeric {
+                    precision: None,
+                    scale: Some(scale),
+                } = sql_type
+                {
+                    return Err(Error::Compile(format!(
+                        "a cast to a numeric type with scale {scale} needs a precision too"
+                    )));
+                }
+                d.cast(self, expr, sql_type)
+            }
             Expr::Case {
                 operand,
                 whens,
@@ -1483,7 +1694,8 @@ impl<'d> SqlCompiler<'d> {
                 func,
                 partition_by,
                 order_by,
-            } => self.over(func, partition_by, order_by),
+                frame,
+            } => self.over(func, partition_by, order_by, frame.as_ref()),
             Expr::Label { expr, .. } => self.expr_node(expr),
             Expr::Tuple(items) => {
                 self.push("(");
@@ -1704,7 +1916,13 @@ impl<'d> SqlCompiler<'d> {
         Ok(())
     }
 
-    fn over(&mut self, func: &Expr, partition_by: &[Expr], order_by: &[OrderBy]) -> Result<()> {
+    fn over(
+        &mut self,
+        func: &Expr,
+        partition_by: &[Expr],
+        order_by: &[OrderBy],
+        frame: Option<&WindowFrame>,
+    ) -> Result<()> {
         self.expr_in(func, Precedence::Atom)?;
         self.push(" OVER (");
         if !partition_by.is_empty() {
@@ -1718,8 +1936,71 @@ impl<'d> SqlCompiler<'d> {
             self.push("ORDER BY ");
             self.order_terms(order_by, &[])?;
         }
+        if let Some(frame) = frame {
+            if !partition_by.is_empty() || !order_by.is_empty() {
+                self.push(" ");
+            }
+            self.frame(frame, order_by.len())?;
+        }
         self.push(")");
         Ok(())
+    }
+
+    /// `ROWS BETWEEN start AND end` / `RANGE ...`, refusing what the databases refuse.
+    fn frame(&mut self, frame: &WindowFrame, order_terms: usize) -> Result<()> {
+        // Where each bound lies, from the partition's start to its end.
+        let rank = |b: FrameBound| match b {
+            FrameBound::UnboundedPreceding => 0,
+            FrameBound::Preceding(_) => 1,
+            FrameBound::CurrentRow => 2,
+            FrameBound::Following(_) => 3,
+            FrameBound::UnboundedFollowing => 4,
+        };
+        let (start, end) = (frame.start, frame.end);
+        if start == FrameBound::UnboundedFollowing
+            || end == FrameBound::UnboundedPreceding
+            || rank(start) > rank(end)
+        {
+            return Err(Error::Compile(format!(
+                "a window frame cannot run from {} to {}",
+                bound_sql(start),
+                bound_sql(end)
+            )));
+        }
+        let offset =
+            |b: FrameBound| matches!(b, FrameBound::Preceding(_) | FrameBound::Following(_));
+        if frame.units == FrameUnits::Range && (offset(start) || offset(end)) && order_terms != 1 {
+            return Err(Error::Compile(
+                "a RANGE frame with an offset needs exactly one ORDER BY term".into(),
+            ));
+        }
+        self.push(match frame.units {
+            FrameUnits::Rows => "ROWS BETWEEN ",
+            FrameUnits::Range => "RANGE BETWEEN ",
+        });
+        self.frame_bound(start);
+        self.push(" AND ");
+        self.frame_bound(end);
+        Ok(())
+    }
+
+    /// A frame bound. Offsets are written as numbers (not every database takes a
+    /// placeholder there), lowered like LIMIT to what the database takes.
+    fn frame_bound(&mut self, bound: FrameBound) {
+        match bound {
+            FrameBound::Preceding(n) | FrameBound::Following(n) => {
+                let n = n
+                    .min(self.dialect.max_row_count())
+                    .min(i64::MAX.unsigned_abs());
+                let _ = write!(self.sql, "{n}");
+                self.push(if matches!(bound, FrameBound::Preceding(_)) {
+                    " PRECEDING"
+                } else {
+                    " FOLLOWING"
+                });
+            }
+            other => self.push(bound_sql(other)),
+        }
     }
 
     fn excluded(&mut self, column: &str) {

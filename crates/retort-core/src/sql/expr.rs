@@ -16,7 +16,8 @@ use std::ops;
 use std::sync::Arc;
 
 use super::ast::{
-    BinaryOp, ColumnRef, Direction, Expr, FunctionCall, Nulls, OrderBy, Query, TextClause, UnaryOp,
+    BinaryOp, ColumnRef, Direction, Expr, FrameBound, FrameUnits, FunctionCall, Nulls, OrderBy,
+    Query, TextClause, UnaryOp, WindowFrame,
 };
 use crate::types::SqlType;
 use crate::value::{ToValue, Value};
@@ -551,6 +552,7 @@ impl Expr {
             func: Box::new(self),
             partition_by: window.partition_by,
             order_by: window.order_by,
+            frame: window.frame,
         }
     }
 
@@ -680,11 +682,28 @@ impl OrderBy {
     }
 }
 
-/// A window for [`Expr::over`]: `PARTITION BY ... ORDER BY ...`.
+/// A window for [`Expr::over`]: `PARTITION BY ... ORDER BY ...`, and optionally a frame.
+///
+/// ```
+/// use retort_core::dialect::postgres::PostgresDialect;
+/// use retort_core::sql::{func, select, table, Executable, FrameBound, Over};
+///
+/// let t = table("sales");
+/// let moving = func::sum(t.c("amount")).over(
+///     Over::new()
+///         .order_by(t.c("day"))
+///         .rows(FrameBound::Preceding(2), FrameBound::CurrentRow),
+/// );
+/// assert_eq!(
+///     select(moving).compile(&PostgresDialect).unwrap().sql,
+///     r#"SELECT sum("sales"."amount") OVER (ORDER BY "sales"."day" ROWS BETWEEN 2 PRECEDING AND CURRENT ROW) FROM "sales""#
+/// );
+/// ```
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Over {
     partition_by: Vec<Expr>,
     order_by: Vec<OrderBy>,
+    frame: Option<WindowFrame>,
 }
 
 impl Over {
@@ -702,6 +721,29 @@ impl Over {
     /// Adds ORDER BY terms.
     pub fn order_by(mut self, terms: impl IntoOrderByList) -> Over {
         self.order_by.extend(terms.into_order_by_list());
+        self
+    }
+
+    /// The frame `ROWS BETWEEN start AND end`: rows counted from the current one. A start
+    /// after the end (`CURRENT ROW` to `1 PRECEDING`, say) is a compile error.
+    pub fn rows(mut self, start: FrameBound, end: FrameBound) -> Over {
+        self.frame = Some(WindowFrame {
+            units: FrameUnits::Rows,
+            start,
+            end,
+        });
+        self
+    }
+
+    /// The frame `RANGE BETWEEN start AND end`: rows whose ORDER BY value is within the
+    /// offsets of the current row's. With a numeric offset the window needs exactly one
+    /// ORDER BY term.
+    pub fn range(mut self, start: FrameBound, end: FrameBound) -> Over {
+        self.frame = Some(WindowFrame {
+            units: FrameUnits::Range,
+            start,
+            end,
+        });
         self
     }
 }

@@ -2,8 +2,8 @@
 
 use super::MySqlDialect;
 use crate::error::Result;
-use crate::sql::ast::{BinaryOp, Expr, LockMode};
-use crate::sql::compiler::{Precedence, SqlCompiler, SqlHooks};
+use crate::sql::ast::{BinaryOp, Expr, Fetch, LockMode};
+use crate::sql::compiler::{MultiTableDelete, MultiTableUpdate, Precedence, SqlCompiler, SqlHooks};
 use crate::types::SqlType;
 
 /// Adds the operands of a chain of concatenations, left to right (with a work list: a chain
@@ -68,6 +68,11 @@ impl SqlHooks for MySqlDialect {
                 c.push("SIGNED")
             }
             SqlType::Float | SqlType::Double => c.push("DOUBLE"),
+            // A bare DECIMAL is DECIMAL(10, 0) and would drop every fraction: without a
+            // precision, the one the DDL gives a bare NUMERIC column.
+            SqlType::Numeric {
+                precision: None, ..
+            } => c.push("DECIMAL(38, 10)"),
             SqlType::Numeric { precision, scale } => {
                 c.push("DECIMAL");
                 c.precision_scale(*precision, *scale);
@@ -95,6 +100,16 @@ impl SqlHooks for MySqlDialect {
         Some(255)
     }
 
+    /// `UPDATE t, other SET t.col = ...`.
+    fn multi_table_update(&self) -> MultiTableUpdate {
+        MultiTableUpdate::TableList
+    }
+
+    /// `DELETE t FROM t, other WHERE ...`.
+    fn multi_table_delete(&self) -> MultiTableDelete {
+        MultiTableDelete::TargetFrom
+    }
+
     /// LIMIT and OFFSET take the whole unsigned 64-bit range.
     fn max_row_count(&self) -> u64 {
         u64::MAX
@@ -120,6 +135,14 @@ impl SqlHooks for MySqlDialect {
             c.limit_value(n);
         }
         Ok(())
+    }
+
+    /// No FETCH FIRST: a LIMIT, and `WITH TIES` refused.
+    fn fetch(&self, c: &mut SqlCompiler<'_>, fetch: Fetch, offset: Option<u64>) -> Result<()> {
+        if fetch.with_ties {
+            return Err(c.unsupported("FETCH FIRST ... WITH TIES"));
+        }
+        self.limit_offset(c, Some(fetch.count), offset)
     }
 
     /// MariaDB has no `FOR SHARE`; both it and MySQL take `LOCK IN SHARE MODE`.
