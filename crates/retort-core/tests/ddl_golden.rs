@@ -682,7 +682,7 @@ fn server_defaults_with_quotes_and_backslashes() {
   `q` VARCHAR(20) DEFAULT 'it''s a \\ test',
   `n` INTEGER DEFAULT 5 NOT NULL,
   `flag` BOOL DEFAULT 1,
-  `f` DOUBLE DEFAULT 1.5,
+  `f` DOUBLE DEFAULT 1.5e0,
   `created` DATETIME(6) DEFAULT CURRENT_TIMESTAMP,
   `raw` LONGBLOB DEFAULT X'00FF',
   PRIMARY KEY (`id`)

@@ -266,7 +266,14 @@ impl Compiled {
                             .is_some_and(u8::is_ascii_digit)) =>
                 {
                     out.push_str(&sql[copied..i]);
+                    let start = out.len();
                     dialect.render_literal(&self.params[next], &mut out)?;
+                    // A negative number goes in parentheses: `-5::BIGINT` would negate after
+                    // the cast, and after a unary minus `--5` would start a comment.
+                    if out[start..].starts_with('-') {
+                        out.insert(start, '(');
+                        out.push(')');
+                    }
                     i += placeholder.len();
                     copied = i;
                     next += 1;
@@ -581,6 +588,12 @@ impl<'d> SqlCompiler<'d> {
     /// back by its full name would not be found.
     fn check_name(&mut self, name: &str, alias: bool) {
         if self.name_error.is_some() {
+            return;
+        }
+        if name.contains('\0') {
+            self.name_error = Some(Error::Compile(format!(
+                "the name {name:?} holds a NUL character, which no database takes in a name"
+            )));
             return;
         }
         let d = self.dialect;

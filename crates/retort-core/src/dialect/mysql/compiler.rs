@@ -4,7 +4,24 @@ use super::MySqlDialect;
 use crate::error::Result;
 use crate::sql::ast::{BinaryOp, Expr, Fetch, LockMode};
 use crate::sql::compiler::{MultiTableDelete, MultiTableUpdate, Precedence, SqlCompiler, SqlHooks};
+use crate::sql::literal;
 use crate::types::SqlType;
+use crate::value::Value;
+
+/// A value as a MySQL literal. Backslashes in strings are doubled (MySQL reads them as
+/// escapes unless `NO_BACKSLASH_ESCAPES`), and a float is written with an exponent: `0.1`
+/// would be an exact DECIMAL, which reads back as a different double than the one written,
+/// while `1e-1` is a DOUBLE.
+pub(super) fn render_literal(value: &Value, out: &mut String) -> Result<()> {
+    match value {
+        Value::Float(x) if x.is_finite() => {
+            use std::fmt::Write;
+            let _ = write!(out, "{x:e}");
+            Ok(())
+        }
+        other => literal::render_literal(other, true, false, out),
+    }
+}
 
 /// Adds the operands of a chain of concatenations, left to right (with a work list: a chain
 /// may be longer than the stack is deep; the compiler limits each operand's own depth).
