@@ -682,7 +682,7 @@ fn server_defaults_with_quotes_and_backslashes() {
   `q` VARCHAR(20) DEFAULT 'it''s a \\ test',
   `n` INTEGER DEFAULT 5 NOT NULL,
   `flag` BOOL DEFAULT 1,
-  `f` DOUBLE DEFAULT 1.5,
+  `f` DOUBLE DEFAULT 1.5e0,
   `created` DATETIME(6) DEFAULT CURRENT_TIMESTAMP,
   `raw` LONGBLOB DEFAULT X'00FF',
   PRIMARY KEY (`id`)
@@ -1268,7 +1268,8 @@ fn column_expressions() {
     );
     let u = users.alias("u");
     assert_eq!(u.name(), "u");
-    let Expr::Column(col) = u.c("age") else {
+    let age = u.c("age");
+    let Expr::Column(col) = &age else {
         panic!("not a column")
     };
     assert_eq!(col.table.as_ref().map(TableRef::qualifier), Some("u"));

@@ -499,7 +499,7 @@ fn casts_name_types_per_dialect() {
     ));
     check(
         &q,
-        r#"SELECT CAST("t"."x" AS INTEGER), CAST("t"."x" AS INTEGER), CAST("t"."x" AS REAL), CAST("t"."x" AS NUMERIC), CAST("t"."x" AS TEXT), CAST("t"."x" AS TEXT), CAST("t"."x" AS TEXT), CAST("t"."x" AS TEXT), CAST("t"."x" AS INTEGER), CAST("t"."x" AS BLOB), CAST("t"."x" AS TEXT) FROM "t""#,
+        r#"SELECT CAST("t"."x" AS INTEGER), CAST("t"."x" AS INTEGER), CAST("t"."x" AS REAL), round(CAST("t"."x" AS NUMERIC), 2), CAST("t"."x" AS TEXT), CAST("t"."x" AS TEXT), CAST("t"."x" AS TEXT), CAST("t"."x" AS TEXT), CAST("t"."x" AS INTEGER), CAST("t"."x" AS BLOB), CAST("t"."x" AS TEXT) FROM "t""#,
         r#"SELECT CAST("t"."x" AS INTEGER), CAST("t"."x" AS BIGINT), CAST("t"."x" AS DOUBLE PRECISION), CAST("t"."x" AS NUMERIC(10, 2)), CAST("t"."x" AS VARCHAR(20)), CAST("t"."x" AS TEXT), CAST("t"."x" AS DATE), CAST("t"."x" AS TIMESTAMP), CAST("t"."x" AS BOOLEAN), CAST("t"."x" AS BYTEA), CAST("t"."x" AS JSON) FROM "t""#,
         "SELECT CAST(`t`.`x` AS SIGNED), CAST(`t`.`x` AS SIGNED), CAST(`t`.`x` AS DOUBLE), CAST(`t`.`x` AS DECIMAL(10, 2)), CAST(`t`.`x` AS CHAR(20)), CAST(`t`.`x` AS CHAR), CAST(`t`.`x` AS DATE), CAST(`t`.`x` AS DATETIME(6)), CAST(`t`.`x` AS SIGNED), CAST(`t`.`x` AS BINARY), CAST(`t`.`x` AS CHAR) FROM `t`",
     );
@@ -1826,7 +1826,8 @@ fn display_with_literals_is_for_reading() {
     );
     assert_eq!(
         q.to_sql_string(&MARIADB).unwrap(),
-        r"SELECT `users`.`id`, '?' AS q FROM `users` WHERE `users`.`name` = 'O''Brien\\' AND `users`.`n` IN (1.5, 2.0) AND `users`.`ok` = 1 LIMIT 3"
+        // Floats get an exponent on MySQL: a plain 1.5 would be an exact DECIMAL there.
+        r"SELECT `users`.`id`, '?' AS q FROM `users` WHERE `users`.`name` = 'O''Brien\\' AND `users`.`n` IN (1.5e0, 2e0) AND `users`.`ok` = 1 LIMIT 3"
     );
     // More than nine parameters: $1 is not mistaken for the start of $10.
     let q = select(u.c("id")).where_(u.c("id").in_(1..=11));
@@ -1944,5 +1945,242 @@ fn postgresql_types_bare_parameters_by_their_value() {
     assert_eq!(
         q.to_sql_string(&PostgresDialect).unwrap(),
         r#"SELECT 1::INTEGER, 9223372036854775807::BIGINT, TRUE::BOOLEAN, 1.5::DOUBLE PRECISION, 'text', NULL, CAST(2.7::DOUBLE PRECISION AS INTEGER) AS "n", 3 + 1"#
+    );
+}
+
+// ---------------------------------------------------------------- UPDATE / DELETE naming other tables
+
+#[test]
+fn update_naming_another_table_gets_it_in_the_dialects_form() {
+    let (u, a) = (users(), addresses());
+    let stmt = update(&u)
+        .set("email", a.c("email"))
+        .where_(a.c("user_id").eq(u.c("id")))
+        .where_(a.c("primary").eq(true));
+    check_params(
+        &stmt,
+        r#"UPDATE "users" SET "email" = "addresses"."email" FROM "addresses" WHERE "addresses"."user_id" = "users"."id" AND "addresses"."primary" = ?"#,
+        r#"UPDATE "users" SET "email" = "addresses"."email" FROM "addresses" WHERE "addresses"."user_id" = "users"."id" AND "addresses"."primary" = $1"#,
+        "UPDATE `users`, `addresses` SET `users`.`email` = `addresses`.`email` WHERE `addresses`.`user_id` = `users`.`id` AND `addresses`.`primary` = ?",
+        &[v(true)],
+    );
+    // An alias of the target is another table; RETURNING stays on the target.
+    let boss = u.alias("boss");
+    let stmt = update(&u)
+        .set("age", boss.c("age"))
+        .where_(u.c("boss_id").eq(boss.c("id")))
+        .returning(u.c("id"));
+    assert_eq!(
+        compile(&stmt, &PostgresDialect).sql,
+        r#"UPDATE "users" SET "age" = "boss"."age" FROM "users" AS "boss" WHERE "users"."boss_id" = "boss"."id" RETURNING "id""#
+    );
+    // A correlated subquery does not make its tables the UPDATE's.
+    let stmt = update(&u).set(
+        "n",
+        select(func::count_star())
+            .where_(a.c("user_id").eq(u.c("id")))
+            .scalar_subquery(),
+    );
+    assert_eq!(
+        compile(&stmt, &PostgresDialect).sql,
+        r#"UPDATE "users" SET "n" = (SELECT count(*) FROM "addresses" WHERE "addresses"."user_id" = "users"."id")"#
+    );
+    // A subquery as the other table.
+    let totals = select((a.c("user_id"), func::count_star().label("n")))
+        .group_by(a.c("user_id"))
+        .subquery("totals");
+    let stmt = update(&u)
+        .set("n", totals.c("n"))
+        .where_(totals.c("user_id").eq(u.c("id")));
+    assert_eq!(
+        compile(&stmt, &SqliteDialect).sql,
+        r#"UPDATE "users" SET "n" = "totals"."n" FROM (SELECT "addresses"."user_id", count(*) AS "n" FROM "addresses" GROUP BY "addresses"."user_id") AS "totals" WHERE "totals"."user_id" = "users"."id""#
+    );
+}
+
+#[test]
+fn delete_naming_another_table_gets_it_in_the_dialects_form() {
+    let (u, a) = (users(), addresses());
+    let stmt = delete(&a)
+        .where_(a.c("user_id").eq(u.c("id")))
+        .where_(u.c("name").eq("bob"));
+    check_params(
+        &stmt,
+        r#"DELETE FROM "addresses" WHERE EXISTS (SELECT 1 FROM "users" WHERE "addresses"."user_id" = "users"."id" AND "users"."name" = ?)"#,
+        r#"DELETE FROM "addresses" USING "users" WHERE "addresses"."user_id" = "users"."id" AND "users"."name" = $1"#,
+        "DELETE `addresses` FROM `addresses`, `users` WHERE `addresses`.`user_id` = `users`.`id` AND `users`.`name` = ?",
+        &[v("bob")],
+    );
+    let returning = stmt.clone().returning(a.c("id"));
+    assert_eq!(
+        compile(&returning, &SqliteDialect).sql,
+        r#"DELETE FROM "addresses" WHERE EXISTS (SELECT 1 FROM "users" WHERE "addresses"."user_id" = "users"."id" AND "users"."name" = ?) RETURNING "id""#
+    );
+    assert!(matches!(
+        compile_error(&returning, &MARIADB),
+        Error::Compile(_)
+    ));
+    // RETURNING another table's columns: refused everywhere, before anything is sent.
+    let other = stmt.clone().returning(u.c("name"));
+    for d in [&SqliteDialect as &dyn Dialect, &PostgresDialect] {
+        match compile_error(&other, d) {
+            Error::Compile(msg) => assert!(msg.contains("users"), "{msg}"),
+            e => panic!("{e}"),
+        }
+    }
+    // An aliased target on MySQL is deleted through its alias.
+    let x = a.alias("x");
+    let stmt = delete(&x).where_(x.c("user_id").eq(u.c("id")));
+    assert_eq!(
+        compile(&stmt, &MARIADB).sql,
+        "DELETE `x` FROM `addresses` AS `x`, `users` WHERE `x`.`user_id` = `users`.`id`"
+    );
+    // A CTE cannot be one of the other tables.
+    let cte = select(u.c("id")).cte("ids");
+    let stmt = delete(&a).where_(a.c("user_id").eq(cte.c("id")));
+    for d in [&SqliteDialect as &dyn Dialect, &PostgresDialect, &MARIADB] {
+        assert!(matches!(compile_error(&stmt, d), Error::Compile(_)));
+    }
+}
+
+// ---------------------------------------------------------------- numeric casts, frames, FETCH
+
+#[test]
+fn numeric_casts_keep_precision_and_scale() {
+    let t = table("t");
+    let q = select((
+        t.c("x").cast(SqlType::numeric(10, 2)),
+        t.c("x").cast(SqlType::Numeric {
+            precision: Some(5),
+            scale: None,
+        }),
+        t.c("x").cast(SqlType::Numeric {
+            precision: None,
+            scale: None,
+        }),
+    ));
+    check(
+        &q,
+        r#"SELECT round(CAST("t"."x" AS NUMERIC), 2), round(CAST("t"."x" AS NUMERIC), 0), CAST("t"."x" AS NUMERIC) FROM "t""#,
+        r#"SELECT CAST("t"."x" AS NUMERIC(10, 2)), CAST("t"."x" AS NUMERIC(5)), CAST("t"."x" AS NUMERIC) FROM "t""#,
+        "SELECT CAST(`t`.`x` AS DECIMAL(10, 2)), CAST(`t`.`x` AS DECIMAL(5)), CAST(`t`.`x` AS DECIMAL(38, 10)) FROM `t`",
+    );
+    let scale_only = select(t.c("x").cast(SqlType::Numeric {
+        precision: None,
+        scale: Some(2),
+    }));
+    for d in [&SqliteDialect as &dyn Dialect, &PostgresDialect, &MARIADB] {
+        assert!(matches!(compile_error(&scale_only, d), Error::Compile(_)));
+    }
+}
+
+#[test]
+fn window_frames() {
+    let e = table("emp");
+    let q = select((
+        func::sum(e.c("pay")).over(
+            Over::new()
+                .partition_by(e.c("dept"))
+                .order_by(e.c("day"))
+                .rows(FrameBound::Preceding(2), FrameBound::CurrentRow),
+        ),
+        func::sum(e.c("pay")).over(
+            Over::new()
+                .order_by(e.c("day"))
+                .range(FrameBound::UnboundedPreceding, FrameBound::Following(3)),
+        ),
+        func::count_star()
+            .over(Over::new().rows(FrameBound::CurrentRow, FrameBound::UnboundedFollowing)),
+    ));
+    let frames = "OVER (PARTITION BY {e}.{dept} ORDER BY {e}.{day} ROWS BETWEEN 2 PRECEDING AND CURRENT ROW), sum({e}.{pay}) OVER (ORDER BY {e}.{day} RANGE BETWEEN UNBOUNDED PRECEDING AND 3 FOLLOWING), count(*) OVER (ROWS BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING) FROM {e}";
+    let quoted = |q: char| {
+        let name = |n: &str| format!("{q}{n}{q}");
+        format!(
+            "SELECT sum({}.{}) {}",
+            name("emp"),
+            name("pay"),
+            frames
+                .replace("{e}", &name("emp"))
+                .replace("{dept}", &name("dept"))
+                .replace("{day}", &name("day"))
+                .replace("{pay}", &name("pay"))
+        )
+    };
+    check(&q, &quoted('"'), &quoted('"'), &quoted('`'));
+    // Huge offsets are lowered as LIMIT is.
+    let q = select(
+        func::sum(e.c("pay"))
+            .over(Over::new().rows(FrameBound::Preceding(u64::MAX), FrameBound::Following(5))),
+    );
+    assert!(compile(&q, &PostgresDialect)
+        .sql
+        .contains("ROWS BETWEEN 9223372036854775807 PRECEDING AND 5 FOLLOWING"));
+    // Frames the databases refuse are compile errors.
+    let bad = [
+        Over::new().rows(FrameBound::CurrentRow, FrameBound::Preceding(1)),
+        Over::new().rows(FrameBound::Following(1), FrameBound::CurrentRow),
+        Over::new().rows(
+            FrameBound::UnboundedFollowing,
+            FrameBound::UnboundedFollowing,
+        ),
+        Over::new().rows(
+            FrameBound::UnboundedPreceding,
+            FrameBound::UnboundedPreceding,
+        ),
+        Over::new().range(FrameBound::Preceding(1), FrameBound::CurrentRow),
+        Over::new()
+            .order_by((e.c("a"), e.c("b")))
+            .range(FrameBound::Preceding(1), FrameBound::CurrentRow),
+    ];
+    for over in bad {
+        let q = select(func::count_star().over(over));
+        for d in [&SqliteDialect as &dyn Dialect, &PostgresDialect, &MARIADB] {
+            assert!(matches!(compile_error(&q, d), Error::Compile(_)));
+        }
+    }
+}
+
+#[test]
+fn fetch_first() {
+    let u = users();
+    let q = select(u.c("id")).order_by(u.c("id")).offset(5).fetch(10);
+    let [s, p, m] = check(
+        &q,
+        r#"SELECT "users"."id" FROM "users" ORDER BY "users"."id" LIMIT 10 OFFSET 5"#,
+        r#"SELECT "users"."id" FROM "users" ORDER BY "users"."id" OFFSET $1 ROWS FETCH FIRST $2 ROWS ONLY"#,
+        "SELECT `users`.`id` FROM `users` ORDER BY `users`.`id` LIMIT ? OFFSET ?",
+    );
+    assert!(s.params.is_empty());
+    assert_eq!(p.params, vec![v(5), v(10)]);
+    assert_eq!(m.params, vec![v(10), v(5)]);
+    // FETCH and LIMIT replace each other.
+    let q = select(u.c("id")).limit(3).fetch(4);
+    assert_eq!(
+        compile(&q, &PostgresDialect).sql,
+        r#"SELECT "users"."id" FROM "users" FETCH FIRST $1 ROWS ONLY"#
+    );
+    let q = select(u.c("id")).fetch(4).limit(3);
+    assert_eq!(
+        compile(&q, &PostgresDialect).sql,
+        r#"SELECT "users"."id" FROM "users" LIMIT $1"#
+    );
+    let ties = select(u.c("id")).order_by(u.c("age")).fetch_with_ties(2);
+    assert_eq!(
+        compile(&ties, &PostgresDialect).sql,
+        r#"SELECT "users"."id" FROM "users" ORDER BY "users"."age" FETCH FIRST $1 ROWS WITH TIES"#
+    );
+    for d in [&SqliteDialect as &dyn Dialect, &MARIADB] {
+        assert!(matches!(compile_error(&ties, d), Error::Compile(_)));
+    }
+    let unordered = select(u.c("id")).fetch_with_ties(2);
+    assert!(matches!(
+        compile_error(&unordered, &PostgresDialect),
+        Error::Compile(_)
+    ));
+    // A compound member with FETCH is grouped.
+    let q = select(u.c("id")).fetch(1).union(select(u.c("id")));
+    assert_eq!(
+        compile(&q, &PostgresDialect).sql,
+        r#"(SELECT "users"."id" FROM "users" FETCH FIRST $1 ROWS ONLY) UNION SELECT "users"."id" FROM "users""#
     );
 }

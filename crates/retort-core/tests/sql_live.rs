@@ -700,7 +700,100 @@ fn cases() -> Vec<Check> {
         )
         .rows(&["bob"]),
     ]);
+    v.extend(newer_constructs(&u, &a));
     v
+}
+
+/// Window frames, FETCH FIRST, numeric casts and UPDATE / DELETE naming other tables. The
+/// data here: users 1, 2, 3 (ann, bob, cy_%) and addresses 10, 11 (user 1) and 12 (user 2).
+fn newer_constructs(u: &TableClause, a: &TableClause) -> Vec<Check> {
+    let by_id = || u.c("id").asc();
+    let window = |frame: Over| select(func::sum(u.c("id")).over(frame)).order_by(by_id());
+    let ordered = || Over::new().order_by(u.c("id"));
+    vec![
+        check(
+            "frame rows",
+            window(ordered().rows(FrameBound::Preceding(1), FrameBound::CurrentRow)),
+        )
+        .rows(&["1", "3", "5"]),
+        check(
+            "frame range",
+            window(ordered().range(FrameBound::Preceding(1), FrameBound::Following(1))),
+        )
+        .rows(&["3", "6", "5"]),
+        check(
+            "frame to the end",
+            window(ordered().rows(FrameBound::CurrentRow, FrameBound::UnboundedFollowing)),
+        )
+        .rows(&["6", "5", "3"]),
+        check(
+            "frame from the start",
+            select(
+                func::count_star()
+                    .over(ordered().rows(FrameBound::UnboundedPreceding, FrameBound::Following(1))),
+            )
+            .from(u)
+            .order_by(by_id()),
+        )
+        .rows(&["2", "3", "3"]),
+        check("fetch", select(u.c("name")).order_by(by_id()).fetch(2)).rows(&["ann", "bob"]),
+        check(
+            "fetch offset",
+            select(u.c("name")).order_by(by_id()).offset(1).fetch(1),
+        )
+        .rows(&["bob"]),
+        check(
+            "fetch with ties",
+            select(a.c("id"))
+                .order_by(a.c("user_id"))
+                .fetch_with_ties(1),
+        )
+        .rows(&["10", "11"])
+        .refused_by(&["sqlite", "mariadb"]),
+        check(
+            "cast numeric scale",
+            select(literal(2.345678).cast(SqlType::numeric(10, 2))),
+        )
+        .rows(&["2.35"]),
+        check(
+            "cast numeric text",
+            select(literal("3.14159").cast(SqlType::numeric(10, 2))),
+        )
+        .rows(&["3.14"]),
+        check(
+            "cast bare numeric keeps the fraction",
+            select(literal(1.25).cast(SqlType::Numeric {
+                precision: None,
+                scale: None,
+            })),
+        )
+        .rows(&["1.25"]),
+        check(
+            "update from",
+            update(u)
+                .set("visits", a.c("id"))
+                .where_(a.c("user_id").eq(u.c("id")))
+                .where_(a.c("email").eq("bob@x.org")),
+        ),
+        check("updated from", select(u.c("visits")).order_by(by_id())).rows(&["3", "12", "0"]),
+        check(
+            "delete using",
+            delete(a)
+                .where_(a.c("user_id").eq(u.c("id")))
+                .where_(u.c("name").eq("bob")),
+        ),
+        check("deleted using", select(a.c("id")).order_by(a.c("id"))).rows(&["10", "11"]),
+        check(
+            "delete using returning",
+            delete(a)
+                .where_(a.c("user_id").eq(u.c("id")))
+                .where_(u.c("name").eq("ann"))
+                .where_(a.c("id").eq(11))
+                .returning(a.c("email")),
+        )
+        .rows(&["ann@y.org"])
+        .refused_by(&["mariadb"]),
+    ]
 }
 
 /// A value as the expectations write it: NULL, or its plain text.

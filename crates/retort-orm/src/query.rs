@@ -135,11 +135,7 @@ impl<M: Model> ModelSelect<M> {
     fn and_where(&mut self, condition: Expr) {
         self.core.where_ = Some(match self.core.where_.take() {
             None => condition,
-            Some(Expr::And(mut terms)) => {
-                terms.push(condition);
-                Expr::And(terms)
-            }
-            Some(existing) => Expr::And(vec![existing, condition]),
+            Some(existing) => existing.and(condition),
         });
     }
 

@@ -598,6 +598,12 @@ fn check_if_exists(d: &dyn Dialect, wanted: bool, supported: bool, what: &str) -
 /// Refuses an identifier the database does not allow: too long, or with characters it cannot
 /// store.
 fn check_identifier(d: &dyn Dialect, ident: &str, what: &str) -> Result<()> {
+    // No database takes NUL in a name: SQLite would read the statement only up to it.
+    if ident.contains('\0') {
+        return Err(Error::Compile(format!(
+            "{what} name {ident:?} holds a NUL character, which no database takes in a name"
+        )));
+    }
     if let Some(problem) = d.identifier_problem(ident) {
         return Err(Error::Compile(format!("{what} name '{ident}': {problem}")));
     }

@@ -198,7 +198,7 @@ pub enum Expr {
         /// `NOT EXISTS` when true.
         negated: bool,
     },
-    /// A window function: `func OVER (PARTITION BY .. ORDER BY ..)`.
+    /// A window function: `func OVER (PARTITION BY .. ORDER BY .. [frame])`.
     Over {
         /// The function.
         func: Box<Expr>,
@@ -206,6 +206,8 @@ pub enum Expr {
         partition_by: Vec<Expr>,
         /// ORDER BY terms.
         order_by: Vec<OrderBy>,
+        /// The frame (`ROWS` / `RANGE BETWEEN .. AND ..`); the database's default without.
+        frame: Option<WindowFrame>,
     },
     /// `expr AS label`; the label applies where the expression is a result column.
     Label {
@@ -232,6 +234,51 @@ pub enum Expr {
         /// The column's name in it.
         name: Arc<str>,
     },
+}
+
+/// What a window frame counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FrameUnits {
+    /// `ROWS`: physical rows before and after the current one.
+    Rows,
+    /// `RANGE`: rows whose ORDER BY value lies within an offset of the current row's (peers
+    /// of the current row count as one).
+    Range,
+}
+
+/// One end of a window frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FrameBound {
+    /// `UNBOUNDED PRECEDING`: the partition's first row.
+    UnboundedPreceding,
+    /// `n PRECEDING`.
+    Preceding(u64),
+    /// `CURRENT ROW`.
+    CurrentRow,
+    /// `n FOLLOWING`.
+    Following(u64),
+    /// `UNBOUNDED FOLLOWING`: the partition's last row.
+    UnboundedFollowing,
+}
+
+/// A window frame: `ROWS BETWEEN start AND end` or `RANGE BETWEEN start AND end`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct WindowFrame {
+    /// What the bounds count.
+    pub units: FrameUnits,
+    /// Where the frame starts.
+    pub start: FrameBound,
+    /// Where the frame ends.
+    pub end: FrameBound,
+}
+
+/// `FETCH FIRST n ROWS ONLY` / `WITH TIES`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Fetch {
+    /// How many rows.
+    pub count: u64,
+    /// Whether rows tied with the last one (by the ORDER BY) come too.
+    pub with_ties: bool,
 }
 
 /// A named subquery or CTE, as columns selected from it refer to it.
@@ -409,6 +456,8 @@ pub struct SelectCore {
     pub limit: Option<u64>,
     /// OFFSET.
     pub offset: Option<u64>,
+    /// `FETCH FIRST n ROWS` (instead of LIMIT).
+    pub fetch: Option<Fetch>,
     /// Row locking.
     pub lock: Option<LockMode>,
     /// Which tables of enclosing queries this SELECT correlates to, when nested.
@@ -579,5 +628,253 @@ impl IntoFromItem for TableRef {
 impl IntoFromItem for &TableRef {
     fn into_from_item(self) -> FromItem {
         FromItem::Table(self.clone())
+    }
+}
+
+// ---------------------------------------------------------------- taking trees apart
+
+/// A piece of a tree waiting to be taken apart by [`dismantle`].
+enum Part {
+    Expr(Expr),
+    Query(Query),
+    From(FromItem),
+}
+
+/// An empty query, left behind where a subquery was moved out of its box.
+fn placeholder_query() -> Query {
+    Query::Select(Box::default())
+}
+
+impl Expr {
+    /// Whether the expression holds no other expression or query (directly; a derived
+    /// column's shared source takes itself apart when its last user goes).
+    fn is_leaf(&self) -> bool {
+        matches!(
+            self,
+            Expr::Column(_)
+                | Expr::Param(_)
+                | Expr::Null
+                | Expr::Star(_)
+                | Expr::Text(_)
+                | Expr::Excluded(_)
+                | Expr::Invalid(_)
+        )
+    }
+
+    /// Moves the expression's non-leaf children (and subqueries) into `parts`, leaving it
+    /// shallow.
+    fn take_children(&mut self, parts: &mut Vec<Part>) {
+        fn boxed(e: &mut Expr, parts: &mut Vec<Part>) {
+            if !e.is_leaf() {
+                parts.push(Part::Expr(std::mem::replace(e, Expr::Null)));
+            }
+        }
+        fn list(items: &mut Vec<Expr>, parts: &mut Vec<Part>) {
+            parts.extend(
+                std::mem::take(items)
+                    .into_iter()
+                    .filter(|e| !e.is_leaf())
+                    .map(Part::Expr),
+            );
+        }
+        fn query(q: &mut Query, parts: &mut Vec<Part>) {
+            parts.push(Part::Query(std::mem::replace(q, placeholder_query())));
+        }
+        match self {
+            Expr::Binary { left, right, .. } => {
+                boxed(left, parts);
+                boxed(right, parts);
+            }
+            Expr::Unary { expr, .. }
+            | Expr::IsNull { expr, .. }
+            | Expr::Cast { expr, .. }
+            | Expr::Label { expr, .. } => boxed(expr, parts),
+            Expr::And(items) | Expr::Or(items) | Expr::Tuple(items) => list(items, parts),
+            Expr::InList { expr, list: l, .. } => {
+                boxed(expr, parts);
+                list(l, parts);
+            }
+            Expr::InSubquery { expr, query: q, .. } => {
+                boxed(expr, parts);
+                query(q, parts);
+            }
+            Expr::Between {
+                expr, low, high, ..
+            } => {
+                boxed(expr, parts);
+                boxed(low, parts);
+                boxed(high, parts);
+            }
+            Expr::Like { expr, pattern, .. } => {
+                boxed(expr, parts);
+                boxed(pattern, parts);
+            }
+            Expr::Function(call) => list(&mut call.args, parts),
+            Expr::Case {
+                operand,
+                whens,
+                else_,
+            } => {
+                for e in operand.iter_mut().chain(else_.iter_mut()) {
+                    boxed(e, parts);
+                }
+                for (when, then) in std::mem::take(whens) {
+                    parts.push(Part::Expr(when));
+                    parts.push(Part::Expr(then));
+                }
+            }
+            Expr::Subquery(q) | Expr::Exists { query: q, .. } => query(q, parts),
+            Expr::Over {
+                func,
+                partition_by,
+                order_by,
+                ..
+            } => {
+                boxed(func, parts);
+                list(partition_by, parts);
+                parts.extend(
+                    std::mem::take(order_by)
+                        .into_iter()
+                        .map(|o| Part::Expr(o.expr)),
+                );
+            }
+            Expr::DerivedColumn { source, .. } => {
+                if let Some(d) = Arc::get_mut(source) {
+                    d.take_query(parts);
+                }
+            }
+            Expr::Column(_)
+            | Expr::Param(_)
+            | Expr::Null
+            | Expr::Star(_)
+            | Expr::Text(_)
+            | Expr::Excluded(_)
+            | Expr::Invalid(_) => {}
+        }
+    }
+}
+
+impl Derived {
+    fn take_query(&mut self, parts: &mut Vec<Part>) {
+        let q = match self {
+            Derived::Subquery { query, .. } => query,
+            Derived::Cte(cte) => &mut cte.query,
+        };
+        parts.push(Part::Query(std::mem::replace(q, placeholder_query())));
+    }
+}
+
+impl Query {
+    /// Moves the query's expressions, FROM items and member queries into `parts`.
+    fn take_children(&mut self, parts: &mut Vec<Part>) {
+        match self {
+            Query::Select(core) => {
+                let core = &mut **core;
+                for cte in std::mem::take(&mut core.ctes) {
+                    parts.push(Part::Query(*cte.query));
+                }
+                parts.extend(std::mem::take(&mut core.from).into_iter().map(Part::From));
+                let exprs = std::mem::take(&mut core.columns)
+                    .into_iter()
+                    .chain(core.where_.take())
+                    .chain(std::mem::take(&mut core.group_by))
+                    .chain(core.having.take())
+                    .chain(
+                        std::mem::take(&mut core.order_by)
+                            .into_iter()
+                            .map(|o| o.expr),
+                    );
+                parts.extend(exprs.filter(|e| !e.is_leaf()).map(Part::Expr));
+            }
+            Query::Compound {
+                left,
+                right,
+                order_by,
+                ..
+            } => {
+                for q in [left, right] {
+                    if !q.is_shallow() {
+                        parts.push(Part::Query(std::mem::replace(q, placeholder_query())));
+                    }
+                }
+                parts.extend(
+                    std::mem::take(order_by)
+                        .into_iter()
+                        .map(|o| Part::Expr(o.expr)),
+                );
+            }
+        }
+    }
+
+    /// A SELECT of leaf expressions from plain tables: dropping it cannot recurse deeply.
+    fn is_shallow(&self) -> bool {
+        match self {
+            Query::Select(core) => {
+                core.ctes.is_empty()
+                    && core.from.iter().all(|f| matches!(f, FromItem::Table(_)))
+                    && core
+                        .columns
+                        .iter()
+                        .chain(&core.where_)
+                        .chain(&core.group_by)
+                        .chain(&core.having)
+                        .chain(core.order_by.iter().map(|o| &o.expr))
+                        .all(Expr::is_leaf)
+            }
+            Query::Compound { .. } => false,
+        }
+    }
+}
+
+/// Takes `parts` apart with a work list instead of recursion, so that dropping a tree
+/// thousands of levels deep cannot overflow the stack.
+fn dismantle(mut parts: Vec<Part>) {
+    while let Some(part) = parts.pop() {
+        match part {
+            Part::Expr(mut e) => e.take_children(&mut parts),
+            Part::Query(mut q) => q.take_children(&mut parts),
+            Part::From(item) => match item {
+                FromItem::Table(_) => {}
+                FromItem::Subquery { query, .. } => parts.push(Part::Query(*query)),
+                FromItem::Join {
+                    left, right, on, ..
+                } => {
+                    parts.push(Part::From(*left));
+                    parts.push(Part::From(*right));
+                    parts.extend(on.map(Part::Expr));
+                }
+                FromItem::Derived(mut d) => {
+                    if let Some(d) = Arc::get_mut(&mut d) {
+                        d.take_query(&mut parts);
+                    }
+                }
+            },
+        }
+    }
+}
+
+/// Expressions are taken apart iteratively: a chain like `x + 1 + 1 + ...` a hundred
+/// thousand levels deep would otherwise overflow the stack when dropped.
+impl Drop for Expr {
+    fn drop(&mut self) {
+        if self.is_leaf() {
+            return;
+        }
+        let mut parts = Vec::new();
+        self.take_children(&mut parts);
+        dismantle(parts);
+    }
+}
+
+/// Queries are taken apart iteratively, as expressions are: a long chain of UNIONs or of
+/// nested subqueries would otherwise overflow the stack when dropped.
+impl Drop for Query {
+    fn drop(&mut self) {
+        if self.is_shallow() {
+            return;
+        }
+        let mut parts = Vec::new();
+        self.take_children(&mut parts);
+        dismantle(parts);
     }
 }

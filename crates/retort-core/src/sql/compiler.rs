@@ -10,16 +10,16 @@ use std::fmt::{self, Write as _};
 use std::sync::Arc;
 
 use super::ast::{
-    BinaryOp, Cte, DeleteStatement, Derived, Direction, Expr, FromItem, FunctionCall, InsertSource,
-    InsertStatement, JoinKind, LockMode, Nulls, OnConflict, OrderBy, Query, SelectCore, SetOp,
-    Statement, TableRef, UnaryOp, UpdateStatement,
+    BinaryOp, Cte, DeleteStatement, Derived, Direction, Expr, Fetch, FrameBound, FrameUnits,
+    FromItem, FunctionCall, InsertSource, InsertStatement, JoinKind, LockMode, Nulls, OnConflict,
+    OrderBy, Query, SelectCore, SetOp, Statement, TableRef, UnaryOp, UpdateStatement, WindowFrame,
 };
 use super::text;
 use super::walk::{self, CteCollector, Key, Source};
 use crate::dialect::{Capabilities, Dialect, UpsertStyle};
 use crate::error::{Error, Result};
 use crate::types::SqlType;
-use crate::value::{ToValue, Value};
+use crate::value::Value;
 
 /// Pieces of statement rendering a dialect may override; every method has the generic
 /// rendering as its default. Each appends to the compiler `c` it is given, through its
@@ -76,6 +76,11 @@ pub trait SqlHooks {
         c.standard_function_call(call)
     }
 
+    /// `CAST(expr AS ty)`; see [`SqlCompiler::standard_cast`].
+    fn cast(&self, c: &mut SqlCompiler<'_>, expr: &Expr, ty: &SqlType) -> Result<()> {
+        c.standard_cast(expr, ty)
+    }
+
     /// The type named in `CAST(x AS type)`; see [`SqlCompiler::standard_cast_type`].
     fn cast_type(&self, c: &mut SqlCompiler<'_>, ty: &SqlType) -> Result<()> {
         c.standard_cast_type(ty)
@@ -97,6 +102,54 @@ pub trait SqlHooks {
             c.push(" OFFSET ");
             c.limit_value(n);
         }
+        Ok(())
+    }
+
+    /// The longest alias (a label, a table's or subquery's alias) the database keeps whole,
+    /// in bytes; `None` (the default) checks aliases as other identifiers are.
+    fn max_alias_bytes(&self) -> Option<usize> {
+        None
+    }
+
+    /// Whether LIKE compares text past a NUL character. Where it does not (SQLite stops at
+    /// the first NUL), a LIKE whose pattern or operand binds text holding NUL is refused with
+    /// [`Error::Argument`] before anything is sent: `'%' || 'a' || NUL || '%'` would match
+    /// every row ending in `a`, and `contains("\0")` every row. True by default.
+    fn like_reads_past_nul(&self) -> bool {
+        true
+    }
+
+    /// How an UPDATE names its other tables; `UPDATE ... FROM` by default.
+    fn multi_table_update(&self) -> MultiTableUpdate {
+        MultiTableUpdate::From
+    }
+
+    /// How a DELETE names its other tables; `DELETE ... USING` by default.
+    fn multi_table_delete(&self) -> MultiTableDelete {
+        MultiTableDelete::Using
+    }
+
+    /// The largest LIMIT or OFFSET the database takes; larger ones are lowered to it (see
+    /// [`SqlCompiler::limit_value`]). `i64::MAX` by default.
+    fn max_row_count(&self) -> u64 {
+        i64::MAX.unsigned_abs()
+    }
+
+    /// ` [OFFSET m ROWS] FETCH FIRST n ROWS ONLY` (or `WITH TIES`), the SQL standard's
+    /// LIMIT. Dialects without it write a LIMIT, and refuse `WITH TIES`.
+    fn fetch(&self, c: &mut SqlCompiler<'_>, fetch: Fetch, offset: Option<u64>) -> Result<()> {
+        if let Some(n) = offset {
+            c.push(" OFFSET ");
+            c.limit_value(n);
+            c.push(" ROWS");
+        }
+        c.push(" FETCH FIRST ");
+        c.limit_value(fetch.count);
+        c.push(if fetch.with_ties {
+            " ROWS WITH TIES"
+        } else {
+            " ROWS ONLY"
+        });
         Ok(())
     }
 
@@ -135,6 +188,28 @@ pub trait SqlHooks {
         c.push(")");
         Ok(())
     }
+}
+
+/// How an UPDATE names the tables, other than its target, that its WHERE or new values refer
+/// to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MultiTableUpdate {
+    /// `UPDATE t SET ... FROM a, b WHERE ...` (PostgreSQL, SQLite 3.33 and later).
+    From,
+    /// `UPDATE t, a, b SET t.col = ... WHERE ...` (MySQL, MariaDB).
+    TableList,
+}
+
+/// How a DELETE names the tables, other than its target, that its WHERE refers to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MultiTableDelete {
+    /// `DELETE FROM t USING a, b WHERE ...` (PostgreSQL).
+    Using,
+    /// `DELETE t FROM t, a, b WHERE ...` (MySQL, MariaDB).
+    TargetFrom,
+    /// `DELETE FROM t WHERE EXISTS (SELECT 1 FROM a, b WHERE ...)`, for databases without a
+    /// multi-table DELETE (SQLite): the condition stays correlated to the target's row.
+    Exists,
 }
 
 /// A statement compiled for one dialect: SQL text with placeholders, and the values to bind.
@@ -191,7 +266,14 @@ impl Compiled {
                             .is_some_and(u8::is_ascii_digit)) =>
                 {
                     out.push_str(&sql[copied..i]);
+                    let start = out.len();
                     dialect.render_literal(&self.params[next], &mut out)?;
+                    // A negative number goes in parentheses: `-5::BIGINT` would negate after
+                    // the cast, and after a unary minus `--5` would start a comment.
+                    if out[start..].starts_with('-') {
+                        out.insert(start, '(');
+                        out.push(')');
+                    }
                     i += placeholder.len();
                     copied = i;
                     next += 1;
@@ -266,6 +348,25 @@ impl Executable for Query {
     }
 }
 
+/// The deepest nesting a statement may have: each expression inside another is a level, and
+/// each query inside another counts as three (it takes about that much more stack to compile).
+/// Deeper statements are an [`Error::Compile`]: the compiler recurses once per level, and a
+/// stack overflow would abort the process. At this depth a debug build uses well under a
+/// quarter of a 2 MiB thread stack; hand-written and generated SQL rarely nest past a few
+/// dozen levels.
+pub const MAX_DEPTH: usize = 256;
+
+/// The levels a nested query counts for: compiling one takes about three times the stack an
+/// expression does.
+const QUERY_LEVELS: usize = 3;
+
+fn too_deep() -> Error {
+    Error::Compile(format!(
+        "the statement is nested too deep: more than {MAX_DEPTH} levels of expressions and \
+         subqueries"
+    ))
+}
+
 /// How tightly an expression binds, for deciding where parentheses are needed. Operands
 /// whose precedence is below what their position requires are parenthesised.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -297,7 +398,15 @@ fn is_quoted_literal(sql: &str) -> bool {
 }
 
 /// The precedence of `e` as the compiler renders it.
-pub fn precedence(e: &Expr) -> Precedence {
+pub fn precedence(mut e: &Expr) -> Precedence {
+    // Labels and one-item AND / OR render as what they hold.
+    loop {
+        match e {
+            Expr::Label { expr, .. } => e = expr,
+            Expr::And(items) | Expr::Or(items) if items.len() == 1 => e = &items[0],
+            _ => break,
+        }
+    }
     match e {
         Expr::Binary { op, .. } => match op {
             BinaryOp::Eq
@@ -318,7 +427,6 @@ pub fn precedence(e: &Expr) -> Precedence {
         },
         Expr::And(items) | Expr::Or(items) => match items.as_slice() {
             [] => Precedence::Comparison,
-            [only] => precedence(only),
             _ if matches!(e, Expr::And(_)) => Precedence::And,
             _ => Precedence::Or,
         },
@@ -327,10 +435,29 @@ pub fn precedence(e: &Expr) -> Precedence {
         | Expr::InSubquery { .. }
         | Expr::Between { .. }
         | Expr::Like { .. } => Precedence::Comparison,
-        Expr::Label { expr, .. } => precedence(expr),
         Expr::Text(t) if is_quoted_literal(&t.sql) => Precedence::Atom,
         Expr::Text(_) => Precedence::Lowest,
         _ => Precedence::Atom,
+    }
+}
+
+/// Whether `e` binds a text value holding NUL anywhere inside it.
+fn holds_nul_text(e: &Expr) -> bool {
+    let mut found = false;
+    walk::for_each_node(e, &mut |node| {
+        found |= matches!(node, Expr::Param(Value::Text(s)) if s.contains('\0'));
+    });
+    found
+}
+
+/// A frame bound as SQL, offsets shown as `n`.
+fn bound_sql(b: FrameBound) -> &'static str {
+    match b {
+        FrameBound::UnboundedPreceding => "UNBOUNDED PRECEDING",
+        FrameBound::Preceding(_) => "n PRECEDING",
+        FrameBound::CurrentRow => "CURRENT ROW",
+        FrameBound::Following(_) => "n FOLLOWING",
+        FrameBound::UnboundedFollowing => "UNBOUNDED FOLLOWING",
     }
 }
 
@@ -375,6 +502,10 @@ pub struct SqlCompiler<'d> {
     ctes_placed: bool,
     /// Columns are written without their table (RETURNING, a compound's ORDER BY).
     bare_columns: bool,
+    /// How many expressions and queries enclose the one being compiled.
+    depth: usize,
+    /// The first name the database would refuse or truncate.
+    name_error: Option<Error>,
 }
 
 impl<'d> SqlCompiler<'d> {
@@ -388,6 +519,8 @@ impl<'d> SqlCompiler<'d> {
             scope: Vec::new(),
             ctes_placed: false,
             bare_columns: false,
+            depth: 0,
+            name_error: None,
         }
     }
 
@@ -395,6 +528,9 @@ impl<'d> SqlCompiler<'d> {
     /// parameters than the dialect's [`Capabilities::max_params`] is a compile error.
     pub fn run(mut self, f: impl FnOnce(&mut Self) -> Result<()>) -> Result<Compiled> {
         f(&mut self)?;
+        if let Some(e) = self.name_error {
+            return Err(e);
+        }
         if self.params.len() > self.caps.max_params {
             return Err(Error::Compile(format!(
                 "the statement has {} parameters; the {} dialect allows at most {}",
@@ -403,15 +539,10 @@ impl<'d> SqlCompiler<'d> {
                 self.caps.max_params
             )));
         }
-        Ok(self.finish())
-    }
-
-    /// The SQL and parameters compiled so far.
-    pub fn finish(self) -> Compiled {
-        Compiled {
+        Ok(Compiled {
             sql: self.sql,
             params: self.params,
-        }
+        })
     }
 
     /// The dialect being compiled for.
@@ -432,14 +563,77 @@ impl<'d> SqlCompiler<'d> {
         ))
     }
 
+    /// Goes `levels` nesting levels deeper, or fails past [`MAX_DEPTH`]. Each successful
+    /// call is paired with a [`leave`](Self::leave) of the same levels.
+    fn enter(&mut self, levels: usize) -> Result<()> {
+        if self.depth + levels > MAX_DEPTH {
+            return Err(too_deep());
+        }
+        self.depth += levels;
+        Ok(())
+    }
+
+    fn leave(&mut self, levels: usize) {
+        self.depth -= levels;
+    }
+
     /// Appends SQL text as is.
     pub fn push(&mut self, sql: &str) {
         self.sql.push_str(sql);
     }
 
-    /// Appends an identifier, quoted by the dialect.
+    /// Appends an identifier (a table, column, schema or CTE name), quoted by the dialect.
+    /// A name the database would refuse or cut short (longer than
+    /// [`DdlHooks::max_identifier_length`](crate::schema::ddl::DdlHooks::max_identifier_length))
+    /// makes the statement a compile error.
     pub fn push_identifier(&mut self, ident: &str) {
+        self.check_name(ident, false);
         self.dialect.quote_identifier(ident, &mut self.sql);
+    }
+
+    /// Appends an alias (a result column's label, a table's or subquery's alias), quoted by
+    /// the dialect and checked against [`SqlHooks::max_alias_bytes`] where the dialect sets
+    /// it, else as identifiers are.
+    pub fn push_alias(&mut self, alias: &str) {
+        self.check_name(alias, true);
+        self.dialect.quote_identifier(alias, &mut self.sql);
+    }
+
+    /// The name a subquery's or CTE's columns are qualified with.
+    fn push_derived_name(&mut self, d: &Derived) {
+        match d {
+            Derived::Subquery { alias, .. } => self.push_alias(alias),
+            Derived::Cte(cte) => self.push_identifier(&cte.name),
+        }
+    }
+
+    /// Records the first name the database would refuse or truncate; [`run`](Self::run)
+    /// reports it. PostgreSQL, for one, silently cuts names past 63 bytes, so a label read
+    /// back by its full name would not be found.
+    fn check_name(&mut self, name: &str, alias: bool) {
+        if self.name_error.is_some() {
+            return;
+        }
+        if name.contains('\0') {
+            self.name_error = Some(Error::Compile(format!(
+                "the name {name:?} holds a NUL character, which no database takes in a name"
+            )));
+            return;
+        }
+        let d = self.dialect;
+        let what = if alias { "alias" } else { "name" };
+        let problem = match (alias, d.max_alias_bytes()) {
+            (true, Some(max)) => (name.len() > max)
+                .then(|| format!("is {} bytes long; {} keeps {max}", name.len(), d.name())),
+            _ => d.identifier_problem(name).or_else(|| {
+                let max = d.max_identifier_length()?;
+                let len = d.identifier_length(name);
+                (len > max).then(|| format!("is {len} long; {} allows {max}", d.name()))
+            }),
+        };
+        if let Some(problem) = problem {
+            self.name_error = Some(Error::Compile(format!("the {what} '{name}' {problem}")));
+        }
     }
 
     /// Appends a placeholder and records `value` as its parameter.
@@ -455,12 +649,19 @@ impl<'d> SqlCompiler<'d> {
     }
 
     /// Appends a LIMIT or OFFSET number: written out where the dialect has
-    /// [`Capabilities::literal_limit`], bound as a parameter elsewhere.
+    /// [`Capabilities::literal_limit`] (or where it is too large to bind as a 64-bit signed
+    /// integer), bound as a parameter elsewhere.
+    ///
+    /// A number above the dialect's [`SqlHooks::max_row_count`] is lowered to it. No table
+    /// holds that many rows, so a LIMIT or OFFSET that large returns the same rows either way,
+    /// and the database would otherwise refuse it (SQLite and PostgreSQL stop at `i64::MAX`).
     pub fn limit_value(&mut self, n: u64) {
-        if self.caps.literal_limit {
-            let _ = write!(self.sql, "{n}");
-        } else {
-            self.push_param(n.to_value());
+        let n = n.min(self.dialect.max_row_count());
+        match i64::try_from(n) {
+            Ok(i) if !self.caps.literal_limit => self.push_param(Value::Int(i)),
+            _ => {
+                let _ = write!(self.sql, "{n}");
+            }
         }
     }
 
@@ -601,7 +802,9 @@ impl<'d> SqlCompiler<'d> {
         self.returning(&s.returning)
     }
 
-    /// Appends an UPDATE.
+    /// Appends an UPDATE. Tables other than the target that the WHERE condition or the new
+    /// values name (SQLAlchemy's "extra froms") are added in the dialect's
+    /// [`MultiTableUpdate`] form.
     pub fn update(&mut self, s: &UpdateStatement) -> Result<()> {
         if s.set.is_empty() {
             return Err(Error::Compile(
@@ -611,31 +814,151 @@ impl<'d> SqlCompiler<'d> {
         if !s.returning.is_empty() && !self.caps.update_returning {
             return Err(self.unsupported("UPDATE ... RETURNING"));
         }
+        let values = s.set.iter().map(|(_, e)| e);
+        let others = self.other_tables(&s.table, values.chain(&s.where_), &s.returning)?;
+        let style = self.dialect.multi_table_update();
         self.push("UPDATE ");
         self.table(&s.table);
+        if !others.is_empty() && style == MultiTableUpdate::TableList {
+            self.push(", ");
+            self.source_list(&others)?;
+        }
         let depth = self.enter_scope(&s.table);
+        self.enter_sources(&others);
         self.push(" SET ");
-        let result = self
-            .assignments(&s.set)
-            .and_then(|()| self.where_clause(s.where_.as_ref()))
-            .and_then(|()| self.returning(&s.returning));
+        let result = (|| {
+            if others.is_empty() || style == MultiTableUpdate::From {
+                self.assignments(&s.set)?;
+            } else {
+                // Several tables are updatable here: name the target's columns fully.
+                for (i, (column, value)) in s.set.iter().enumerate() {
+                    if i > 0 {
+                        self.push(", ");
+                    }
+                    self.qualified_column(&s.table, column);
+                    self.push(" = ");
+                    self.expr(value)?;
+                }
+            }
+            if !others.is_empty() && style == MultiTableUpdate::From {
+                self.push(" FROM ");
+                self.source_list(&others)?;
+            }
+            self.where_clause(s.where_.as_ref())?;
+            self.returning(&s.returning)
+        })();
         self.scope.truncate(depth);
         result
     }
 
-    /// Appends a DELETE.
+    /// Appends a DELETE. Tables other than the target that the WHERE condition names are
+    /// added in the dialect's [`MultiTableDelete`] form.
     pub fn delete(&mut self, s: &DeleteStatement) -> Result<()> {
         if !s.returning.is_empty() && !self.caps.delete_returning {
             return Err(self.unsupported("DELETE ... RETURNING"));
         }
-        self.push("DELETE FROM ");
+        let others = self.other_tables(&s.table, s.where_.iter(), &s.returning)?;
+        let style = self.dialect.multi_table_delete();
+        if !others.is_empty() && style == MultiTableDelete::TargetFrom && !s.returning.is_empty() {
+            return Err(self.unsupported("RETURNING on a DELETE from several tables"));
+        }
+        self.push("DELETE ");
+        if !others.is_empty() && style == MultiTableDelete::TargetFrom {
+            self.qualifier(&s.table);
+            self.push(" ");
+        }
+        self.push("FROM ");
         self.table(&s.table);
         let depth = self.enter_scope(&s.table);
-        let result = self
-            .where_clause(s.where_.as_ref())
-            .and_then(|()| self.returning(&s.returning));
+        self.enter_sources(&others);
+        let result = (|| {
+            if others.is_empty() {
+                self.where_clause(s.where_.as_ref())?;
+            } else {
+                match style {
+                    MultiTableDelete::Using => {
+                        self.push(" USING ");
+                        self.source_list(&others)?;
+                    }
+                    MultiTableDelete::TargetFrom => {
+                        self.push(", ");
+                        self.source_list(&others)?;
+                    }
+                    // A row goes when some combination of the other tables' rows meets the
+                    // condition: what USING means, with no key or rowid needed.
+                    MultiTableDelete::Exists => {
+                        self.push(" WHERE EXISTS (SELECT 1 FROM ");
+                        self.source_list(&others)?;
+                    }
+                }
+                self.where_clause(s.where_.as_ref())?;
+                if style == MultiTableDelete::Exists {
+                    self.push(")");
+                }
+            }
+            self.returning(&s.returning)
+        })();
         self.scope.truncate(depth);
         result
+    }
+
+    /// The FROM items other than `target` that `exprs` name, in order of first appearance.
+    /// RETURNING may name only the target: SQLite and the EXISTS form of a DELETE cannot
+    /// return another table's columns.
+    fn other_tables<'e>(
+        &self,
+        target: &TableRef,
+        exprs: impl Iterator<Item = &'e Expr>,
+        returning: &[Expr],
+    ) -> Result<Vec<Source<'e>>> {
+        let skip = [walk::table_key(target)];
+        let mut others = Vec::new();
+        for e in exprs {
+            walk::collect_sources(e, &skip, &mut others);
+        }
+        let mut returned = Vec::new();
+        for e in returning {
+            walk::collect_sources(e, &skip, &mut returned);
+        }
+        if let Some(other) = returned.first() {
+            return Err(Error::Compile(format!(
+                "RETURNING may name only the columns of \"{}\", not of \"{}\"",
+                target.qualifier(),
+                other.key().1
+            )));
+        }
+        Ok(others)
+    }
+
+    /// Makes nested queries see `sources` as enclosing FROM items.
+    fn enter_sources(&mut self, sources: &[Source<'_>]) {
+        for source in sources {
+            let (schema, name) = source.key();
+            self.scope.push((schema.cloned(), name.clone()));
+        }
+    }
+
+    /// `a, b, c` for the other tables of an UPDATE or DELETE.
+    fn source_list(&mut self, sources: &[Source<'_>]) -> Result<()> {
+        for (i, source) in sources.iter().enumerate() {
+            if i > 0 {
+                self.push(", ");
+            }
+            match source {
+                Source::Table(t) => self.table(t),
+                Source::Derived(d) => match &***d {
+                    Derived::Subquery { query, alias } => self.derived_subquery(query, alias)?,
+                    Derived::Cte(cte) => {
+                        return Err(Error::Compile(format!(
+                            "the CTE \"{}\" cannot be another table of an UPDATE or DELETE; \
+                             use a subquery",
+                            cte.name
+                        )))
+                    }
+                },
+            }
+        }
+        Ok(())
     }
 
     /// The generic rendering of a function call: `name(args)`, `name(DISTINCT args)`, or a
@@ -775,44 +1098,61 @@ impl<'d> SqlCompiler<'d> {
                 limit,
                 offset,
             } => {
-                let all = matches!(op, SetOp::IntersectAll | SetOp::ExceptAll);
-                if !matches!(op, SetOp::Union | SetOp::UnionAll) && !self.caps.intersect_except {
-                    return Err(self.unsupported("INTERSECT / EXCEPT"));
-                }
-                if all && !self.caps.intersect_except_all {
-                    return Err(self.unsupported(if *op == SetOp::IntersectAll {
-                        "INTERSECT ALL"
-                    } else {
-                        "EXCEPT ALL"
-                    }));
-                }
-                self.compound_member(left, *op, true)?;
-                self.push(match op {
-                    SetOp::Union => " UNION ",
-                    SetOp::UnionAll => " UNION ALL ",
-                    SetOp::Intersect => " INTERSECT ",
-                    SetOp::IntersectAll => " INTERSECT ALL ",
-                    SetOp::Except => " EXCEPT ",
-                    SetOp::ExceptAll => " EXCEPT ALL ",
-                });
-                self.compound_member(right, *op, false)?;
-                if !order_by.is_empty() {
-                    // A compound is ordered by its result columns, named without a table.
-                    let bare = std::mem::replace(&mut self.bare_columns, true);
-                    let columns = super::expr::first_select(left)
-                        .map(|c| c.columns.as_slice())
-                        .unwrap_or_default();
-                    let result = self.order_by_clause(order_by, columns);
-                    self.bare_columns = bare;
-                    result?;
-                }
-                if limit.is_some() || offset.is_some() {
-                    let d = self.dialect;
-                    d.limit_offset(self, *limit, *offset)?;
-                }
-                Ok(())
+                // At least one level, so that a long chain of compounds is counted.
+                let levels = self.query_levels().max(1);
+                self.enter(levels)?;
+                let result = self.compound(*op, left, right, order_by, *limit, *offset);
+                self.leave(levels);
+                result
             }
         }
+    }
+
+    fn compound(
+        &mut self,
+        op: SetOp,
+        left: &Query,
+        right: &Query,
+        order_by: &[OrderBy],
+        limit: Option<u64>,
+        offset: Option<u64>,
+    ) -> Result<()> {
+        let all = matches!(op, SetOp::IntersectAll | SetOp::ExceptAll);
+        if !matches!(op, SetOp::Union | SetOp::UnionAll) && !self.caps.intersect_except {
+            return Err(self.unsupported("INTERSECT / EXCEPT"));
+        }
+        if all && !self.caps.intersect_except_all {
+            return Err(self.unsupported(if op == SetOp::IntersectAll {
+                "INTERSECT ALL"
+            } else {
+                "EXCEPT ALL"
+            }));
+        }
+        self.compound_member(left, op, true)?;
+        self.push(match op {
+            SetOp::Union => " UNION ",
+            SetOp::UnionAll => " UNION ALL ",
+            SetOp::Intersect => " INTERSECT ",
+            SetOp::IntersectAll => " INTERSECT ALL ",
+            SetOp::Except => " EXCEPT ",
+            SetOp::ExceptAll => " EXCEPT ALL ",
+        });
+        self.compound_member(right, op, false)?;
+        if !order_by.is_empty() {
+            // A compound is ordered by its result columns, named without a table.
+            let bare = std::mem::replace(&mut self.bare_columns, true);
+            let columns = super::expr::first_select(left)
+                .map(|c| c.columns.as_slice())
+                .unwrap_or_default();
+            let result = self.order_by_clause(order_by, columns);
+            self.bare_columns = bare;
+            result?;
+        }
+        if limit.is_some() || offset.is_some() {
+            let d = self.dialect;
+            d.limit_offset(self, limit, offset)?;
+        }
+        Ok(())
     }
 
     fn compound_member(&mut self, q: &Query, parent: SetOp, is_left: bool) -> Result<()> {
@@ -821,6 +1161,7 @@ impl<'d> SqlCompiler<'d> {
                 !core.order_by.is_empty()
                     || core.limit.is_some()
                     || core.offset.is_some()
+                    || core.fetch.is_some()
                     || core.lock.is_some()
             }
             Query::Compound {
@@ -845,6 +1186,23 @@ impl<'d> SqlCompiler<'d> {
     }
 
     fn select_core(&mut self, core: &SelectCore) -> Result<()> {
+        let levels = self.query_levels();
+        self.enter(levels)?;
+        let result = self.select_core_inner(core);
+        self.leave(levels);
+        result
+    }
+
+    /// The levels a query counts for: none for the statement itself.
+    fn query_levels(&self) -> usize {
+        if self.depth == 0 {
+            0
+        } else {
+            QUERY_LEVELS
+        }
+    }
+
+    fn select_core_inner(&mut self, core: &SelectCore) -> Result<()> {
         if core.columns.is_empty() {
             return Err(Error::Compile("a SELECT needs at least one column".into()));
         }
@@ -951,9 +1309,25 @@ impl<'d> SqlCompiler<'d> {
             self.expr(having)?;
         }
         self.order_by_clause(&core.order_by, &core.columns)?;
-        if core.limit.is_some() || core.offset.is_some() {
-            let d = self.dialect;
-            d.limit_offset(self, core.limit, core.offset)?;
+        let d = self.dialect;
+        match core.fetch {
+            Some(fetch) => {
+                if core.limit.is_some() {
+                    return Err(Error::Compile(
+                        "a SELECT cannot have both LIMIT and FETCH FIRST".into(),
+                    ));
+                }
+                if fetch.with_ties && core.order_by.is_empty() {
+                    return Err(Error::Compile(
+                        "FETCH FIRST ... WITH TIES needs an ORDER BY".into(),
+                    ));
+                }
+                d.fetch(self, fetch, core.offset)?;
+            }
+            None if core.limit.is_some() || core.offset.is_some() => {
+                d.limit_offset(self, core.limit, core.offset)?;
+            }
+            None => {}
         }
         if let Some(mode) = core.lock {
             // SQLite has no row locks (a write transaction locks the database); like
@@ -975,7 +1349,7 @@ impl<'d> SqlCompiler<'d> {
                 Expr::Label { expr, label } => {
                     self.result_column(expr)?;
                     self.push(" AS ");
-                    self.push_identifier(label);
+                    self.push_alias(label);
                 }
                 e => self.result_column(e)?,
             }
@@ -1009,7 +1383,7 @@ impl<'d> SqlCompiler<'d> {
                 .iter()
                 .any(|c| matches!(c, Expr::Label { label: l, .. } if l == label));
             if is_result {
-                self.push_identifier(label);
+                self.push_alias(label);
                 return Ok(());
             }
         }
@@ -1055,6 +1429,13 @@ impl<'d> SqlCompiler<'d> {
     }
 
     fn join_item(&mut self, item: &FromItem) -> Result<()> {
+        self.enter(1)?;
+        let result = self.join_item_inner(item);
+        self.leave(1);
+        result
+    }
+
+    fn join_item_inner(&mut self, item: &FromItem) -> Result<()> {
         match item {
             FromItem::Table(t) => self.table(t),
             FromItem::Subquery { query, alias } => self.derived_subquery(query, alias)?,
@@ -1116,7 +1497,7 @@ impl<'d> SqlCompiler<'d> {
         self.push("(");
         self.isolated(|c| c.query(query))?;
         self.push(") AS ");
-        self.push_identifier(alias);
+        self.push_alias(alias);
         Ok(())
     }
 
@@ -1134,14 +1515,14 @@ impl<'d> SqlCompiler<'d> {
         self.table_name(t);
         if let Some(alias) = &t.alias {
             self.push(" AS ");
-            self.push_identifier(alias);
+            self.push_alias(alias);
         }
     }
 
     /// What columns of `t` are qualified with: its alias, or its (schema-qualified) name.
     fn qualifier(&mut self, t: &TableRef) {
         match &t.alias {
-            Some(alias) => self.push_identifier(alias),
+            Some(alias) => self.push_alias(alias),
             None => self.table_name(t),
         }
     }
@@ -1280,7 +1661,92 @@ impl<'d> SqlCompiler<'d> {
     }
 
     fn expr_node(&mut self, e: &Expr) -> Result<()> {
+        self.enter(1)?;
+        let result = self.expr_node_inner(e);
+        self.leave(1);
+        result
+    }
+
+    /// One expression node. Each kind renders in a function of its own, to keep this frame
+    /// (repeated once per nesting level) small.
+    fn expr_node_inner(&mut self, e: &Expr) -> Result<()> {
         let d = self.dialect;
+        match e {
+            Expr::Binary { op, left, right } => self.binary(*op, left, right),
+            Expr::Unary { op, expr } => self.unary(*op, expr),
+            Expr::And(items) => self.junction(items, true),
+            Expr::Or(items) => self.junction(items, false),
+            Expr::IsNull { expr, negated } => {
+                self.expr_in(expr, Precedence::Concat)?;
+                self.push(if *negated { " IS NOT NULL" } else { " IS NULL" });
+                Ok(())
+            }
+            Expr::InList {
+                expr,
+                list,
+                negated,
+            } => self.in_list(expr, list, *negated),
+            Expr::InSubquery {
+                expr,
+                query,
+                negated,
+            } => self.in_subquery(expr, query, *negated),
+            Expr::Between {
+                expr,
+                low,
+                high,
+                negated,
+            } => self.between(expr, low, high, *negated),
+            Expr::Like {
+                expr,
+                pattern,
+                case_insensitive,
+                negated,
+                escape,
+            } => self.like(expr, pattern, *case_insensitive, *negated, *escape),
+            Expr::Function(call) => d.function_call(self, call),
+            Expr::Cast { expr, sql_type } => {
+                if let SqlType::Numeric {
+                    precision: None,
+                    scale: Some(scale),
+                } = sql_type
+                {
+                    return Err(Error::Compile(format!(
+                        "a cast to a numeric type with scale {scale} needs a precision too"
+                    )));
+                }
+                d.cast(self, expr, sql_type)
+            }
+            Expr::Case {
+                operand,
+                whens,
+                else_,
+            } => self.case(operand.as_deref(), whens, else_.as_deref()),
+            Expr::Subquery(q) => self.subquery(q),
+            Expr::Exists { query, negated } => {
+                self.push(if *negated { "NOT EXISTS " } else { "EXISTS " });
+                self.subquery(query)
+            }
+            Expr::Over {
+                func,
+                partition_by,
+                order_by,
+                frame,
+            } => self.over(func, partition_by, order_by, frame.as_ref()),
+            Expr::Label { expr, .. } => self.expr_node(expr),
+            Expr::Tuple(items) => {
+                self.push("(");
+                self.expr_list(items)?;
+                self.push(")");
+                Ok(())
+            }
+            Expr::Text(t) => text::render(self, t),
+            _ => self.leaf(e),
+        }
+    }
+
+    /// An expression that holds no other.
+    fn leaf(&mut self, e: &Expr) -> Result<()> {
         match e {
             Expr::Column(col) => {
                 if let (Some(t), false) = (&col.table, self.bare_columns) {
@@ -1291,7 +1757,7 @@ impl<'d> SqlCompiler<'d> {
             }
             Expr::DerivedColumn { source, name } => {
                 if !self.bare_columns {
-                    self.push_identifier(source.name());
+                    self.push_derived_name(source);
                     self.push(".");
                 }
                 self.push_identifier(name);
@@ -1305,225 +1771,286 @@ impl<'d> SqlCompiler<'d> {
                 }
                 self.push("*");
             }
-            Expr::Binary { op, left, right } => match op {
-                BinaryOp::Eq | BinaryOp::NotEq
-                    if is_null_operand(left) || is_null_operand(right) =>
-                {
-                    let operand = if is_null_operand(right) { left } else { right };
-                    self.expr_in(operand, Precedence::Concat)?;
-                    self.push(if *op == BinaryOp::Eq {
-                        " IS NULL"
-                    } else {
-                        " IS NOT NULL"
-                    });
-                }
-                BinaryOp::Concat => d.concat(self, left, right)?,
-                BinaryOp::IsDistinctFrom | BinaryOp::IsNotDistinctFrom => {
-                    d.is_distinct_from(self, left, right, *op == BinaryOp::IsNotDistinctFrom)?
-                }
-                BinaryOp::Eq
-                | BinaryOp::NotEq
-                | BinaryOp::Lt
-                | BinaryOp::LtEq
-                | BinaryOp::Gt
-                | BinaryOp::GtEq => {
-                    self.expr_in(left, Precedence::Concat)?;
-                    self.push(match op {
-                        BinaryOp::Eq => " = ",
-                        BinaryOp::NotEq => " != ",
-                        BinaryOp::Lt => " < ",
-                        BinaryOp::LtEq => " <= ",
-                        BinaryOp::Gt => " > ",
-                        _ => " >= ",
-                    });
-                    self.expr_in(right, Precedence::Concat)?;
-                }
-                BinaryOp::Add | BinaryOp::Sub => {
-                    self.expr_in(left, Precedence::Additive)?;
-                    self.push(if *op == BinaryOp::Add { " + " } else { " - " });
-                    self.expr_in(right, Precedence::Multiplicative)?;
-                }
-                BinaryOp::Mul | BinaryOp::Div | BinaryOp::Mod => {
-                    self.expr_in(left, Precedence::Multiplicative)?;
-                    self.push(match op {
-                        BinaryOp::Mul => " * ",
-                        BinaryOp::Div => " / ",
-                        _ => " % ",
-                    });
-                    self.expr_in(right, Precedence::Unary)?;
-                }
-            },
-            Expr::Unary { op, expr } => match op {
-                UnaryOp::Not => {
-                    self.push("NOT ");
-                    self.expr_in(expr, Precedence::Concat)?;
-                }
-                UnaryOp::Neg => {
-                    self.push("-");
-                    self.expr_in(expr, Precedence::Atom)?;
-                }
-            },
-            Expr::And(items) | Expr::Or(items) => {
-                let and = matches!(e, Expr::And(_));
-                match items.as_slice() {
-                    [] => self.push(if and { "1 = 1" } else { "1 != 1" }),
-                    [only] => self.expr_node(only)?,
-                    _ => {
-                        let (sep, min) = if and {
-                            (" AND ", Precedence::And)
-                        } else {
-                            (" OR ", Precedence::Or)
-                        };
-                        for (i, item) in items.iter().enumerate() {
-                            if i > 0 {
-                                self.push(sep);
-                            }
-                            self.expr_in(item, min)?;
-                        }
-                    }
-                }
-            }
-            Expr::IsNull { expr, negated } => {
-                self.expr_in(expr, Precedence::Concat)?;
-                self.push(if *negated { " IS NOT NULL" } else { " IS NULL" });
-            }
-            Expr::InList {
-                expr,
-                list,
-                negated,
-            } => {
-                if list.is_empty() {
-                    // Nothing is in an empty list; the operand is not evaluated.
-                    self.push(if *negated { "1 = 1" } else { "1 != 1" });
-                } else {
-                    self.expr_in(expr, Precedence::Concat)?;
-                    self.push(if *negated { " NOT IN (" } else { " IN (" });
-                    self.expr_list(list)?;
-                    self.push(")");
-                }
-            }
-            Expr::InSubquery {
-                expr,
-                query,
-                negated,
-            } => {
-                self.expr_in(expr, Precedence::Concat)?;
-                self.push(if *negated { " NOT IN " } else { " IN " });
-                self.subquery(query)?;
-            }
-            Expr::Between {
-                expr,
-                low,
-                high,
-                negated,
-            } => {
-                self.expr_in(expr, Precedence::Concat)?;
-                self.push(if *negated {
-                    " NOT BETWEEN "
-                } else {
-                    " BETWEEN "
-                });
-                self.expr_in(low, Precedence::Concat)?;
-                self.push(" AND ");
-                self.expr_in(high, Precedence::Concat)?;
-            }
-            Expr::Like {
-                expr,
-                pattern,
-                case_insensitive,
-                negated,
-                escape,
-            } => {
-                if *case_insensitive {
-                    d.ilike(self, expr, pattern, *negated, *escape)?;
-                } else {
-                    self.expr_in(expr, Precedence::Concat)?;
-                    self.push(if *negated { " NOT LIKE " } else { " LIKE " });
-                    self.expr_in(pattern, Precedence::Concat)?;
-                    self.escape_clause(*escape)?;
-                }
-            }
-            Expr::Function(call) => d.function_call(self, call)?,
-            Expr::Cast { expr, sql_type } => {
-                self.push("CAST(");
-                match &**expr {
-                    Expr::Param(v) => d.typed_param(self, v)?,
-                    e => self.expr(e)?,
-                }
-                self.push(" AS ");
-                d.cast_type(self, sql_type)?;
-                self.push(")");
-            }
-            Expr::Case {
-                operand,
-                whens,
-                else_,
-            } => {
-                if whens.is_empty() {
-                    return Err(Error::Compile("CASE needs at least one WHEN".into()));
-                }
-                self.push("CASE");
-                if let Some(operand) = operand {
-                    self.push(" ");
-                    self.expr(operand)?;
-                }
-                for (when, then) in whens {
-                    self.push(" WHEN ");
-                    self.expr(when)?;
-                    self.push(" THEN ");
-                    self.expr(then)?;
-                }
-                if let Some(else_) = else_ {
-                    self.push(" ELSE ");
-                    self.expr(else_)?;
-                }
-                self.push(" END");
-            }
-            Expr::Subquery(q) => self.subquery(q)?,
-            Expr::Exists { query, negated } => {
-                self.push(if *negated { "NOT EXISTS " } else { "EXISTS " });
-                self.subquery(query)?;
-            }
-            Expr::Over {
-                func,
-                partition_by,
-                order_by,
-            } => {
-                self.expr_in(func, Precedence::Atom)?;
-                self.push(" OVER (");
-                if !partition_by.is_empty() {
-                    self.push("PARTITION BY ");
-                    self.expr_list(partition_by)?;
-                }
-                if !order_by.is_empty() {
-                    if !partition_by.is_empty() {
-                        self.push(" ");
-                    }
-                    self.push("ORDER BY ");
-                    self.order_terms(order_by, &[])?;
-                }
-                self.push(")");
-            }
-            Expr::Label { expr, .. } => self.expr_node(expr)?,
-            Expr::Tuple(items) => {
-                self.push("(");
-                self.expr_list(items)?;
-                self.push(")");
-            }
-            Expr::Text(t) => text::render(self, t)?,
-            Expr::Excluded(column) => match self.caps.upsert {
-                UpsertStyle::OnConflict => {
-                    self.push("excluded.");
-                    self.push_identifier(column);
-                }
-                UpsertStyle::OnDuplicateKey => {
-                    self.push("VALUES(");
-                    self.push_identifier(column);
-                    self.push(")");
-                }
-            },
+            Expr::Excluded(column) => self.excluded(column),
             Expr::Invalid(msg) => return Err(Error::Compile(msg.to_string())),
+            _ => {
+                return Err(Error::Compile(
+                    "internal: a compound expression reached the leaf renderer".into(),
+                ))
+            }
         }
         Ok(())
+    }
+
+    fn binary(&mut self, op: BinaryOp, left: &Expr, right: &Expr) -> Result<()> {
+        let d = self.dialect;
+        let (left_min, sql, right_min) = match op {
+            BinaryOp::Eq | BinaryOp::NotEq if is_null_operand(left) || is_null_operand(right) => {
+                let operand = if is_null_operand(right) { left } else { right };
+                self.expr_in(operand, Precedence::Concat)?;
+                self.push(if op == BinaryOp::Eq {
+                    " IS NULL"
+                } else {
+                    " IS NOT NULL"
+                });
+                return Ok(());
+            }
+            BinaryOp::Concat => return d.concat(self, left, right),
+            BinaryOp::IsDistinctFrom | BinaryOp::IsNotDistinctFrom => {
+                return d.is_distinct_from(self, left, right, op == BinaryOp::IsNotDistinctFrom)
+            }
+            BinaryOp::Eq => (Precedence::Concat, " = ", Precedence::Concat),
+            BinaryOp::NotEq => (Precedence::Concat, " != ", Precedence::Concat),
+            BinaryOp::Lt => (Precedence::Concat, " < ", Precedence::Concat),
+            BinaryOp::LtEq => (Precedence::Concat, " <= ", Precedence::Concat),
+            BinaryOp::Gt => (Precedence::Concat, " > ", Precedence::Concat),
+            BinaryOp::GtEq => (Precedence::Concat, " >= ", Precedence::Concat),
+            BinaryOp::Add => (Precedence::Additive, " + ", Precedence::Multiplicative),
+            BinaryOp::Sub => (Precedence::Additive, " - ", Precedence::Multiplicative),
+            BinaryOp::Mul => (Precedence::Multiplicative, " * ", Precedence::Unary),
+            BinaryOp::Div => (Precedence::Multiplicative, " / ", Precedence::Unary),
+            BinaryOp::Mod => (Precedence::Multiplicative, " % ", Precedence::Unary),
+        };
+        self.expr_in(left, left_min)?;
+        self.push(sql);
+        self.expr_in(right, right_min)
+    }
+
+    fn unary(&mut self, op: UnaryOp, expr: &Expr) -> Result<()> {
+        match op {
+            UnaryOp::Not => {
+                self.push("NOT ");
+                self.expr_in(expr, Precedence::Concat)
+            }
+            UnaryOp::Neg => {
+                self.push("-");
+                self.expr_in(expr, Precedence::Atom)
+            }
+        }
+    }
+
+    /// `a AND b AND ...` (`and`) or `a OR b OR ...`.
+    fn junction(&mut self, items: &[Expr], and: bool) -> Result<()> {
+        match items {
+            [] => {
+                self.push(if and { "1 = 1" } else { "1 != 1" });
+                Ok(())
+            }
+            [only] => self.expr_node(only),
+            _ => {
+                let (sep, min) = if and {
+                    (" AND ", Precedence::And)
+                } else {
+                    (" OR ", Precedence::Or)
+                };
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        self.push(sep);
+                    }
+                    self.expr_in(item, min)?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn in_list(&mut self, expr: &Expr, list: &[Expr], negated: bool) -> Result<()> {
+        if list.is_empty() {
+            // Nothing is in an empty list; the operand is not evaluated.
+            self.push(if negated { "1 = 1" } else { "1 != 1" });
+            return Ok(());
+        }
+        self.expr_in(expr, Precedence::Concat)?;
+        self.push(if negated { " NOT IN (" } else { " IN (" });
+        self.expr_list(list)?;
+        self.push(")");
+        Ok(())
+    }
+
+    fn in_subquery(&mut self, expr: &Expr, query: &Query, negated: bool) -> Result<()> {
+        self.expr_in(expr, Precedence::Concat)?;
+        self.push(if negated { " NOT IN " } else { " IN " });
+        self.subquery(query)
+    }
+
+    fn between(&mut self, expr: &Expr, low: &Expr, high: &Expr, negated: bool) -> Result<()> {
+        self.expr_in(expr, Precedence::Concat)?;
+        self.push(if negated {
+            " NOT BETWEEN "
+        } else {
+            " BETWEEN "
+        });
+        self.expr_in(low, Precedence::Concat)?;
+        self.push(" AND ");
+        self.expr_in(high, Precedence::Concat)
+    }
+
+    fn like(
+        &mut self,
+        expr: &Expr,
+        pattern: &Expr,
+        case_insensitive: bool,
+        negated: bool,
+        escape: Option<char>,
+    ) -> Result<()> {
+        let d = self.dialect;
+        if !d.like_reads_past_nul() && [expr, pattern].into_iter().any(holds_nul_text) {
+            return Err(Error::Argument(format!(
+                "a LIKE pattern or operand holding a NUL character cannot be matched on {}: \
+                 its LIKE stops at the NUL and would match other rows",
+                d.name()
+            )));
+        }
+        if case_insensitive {
+            return d.ilike(self, expr, pattern, negated, escape);
+        }
+        self.expr_in(expr, Precedence::Concat)?;
+        self.push(if negated { " NOT LIKE " } else { " LIKE " });
+        self.expr_in(pattern, Precedence::Concat)?;
+        self.escape_clause(escape)
+    }
+
+    /// The generic rendering of a cast: `CAST(expr AS type)`, the type named by
+    /// [`SqlHooks::cast_type`], a bound operand typed by [`SqlHooks::typed_param`].
+    pub fn standard_cast(&mut self, expr: &Expr, ty: &SqlType) -> Result<()> {
+        let d = self.dialect;
+        self.push("CAST(");
+        match expr {
+            Expr::Param(v) => d.typed_param(self, v)?,
+            e => self.expr(e)?,
+        }
+        self.push(" AS ");
+        d.cast_type(self, ty)?;
+        self.push(")");
+        Ok(())
+    }
+
+    fn case(
+        &mut self,
+        operand: Option<&Expr>,
+        whens: &[(Expr, Expr)],
+        else_: Option<&Expr>,
+    ) -> Result<()> {
+        if whens.is_empty() {
+            return Err(Error::Compile("CASE needs at least one WHEN".into()));
+        }
+        self.push("CASE");
+        if let Some(operand) = operand {
+            self.push(" ");
+            self.expr(operand)?;
+        }
+        for (when, then) in whens {
+            self.push(" WHEN ");
+            self.expr(when)?;
+            self.push(" THEN ");
+            self.expr(then)?;
+        }
+        if let Some(else_) = else_ {
+            self.push(" ELSE ");
+            self.expr(else_)?;
+        }
+        self.push(" END");
+        Ok(())
+    }
+
+    fn over(
+        &mut self,
+        func: &Expr,
+        partition_by: &[Expr],
+        order_by: &[OrderBy],
+        frame: Option<&WindowFrame>,
+    ) -> Result<()> {
+        self.expr_in(func, Precedence::Atom)?;
+        self.push(" OVER (");
+        if !partition_by.is_empty() {
+            self.push("PARTITION BY ");
+            self.expr_list(partition_by)?;
+        }
+        if !order_by.is_empty() {
+            if !partition_by.is_empty() {
+                self.push(" ");
+            }
+            self.push("ORDER BY ");
+            self.order_terms(order_by, &[])?;
+        }
+        if let Some(frame) = frame {
+            if !partition_by.is_empty() || !order_by.is_empty() {
+                self.push(" ");
+            }
+            self.frame(frame, order_by.len())?;
+        }
+        self.push(")");
+        Ok(())
+    }
+
+    /// `ROWS BETWEEN start AND end` / `RANGE ...`, refusing what the databases refuse.
+    fn frame(&mut self, frame: &WindowFrame, order_terms: usize) -> Result<()> {
+        // Where each bound lies, from the partition's start to its end.
+        let rank = |b: FrameBound| match b {
+            FrameBound::UnboundedPreceding => 0,
+            FrameBound::Preceding(_) => 1,
+            FrameBound::CurrentRow => 2,
+            FrameBound::Following(_) => 3,
+            FrameBound::UnboundedFollowing => 4,
+        };
+        let (start, end) = (frame.start, frame.end);
+        if start == FrameBound::UnboundedFollowing
+            || end == FrameBound::UnboundedPreceding
+            || rank(start) > rank(end)
+        {
+            return Err(Error::Compile(format!(
+                "a window frame cannot run from {} to {}",
+                bound_sql(start),
+                bound_sql(end)
+            )));
+        }
+        let offset =
+            |b: FrameBound| matches!(b, FrameBound::Preceding(_) | FrameBound::Following(_));
+        if frame.units == FrameUnits::Range && (offset(start) || offset(end)) && order_terms != 1 {
+            return Err(Error::Compile(
+                "a RANGE frame with an offset needs exactly one ORDER BY term".into(),
+            ));
+        }
+        self.push(match frame.units {
+            FrameUnits::Rows => "ROWS BETWEEN ",
+            FrameUnits::Range => "RANGE BETWEEN ",
+        });
+        self.frame_bound(start);
+        self.push(" AND ");
+        self.frame_bound(end);
+        Ok(())
+    }
+
+    /// A frame bound. Offsets are written as numbers (not every database takes a
+    /// placeholder there), lowered like LIMIT to what the database takes.
+    fn frame_bound(&mut self, bound: FrameBound) {
+        match bound {
+            FrameBound::Preceding(n) | FrameBound::Following(n) => {
+                let n = n
+                    .min(self.dialect.max_row_count())
+                    .min(i64::MAX.unsigned_abs());
+                let _ = write!(self.sql, "{n}");
+                self.push(if matches!(bound, FrameBound::Preceding(_)) {
+                    " PRECEDING"
+                } else {
+                    " FOLLOWING"
+                });
+            }
+            other => self.push(bound_sql(other)),
+        }
+    }
+
+    fn excluded(&mut self, column: &str) {
+        match self.caps.upsert {
+            UpsertStyle::OnConflict => {
+                self.push("excluded.");
+                self.push_identifier(column);
+            }
+            UpsertStyle::OnDuplicateKey => {
+                self.push("VALUES(");
+                self.push_identifier(column);
+                self.push(")");
+            }
+        }
     }
 }

@@ -16,7 +16,8 @@ use std::ops;
 use std::sync::Arc;
 
 use super::ast::{
-    BinaryOp, ColumnRef, Direction, Expr, FunctionCall, Nulls, OrderBy, Query, TextClause, UnaryOp,
+    BinaryOp, ColumnRef, Direction, Expr, FrameBound, FrameUnits, FunctionCall, Nulls, OrderBy,
+    Query, TextClause, UnaryOp, WindowFrame,
 };
 use crate::types::SqlType;
 use crate::value::{ToValue, Value};
@@ -395,31 +396,28 @@ impl Expr {
     /// (`%`, `_` and `/` get a `/` before them) and the LIKE carries `ESCAPE '/'`, so the text
     /// matches literally; an expression argument is concatenated with the wildcards as is.
     fn like_around(self, other: Expr, prefix: bool, suffix: bool) -> Expr {
-        match other {
-            Expr::Param(Value::Text(s)) => {
-                let mut pattern = String::with_capacity(s.len() + 4);
-                if prefix {
-                    pattern.push('%');
-                }
-                pattern.push_str(&escape_like(&s));
-                if suffix {
-                    pattern.push('%');
-                }
-                self.like_(Expr::Param(Value::Text(pattern)), false, false)
-                    .escape(AUTOESCAPE)
+        if let Expr::Param(Value::Text(s)) = &other {
+            let mut pattern = String::with_capacity(s.len() + 4);
+            if prefix {
+                pattern.push('%');
             }
-            other => {
-                let wildcard = || Expr::Text(TextClause::new("'%'"));
-                let mut pattern = other;
-                if prefix {
-                    pattern = binary(BinaryOp::Concat, wildcard(), pattern);
-                }
-                if suffix {
-                    pattern = binary(BinaryOp::Concat, pattern, wildcard());
-                }
-                self.like_(pattern, false, false)
+            pattern.push_str(&escape_like(s));
+            if suffix {
+                pattern.push('%');
             }
+            return self
+                .like_(Expr::Param(Value::Text(pattern)), false, false)
+                .escape(AUTOESCAPE);
         }
+        let wildcard = || Expr::Text(TextClause::new("'%'"));
+        let mut pattern = other;
+        if prefix {
+            pattern = binary(BinaryOp::Concat, wildcard(), pattern);
+        }
+        if suffix {
+            pattern = binary(BinaryOp::Concat, pattern, wildcard());
+        }
+        self.like_(pattern, false, false)
     }
 
     /// `self LIKE '%' || other || '%'`: whether `self` contains `other`. A text value is
@@ -485,25 +483,21 @@ impl Expr {
     }
 
     /// `self AND other` (flattened into an existing AND).
-    pub fn and(self, other: impl IntoExpr) -> Expr {
-        match self {
-            Expr::And(mut items) => {
-                items.push(other.into_expr());
-                Expr::And(items)
-            }
-            first => Expr::And(vec![first, other.into_expr()]),
+    pub fn and(mut self, other: impl IntoExpr) -> Expr {
+        if let Expr::And(items) = &mut self {
+            items.push(other.into_expr());
+            return self;
         }
+        Expr::And(vec![self, other.into_expr()])
     }
 
     /// `self OR other` (flattened into an existing OR).
-    pub fn or(self, other: impl IntoExpr) -> Expr {
-        match self {
-            Expr::Or(mut items) => {
-                items.push(other.into_expr());
-                Expr::Or(items)
-            }
-            first => Expr::Or(vec![first, other.into_expr()]),
+    pub fn or(mut self, other: impl IntoExpr) -> Expr {
+        if let Expr::Or(items) = &mut self {
+            items.push(other.into_expr());
+            return self;
         }
+        Expr::Or(vec![self, other.into_expr()])
     }
 
     /// Ascending order.
@@ -525,12 +519,13 @@ impl Expr {
     }
 
     /// `self AS name` where it is a result column; elsewhere the label is left out.
-    pub fn label(self, name: impl Into<Arc<str>>) -> Expr {
+    pub fn label(mut self, name: impl Into<Arc<str>>) -> Expr {
+        if let Expr::Label { label, .. } = &mut self {
+            *label = name.into();
+            return self;
+        }
         Expr::Label {
-            expr: Box::new(match self {
-                Expr::Label { expr, .. } => *expr,
-                other => other,
-            }),
+            expr: Box::new(self),
             label: name.into(),
         }
     }
@@ -557,29 +552,39 @@ impl Expr {
             func: Box::new(self),
             partition_by: window.partition_by,
             order_by: window.order_by,
+            frame: window.frame,
         }
     }
 
     /// The SQL type of the expression's value, where it can be told: a column's declared type,
-    /// a cast's target, a typed function's result, a comparison's boolean.
+    /// a cast's target, a typed function's result, a comparison's boolean. `None` also for an
+    /// expression nested deeper than [`MAX_DEPTH`](super::compiler::MAX_DEPTH), which could not
+    /// be compiled anyway.
     pub fn sql_type(&self) -> Option<SqlType> {
+        self.sql_type_within(super::compiler::MAX_DEPTH)
+    }
+
+    /// [`sql_type`](Expr::sql_type), looking at most `depth` levels down.
+    fn sql_type_within(&self, depth: usize) -> Option<SqlType> {
+        let depth = depth.checked_sub(1)?;
+        let ty = |e: &Expr| e.sql_type_within(depth);
         match self {
             Expr::Column(c) => c.sql_type.clone(),
             Expr::Param(v) => value_type(v),
             Expr::Cast { sql_type, .. } => Some(sql_type.clone()),
             Expr::Function(f) => f.sql_type.clone(),
-            Expr::Label { expr, .. } => expr.sql_type(),
-            Expr::Over { func, .. } => func.sql_type(),
+            Expr::Label { expr, .. } => ty(expr),
+            Expr::Over { func, .. } => ty(func),
             Expr::Binary { op, left, right } => match op {
                 BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div | BinaryOp::Mod => {
-                    left.sql_type().or_else(|| right.sql_type())
+                    ty(left).or_else(|| ty(right))
                 }
                 BinaryOp::Concat => Some(SqlType::String(None)),
                 _ => Some(SqlType::Boolean),
             },
             Expr::Unary { op, expr } => match op {
                 UnaryOp::Not => Some(SqlType::Boolean),
-                UnaryOp::Neg => expr.sql_type(),
+                UnaryOp::Neg => ty(expr),
             },
             Expr::And(_)
             | Expr::Or(_)
@@ -591,14 +596,14 @@ impl Expr {
             | Expr::Exists { .. } => Some(SqlType::Boolean),
             Expr::Case { whens, else_, .. } => whens
                 .iter()
-                .find_map(|(_, then)| then.sql_type())
-                .or_else(|| else_.as_ref().and_then(|e| e.sql_type())),
+                .find_map(|(_, then)| ty(then))
+                .or_else(|| else_.as_ref().and_then(|e| ty(e))),
             Expr::Subquery(q) => first_select(q)
                 .and_then(|core| core.columns.first())
-                .and_then(Expr::sql_type),
+                .and_then(ty),
             Expr::DerivedColumn { source, name } => first_select(source.query())
                 .and_then(|core| core.columns.iter().find(|c| result_name(c) == Some(name)))
-                .and_then(Expr::sql_type),
+                .and_then(ty),
             _ => None,
         }
     }
@@ -642,10 +647,12 @@ pub(crate) fn and_into(slot: &mut Option<Expr>, cond: Expr) {
 }
 
 /// The leftmost SELECT of a query: the one whose columns name a compound's result.
-pub(crate) fn first_select(q: &Query) -> Option<&super::ast::SelectCore> {
-    match q {
-        Query::Select(core) => Some(core),
-        Query::Compound { left, .. } => first_select(left),
+pub(crate) fn first_select(mut q: &Query) -> Option<&super::ast::SelectCore> {
+    loop {
+        match q {
+            Query::Select(core) => return Some(core),
+            Query::Compound { left, .. } => q = left,
+        }
     }
 }
 
@@ -675,11 +682,28 @@ impl OrderBy {
     }
 }
 
-/// A window for [`Expr::over`]: `PARTITION BY ... ORDER BY ...`.
+/// A window for [`Expr::over`]: `PARTITION BY ... ORDER BY ...`, and optionally a frame.
+///
+/// ```
+/// use retort_core::dialect::postgres::PostgresDialect;
+/// use retort_core::sql::{func, select, table, Executable, FrameBound, Over};
+///
+/// let t = table("sales");
+/// let moving = func::sum(t.c("amount")).over(
+///     Over::new()
+///         .order_by(t.c("day"))
+///         .rows(FrameBound::Preceding(2), FrameBound::CurrentRow),
+/// );
+/// assert_eq!(
+///     select(moving).compile(&PostgresDialect).unwrap().sql,
+///     r#"SELECT sum("sales"."amount") OVER (ORDER BY "sales"."day" ROWS BETWEEN 2 PRECEDING AND CURRENT ROW) FROM "sales""#
+/// );
+/// ```
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Over {
     partition_by: Vec<Expr>,
     order_by: Vec<OrderBy>,
+    frame: Option<WindowFrame>,
 }
 
 impl Over {
@@ -697,6 +721,29 @@ impl Over {
     /// Adds ORDER BY terms.
     pub fn order_by(mut self, terms: impl IntoOrderByList) -> Over {
         self.order_by.extend(terms.into_order_by_list());
+        self
+    }
+
+    /// The frame `ROWS BETWEEN start AND end`: rows counted from the current one. A start
+    /// after the end (`CURRENT ROW` to `1 PRECEDING`, say) is a compile error.
+    pub fn rows(mut self, start: FrameBound, end: FrameBound) -> Over {
+        self.frame = Some(WindowFrame {
+            units: FrameUnits::Rows,
+            start,
+            end,
+        });
+        self
+    }
+
+    /// The frame `RANGE BETWEEN start AND end`: rows whose ORDER BY value is within the
+    /// offsets of the current row's. With a numeric offset the window needs exactly one
+    /// ORDER BY term.
+    pub fn range(mut self, start: FrameBound, end: FrameBound) -> Over {
+        self.frame = Some(WindowFrame {
+            units: FrameUnits::Range,
+            start,
+            end,
+        });
         self
     }
 }
@@ -723,8 +770,9 @@ pub fn or_(conditions: impl IntoExprList) -> Expr {
 /// are turned into their opposite operator (`a = b` becomes `a != b`, `x IN (..)` becomes
 /// `x NOT IN (..)`), as SQLAlchemy does; anything else gets a `NOT (...)`.
 pub fn not_(condition: impl IntoExpr) -> Expr {
-    match condition.into_expr() {
-        Expr::Binary { op, left, right } => {
+    let mut c = condition.into_expr();
+    match &mut c {
+        Expr::Binary { op, .. } => {
             let opposite = match op {
                 BinaryOp::Eq => Some(BinaryOp::NotEq),
                 BinaryOp::NotEq => Some(BinaryOp::Eq),
@@ -736,72 +784,29 @@ pub fn not_(condition: impl IntoExpr) -> Expr {
                 BinaryOp::IsNotDistinctFrom => Some(BinaryOp::IsDistinctFrom),
                 _ => None,
             };
-            match opposite {
-                Some(op) => Expr::Binary { op, left, right },
-                None => Expr::Unary {
-                    op: UnaryOp::Not,
-                    expr: Box::new(Expr::Binary { op, left, right }),
-                },
+            if let Some(opposite) = opposite {
+                *op = opposite;
+                return c;
             }
         }
         Expr::Unary {
             op: UnaryOp::Not,
             expr,
-        } => *expr,
-        Expr::IsNull { expr, negated } => Expr::IsNull {
-            expr,
-            negated: !negated,
-        },
-        Expr::InList {
-            expr,
-            list,
-            negated,
-        } => Expr::InList {
-            expr,
-            list,
-            negated: !negated,
-        },
-        Expr::InSubquery {
-            expr,
-            query,
-            negated,
-        } => Expr::InSubquery {
-            expr,
-            query,
-            negated: !negated,
-        },
-        Expr::Between {
-            expr,
-            low,
-            high,
-            negated,
-        } => Expr::Between {
-            expr,
-            low,
-            high,
-            negated: !negated,
-        },
-        Expr::Like {
-            expr,
-            pattern,
-            case_insensitive,
-            negated,
-            escape,
-        } => Expr::Like {
-            expr,
-            pattern,
-            case_insensitive,
-            negated: !negated,
-            escape,
-        },
-        Expr::Exists { query, negated } => Expr::Exists {
-            query,
-            negated: !negated,
-        },
-        other => Expr::Unary {
-            op: UnaryOp::Not,
-            expr: Box::new(other),
-        },
+        } => return std::mem::replace(&mut **expr, Expr::Null),
+        Expr::IsNull { negated, .. }
+        | Expr::InList { negated, .. }
+        | Expr::InSubquery { negated, .. }
+        | Expr::Between { negated, .. }
+        | Expr::Like { negated, .. }
+        | Expr::Exists { negated, .. } => {
+            *negated = !*negated;
+            return c;
+        }
+        _ => {}
+    }
+    Expr::Unary {
+        op: UnaryOp::Not,
+        expr: Box::new(c),
     }
 }
 

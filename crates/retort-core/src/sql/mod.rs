@@ -39,8 +39,13 @@ pub mod selectable;
 pub mod text;
 mod walk;
 
-pub use ast::{Expr, IntoFromItem, OrderBy, Query, Statement, TextClause};
-pub use compiler::{Compiled, Dml, Executable, SqlCompiler, SqlHooks};
+pub use ast::{
+    Expr, Fetch, FrameBound, FrameUnits, IntoFromItem, OrderBy, Query, Statement, TextClause,
+    WindowFrame,
+};
+pub use compiler::{
+    Compiled, Dml, Executable, MultiTableDelete, MultiTableUpdate, SqlCompiler, SqlHooks, MAX_DEPTH,
+};
 pub use dml::{delete, insert, update, Delete, Insert, Update};
 pub use expr::{
     and_, case, cast, column, excluded, exists, literal, not_, not_exists, null, or_, star, tuple_,
@@ -56,7 +61,7 @@ pub mod prelude {
     pub use super::{
         and_, case, cast, column, delete, excluded, exists, insert, literal, not_, not_exists,
         null, or_, select, star, table, text, tuple_, update, Case, CompoundSelect, CteRef, Delete,
-        Executable, Expr, Insert, IntoExpr, IntoExprList, IntoFromItem, IntoOrderBy,
+        Executable, Expr, FrameBound, Insert, IntoExpr, IntoExprList, IntoFromItem, IntoOrderBy,
         IntoOrderByList, IntoTableRef, OrderBy, Over, Query, Select, Statement, Subquery,
         TableClause, TextClause, Update,
     };

@@ -31,8 +31,8 @@
 use std::sync::Arc;
 
 use super::ast::{
-    Correlation, Cte, Expr, FromItem, IntoFromItem, JoinKind, LockMode, Query, SelectCore, SetOp,
-    Statement,
+    Correlation, Cte, Expr, Fetch, FromItem, IntoFromItem, JoinKind, LockMode, Query, SelectCore,
+    SetOp, Statement,
 };
 use super::compiler::{Compiled, Executable, SqlCompiler};
 use super::expr::{and_into, IntoExpr, IntoExprList, IntoOrderByList};
@@ -238,9 +238,33 @@ impl Select {
         self
     }
 
-    /// `LIMIT n`.
+    /// `LIMIT n`; replaces a [`fetch`](Select::fetch).
     pub fn limit(mut self, n: u64) -> Select {
         self.core.limit = Some(n);
+        self.core.fetch = None;
+        self
+    }
+
+    /// `FETCH FIRST n ROWS ONLY`, the SQL standard's LIMIT; replaces a
+    /// [`limit`](Select::limit). Written as `LIMIT n` where the database lacks it.
+    pub fn fetch(mut self, n: u64) -> Select {
+        self.core.fetch = Some(Fetch {
+            count: n,
+            with_ties: false,
+        });
+        self.core.limit = None;
+        self
+    }
+
+    /// `FETCH FIRST n ROWS WITH TIES`: the first `n` rows and every row tied with the last
+    /// of them by the ORDER BY (which it needs). PostgreSQL has it; elsewhere it is a compile
+    /// error.
+    pub fn fetch_with_ties(mut self, n: u64) -> Select {
+        self.core.fetch = Some(Fetch {
+            count: n,
+            with_ties: true,
+        });
+        self.core.limit = None;
         self
     }
 

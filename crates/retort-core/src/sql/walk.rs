@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use super::ast::{ColumnRef, Cte, Derived, Expr, FromItem, Query, SelectCore, TableRef};
+use super::compiler::MAX_DEPTH;
 
 /// What identifies a FROM item: its alias, or its schema and name.
 pub(crate) type Key<'a> = (Option<&'a Arc<str>>, &'a Arc<str>);
@@ -42,65 +43,56 @@ impl<'a> Source<'a> {
     }
 }
 
-/// Calls `f` on `e` and every expression inside it, parents first, without entering nested
-/// queries (they are scopes of their own).
+/// Calls `f` on `e` and every expression inside it, parents first and children left to
+/// right, without entering nested queries (they are scopes of their own). It keeps a work list
+/// rather than recursing, so any depth is safe.
 pub(crate) fn for_each_node<'e>(e: &'e Expr, f: &mut dyn FnMut(&'e Expr)) {
-    f(e);
-    match e {
-        Expr::Binary { left, right, .. } => {
-            for_each_node(left, f);
-            for_each_node(right, f);
-        }
-        Expr::Unary { expr, .. }
-        | Expr::IsNull { expr, .. }
-        | Expr::Cast { expr, .. }
-        | Expr::Label { expr, .. }
-        | Expr::InSubquery { expr, .. } => for_each_node(expr, f),
-        Expr::And(items) | Expr::Or(items) | Expr::Tuple(items) => {
-            items.iter().for_each(|i| for_each_node(i, f))
-        }
-        Expr::InList { expr, list, .. } => {
-            for_each_node(expr, f);
-            list.iter().for_each(|i| for_each_node(i, f));
-        }
-        Expr::Between {
-            expr, low, high, ..
-        } => {
-            for_each_node(expr, f);
-            for_each_node(low, f);
-            for_each_node(high, f);
-        }
-        Expr::Like { expr, pattern, .. } => {
-            for_each_node(expr, f);
-            for_each_node(pattern, f);
-        }
-        Expr::Function(call) => call.args.iter().for_each(|a| for_each_node(a, f)),
-        Expr::Case {
-            operand,
-            whens,
-            else_,
-        } => {
-            if let Some(op) = operand {
-                for_each_node(op, f);
+    let mut todo: Vec<&'e Expr> = vec![e];
+    // Children are pushed in reverse so that they come off the list left to right.
+    let mut children: Vec<&'e Expr> = Vec::new();
+    while let Some(e) = todo.pop() {
+        f(e);
+        match e {
+            Expr::Binary { left, right, .. } => children.extend([&**left, &**right]),
+            Expr::Unary { expr, .. }
+            | Expr::IsNull { expr, .. }
+            | Expr::Cast { expr, .. }
+            | Expr::Label { expr, .. }
+            | Expr::InSubquery { expr, .. } => children.push(expr),
+            Expr::And(items) | Expr::Or(items) | Expr::Tuple(items) => children.extend(items),
+            Expr::InList { expr, list, .. } => {
+                children.push(expr);
+                children.extend(list);
             }
-            for (when, then) in whens {
-                for_each_node(when, f);
-                for_each_node(then, f);
+            Expr::Between {
+                expr, low, high, ..
+            } => children.extend([&**expr, &**low, &**high]),
+            Expr::Like { expr, pattern, .. } => children.extend([&**expr, &**pattern]),
+            Expr::Function(call) => children.extend(&call.args),
+            Expr::Case {
+                operand,
+                whens,
+                else_,
+            } => {
+                children.extend(operand.as_deref());
+                for (when, then) in whens {
+                    children.extend([when, then]);
+                }
+                children.extend(else_.as_deref());
             }
-            if let Some(e) = else_ {
-                for_each_node(e, f);
+            Expr::Over {
+                func,
+                partition_by,
+                order_by,
+                ..
+            } => {
+                children.push(func);
+                children.extend(partition_by);
+                children.extend(order_by.iter().map(|o| &o.expr));
             }
+            _ => continue,
         }
-        Expr::Over {
-            func,
-            partition_by,
-            order_by,
-        } => {
-            for_each_node(func, f);
-            partition_by.iter().for_each(|p| for_each_node(p, f));
-            order_by.iter().for_each(|o| for_each_node(&o.expr, f));
-        }
-        _ => {}
+        todo.extend(children.drain(..).rev());
     }
 }
 
@@ -121,15 +113,16 @@ pub(crate) fn collect_sources<'e>(e: &'e Expr, skip: &[Key<'_>], out: &mut Vec<S
     });
 }
 
-/// Adds the keys of every table, subquery and CTE in `item` (both sides of joins).
+/// Adds the keys of every table, subquery and CTE in `item` (both sides of joins, left to
+/// right).
 pub(crate) fn from_item_keys<'a>(item: &'a FromItem, out: &mut Vec<Key<'a>>) {
-    match item {
-        FromItem::Table(t) => out.push(table_key(t)),
-        FromItem::Subquery { alias, .. } => out.push((None, alias)),
-        FromItem::Derived(d) => out.push((None, d.name())),
-        FromItem::Join { left, right, .. } => {
-            from_item_keys(left, out);
-            from_item_keys(right, out);
+    let mut todo = vec![item];
+    while let Some(item) = todo.pop() {
+        match item {
+            FromItem::Table(t) => out.push(table_key(t)),
+            FromItem::Subquery { alias, .. } => out.push((None, alias)),
+            FromItem::Derived(d) => out.push((None, d.name())),
+            FromItem::Join { left, right, .. } => todo.extend([&**right, &**left]),
         }
     }
 }
@@ -142,14 +135,27 @@ pub(crate) fn from_item_has(item: &FromItem, key: Key<'_>) -> bool {
 }
 
 /// The CTEs a statement uses, in an order where each comes after those its query uses.
+///
+/// It stops descending past [`MAX_DEPTH`] nested queries: the compiler refuses such a
+/// statement anyway, before the CTEs would matter.
 #[derive(Default)]
 pub(crate) struct CteCollector<'q> {
     pub(crate) found: Vec<&'q Cte>,
     defining: Vec<&'q str>,
+    depth: usize,
 }
 
 impl<'q> CteCollector<'q> {
     pub(crate) fn query(&mut self, q: &'q Query) {
+        if self.depth >= MAX_DEPTH {
+            return;
+        }
+        self.depth += 1;
+        self.query_inner(q);
+        self.depth -= 1;
+    }
+
+    fn query_inner(&mut self, q: &'q Query) {
         match q {
             Query::Select(core) => self.core(core),
             Query::Compound {
@@ -176,16 +182,21 @@ impl<'q> CteCollector<'q> {
     }
 
     pub(crate) fn visit_from_item(&mut self, item: &'q FromItem) {
-        match item {
-            FromItem::Table(_) => {}
-            FromItem::Subquery { query, .. } => self.query(query),
-            FromItem::Derived(d) => self.derived(d),
-            FromItem::Join {
-                left, right, on, ..
-            } => {
-                self.visit_from_item(left);
-                self.visit_from_item(right);
-                on.iter().for_each(|e| self.expr(e));
+        // Left side, right side, then the ON condition; a work list, so joins of any
+        // length are safe.
+        let mut todo: Vec<Result<&'q FromItem, &'q Expr>> = vec![Ok(item)];
+        while let Some(step) = todo.pop() {
+            match step {
+                Err(on) => self.expr(on),
+                Ok(FromItem::Table(_)) => {}
+                Ok(FromItem::Subquery { query, .. }) => self.query(query),
+                Ok(FromItem::Derived(d)) => self.derived(d),
+                Ok(FromItem::Join {
+                    left, right, on, ..
+                }) => {
+                    todo.extend(on.as_ref().map(Err));
+                    todo.extend([Ok(&**right), Ok(&**left)]);
+                }
             }
         }
     }

@@ -2,22 +2,40 @@
 
 use super::MySqlDialect;
 use crate::error::Result;
-use crate::sql::ast::{BinaryOp, Expr, LockMode};
-use crate::sql::compiler::{Precedence, SqlCompiler, SqlHooks};
+use crate::sql::ast::{BinaryOp, Expr, Fetch, LockMode};
+use crate::sql::compiler::{MultiTableDelete, MultiTableUpdate, Precedence, SqlCompiler, SqlHooks};
+use crate::sql::literal;
 use crate::types::SqlType;
+use crate::value::Value;
 
-/// Adds the operands of a chain of concatenations, left to right.
-fn concat_operands<'e>(e: &'e Expr, out: &mut Vec<&'e Expr>) {
-    match e {
-        Expr::Binary {
-            op: BinaryOp::Concat,
-            left,
-            right,
-        } => {
-            concat_operands(left, out);
-            concat_operands(right, out);
+/// A value as a MySQL literal. Backslashes in strings are doubled (MySQL reads them as
+/// escapes unless `NO_BACKSLASH_ESCAPES`), and a float is written with an exponent: `0.1`
+/// would be an exact DECIMAL, which reads back as a different double than the one written,
+/// while `1e-1` is a DOUBLE.
+pub(super) fn render_literal(value: &Value, out: &mut String) -> Result<()> {
+    match value {
+        Value::Float(x) if x.is_finite() => {
+            use std::fmt::Write;
+            let _ = write!(out, "{x:e}");
+            Ok(())
         }
-        other => out.push(other),
+        other => literal::render_literal(other, true, false, out),
+    }
+}
+
+/// Adds the operands of a chain of concatenations, left to right (with a work list: a chain
+/// may be longer than the stack is deep; the compiler limits each operand's own depth).
+fn concat_operands<'e>(e: &'e Expr, out: &mut Vec<&'e Expr>) {
+    let mut todo = vec![e];
+    while let Some(e) = todo.pop() {
+        match e {
+            Expr::Binary {
+                op: BinaryOp::Concat,
+                left,
+                right,
+            } => todo.extend([&**right, &**left]),
+            other => out.push(other),
+        }
     }
 }
 
@@ -67,6 +85,11 @@ impl SqlHooks for MySqlDialect {
                 c.push("SIGNED")
             }
             SqlType::Float | SqlType::Double => c.push("DOUBLE"),
+            // A bare DECIMAL is DECIMAL(10, 0) and would drop every fraction: without a
+            // precision, the one the DDL gives a bare NUMERIC column.
+            SqlType::Numeric {
+                precision: None, ..
+            } => c.push("DECIMAL(38, 10)"),
             SqlType::Numeric { precision, scale } => {
                 c.push("DECIMAL");
                 c.precision_scale(*precision, *scale);
@@ -86,6 +109,27 @@ impl SqlHooks for MySqlDialect {
             SqlType::Custom(s) => c.push(s),
         }
         Ok(())
+    }
+
+    /// Tables and columns stop at 64 characters, but aliases go further: MariaDB keeps 255
+    /// bytes of a label and silently drops the rest (MySQL allows 256 characters).
+    fn max_alias_bytes(&self) -> Option<usize> {
+        Some(255)
+    }
+
+    /// `UPDATE t, other SET t.col = ...`.
+    fn multi_table_update(&self) -> MultiTableUpdate {
+        MultiTableUpdate::TableList
+    }
+
+    /// `DELETE t FROM t, other WHERE ...`.
+    fn multi_table_delete(&self) -> MultiTableDelete {
+        MultiTableDelete::TargetFrom
+    }
+
+    /// LIMIT and OFFSET take the whole unsigned 64-bit range.
+    fn max_row_count(&self) -> u64 {
+        u64::MAX
     }
 
     /// MySQL needs a LIMIT before an OFFSET; the largest unsigned 64-bit number means no
@@ -108,6 +152,14 @@ impl SqlHooks for MySqlDialect {
             c.limit_value(n);
         }
         Ok(())
+    }
+
+    /// No FETCH FIRST: a LIMIT, and `WITH TIES` refused.
+    fn fetch(&self, c: &mut SqlCompiler<'_>, fetch: Fetch, offset: Option<u64>) -> Result<()> {
+        if fetch.with_ties {
+            return Err(c.unsupported("FETCH FIRST ... WITH TIES"));
+        }
+        self.limit_offset(c, Some(fetch.count), offset)
     }
 
     /// MariaDB has no `FOR SHARE`; both it and MySQL take `LOCK IN SHARE MODE`.

@@ -7,7 +7,6 @@ mod errors;
 
 use super::{push_quoted, Capabilities, Dialect, UpsertStyle};
 use crate::error::Result;
-use crate::sql::literal::render_literal;
 use crate::value::Value;
 
 /// The MySQL / MariaDB dialect.
@@ -52,7 +51,6 @@ impl Dialect for MySqlDialect {
     }
 
     fn render_literal(&self, value: &Value, out: &mut String) -> Result<()> {
-        // MySQL reads a backslash in a string literal as an escape unless NO_BACKSLASH_ESCAPES.
-        render_literal(value, true, false, out)
+        compiler::render_literal(value, out)
     }
 }

@@ -4,7 +4,25 @@ use super::PostgresDialect;
 use crate::error::Result;
 use crate::sql::ast::Expr;
 use crate::sql::compiler::{Precedence, SqlCompiler, SqlHooks};
+use crate::sql::literal;
 use crate::value::Value;
+
+/// A value as a PostgreSQL literal: the generic form, except bytes, which are `'\x00ff'`
+/// (PostgreSQL reads `X'00FF'` as a bit string, which does not cast to `bytea`).
+pub(super) fn render_literal(value: &Value, out: &mut String) -> Result<()> {
+    match value {
+        Value::Bytes(bytes) => {
+            use std::fmt::Write;
+            out.push_str("'\\x");
+            for b in bytes {
+                let _ = write!(out, "{b:02x}");
+            }
+            out.push('\'');
+            Ok(())
+        }
+        other => literal::render_literal(other, false, true, out),
+    }
+}
 
 impl SqlHooks for PostgresDialect {
     /// PostgreSQL has ILIKE.

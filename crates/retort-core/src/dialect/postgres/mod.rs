@@ -6,6 +6,8 @@ mod driver;
 mod errors;
 
 use super::{push_quoted, Capabilities, Dialect, UpsertStyle};
+use crate::error::Result;
+use crate::value::Value;
 
 /// The PostgreSQL dialect.
 #[derive(Debug, Clone, Default)]
@@ -38,6 +40,10 @@ impl Dialect for PostgresDialect {
 
     fn quote_identifier(&self, ident: &str, out: &mut String) {
         push_quoted(ident, '"', out);
+    }
+
+    fn render_literal(&self, value: &Value, out: &mut String) -> Result<()> {
+        compiler::render_literal(value, out)
     }
 
     fn placeholder(&self, index: usize, out: &mut String) {

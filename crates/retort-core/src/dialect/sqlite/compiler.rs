@@ -2,8 +2,8 @@
 
 use super::SqliteDialect;
 use crate::error::Result;
-use crate::sql::ast::{Expr, FunctionCall, Query};
-use crate::sql::compiler::{Precedence, SqlCompiler, SqlHooks};
+use crate::sql::ast::{Expr, Fetch, FunctionCall, Query};
+use crate::sql::compiler::{MultiTableDelete, Precedence, SqlCompiler, SqlHooks};
 use crate::types::SqlType;
 
 impl SqlHooks for SqliteDialect {
@@ -21,6 +21,20 @@ impl SqlHooks for SqliteDialect {
         c.expr_in(right, Precedence::Concat)
     }
 
+    /// SQLite's LIKE reads a pattern (and the text it matches) only up to the first NUL.
+    /// Refusing such terms keeps `contains`, `startswith` and `endswith` on LIKE, with its
+    /// ASCII case folding that SQLite users expect, rather than switching them to `instr()`.
+    fn like_reads_past_nul(&self) -> bool {
+        false
+    }
+
+    /// SQLite has `UPDATE ... FROM` (3.33 and later; the bundled library is newer) but no
+    /// multi-table DELETE: the other tables go into a correlated `EXISTS`, which needs
+    /// neither a primary key nor a rowid.
+    fn multi_table_delete(&self) -> MultiTableDelete {
+        MultiTableDelete::Exists
+    }
+
     /// SQLite has no `now()`; `CURRENT_TIMESTAMP` is the same instant (in UTC).
     fn function_call(&self, c: &mut SqlCompiler<'_>, call: &FunctionCall) -> Result<()> {
         if call.args.is_empty() && call.name.eq_ignore_ascii_case("now") {
@@ -28,6 +42,25 @@ impl SqlHooks for SqliteDialect {
             return Ok(());
         }
         c.standard_function_call(call)
+    }
+
+    /// SQLite has no fixed-point type: `NUMERIC(p, s)` is only a name, and the cast would keep
+    /// every digit. A cast to a numeric type with a precision rounds to its scale (0 when
+    /// none is given) instead, as PostgreSQL and MySQL do; the result is a REAL, and the
+    /// precision itself is not enforced.
+    fn cast(&self, c: &mut SqlCompiler<'_>, expr: &Expr, ty: &SqlType) -> Result<()> {
+        match ty {
+            SqlType::Numeric {
+                precision: Some(_),
+                scale,
+            } => {
+                c.push("round(");
+                c.standard_cast(expr, ty)?;
+                c.push(&format!(", {})", scale.unwrap_or(0)));
+                Ok(())
+            }
+            _ => c.standard_cast(expr, ty),
+        }
     }
 
     /// Names with the storage class the value should end up in: SQLite decides a CAST by
@@ -73,6 +106,14 @@ impl SqlHooks for SqliteDialect {
             c.limit_value(n);
         }
         Ok(())
+    }
+
+    /// No FETCH FIRST: a LIMIT, and `WITH TIES` refused.
+    fn fetch(&self, c: &mut SqlCompiler<'_>, fetch: Fetch, offset: Option<u64>) -> Result<()> {
+        if fetch.with_ties {
+            return Err(c.unsupported("FETCH FIRST ... WITH TIES"));
+        }
+        self.limit_offset(c, Some(fetch.count), offset)
     }
 
     /// SQLite does not allow parentheses around the members of a compound SELECT; a member
