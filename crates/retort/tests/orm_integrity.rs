@@ -186,21 +186,21 @@ fn create_drawn(db: &retort_testkit::TestDb, checker: &Checker) {
     );
 }
 
-/// Whether every object's key, read back from the database, holds that object's name.
-fn assert_paired<K: Into<Value> + Clone>(
+/// Checks that the key each object was given holds that object's row: object `i` was created
+/// with the name `{prefix}{i}`. (The object's own name is no witness: after the commit it
+/// reloads whatever row its key names.)
+fn assert_paired<M: Model>(
     db: &retort_testkit::TestDb,
     checker: &Checker,
     table: &str,
-    objects: &[(Option<K>, Option<String>)],
+    objects: &[Obj<M>],
+    prefix: &str,
+    key: impl Fn(&M) -> Option<Value>,
 ) {
-    for (id, name) in objects {
-        let id = id.clone().expect("the flush gave the object its key");
-        let rows = checker.rows(
-            db,
-            &format!("SELECT name FROM {table} WHERE id = ?"),
-            &[id.into()],
-        );
-        assert_eq!(rows, vec![vec![txt(name.as_deref().unwrap())]], "{table}");
+    for (i, obj) in objects.iter().enumerate() {
+        let id = key(&obj.read().unwrap()).expect("the flush gave the object its key");
+        let rows = checker.rows(db, &format!("SELECT name FROM {table} WHERE id = ?"), &[id]);
+        assert_eq!(rows, vec![vec![txt(&format!("{prefix}{i}"))]], "{table}");
     }
 }
 
@@ -218,14 +218,9 @@ fn server_made_uuid_keys_are_paired_with_their_own_objects() {
         session.commit().unwrap();
         // A UUID says nothing about the order rows were inserted in: one row per INSERT.
         assert_eq!(capture.count("INSERT"), 40);
-        // The name each object was created with: the object itself would reload a wrongly
-        // paired row's name after the commit.
-        let seen: Vec<_> = tokens
-            .iter()
-            .enumerate()
-            .map(|(i, o)| (o.read().unwrap().id, Some(format!("token{i}"))))
-            .collect();
-        assert_paired(db, &checker, "tokens", &seen);
+        assert_paired(db, &checker, "tokens", &tokens, "token", |m: &Token| {
+            m.id.map(Value::from)
+        });
     });
 }
 
@@ -240,14 +235,14 @@ fn server_made_keys_without_order_are_paired_with_their_own_objects() {
             name: Some(format!("ticket{i}")),
         }));
         session.commit().unwrap();
-        // The name each object was created with: the object itself would reload a wrongly
-        // paired row's name after the commit.
-        let seen: Vec<_> = drawn
-            .iter()
-            .enumerate()
-            .map(|(i, o)| (o.read().unwrap().id, Some(format!("ticket{i}"))))
-            .collect();
-        assert_paired(db, &checker, "tickets_drawn", &seen);
+        assert_paired(
+            db,
+            &checker,
+            "tickets_drawn",
+            &drawn,
+            "ticket",
+            |m: &Drawn| m.id.map(Value::from),
+        );
     });
 }
 
@@ -267,14 +262,9 @@ fn autoincrement_keys_of_a_multi_row_insert_are_paired_with_their_own_objects() 
             assert_eq!(capture.count("INSERT"), 2, "batched: 1000 + 500 rows");
         }
         session.commit().unwrap();
-        // The name each object was created with: the object itself would reload a wrongly
-        // paired row's name after the commit.
-        let seen: Vec<_> = users
-            .iter()
-            .enumerate()
-            .map(|(i, o)| (o.read().unwrap().id, Some(format!("u{i}"))))
-            .collect();
-        assert_paired(db, &checker, "users", &seen);
+        assert_paired(db, &checker, "users", &users, "u", |m: &User| {
+            m.id.map(Value::from)
+        });
     });
 }
 

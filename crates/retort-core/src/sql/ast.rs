@@ -464,6 +464,19 @@ pub struct SelectCore {
     pub correlation: Correlation,
 }
 
+impl SelectCore {
+    /// The expressions of its own clauses (columns, WHERE, GROUP BY, HAVING, ORDER BY), not
+    /// those inside its FROM items.
+    pub(crate) fn clause_exprs(&self) -> impl Iterator<Item = &Expr> {
+        self.columns
+            .iter()
+            .chain(&self.where_)
+            .chain(&self.group_by)
+            .chain(&self.having)
+            .chain(self.order_by.iter().map(|o| &o.expr))
+    }
+}
+
 /// How a nested SELECT treats tables that an enclosing query already has in its FROM.
 ///
 /// Only tables *inferred* from the SELECT's expressions are subject to correlation; FROM items
@@ -812,14 +825,7 @@ impl Query {
             Query::Select(core) => {
                 core.ctes.is_empty()
                     && core.from.iter().all(|f| matches!(f, FromItem::Table(_)))
-                    && core
-                        .columns
-                        .iter()
-                        .chain(&core.where_)
-                        .chain(&core.group_by)
-                        .chain(&core.having)
-                        .chain(core.order_by.iter().map(|o| &o.expr))
-                        .all(Expr::is_leaf)
+                    && core.clause_exprs().all(Expr::is_leaf)
             }
             Query::Compound { .. } => false,
         }

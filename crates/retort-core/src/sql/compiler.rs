@@ -1211,14 +1211,7 @@ impl<'d> SqlCompiler<'d> {
             walk::from_item_keys(item, &mut explicit);
         }
         let mut inferred: Vec<Source<'_>> = Vec::new();
-        for e in core
-            .columns
-            .iter()
-            .chain(&core.where_)
-            .chain(&core.group_by)
-            .chain(&core.having)
-            .chain(core.order_by.iter().map(|o| &o.expr))
-        {
+        for e in core.clause_exprs() {
             walk::collect_sources(e, &explicit, &mut inferred);
         }
         self.correlate(core, &mut inferred);
