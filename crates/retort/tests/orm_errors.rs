@@ -272,3 +272,53 @@ fn a_failed_commit_leaves_the_session_needing_a_rollback() {
         assert_eq!(checker.count(db, "SELECT count(*) FROM users"), 1);
     });
 }
+
+#[test]
+fn a_failed_core_statement_then_commit() {
+    for_each_backend(|db| {
+        // `session.execute` of a Core statement that fails leaves the session as it was (the
+        // failure is not a flush's); what the COMMIT after it does is the database's answer.
+        let registry = create_tables(db, &[Registry::register::<Item>]);
+        let items = registry.metadata().table("items").unwrap();
+        let checker = Checker::new(db);
+        let session = Session::new(db.engine());
+        let flushed = session.add(item(1, Some("flushed")));
+        session.flush().unwrap();
+        let err = session
+            .execute(
+                &update(&items)
+                    .set("name", Value::Null)
+                    .where_(items.c("id").eq(1)),
+            )
+            .unwrap_err();
+        assert!(matches!(err, Error::Integrity(_)), "{err}");
+
+        let result = session.commit();
+        if db.name() == "postgresql" {
+            // The failed statement aborted the transaction: the flushed row is not
+            // committed, and the COMMIT says so rather than succeeding.
+            let err = result.unwrap_err();
+            assert!(matches!(err, Error::Operational(_)), "{err}");
+            assert_eq!(err.database_error().and_then(|e| e.code()), Some("25P02"));
+            assert!(err.to_string().contains("rolled back"), "{err}");
+            assert_eq!(checker.count(db, "SELECT count(*) FROM items"), 0);
+            // As after any failed COMMIT: the session needs a rollback, which makes the
+            // object whose INSERT was lost transient again.
+            assert_pending_rollback(&session);
+            assert_eq!(flushed.state(), ObjectState::Persistent);
+            session.rollback().unwrap();
+            assert_eq!(flushed.state(), ObjectState::Transient);
+            assert_eq!(session.identity_count(), 0);
+            session.add_obj(&flushed).unwrap();
+            session.commit().unwrap();
+        } else {
+            // Only the failed UPDATE was undone; the flushed INSERT is committed.
+            result.unwrap();
+        }
+        assert_eq!(flushed.state(), ObjectState::Persistent);
+        assert_eq!(
+            checker.rows(db, "SELECT id, name FROM items", &[]),
+            vec![vec![Value::Int(1), txt("flushed")]]
+        );
+    });
+}

@@ -26,6 +26,25 @@
 //! assert_eq!(xs, vec![1]);
 //! # Ok::<(), retort_core::Error>(())
 //! ```
+//!
+//! # A statement that fails inside a transaction
+//!
+//! What the database does with the transaction then differs, and a COMMIT never hides it:
+//!
+//! - Most errors on SQLite and MariaDB undo only the failed statement. The transaction goes
+//!   on, and COMMIT commits the work done before and after it.
+//! - PostgreSQL aborts the whole transaction at any error: later statements fail, and the
+//!   COMMIT fails with an `OperationalError` (SQLSTATE 25P02) saying the transaction was
+//!   rolled back because of the earlier failure — the server itself rolls back a COMMIT of
+//!   an aborted transaction without an error, which retort turns into one.
+//! - Some errors make the database roll back the whole transaction and go on in autocommit
+//!   mode: a deadlock on MariaDB, `INSERT OR ROLLBACK` or an I/O error on SQLite. Later
+//!   statements would run outside the transaction, so they are refused, and so is the
+//!   COMMIT, each with an `OperationalError` naming the failure.
+//!
+//! Rolling back to a savepoint taken before the failed statement puts a PostgreSQL
+//! transaction right again; after that, COMMIT commits. A failed COMMIT leaves the
+//! connection with no transaction open.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -33,6 +52,7 @@ use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
 
 use crate::dialect::{Dialect, DialectRef};
+use crate::engine::driver::DriverConnection;
 use crate::engine::events::Events;
 use crate::engine::pool::{Health, PooledConn};
 use crate::engine::result::{CursorResult, Row};
@@ -54,6 +74,14 @@ pub struct Connection {
     /// A `BEGIN` or `START TRANSACTION` was sent as raw SQL, so a transaction may be open
     /// that `depth` does not count.
     raw_begin: bool,
+    /// The database rolled back the open transaction by itself when a statement failed; the
+    /// failure, described. Until the transaction is ended, statements are refused (they
+    /// would run outside it) and COMMIT fails.
+    rolled_back: Option<String>,
+    /// The last statement failure inside the transaction, not yet examined: whether the
+    /// database rolled back the transaction because of it is asked before the next
+    /// operation.
+    failure: Option<Error>,
 }
 
 /// Something `execute_many` can run: raw SQL, or a statement compiled for the dialect (its
@@ -123,6 +151,47 @@ fn commit_outcome_unknown(err: Error) -> Error {
     }
 }
 
+/// A failure, described for a later error's message: its kind, code and message, without
+/// the statement and its parameters.
+fn describe(err: &Error) -> String {
+    match err.database_error() {
+        Some(e) => match e.code() {
+            Some(code) => format!("{:?} {code}: {}", e.kind(), e.message()),
+            None => format!("{:?}: {}", e.kind(), e.message()),
+        },
+        None => err.to_string(),
+    }
+}
+
+/// The error for work attempted in a transaction the database has already rolled back by
+/// itself: `what` names what was refused ("COMMIT", "the statement"), `cause` the failure
+/// that made the database roll back.
+fn rolled_back_error(what: &str, cause: &str) -> Error {
+    let message = if what == "COMMIT" {
+        format!(
+            "COMMIT refused: the database rolled back the transaction when an earlier \
+             statement failed ({cause}); nothing in it was committed"
+        )
+    } else {
+        format!(
+            "{what} was not sent: the database rolled back the transaction when an earlier \
+             statement failed ({cause}), so it would run outside the transaction; roll the \
+             transaction back before going on"
+        )
+    };
+    Error::Operational(DatabaseError::new(ErrorKind::OtherOperational, message))
+}
+
+/// Keeps a copy of a database error raised inside a transaction, for
+/// [`Connection::settle_failure`]. A lost connection says nothing about the transaction.
+fn record_failure(failure: &mut Option<Error>, err: &Error) {
+    if let Some(e) = err.database_error() {
+        if !err.is_disconnect() {
+            *failure = Some(Error::from_database(e.clone()));
+        }
+    }
+}
+
 /// Whether raw SQL opens a transaction the connection does not track.
 fn opens_transaction(sql: &str) -> bool {
     let head = sql.trim_start();
@@ -141,6 +210,8 @@ impl Connection {
             depth: 0,
             savepoints: 0,
             raw_begin: false,
+            rolled_back: None,
+            failure: None,
         }
     }
 
@@ -166,6 +237,7 @@ impl Connection {
     /// A raw `COMMIT` whose connection is lost before the answer comes back fails with
     /// [`ErrorKind::CommitOutcomeUnknown`], as [`Transaction::commit`] does.
     pub fn exec_driver_sql(&mut self, sql: &str, params: &[Value]) -> Result<CursorResult> {
+        self.check_not_rolled_back(sql, params)?;
         self.events.before_execute(sql, params);
         if opens_transaction(sql) {
             self.raw_begin = true;
@@ -192,28 +264,21 @@ impl Connection {
         I::Item: AsRef<[Value]>,
     {
         let sql = stmt.sql_for(self.dialect.as_ref())?;
+        self.check_not_rolled_back(&sql, &[])?;
         self.events.before_execute(&sql, &[]);
-        let hide = self.events.hide_parameters();
-        let pooled = &mut *self.conn;
-        let mut prepared = match pooled.driver.prepare(&sql) {
-            Ok(p) => p,
-            Err(e) => {
-                pooled.health.note(&e);
-                return Err(with_statement(e, &sql, &[], hide));
+        let run = |driver: &mut dyn DriverConnection| {
+            let mut prepared = driver.prepare(&sql).map_err(|e| (e, Vec::new()))?;
+            let mut total = 0;
+            for params in param_sets {
+                let params = params.as_ref();
+                total += prepared.execute(params).map_err(|e| (e, params.to_vec()))?;
             }
+            Ok(total)
         };
-        let mut total = 0;
-        for params in param_sets {
-            let params = params.as_ref();
-            match prepared.execute(params) {
-                Ok(n) => total += n,
-                Err(e) => {
-                    pooled.health.note(&e);
-                    return Err(with_statement(e, &sql, params, hide));
-                }
-            }
+        match run(&mut *self.conn.driver) {
+            Ok(total) => Ok(total),
+            Err((e, params)) => Err(self.fail(e, &sql, &params)),
         }
-        Ok(total)
     }
 
     /// Compiles and runs `stmt`, returning its rows as the driver reads them rather than all
@@ -225,14 +290,20 @@ impl Connection {
 
     /// [`stream`](Self::stream) for raw SQL.
     pub fn stream_driver_sql(&mut self, sql: &str, params: &[Value]) -> Result<RowStream<'_>> {
+        self.check_not_rolled_back(sql, params)?;
         self.events.before_execute(sql, params);
         let hide_params = self.events.hide_parameters();
         let pooled = &mut *self.conn;
+        // The driver stays borrowed on the error path too, so the failure is only recorded
+        // here; the next operation asks the driver what it did to the transaction.
+        let failure = &mut self.failure;
+        let inside = self.depth > 0;
         match pooled.driver.stream(sql, params) {
             Ok(stream) => Ok(RowStream {
                 columns: stream.columns,
                 rows: stream.rows,
                 health: &mut pooled.health,
+                failure: inside.then_some(failure),
                 sql: sql.to_owned(),
                 params: if hide_params {
                     Vec::new()
@@ -244,6 +315,9 @@ impl Connection {
             }),
             Err(e) => {
                 pooled.health.note(&e);
+                if inside {
+                    record_failure(failure, &e);
+                }
                 Err(with_statement(e, sql, params, hide_params))
             }
         }
@@ -275,12 +349,7 @@ impl Connection {
                 "begin_nested() needs an open transaction; call begin() first".into(),
             ));
         }
-        self.savepoints += 1;
-        let mut name = String::new();
-        self.dialect
-            .quote_identifier(&format!("retort_sp_{}", self.savepoints), &mut name);
-        self.control(&format!("SAVEPOINT {name}"))?;
-        self.depth += 1;
+        let name = self.open_savepoint()?;
         Ok(Savepoint {
             conn: self,
             name,
@@ -332,7 +401,9 @@ impl Connection {
     /// When the database refuses the COMMIT (a deferred constraint, a serialization failure)
     /// the transaction is rolled back and that error returned. When the connection is lost
     /// while COMMIT is in flight the error is [`ErrorKind::CommitOutcomeUnknown`]: the
-    /// server may have committed, so check the database before retrying the work.
+    /// server may have committed, so check the database before retrying the work. A
+    /// transaction the database gave up after a failed statement fails to commit as with
+    /// [`Transaction::commit`].
     pub fn commit_transaction(&mut self) -> Result<()> {
         self.require_transaction()?;
         self.end_transaction(true)
@@ -349,11 +420,18 @@ impl Connection {
     /// [`rollback_to_savepoint`](Self::rollback_to_savepoint).
     pub fn savepoint(&mut self) -> Result<String> {
         self.require_transaction()?;
+        self.open_savepoint()
+    }
+
+    /// Sends `SAVEPOINT` with a fresh name and counts it; returns the quoted name.
+    fn open_savepoint(&mut self) -> Result<String> {
         self.savepoints += 1;
         let mut name = String::new();
         self.dialect
             .quote_identifier(&format!("retort_sp_{}", self.savepoints), &mut name);
-        self.control(&format!("SAVEPOINT {name}"))?;
+        let sql = format!("SAVEPOINT {name}");
+        self.check_not_rolled_back(&sql, &[])?;
+        self.control(&sql)?;
         self.depth += 1;
         Ok(name)
     }
@@ -416,9 +494,22 @@ impl Connection {
     /// committed before the connection died, so the error says the outcome is unknown
     /// (`CommitOutcomeUnknown`).
     fn end_transaction(&mut self, commit: bool) -> Result<()> {
+        self.settle_failure();
+        let rolled_back = self.rolled_back.take();
         self.depth = 0;
         self.raw_begin = false;
         if commit {
+            if let Some(cause) = rolled_back {
+                // Nothing is left to commit. A ROLLBACK makes sure no transaction stays open
+                // where the driver cannot tell.
+                self.rollback_quietly();
+                return Err(with_statement(
+                    rolled_back_error("COMMIT", &cause),
+                    "COMMIT",
+                    &[],
+                    false,
+                ));
+            }
             if self.conn.health.is_broken() {
                 return Err(Error::Operational(
                     DatabaseError::new(
@@ -429,7 +520,12 @@ impl Connection {
                     .with_statement("COMMIT", &[]),
                 ));
             }
-            match self.control("COMMIT") {
+            self.events.before_execute("COMMIT", &[]);
+            let committed = match self.conn.driver.commit() {
+                Ok(()) => Ok(()),
+                Err(e) => Err(self.fail(e, "COMMIT", &[])),
+            };
+            match committed {
                 Ok(()) => Ok(()),
                 Err(e) if e.is_disconnect() => Err(commit_outcome_unknown(e)),
                 Err(e) => {
@@ -446,12 +542,17 @@ impl Connection {
     }
 
     fn end_savepoint(&mut self, name: &str, commit: bool) -> Result<()> {
-        self.depth = self.depth.saturating_sub(1);
-        if commit {
-            self.control(&format!("RELEASE SAVEPOINT {name}"))
+        let sql = if commit {
+            format!("RELEASE SAVEPOINT {name}")
         } else {
-            self.control(&format!("ROLLBACK TO SAVEPOINT {name}"))
-        }
+            format!("ROLLBACK TO SAVEPOINT {name}")
+        };
+        // When the database rolled back the whole transaction, the savepoint went with it:
+        // there is nothing to release, and rolling back to it cannot bring the work back.
+        let refused = self.check_not_rolled_back(&sql, &[]);
+        self.depth = self.depth.saturating_sub(1);
+        refused?;
+        self.control(&sql)
     }
 
     /// ROLLBACK for cleanup paths; a failure means the connection cannot be trusted again.
@@ -468,7 +569,36 @@ impl Connection {
 
     fn fail(&mut self, err: Error, sql: &str, params: &[Value]) -> Error {
         self.conn.health.note(&err);
+        if self.depth > 0 {
+            record_failure(&mut self.failure, &err);
+        }
         with_statement(err, sql, params, self.events.hide_parameters())
+    }
+
+    /// Asks the driver whether the last failure inside the transaction made the database roll
+    /// the whole transaction back, before anything else runs on the connection.
+    fn settle_failure(&mut self) {
+        if let Some(err) = self.failure.take() {
+            if self.depth > 0 && self.rolled_back.is_none() && self.conn.driver.rolled_back_by(&err)
+            {
+                self.rolled_back = Some(describe(&err));
+            }
+        }
+    }
+
+    /// Refuses `sql` when the database has rolled back the transaction it would run in: it
+    /// would run outside it, in autocommit mode, unknown to the caller.
+    fn check_not_rolled_back(&mut self, sql: &str, params: &[Value]) -> Result<()> {
+        self.settle_failure();
+        match &self.rolled_back {
+            Some(cause) => Err(with_statement(
+                rolled_back_error("the statement", cause),
+                sql,
+                params,
+                self.events.hide_parameters(),
+            )),
+            None => Ok(()),
+        }
     }
 }
 
@@ -510,6 +640,10 @@ impl Transaction<'_> {
     /// whether the server committed before it went: the error is then
     /// [`ErrorKind::CommitOutcomeUnknown`] (an `OperationalError` that is also a disconnect),
     /// and the caller must check the database before retrying.
+    ///
+    /// A transaction the database gave up after a failed statement is not committed either,
+    /// and the COMMIT fails with an `OperationalError` that says so (see the module
+    /// documentation); the connection is then left with no transaction open.
     pub fn commit(mut self) -> Result<()> {
         self.done = true;
         self.conn.end_transaction(true)
@@ -541,6 +675,8 @@ impl Drop for Transaction<'_> {
         if !self.done {
             self.conn.depth = 0;
             self.conn.raw_begin = false;
+            self.conn.rolled_back = None;
+            self.conn.failure = None;
             self.conn.rollback_quietly();
         }
     }
@@ -594,7 +730,9 @@ impl Drop for Savepoint<'_> {
     fn drop(&mut self) {
         if !self.done {
             let name = std::mem::take(&mut self.name);
-            if self.conn.end_savepoint(&name, false).is_err() {
+            // Refused only because the database rolled back the whole transaction; the
+            // connection itself is sound.
+            if self.conn.end_savepoint(&name, false).is_err() && self.conn.rolled_back.is_none() {
                 self.conn.conn.health.mark_broken();
             }
         }
@@ -616,6 +754,8 @@ pub struct RowStream<'c> {
     columns: Arc<[String]>,
     rows: Box<dyn Iterator<Item = Result<Vec<Value>>> + 'c>,
     health: &'c mut Health,
+    /// Where a failure inside a transaction is recorded for the connection to examine.
+    failure: Option<&'c mut Option<Error>>,
     sql: String,
     params: Vec<Value>,
     hide_params: bool,
@@ -645,6 +785,9 @@ impl Iterator for RowStream<'_> {
             Some(Err(e)) => {
                 self.finished = true;
                 self.health.note(&e);
+                if let Some(failure) = self.failure.as_deref_mut() {
+                    record_failure(failure, &e);
+                }
                 Some(Err(with_statement(
                     e,
                     &self.sql,

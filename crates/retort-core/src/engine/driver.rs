@@ -144,4 +144,23 @@ pub trait DriverConnection: Send {
     fn in_transaction(&self) -> Option<bool> {
         None
     }
+
+    /// Commits the open transaction.
+    ///
+    /// A database that answers the COMMIT of a transaction it has already given up on by
+    /// rolling it back, with no error the client can see, must be made to fail here instead,
+    /// leaving the transaction for the engine to roll back: a COMMIT that commits nothing
+    /// must never look like one that committed.
+    fn commit(&mut self) -> Result<()> {
+        self.execute_batch("COMMIT")
+    }
+
+    /// Whether `err`, returned by a statement run inside a transaction, means the database
+    /// rolled back the whole transaction by itself, so that a later statement would run
+    /// outside it, in autocommit mode. By default the driver's
+    /// [`in_transaction`](Self::in_transaction) answers, where it can tell.
+    fn rolled_back_by(&self, err: &Error) -> bool {
+        let _ = err;
+        self.in_transaction() == Some(false)
+    }
 }

@@ -37,6 +37,9 @@ use crate::engine::url::Url;
 use crate::error::{DatabaseError, Error, ErrorKind, Result};
 use crate::value::Value;
 
+/// ER_LOCK_DEADLOCK.
+const DEADLOCK: &str = "1213";
+
 /// The `binary` character set: such string columns hold bytes, not text.
 const BINARY_CHARSET: u16 = 63;
 
@@ -521,6 +524,13 @@ impl DriverConnection for MySqlConnection {
 
     fn ping(&mut self) -> Result<()> {
         self.conn.ping().map_err(classify)
+    }
+
+    fn rolled_back_by(&self, err: &Error) -> bool {
+        // InnoDB rolls back the whole transaction of a deadlock victim, and the session goes
+        // on in autocommit mode. Other errors undo only their statement (a lock wait timeout
+        // too, unless the server runs with innodb_rollback_on_timeout).
+        err.database_error().and_then(|e| e.code()) == Some(DEADLOCK)
     }
 }
 

@@ -25,7 +25,9 @@ use postgres::fallible_iterator::FallibleIterator;
 use postgres::types::{Format, FromSql, IsNull, Kind, ToSql, Type};
 use postgres::{Client, NoTls, Statement};
 
-use super::errors::{classify, BindError};
+use super::errors::{
+    aborted_commit, classify, is_in_failed_transaction, server_failure, BindError,
+};
 use super::PostgresDialect;
 use crate::engine::driver::{
     ConnectOptions, DriverConnection, DriverDialect, DriverResult, DriverStatement, DriverStream,
@@ -35,6 +37,14 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::value::Value;
 
 const STATEMENT_CACHE_CAPACITY: usize = 256;
+
+/// COMMIT, behind a statement that fails if the transaction is aborted. PostgreSQL answers
+/// the COMMIT of an aborted transaction with ROLLBACK and no error, and the driver exposes
+/// neither the command tag nor the transaction status that would tell. The statement before
+/// it gets the server's own verdict in the same round trip: in an aborted transaction it
+/// fails with SQLSTATE 25P02, and the COMMIT after it in the same query string is skipped,
+/// leaving the transaction open for the engine's ROLLBACK.
+const COMMIT_CHECKED: &str = "SELECT 1; COMMIT";
 const PING_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Quotes a connection-string value.
@@ -88,6 +98,7 @@ impl DriverDialect for PostgresDialect {
         Ok(Box::new(PgConnection {
             client,
             statements: HashMap::new(),
+            last_failure: None,
         }))
     }
 }
@@ -102,6 +113,17 @@ struct Prepared {
 struct PgConnection {
     client: Client,
     statements: HashMap<String, Prepared>,
+    /// The server's last error, other than "transaction aborted", described: what aborted
+    /// the transaction, when a COMMIT finds it aborted.
+    last_failure: Option<String>,
+}
+
+/// Classifies `err`, remembering what the server said in `last_failure`.
+fn noted(last_failure: &mut Option<String>, err: postgres::Error) -> Error {
+    if let Some(failure) = server_failure(&err) {
+        *last_failure = Some(failure);
+    }
+    classify(err)
 }
 
 impl PgConnection {
@@ -116,7 +138,10 @@ impl PgConnection {
                  {MAX_PARAMS} parameters in one statement"
             )));
         }
-        let statement = self.client.prepare(sql).map_err(classify)?;
+        let statement = self
+            .client
+            .prepare(sql)
+            .map_err(|e| noted(&mut self.last_failure, e))?;
         let columns = statement
             .columns()
             .iter()
@@ -136,7 +161,7 @@ impl PgConnection {
     /// (after the table it reads was altered, say).
     fn fail(&mut self, sql: &str, err: postgres::Error) -> Error {
         self.statements.remove(sql);
-        classify(err)
+        noted(&mut self.last_failure, err)
     }
 }
 
@@ -275,16 +300,20 @@ impl DriverConnection for PgConnection {
         self.statements.remove(sql);
         let prepared = self.prepared(sql)?;
         check_params(&prepared.statement, params)?;
-        let iter = self
+        let last_failure = &mut self.last_failure;
+        let iter = match self
             .client
             .query_raw(&prepared.statement, params.iter().map(PgParam))
-            .map_err(classify)?;
+        {
+            Ok(iter) => iter,
+            Err(e) => return Err(noted(last_failure, e)),
+        };
         Ok(DriverStream {
             columns: prepared.columns,
-            rows: Box::new(
-                iter.iterator()
-                    .map(|row| row.map_err(classify).and_then(|row| read_row(&row))),
-            ),
+            rows: Box::new(iter.iterator().map(move |row| {
+                row.map_err(|e| noted(last_failure, e))
+                    .and_then(|row| read_row(&row))
+            })),
         })
     }
 
@@ -292,12 +321,25 @@ impl DriverConnection for PgConnection {
         let prepared = self.prepared(sql)?;
         Ok(Box::new(PgPrepared {
             client: &mut self.client,
+            last_failure: &mut self.last_failure,
             statement: prepared.statement,
         }))
     }
 
     fn execute_batch(&mut self, sql: &str) -> Result<()> {
-        self.client.batch_execute(sql).map_err(classify)
+        self.client
+            .batch_execute(sql)
+            .map_err(|e| noted(&mut self.last_failure, e))
+    }
+
+    fn commit(&mut self) -> Result<()> {
+        match self.client.batch_execute(COMMIT_CHECKED) {
+            Ok(()) => Ok(()),
+            Err(e) if is_in_failed_transaction(&e) => {
+                Err(aborted_commit(self.last_failure.as_deref()))
+            }
+            Err(e) => Err(noted(&mut self.last_failure, e)),
+        }
     }
 
     fn ping(&mut self) -> Result<()> {
@@ -311,6 +353,7 @@ impl DriverConnection for PgConnection {
 
 struct PgPrepared<'c> {
     client: &'c mut Client,
+    last_failure: &'c mut Option<String>,
     statement: Statement,
 }
 
@@ -320,9 +363,13 @@ impl DriverStatement for PgPrepared<'_> {
         let mut it = self
             .client
             .query_raw(&self.statement, params.iter().map(PgParam))
-            .map_err(classify)?;
+            .map_err(|e| noted(self.last_failure, e))?;
         let mut returned = 0;
-        while it.next().map_err(classify)?.is_some() {
+        while it
+            .next()
+            .map_err(|e| noted(self.last_failure, e))?
+            .is_some()
+        {
             returned += 1;
         }
         Ok(it.rows_affected().unwrap_or(returned))

@@ -72,6 +72,42 @@ pub(super) fn classify(err: postgres::Error) -> Error {
     Error::from_database(DatabaseError::new(kind, message).with_source(err))
 }
 
+/// SQLSTATE `in_failed_sql_transaction`: a statement sent after an earlier one aborted the
+/// transaction.
+const IN_FAILED_TRANSACTION: &str = "25P02";
+
+fn sqlstate(err: &postgres::Error) -> Option<&str> {
+    err.as_db_error().map(|db| db.code().code())
+}
+
+/// Whether the server refused a statement because the transaction is aborted.
+pub(super) fn is_in_failed_transaction(err: &postgres::Error) -> bool {
+    sqlstate(err) == Some(IN_FAILED_TRANSACTION)
+}
+
+/// What the server said, for naming the cause of an aborted transaction later; `None` for
+/// errors that did not come from the server and for "transaction aborted" itself.
+pub(super) fn server_failure(err: &postgres::Error) -> Option<String> {
+    let db = err.as_db_error()?;
+    let code = db.code().code();
+    (code != IN_FAILED_TRANSACTION).then(|| format!("{code}: {}", db.message()))
+}
+
+/// The error of a COMMIT that found the transaction aborted: the transaction is lost, not
+/// committed. `cause` is the server's last other error, which is what aborted it.
+pub(super) fn aborted_commit(cause: Option<&str>) -> Error {
+    let cause = cause.map_or_else(String::new, |c| format!(" ({c})"));
+    let message = format!(
+        "COMMIT refused: the transaction was rolled back, because an earlier statement in it \
+         failed{cause} and PostgreSQL aborted it; nothing in it was committed. Roll back to a \
+         savepoint taken before a statement that may fail to keep the work done before it"
+    );
+    Error::from_database(
+        DatabaseError::new(kind_of(IN_FAILED_TRANSACTION), message)
+            .with_code(IN_FAILED_TRANSACTION),
+    )
+}
+
 /// The kind a SQLSTATE stands for.
 fn kind_of(code: &str) -> ErrorKind {
     match code {
