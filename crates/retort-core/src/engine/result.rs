@@ -73,14 +73,7 @@ impl Row {
     /// A row of `values` under `columns`: [`Error::Argument`] unless there is exactly one
     /// value per column.
     pub fn new(columns: Arc<[String]>, values: Vec<Value>) -> Result<Row> {
-        if values.len() != columns.len() {
-            return Err(Error::Argument(format!(
-                "a row of {} columns needs {} values, not {}",
-                columns.len(),
-                columns.len(),
-                values.len()
-            )));
-        }
+        check_width(&columns, &values)?;
         Ok(Row { columns, values })
     }
 
@@ -162,6 +155,19 @@ impl Row {
     }
 }
 
+/// [`Error::Argument`] unless `values` holds exactly one value per column.
+fn check_width(columns: &[String], values: &[Value]) -> Result<()> {
+    if values.len() == columns.len() {
+        return Ok(());
+    }
+    Err(Error::Argument(format!(
+        "a row of {} columns needs {} values, not {}",
+        columns.len(),
+        columns.len(),
+        values.len()
+    )))
+}
+
 /// `T`'s name without module paths: `Option<NaiveDate>` rather than
 /// `core::option::Option<chrono::naive::date::NaiveDate>`.
 fn short_type_name<T>() -> String {
@@ -201,10 +207,18 @@ impl CursorResult {
         last_insert_id: Option<i64>,
     ) -> Result<CursorResult> {
         let returns_rows = !columns.is_empty();
+        // Checked first, so that the rows are collected with their exact count: collecting
+        // through `Result` would grow the vector by doubling, copying large results over.
+        for values in &rows {
+            check_width(&columns, values)?;
+        }
         let rows: Vec<Row> = rows
             .into_iter()
-            .map(|values| Row::new(columns.clone(), values))
-            .collect::<Result<_>>()?;
+            .map(|values| Row {
+                columns: columns.clone(),
+                values,
+            })
+            .collect();
         let rowcount = if returns_rows {
             rows.len() as u64
         } else {
