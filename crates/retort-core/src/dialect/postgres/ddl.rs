@@ -56,13 +56,7 @@ impl DdlHooks for PostgresDialect {
     fn default_literal(&self, d: &dyn Dialect, value: &Value, out: &mut String) -> Result<()> {
         match value {
             // X'..' is a bit string in PostgreSQL; bytea takes hex input as '\x..'.
-            Value::Bytes(bytes) => {
-                out.push_str("'\\x");
-                for b in bytes {
-                    let _ = write!(out, "{b:02x}");
-                }
-                out.push('\'');
-            }
+            Value::Bytes(_) => super::compiler::render_literal(value, out)?,
             // Spell out UTC so the session's time zone does not shift the instant.
             #[cfg(feature = "chrono")]
             Value::DateTimeUtc(t) => {
