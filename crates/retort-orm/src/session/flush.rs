@@ -1,0 +1,520 @@
+//! Flushing: the session's pending, changed and deleted objects written as INSERT, UPDATE
+//! and DELETE statements, and the objects' bookkeeping once they succeed.
+
+use super::*;
+
+impl SessionShared {
+    pub(super) fn flush_locked(&self, state: &mut SessionState) -> Result<()> {
+        if let Some(message) = &state.pending_rollback {
+            return Err(Error::PendingRollback(message.clone()));
+        }
+        let touched: Vec<Arc<dyn ObjHandle>> = std::mem::take(&mut state.touched);
+        // An object under a live write guard cannot be read. Refuse before anything is sent,
+        // with every change still registered, so that nothing is lost and the session stays
+        // usable: the next flush, once the guard is dropped, writes it all.
+        let plan = check_readable(state.new.iter().chain(&state.deleted).chain(&touched))
+            .and_then(|()| collect_updates(&touched));
+        let (changes, seen) = match plan {
+            Ok(plan) => plan,
+            Err(err) => {
+                state.touched = touched;
+                return Err(err);
+            }
+        };
+        if state.new.is_empty() && state.deleted.is_empty() && changes.is_empty() {
+            settle_touched(state, seen);
+            return Ok(());
+        }
+        match self.run_flush(state, &changes) {
+            Ok(inserted) => {
+                rekey_updated(state, &changes);
+                self.finish_flush(state, inserted, seen);
+                Ok(())
+            }
+            Err(err) => {
+                // Nothing of a failed flush may stay in the database, and the session refuses
+                // work until the user rolls it back. Inside a savepoint only the savepoint is
+                // lost: rolling it back (SQLAlchemy's `begin_nested` on error) lets the outer
+                // transaction go on. Outside one, end the transaction now.
+                let message = if state.savepoints.is_empty() {
+                    if let Some(mut conn) = state.conn.take() {
+                        if conn.rollback_transaction().is_err() {
+                            conn.invalidate();
+                        }
+                    }
+                    format!(
+                        "this session's transaction was rolled back after a failed flush \
+                         ({err}); call rollback() before using the session again"
+                    )
+                } else {
+                    format!(
+                        "a flush inside a savepoint failed ({err}); roll back the savepoint \
+                         (or call rollback()) before using the session again"
+                    )
+                };
+                state.touched = touched;
+                state.pending_rollback = Some(message);
+                Err(err)
+            }
+        }
+    }
+
+    /// Emits the statements of a flush. Object states change only once all of them succeed.
+    pub(super) fn run_flush(
+        &self,
+        state: &mut SessionState,
+        changes: &[Update],
+    ) -> Result<Vec<Inserted>> {
+        // Ask the connection, not the engine: what the server can do (MariaDB's RETURNING)
+        // is known only once a connection has been made.
+        let caps = self.connection(state)?.dialect().capabilities();
+        let mut mappers: Vec<&'static Mapper> = Vec::new();
+        for obj in state.new.iter().chain(&state.deleted) {
+            if !mappers.iter().any(|m| std::ptr::eq(*m, obj.mapper())) {
+                mappers.push(obj.mapper());
+            }
+        }
+        let order = uow::dependency_order(&mappers);
+        let new = std::mem::take(&mut state.new);
+        let mut inserted = Vec::with_capacity(new.len());
+        let result = (|| {
+            for mapper in &order {
+                let objs: Vec<&Arc<dyn ObjHandle>> = new
+                    .iter()
+                    .filter(|o| std::ptr::eq(o.mapper(), *mapper))
+                    .collect();
+                if !objs.is_empty() {
+                    self.insert_objects(state, mapper, &objs, &caps, &mut inserted)?;
+                }
+            }
+            for update in changes {
+                self.update_object(state, update)?;
+            }
+            let deleted = state.deleted.clone();
+            for mapper in order.iter().rev() {
+                let objs: Vec<&Arc<dyn ObjHandle>> = deleted
+                    .iter()
+                    .filter(|o| std::ptr::eq(o.mapper(), *mapper))
+                    .collect();
+                if !objs.is_empty() {
+                    self.delete_objects(state, mapper, &objs, &caps)?;
+                }
+            }
+            Ok(())
+        })();
+        match result {
+            Ok(()) => Ok(inserted),
+            Err(err) => {
+                // The rows of INSERTs that did succeed are rolled back with the flush: the
+                // keys and defaults they gave their objects must go too, so the objects are
+                // as they were added (the generated columns were NULL, or they would have
+                // been sent).
+                for entry in &inserted {
+                    for &g in &entry.generated {
+                        let _ = entry.obj.set_value(g, Value::Null);
+                    }
+                    entry.obj.meta().expired = false;
+                }
+                state.new = new;
+                Err(err)
+            }
+        }
+    }
+
+    pub(super) fn insert_objects(
+        &self,
+        state: &mut SessionState,
+        mapper: &'static Mapper,
+        objs: &[&Arc<dyn ObjHandle>],
+        caps: &retort_core::dialect::Capabilities,
+        inserted: &mut Vec<Inserted>,
+    ) -> Result<()> {
+        if let Some(vi) = mapper.version_column() {
+            // A new row starts at version 1, as SQLAlchemy's version counter does.
+            for obj in objs {
+                obj.set_value(vi, Value::Int(1))?;
+            }
+        }
+        let writes: Vec<u64> = objs.iter().map(|o| o.meta().writes).collect();
+        let values: Vec<Vec<Value>> = objs.iter().map(|o| o.values()).collect::<Result<_>>()?;
+        // Consecutive objects that send the same columns share a statement.
+        let mut groups = Vec::new();
+        let mut start = 0;
+        while start < objs.len() {
+            let sent = uow::insert_columns(mapper, &values[start]);
+            let mut end = start + 1;
+            while end < objs.len() && uow::sends_same(mapper, &values[end], &sent) {
+                end += 1;
+            }
+            groups.push((start, end, sent));
+            start = end;
+        }
+        let mut values = values.into_iter();
+        for (start, end, sent) in groups {
+            let rows: Vec<Vec<Value>> = values.by_ref().take(end - start).collect();
+            let generated = uow::generated_columns(mapper, &sent);
+            let mut offset = start;
+            for batch in uow::insert_batches(mapper, &sent, rows, caps)? {
+                let group = &objs[offset..offset + batch.rows];
+                let result = self.execute(state, &batch.statement)?;
+                if !batch.returning.is_empty() {
+                    assign_returned(mapper, group, &batch, result)?;
+                } else if !generated.is_empty() {
+                    // One row per statement: the driver reports the generated key.
+                    let pk = mapper.primary_key();
+                    if let (Some(id), [key]) = (result.last_insert_id(), pk) {
+                        if generated.contains(key) {
+                            group[0].set_value(*key, Value::Int(id))?;
+                        }
+                    }
+                    // Other server-generated values are loaded on next access.
+                    if generated.iter().any(|g| !pk.contains(g)) {
+                        group[0].meta().expired = true;
+                    }
+                }
+                for (obj, &writes) in group.iter().zip(&writes[offset..]) {
+                    inserted.push(Inserted {
+                        obj: Arc::clone(obj),
+                        generated: generated.clone(),
+                        writes,
+                    });
+                }
+                offset += batch.rows;
+            }
+        }
+        Ok(())
+    }
+
+    pub(super) fn update_object(&self, state: &mut SessionState, update: &Update) -> Result<()> {
+        let mapper = update.obj.mapper();
+        let stmt =
+            uow::update_statement(mapper, &update.key, &update.changed, update.version.clone());
+        let matched = self.execute(state, &stmt)?.rowcount();
+        if matched != 1 {
+            return Err(Error::StaleData(format!(
+                "UPDATE of a {} row expected to match 1 row; {matched} matched (the row was \
+                 changed or deleted by another transaction)",
+                mapper.model_name()
+            )));
+        }
+        if let (Some(vi), Some((_, new))) = (mapper.version_column(), &update.version) {
+            update.obj.set_value(vi, new.clone())?;
+        }
+        Ok(())
+    }
+
+    pub(super) fn delete_objects(
+        &self,
+        state: &mut SessionState,
+        mapper: &'static Mapper,
+        objs: &[&Arc<dyn ObjHandle>],
+        caps: &retort_core::dialect::Capabilities,
+    ) -> Result<()> {
+        let keys = objs
+            .iter()
+            .map(|o| {
+                let values = o.values()?;
+                let key = mapper
+                    .primary_key()
+                    .iter()
+                    .map(|&i| values[i].clone())
+                    .collect();
+                let version = mapper.version_column().map(|vi| values[vi].clone());
+                Ok((key, version))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        for (stmt, expected) in uow::delete_statements(mapper, &keys, caps) {
+            let matched = self.execute(state, &stmt)?.rowcount();
+            if matched != expected as u64 {
+                return Err(Error::StaleData(format!(
+                    "DELETE of {} row(s) expected to match {expected}; {matched} matched",
+                    mapper.model_name()
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    pub(super) fn finish_flush(
+        &self,
+        state: &mut SessionState,
+        inserted: Vec<Inserted>,
+        seen: Vec<Seen>,
+    ) {
+        state.identity.reserve(inserted.len());
+        for entry in &inserted {
+            let key_values = entry.obj.key_values().ok();
+            let key = key_values.as_deref().and_then(Key::from_values);
+            let mut meta = entry.obj.meta();
+            meta.state = ObjectState::Persistent;
+            if meta.writes == entry.writes {
+                meta.committed = None;
+                meta.touched = false;
+            } else {
+                // Written while its INSERT was on the way: the values sent are not known any
+                // more, so the next flush compares with a row of NULLs (but the key and the
+                // version the row was inserted with), and writes every column it has.
+                meta.committed = Some(insert_baseline(entry.obj.mapper(), key_values.clone()));
+                meta.touched = true;
+                state.touched.push(Arc::clone(&entry.obj));
+            }
+            if let Some(key) = key {
+                meta.key = Some(key.clone());
+                drop(meta);
+                // Keys are unique in the database, which just accepted the row.
+                let _ = state
+                    .identity
+                    .insert(identity_key(&*entry.obj, key), Arc::clone(&entry.obj));
+            }
+        }
+        state.inserted.extend(inserted);
+        settle_touched(state, seen);
+        for obj in std::mem::take(&mut state.deleted) {
+            let key = obj.meta().key.clone();
+            if let Some(key) = key {
+                state.identity.remove(&identity_key(&*obj, key));
+            }
+            state.removed.push(obj);
+        }
+    }
+}
+
+/// A change to flush for one persistent object.
+pub(super) struct Update {
+    obj: Arc<dyn ObjHandle>,
+    key: Vec<Value>,
+    changed: Vec<(usize, Value)>,
+    version: Option<(Value, Value)>,
+}
+
+/// A touched object as a flush found it: its write count before the flush read it, and for a
+/// persistent object the values the flush wrote (the snapshot for a later change).
+pub(super) struct Seen {
+    obj: Arc<dyn ObjHandle>,
+    writes: u64,
+    flushed: Option<Vec<Value>>,
+}
+
+/// Fails, naming the model, if any of `objs` is borrowed for writing.
+pub(super) fn check_readable<'a>(
+    mut objs: impl Iterator<Item = &'a Arc<dyn ObjHandle>>,
+) -> Result<()> {
+    objs.try_for_each(|obj| {
+        obj.check_readable().map_err(|err| {
+            Error::InvalidRequest(format!(
+                "cannot flush: {err}. Nothing was sent, and the session's changes stay pending \
+                 for the next flush",
+            ))
+        })
+    })
+}
+
+/// The changed columns of each touched persistent object, compared with its snapshot, and
+/// what the flush saw of every touched object.
+pub(super) fn collect_updates(touched: &[Arc<dyn ObjHandle>]) -> Result<(Vec<Update>, Vec<Seen>)> {
+    let mut updates = Vec::new();
+    let mut seen = Vec::with_capacity(touched.len());
+    let mut addrs = std::collections::HashSet::new();
+    for obj in touched {
+        if !addrs.insert(obj.addr()) {
+            continue;
+        }
+        let (committed, writes) = {
+            let meta = obj.meta();
+            let committed = match meta.state {
+                ObjectState::Persistent => meta.committed.clone(),
+                _ => None,
+            };
+            (committed, meta.writes)
+        };
+        let Some(committed) = committed else {
+            seen.push(Seen {
+                obj: Arc::clone(obj),
+                writes,
+                flushed: None,
+            });
+            continue;
+        };
+        let current = obj.values()?;
+        let mapper = obj.mapper();
+        let changed: Vec<(usize, Value)> = current
+            .iter()
+            .zip(&committed)
+            .enumerate()
+            .filter(|(_, (now, before))| now != before)
+            .map(|(i, (now, _))| (i, now.clone()))
+            .collect();
+        if changed.is_empty() {
+            seen.push(Seen {
+                obj: Arc::clone(obj),
+                writes,
+                flushed: Some(current),
+            });
+            continue;
+        }
+        let key = mapper
+            .primary_key()
+            .iter()
+            .map(|&i| committed[i].clone())
+            .collect();
+        let version = mapper.version_column().map(|vi| {
+            let old = committed[vi].clone();
+            let new = match &old {
+                Value::Int(n) => Value::Int(n.saturating_add(1)),
+                _ => Value::Int(1),
+            };
+            (old, new)
+        });
+        let mut flushed = current;
+        if let (Some(vi), Some((_, new))) = (mapper.version_column(), &version) {
+            flushed[vi] = new.clone();
+        }
+        updates.push(Update {
+            obj: Arc::clone(obj),
+            key,
+            changed,
+            version,
+        });
+        seen.push(Seen {
+            obj: Arc::clone(obj),
+            writes,
+            flushed: Some(flushed),
+        });
+    }
+    Ok((updates, seen))
+}
+
+/// Objects whose UPDATE changed their primary key move to their new identity key, so that
+/// the row is still found as the same object.
+pub(super) fn rekey_updated(state: &mut SessionState, changes: &[Update]) {
+    for update in changes {
+        let pk = update.obj.mapper().primary_key();
+        if !update.changed.iter().any(|(i, _)| pk.contains(i)) {
+            continue;
+        }
+        let old = update.obj.meta().key.take();
+        if let Some(old) = old {
+            state.identity.remove(&identity_key(&*update.obj, old));
+        }
+        let new = update
+            .obj
+            .key_values()
+            .ok()
+            .and_then(|k| Key::from_values(&k));
+        if let Some(new) = new {
+            update.obj.meta().key = Some(new.clone());
+            // The database just accepted the new key, so no other row holds it.
+            let _ = state
+                .identity
+                .insert(identity_key(&*update.obj, new), Arc::clone(&update.obj));
+        }
+    }
+}
+
+/// Unregisters the touched objects a flush has written — except those written again since
+/// the flush read them: they stay registered, compared next time with what was flushed.
+pub(super) fn settle_touched(state: &mut SessionState, seen: Vec<Seen>) {
+    for entry in seen {
+        let mut meta = entry.obj.meta();
+        if meta.writes == entry.writes {
+            meta.touched = false;
+            meta.committed = None;
+        } else if let Some(flushed) = entry.flushed {
+            meta.committed = Some(flushed);
+            drop(meta);
+            state.touched.push(entry.obj);
+        }
+        // A written object without a snapshot (a pending one) was settled by its INSERT.
+    }
+}
+
+/// What a next flush compares an object written during its INSERT with: NULL everywhere but
+/// the primary key and the version counter, so every column the object has is written.
+pub(super) fn insert_baseline(mapper: &Mapper, key_values: Option<Vec<Value>>) -> Vec<Value> {
+    let mut baseline = vec![Value::Null; mapper.columns().len()];
+    for (&i, value) in mapper
+        .primary_key()
+        .iter()
+        .zip(key_values.unwrap_or_default())
+    {
+        baseline[i] = value;
+    }
+    if let Some(vi) = mapper.version_column() {
+        baseline[vi] = Value::Int(1);
+    }
+    baseline
+}
+
+/// Writes the values an INSERT ... RETURNING gave back into the objects that were inserted,
+/// matching rows and objects as the batch's pairing says.
+pub(super) fn assign_returned(
+    mapper: &Mapper,
+    objs: &[&Arc<dyn ObjHandle>],
+    batch: &uow::InsertBatch,
+    result: CursorResult,
+) -> Result<()> {
+    let rows: Vec<Vec<Value>> = result
+        .into_rows()
+        .into_iter()
+        .map(|r| r.into_values())
+        .collect();
+    if rows.len() != objs.len() {
+        return Err(Error::InvalidRequest(format!(
+            "INSERT ... RETURNING of {} {} rows returned {} rows",
+            objs.len(),
+            mapper.model_name(),
+            rows.len()
+        )));
+    }
+    let fill = |obj: &Arc<dyn ObjHandle>, row: Vec<Value>| -> Result<()> {
+        for (&col, value) in batch.returning.iter().zip(row) {
+            obj.set_value(col, value)?;
+        }
+        Ok(())
+    };
+    match batch.pairing {
+        uow::Pairing::ByKey => {
+            let pk = mapper.primary_key().len();
+            let mut by_key: HashMap<Key, Vec<Value>> = HashMap::with_capacity(rows.len());
+            for row in rows {
+                if let Some(key) = Key::from_values(&row[..pk]) {
+                    by_key.insert(key, row);
+                }
+            }
+            for obj in objs {
+                let row = Key::from_values(&obj.key_values()?).and_then(|k| by_key.remove(&k));
+                let Some(row) = row else {
+                    return Err(unmatched(mapper));
+                };
+                fill(obj, row)?;
+            }
+        }
+        uow::Pairing::ByAutoincrement(at) => {
+            let mut keyed = Vec::with_capacity(rows.len());
+            for row in rows {
+                match row.get(at) {
+                    Some(Value::Int(key)) => keyed.push((*key, row)),
+                    _ => return Err(unmatched(mapper)),
+                }
+            }
+            keyed.sort_unstable_by_key(|(key, _)| *key);
+            for (obj, (_, row)) in objs.iter().zip(keyed) {
+                fill(obj, row)?;
+            }
+        }
+        uow::Pairing::OneRow | uow::Pairing::Nothing => {
+            for (obj, row) in objs.iter().zip(rows) {
+                fill(obj, row)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+pub(super) fn unmatched(mapper: &Mapper) -> Error {
+    Error::InvalidRequest(format!(
+        "an INSERT ... RETURNING of {} rows gave back a row that matches none of the objects \
+         sent",
+        mapper.model_name()
+    ))
+}

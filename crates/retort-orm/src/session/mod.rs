@@ -1,0 +1,630 @@
+//! The Session: a holding zone for the objects of one unit of work, with an identity map,
+//! automatic dirty tracking, flush in dependency order, autoflush, expire-on-commit and
+//! savepoints — SQLAlchemy's semantics.
+//!
+//! ```no_run
+//! # use retort_orm::*; use retort_core::engine::create_engine;
+//! # fn demo<User: Model + Default>() -> retort_core::Result<()> {
+//! let engine = create_engine("sqlite://")?;
+//! let factory = sessionmaker(&engine);          // SQLAlchemy's sessionmaker(bind=engine)
+//! let session = factory.session();              // Session()
+//! let user = session.add(User::default());      // pending
+//! session.commit()?;                            // INSERT, COMMIT; `user` is persistent
+//! # let _ = user; Ok(()) }
+//! ```
+
+use std::any::TypeId;
+use std::collections::hash_map::Entry;
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+
+use retort_core::engine::{Connection, Engine};
+use retort_core::sql::ast::{ColumnRef, Expr, FromItem, Query as CoreQuery, SelectCore, Statement};
+use retort_core::sql::{Dml, Executable};
+use retort_core::value::Value;
+use retort_core::{CursorResult, Error, ErrorKind, Result};
+
+use crate::identity::{IdentityKey, IdentityMap, Key};
+use crate::mapper::{Mapper, Model};
+use crate::query::{self, Query};
+use crate::state::{Obj, ObjHandle, ObjMeta, ObjectState, SessionLink};
+use crate::unit_of_work as uow;
+
+mod bulk;
+mod flush;
+mod loading;
+mod transaction;
+
+pub use transaction::NestedTransaction;
+
+/// Options of a session, as `sessionmaker` takes them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionOptions {
+    /// Flush pending changes before each query, so the query sees them (default true).
+    pub autoflush: bool,
+    /// Expire every object at commit, so the next access reloads it (default true).
+    pub expire_on_commit: bool,
+}
+
+impl Default for SessionOptions {
+    fn default() -> Self {
+        SessionOptions {
+            autoflush: true,
+            expire_on_commit: true,
+        }
+    }
+}
+
+/// A configured session factory: SQLAlchemy's `sessionmaker(bind=engine)`.
+#[derive(Debug, Clone)]
+pub struct SessionMaker {
+    engine: Engine,
+    options: SessionOptions,
+}
+
+/// A session factory bound to `engine`, with default options.
+pub fn sessionmaker(engine: &Engine) -> SessionMaker {
+    SessionMaker {
+        engine: engine.clone(),
+        options: SessionOptions::default(),
+    }
+}
+
+impl SessionMaker {
+    /// Sets autoflush for the sessions it makes.
+    pub fn autoflush(mut self, on: bool) -> Self {
+        self.options.autoflush = on;
+        self
+    }
+
+    /// Sets expire_on_commit for the sessions it makes.
+    pub fn expire_on_commit(mut self, on: bool) -> Self {
+        self.options.expire_on_commit = on;
+        self
+    }
+
+    /// A new session.
+    pub fn session(&self) -> Session {
+        Session::with_options(&self.engine, self.options)
+    }
+}
+
+static NEXT_SESSION_ID: AtomicU64 = AtomicU64::new(1);
+
+/// A unit of work against one engine. Not shared between threads at once, but it and its
+/// objects may be moved to another thread.
+pub struct Session {
+    shared: Arc<SessionShared>,
+}
+
+pub(crate) struct SessionShared {
+    id: u64,
+    engine: Engine,
+    options: SessionOptions,
+    state: Mutex<SessionState>,
+    this: Weak<SessionShared>,
+}
+
+/// A pending object and the columns its INSERT left to the database.
+struct Inserted {
+    obj: Arc<dyn ObjHandle>,
+    generated: Vec<usize>,
+    /// The object's write count when its values were read for the INSERT.
+    writes: u64,
+}
+
+#[derive(Default)]
+struct SessionState {
+    conn: Option<Connection>,
+    savepoints: Vec<Savepoint>,
+    identity: IdentityMap,
+    new: Vec<Arc<dyn ObjHandle>>,
+    deleted: Vec<Arc<dyn ObjHandle>>,
+    touched: Vec<Arc<dyn ObjHandle>>,
+    /// Objects inserted by flushes of the current transaction.
+    inserted: Vec<Inserted>,
+    /// Objects deleted by flushes of the current transaction.
+    removed: Vec<Arc<dyn ObjHandle>>,
+    pending_rollback: Option<String>,
+    no_autoflush: u32,
+}
+
+struct Savepoint {
+    name: String,
+    inserted_mark: usize,
+    removed_mark: usize,
+}
+
+fn identity_key(obj: &dyn ObjHandle, key: Key) -> IdentityKey {
+    IdentityKey {
+        model: obj.model_type(),
+        key,
+    }
+}
+
+impl SessionLink for SessionShared {
+    fn touched(&self, obj: Arc<dyn ObjHandle>) {
+        self.lock().touched.push(obj);
+    }
+
+    fn load(&self, obj: &Arc<dyn ObjHandle>) -> Result<()> {
+        let mut state = self.lock();
+        self.refresh_handle(&mut state, obj)
+    }
+}
+
+impl SessionShared {
+    fn lock(&self) -> MutexGuard<'_, SessionState> {
+        // A panic inside a session method leaves the state as consistent as an error would;
+        // carry on with it.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn link(&self) -> Weak<dyn SessionLink> {
+        let weak: Weak<dyn SessionLink> = self.this.clone();
+        weak
+    }
+
+    /// The connection of the current transaction, beginning one if none is open.
+    fn connection<'s>(&self, state: &'s mut SessionState) -> Result<&'s mut Connection> {
+        if let Some(message) = &state.pending_rollback {
+            return Err(Error::PendingRollback(message.clone()));
+        }
+        if state.conn.is_none() {
+            let mut conn = self.engine.connect()?;
+            conn.begin_transaction()?;
+            state.conn = Some(conn);
+        }
+        state
+            .conn
+            .as_mut()
+            .ok_or_else(|| Error::InvalidRequest("the session has no connection".into()))
+    }
+
+    /// `SELECT <columns> FROM t WHERE <pk> = ...`: the one row with primary key `key`.
+    fn select_by_key(
+        &self,
+        state: &mut SessionState,
+        mapper: &Mapper,
+        key: &[Value],
+    ) -> Result<Option<retort_core::Row>> {
+        let dialect = self.engine.dialect_ref();
+        let sql = mapper.cached_sql("select_by_key", &*dialect, || {
+            query::select_by_key(mapper, key)
+        })?;
+        self.connection(state)?.exec_driver_sql(&sql, key)?.first()
+    }
+
+    fn execute(&self, state: &mut SessionState, stmt: &impl Executable) -> Result<CursorResult> {
+        self.connection(state)?.execute(stmt)
+    }
+
+    fn attach(&self, obj: &Arc<dyn ObjHandle>, new_state: ObjectState) {
+        let mut meta = obj.meta();
+        meta.state = new_state;
+        meta.session = Some(self.link());
+        meta.session_id = self.id;
+    }
+
+    fn autoflush(&self, state: &mut SessionState) -> Result<()> {
+        if self.options.autoflush && state.no_autoflush == 0 {
+            self.flush_locked(state)?;
+        }
+        Ok(())
+    }
+
+    /// Loads every column of `obj` from the database again.
+    fn refresh_handle(&self, state: &mut SessionState, obj: &Arc<dyn ObjHandle>) -> Result<()> {
+        let key = obj.key_values()?;
+        let mapper = obj.mapper();
+        let row = self.select_by_key(state, mapper, &key)?;
+        let Some(row) = row else {
+            return Err(Error::InvalidRequest(format!(
+                "could not refresh the {} object: its row no longer exists",
+                mapper.model_name()
+            )));
+        };
+        for (i, value) in row.into_values().into_iter().enumerate() {
+            obj.set_value(i, value)?;
+        }
+        let mut meta = obj.meta();
+        meta.expired = false;
+        // The reload discarded any unflushed change: the next write must take a new
+        // snapshot and register the object again, or its change would be lost.
+        meta.committed = None;
+        meta.touched = false;
+        Ok(())
+    }
+}
+
+impl Session {
+    /// A session on `engine` with default options.
+    pub fn new(engine: &Engine) -> Session {
+        Session::with_options(engine, SessionOptions::default())
+    }
+
+    /// A session on `engine` with `options`.
+    pub fn with_options(engine: &Engine, options: SessionOptions) -> Session {
+        let shared = Arc::new_cyclic(|this| SessionShared {
+            id: NEXT_SESSION_ID.fetch_add(1, Ordering::Relaxed),
+            engine: engine.clone(),
+            options,
+            state: Mutex::new(SessionState::default()),
+            this: this.clone(),
+        });
+        Session { shared }
+    }
+
+    /// The engine the session works on.
+    pub fn engine(&self) -> &Engine {
+        &self.shared.engine
+    }
+
+    /// Adds a new object; it is INSERTed at the next flush. Returns its handle.
+    pub fn add<M: Model>(&self, model: M) -> Obj<M> {
+        let obj = Obj::new(model);
+        let handle = obj.handle();
+        self.shared.attach(&handle, ObjectState::Pending);
+        self.shared.lock().new.push(handle);
+        obj
+    }
+
+    /// Adds many new objects.
+    pub fn add_all<M: Model>(&self, models: impl IntoIterator<Item = M>) -> Vec<Obj<M>> {
+        let objs: Vec<Obj<M>> = models.into_iter().map(Obj::new).collect();
+        let mut state = self.shared.lock();
+        state.new.reserve(objs.len());
+        for obj in &objs {
+            let handle = obj.handle();
+            self.shared.attach(&handle, ObjectState::Pending);
+            state.new.push(handle);
+        }
+        objs
+    }
+
+    /// Adds an existing handle: a transient object becomes pending; a detached one becomes
+    /// persistent in this session again.
+    pub fn add_obj<M: Model>(&self, obj: &Obj<M>) -> Result<()> {
+        let handle = obj.handle();
+        let mut state = self.shared.lock();
+        let (current, key, owner) = {
+            let meta = obj.meta();
+            (meta.state, meta.key.clone(), meta.session_id)
+        };
+        if owner != 0 && owner != self.shared.id && current != ObjectState::Detached {
+            return Err(Error::InvalidRequest(format!(
+                "the {} object is already attached to another session",
+                M::mapper().model_name()
+            )));
+        }
+        match (current, key) {
+            (ObjectState::Transient, _) => {
+                self.shared.attach(&handle, ObjectState::Pending);
+                state.new.push(handle);
+            }
+            (ObjectState::Detached, Some(key)) => {
+                state
+                    .identity
+                    .insert(identity_key(&*handle, key), Arc::clone(&handle))?;
+                self.shared.attach(&handle, ObjectState::Persistent);
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Marks an object for deletion: a persistent object is DELETEd at the next flush; a
+    /// pending one is simply removed from the session.
+    pub fn delete<M: Model>(&self, obj: &Obj<M>) -> Result<()> {
+        let mut state = self.shared.lock();
+        let handle = obj.handle();
+        let current = obj.state();
+        match current {
+            ObjectState::Pending => {
+                state.new.retain(|o| o.addr() != handle.addr());
+                let mut meta = obj.meta();
+                meta.state = ObjectState::Transient;
+                meta.session = None;
+                meta.session_id = 0;
+                Ok(())
+            }
+            ObjectState::Persistent if obj.meta().session_id == self.shared.id => {
+                obj.meta().state = ObjectState::Deleted;
+                state.deleted.push(handle);
+                Ok(())
+            }
+            ObjectState::Deleted => Ok(()),
+            _ => Err(Error::InvalidRequest(format!(
+                "the {} object is not persisted in this session ({current:?})",
+                M::mapper().model_name()
+            ))),
+        }
+    }
+
+    /// Writes every pending change to the database, in the current transaction.
+    pub fn flush(&self) -> Result<()> {
+        let mut state = self.shared.lock();
+        self.shared.flush_locked(&mut state)
+    }
+
+    /// Flushes, then commits the transaction. With expire_on_commit, every object is expired
+    /// and reloads on next access.
+    ///
+    /// When the connection is lost while the COMMIT is in flight, the error's kind is
+    /// [`ErrorKind::CommitOutcomeUnknown`]: the database may have committed or not. The session
+    /// then keeps its objects as if the commit happened — persistent, keyed, and all expired
+    /// — so that a retried commit has nothing to INSERT twice, and the next access to each
+    /// object loads what the database really holds (an object whose row is not there fails
+    /// to load, and `get` of its key returns `None`). The session needs no rollback after it.
+    pub fn commit(&self) -> Result<()> {
+        let mut state = self.shared.lock();
+        self.shared.flush_locked(&mut state)?;
+        if let Err(err) = self.shared.end_transaction(&mut state, true) {
+            if err.kind() == Some(ErrorKind::CommitOutcomeUnknown) {
+                self.shared.finish_commit(&mut state, true);
+                return Err(err);
+            }
+            // The COMMIT failed and the transaction is rolled back: the objects its flushes
+            // wrote are not in the database. rollback() puts them right, as after a failed
+            // flush.
+            state.pending_rollback = Some(format!(
+                "this session's COMMIT failed and its transaction was rolled back ({err}); \
+                 call rollback() before using the session again"
+            ));
+            return Err(err);
+        }
+        self.shared
+            .finish_commit(&mut state, self.shared.options.expire_on_commit);
+        Ok(())
+    }
+
+    /// Rolls back the transaction: nothing flushed in it stays in the database, pending
+    /// objects become transient, deleted ones persistent again, and every object is expired.
+    pub fn rollback(&self) -> Result<()> {
+        let mut state = self.shared.lock();
+        let result = self.shared.end_transaction(&mut state, false);
+        for obj in std::mem::take(&mut state.new) {
+            let mut meta = obj.meta();
+            meta.state = ObjectState::Transient;
+            meta.session = None;
+            meta.session_id = 0;
+        }
+        self.shared.restore_after_rollback(&mut state, 0, 0);
+        state.pending_rollback = None;
+        result
+    }
+
+    /// Detaches every object from the session and rolls back. As in SQLAlchemy, the values
+    /// an object had loaded stay readable; objects whose INSERT is undone become transient.
+    pub fn close(&self) -> Result<()> {
+        // Taken out of the identity map first, so that the rollback does not expire them.
+        let held: Vec<Arc<dyn ObjHandle>> = self.shared.lock().identity.drain().collect();
+        let result = self.rollback();
+        let mut state = self.shared.lock();
+        // The rollback puts back objects whose DELETE it undid; they leave too.
+        let restored: Vec<Arc<dyn ObjHandle>> = state.identity.drain().collect();
+        for obj in held.into_iter().chain(restored) {
+            let mut meta = obj.meta();
+            if meta.state != ObjectState::Transient {
+                meta.state = ObjectState::Detached;
+            }
+            meta.session = None;
+            meta.session_id = 0;
+        }
+        result
+    }
+
+    /// The object of `M` with primary key `key`: from the identity map without SQL when it
+    /// is there, else loaded. `None` if no such row exists.
+    pub fn get<M: Model>(&self, key: impl query::IntoKey) -> Result<Option<Obj<M>>> {
+        let values = key.into_key();
+        let mapper = M::mapper();
+        if values.len() != mapper.primary_key().len() {
+            return Err(Error::Argument(format!(
+                "{} has a primary key of {} column(s); {} value(s) given",
+                mapper.model_name(),
+                mapper.primary_key().len(),
+                values.len()
+            )));
+        }
+        let mut state = self.shared.lock();
+        if let Some(key) = Key::from_values(&values) {
+            let ikey = IdentityKey {
+                model: TypeId::of::<M>(),
+                key,
+            };
+            if let Some(handle) = state.identity.get(&ikey) {
+                let handle = Arc::clone(handle);
+                let (current, expired) = {
+                    let meta = handle.meta();
+                    (meta.state, meta.expired)
+                };
+                if current == ObjectState::Deleted {
+                    return Ok(None);
+                }
+                // An expired object is loaded by the SELECT below, which refreshes it in
+                // place, or finds that its row is gone (deleted elsewhere): then `None`.
+                if !expired {
+                    return Ok(Obj::from_handle(handle));
+                }
+            }
+        } else {
+            return Ok(None);
+        }
+        self.shared.autoflush(&mut state)?;
+        let row = self.shared.select_by_key(&mut state, mapper, &values)?;
+        match row {
+            Some(row) => self
+                .shared
+                .hydrate::<M>(&mut state, row.into_values())
+                .map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Loads every column of `obj` from the database again, discarding unflushed changes.
+    pub fn refresh<M: Model>(&self, obj: &Obj<M>) -> Result<()> {
+        let mut state = self.shared.lock();
+        self.shared.refresh_handle(&mut state, &obj.handle())
+    }
+
+    /// Marks `obj` expired: its next access reloads it.
+    pub fn expire<M: Model>(&self, obj: &Obj<M>) {
+        let mut meta = obj.meta();
+        meta.expired = true;
+        meta.committed = None;
+        meta.touched = false;
+    }
+
+    /// Expires every object in the session.
+    pub fn expire_all(&self) {
+        let state = self.shared.lock();
+        for obj in state.identity.values() {
+            let mut meta = obj.meta();
+            meta.expired = true;
+            meta.committed = None;
+            meta.touched = false;
+        }
+    }
+
+    /// Removes `obj` from the session: it becomes detached (or transient if it was pending).
+    pub fn expunge<M: Model>(&self, obj: &Obj<M>) {
+        let mut state = self.shared.lock();
+        let handle = obj.handle();
+        let addr = handle.addr();
+        state.new.retain(|o| o.addr() != addr);
+        state.deleted.retain(|o| o.addr() != addr);
+        state.touched.retain(|o| o.addr() != addr);
+        let mut meta = obj.meta();
+        if let Some(key) = meta.key.clone() {
+            state.identity.remove(&identity_key(&*handle, key));
+        }
+        meta.state = match meta.state {
+            ObjectState::Pending | ObjectState::Transient => ObjectState::Transient,
+            _ => ObjectState::Detached,
+        };
+        meta.session = None;
+        meta.session_id = 0;
+    }
+
+    /// Copies the state of `model` onto the session's object with the same primary key
+    /// (loading it, or adding a new pending object when no row exists) and returns that
+    /// object. The argument itself is not added.
+    pub fn merge<M: Model>(&self, model: M) -> Result<Obj<M>> {
+        let mapper = M::mapper();
+        let key: Vec<Value> = mapper
+            .primary_key()
+            .iter()
+            .map(|&i| model.column_value(i))
+            .collect();
+        let existing = if key.iter().any(Value::is_null) {
+            None
+        } else {
+            self.get::<M>(key)?
+        };
+        match existing {
+            Some(obj) => {
+                {
+                    let mut target = obj.write()?;
+                    for i in 0..mapper.columns().len() {
+                        target.set_column_value(i, model.column_value(i))?;
+                    }
+                }
+                Ok(obj)
+            }
+            None => Ok(self.add(model)),
+        }
+    }
+
+    /// Opens a savepoint; changes flushed after it can be rolled back alone.
+    pub fn begin_nested(&self) -> Result<NestedTransaction<'_>> {
+        let mut state = self.shared.lock();
+        self.shared.flush_locked(&mut state)?;
+        let name = self.shared.connection(&mut state)?.savepoint()?;
+        let marks = (state.inserted.len(), state.removed.len());
+        state.savepoints.push(Savepoint {
+            name: name.clone(),
+            inserted_mark: marks.0,
+            removed_mark: marks.1,
+        });
+        Ok(NestedTransaction {
+            session: self,
+            name,
+            done: false,
+        })
+    }
+
+    /// Runs `f` with autoflush suspended (SQLAlchemy's `no_autoflush` block).
+    pub fn no_autoflush<T>(&self, f: impl FnOnce(&Session) -> T) -> T {
+        self.shared.lock().no_autoflush += 1;
+        let result = f(self);
+        let mut state = self.shared.lock();
+        state.no_autoflush = state.no_autoflush.saturating_sub(1);
+        result
+    }
+
+    /// A query of `M` objects: `session.query::<User>().filter(...).all()`.
+    pub fn query<M: Model>(&self) -> Query<'_, M> {
+        Query::new(self)
+    }
+
+    /// Runs a `select(User)`-style statement and returns the objects: SQLAlchemy 2.0's
+    /// `session.scalars(select(User))`.
+    pub fn scalars<M: Model>(&self, select: &query::ModelSelect<M>) -> Result<Vec<Obj<M>>> {
+        self.shared
+            .run_query::<M>(&select.checked_statement()?, select.has_joins())
+    }
+
+    /// Runs any Core statement in the session's transaction (after autoflush) and returns its
+    /// rows: SQLAlchemy 2.0's `session.execute(stmt)`.
+    ///
+    /// An UPDATE or DELETE keeps the session's objects in step with the rows it changes, as
+    /// SQLAlchemy's `synchronize_session="fetch"` does: when objects of its table are loaded,
+    /// the keys of the rows it will change are selected first; afterwards those objects are
+    /// expired (so they reload the new values) or marked deleted. An object whose UPDATE moves
+    /// its primary key is detached; an object with an unflushed change keeps that change.
+    /// Textual SQL (`text(..)`) is run as it is: its effect cannot be known.
+    pub fn execute(&self, stmt: &impl Executable) -> Result<CursorResult> {
+        self.shared.run_rows(stmt)
+    }
+
+    /// Whether the session holds changes not yet flushed.
+    pub fn is_modified(&self) -> bool {
+        let state = self.shared.lock();
+        !state.new.is_empty() || !state.deleted.is_empty() || !state.touched.is_empty()
+    }
+
+    /// How many objects the identity map holds.
+    pub fn identity_count(&self) -> usize {
+        self.shared.lock().identity.len()
+    }
+
+    pub(crate) fn shared(&self) -> &SessionShared {
+        &self.shared
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        // Returning the connection rolls back an open transaction; the objects outlive the
+        // session as detached (pending ones as transient), as after close().
+        let mut state = self.shared.lock();
+        state.conn = None;
+        let pending = std::mem::take(&mut state.new);
+        let attached = state.identity.drain().chain(pending).collect::<Vec<_>>();
+        for obj in attached {
+            // An object nobody else holds is freed here; no one can see its state.
+            if Arc::strong_count(&obj) == 1 {
+                continue;
+            }
+            let mut meta = obj.meta();
+            meta.state = match meta.state {
+                ObjectState::Pending => ObjectState::Transient,
+                _ => ObjectState::Detached,
+            };
+            meta.session = None;
+            meta.session_id = 0;
+        }
+    }
+}
