@@ -13,7 +13,149 @@ pub struct ModelDef {
     table: String,
     krate: Path,
     columns: Vec<ColumnDef>,
+    relationships: Vec<RelationshipDef>,
     other_fields: Vec<Ident>,
+}
+
+/// A relationship field: `Many<T>` or `One<T>` with its options.
+struct RelationshipDef {
+    field: Ident,
+    ty: Type,
+    target: Type,
+    collection: bool,
+    back_populates: Option<LitStr>,
+    order_by: Option<LitStr>,
+    secondary: Option<LitStr>,
+    foreign_keys: Option<LitStr>,
+    lazy: Option<Ident>,
+    cascade: Option<[bool; 4]>,
+    passive_deletes: bool,
+    viewonly: bool,
+}
+
+impl RelationshipDef {
+    /// Reads `relationship(..)` on a field of type `Many<T>` or `One<T>`.
+    fn parse(field: Ident, ty: Type, meta: &syn::meta::ParseNestedMeta<'_>) -> syn::Result<Self> {
+        let (target, collection) =
+            match (inner_of(&ty, "Many"), inner_of(&ty, "One")) {
+                (Some(t), _) => (t.clone(), true),
+                (None, Some(t)) => (t.clone(), false),
+                _ => return Err(syn::Error::new_spanned(
+                    &ty,
+                    "a relationship field must be `Many<T>` (a collection) or `One<T>` (a single \
+                     reference)",
+                )),
+            };
+        let mut def = RelationshipDef {
+            field,
+            ty,
+            target,
+            collection,
+            back_populates: None,
+            order_by: None,
+            secondary: None,
+            foreign_keys: None,
+            lazy: None,
+            cascade: None,
+            passive_deletes: false,
+            viewonly: false,
+        };
+        if meta.input.is_empty() || meta.input.peek(syn::Token![,]) {
+            return Ok(def);
+        }
+        meta.parse_nested_meta(|option| {
+            let key = option
+                .path
+                .get_ident()
+                .map(Ident::to_string)
+                .unwrap_or_default();
+            match key.as_str() {
+                "back_populates" => def.back_populates = Some(option.value()?.parse()?),
+                "order_by" => def.order_by = Some(option.value()?.parse()?),
+                "secondary" => def.secondary = Some(option.value()?.parse()?),
+                "foreign_keys" => def.foreign_keys = Some(option.value()?.parse()?),
+                "lazy" => {
+                    let value: LitStr = option.value()?.parse()?;
+                    let variant = match value.value().as_str() {
+                        "select" => "Select",
+                        "joined" => "Joined",
+                        "selectin" => "SelectIn",
+                        "raise" => "Raise",
+                        "noload" => "NoLoad",
+                        other => {
+                            return Err(syn::Error::new_spanned(
+                                &value,
+                                format!(
+                                    "unknown loader `{other}`; expected select, joined, \
+                                     selectin, raise or noload"
+                                ),
+                            ))
+                        }
+                    };
+                    def.lazy = Some(Ident::new(variant, value.span()));
+                }
+                "cascade" => {
+                    let value: LitStr = option.value()?.parse()?;
+                    def.cascade = Some(parse_cascade(&value)?);
+                }
+                "passive_deletes" => def.passive_deletes = flag(&option)?,
+                "viewonly" => def.viewonly = flag(&option)?,
+                _ => {
+                    return Err(option.error(format!(
+                        "unknown relationship option `{key}`; expected one of back_populates, \
+                         order_by, secondary, foreign_keys, lazy, cascade, passive_deletes, \
+                         viewonly"
+                    )))
+                }
+            }
+            Ok(())
+        })?;
+        Ok(def)
+    }
+}
+
+/// `passive_deletes` or `passive_deletes = true`.
+fn flag(option: &syn::meta::ParseNestedMeta<'_>) -> syn::Result<bool> {
+    if option.input.peek(syn::Token![=]) {
+        parse_bool(option.value()?)
+    } else {
+        Ok(true)
+    }
+}
+
+/// `"all, delete-orphan"` into `[save_update, merge, delete, delete_orphan]`.
+fn parse_cascade(value: &LitStr) -> syn::Result<[bool; 4]> {
+    let mut flags = [false; 4];
+    for word in value
+        .value()
+        .split(',')
+        .map(str::trim)
+        .filter(|w| !w.is_empty())
+    {
+        match word {
+            "all" => {
+                flags[0] = true;
+                flags[1] = true;
+                flags[2] = true;
+            }
+            "save-update" => flags[0] = true,
+            "merge" => flags[1] = true,
+            "delete" => flags[2] = true,
+            "delete-orphan" => flags[3] = true,
+            // SQLAlchemy's words for steps the session always takes.
+            "refresh-expire" | "expunge" => {}
+            other => {
+                return Err(syn::Error::new_spanned(
+                    value,
+                    format!(
+                        "unknown cascade `{other}`; expected all, save-update, merge, delete, \
+                         delete-orphan, refresh-expire or expunge"
+                    ),
+                ))
+            }
+        }
+    }
+    Ok(flags)
 }
 
 /// One mapped field.
@@ -138,6 +280,7 @@ impl ModelDef {
         }
 
         let mut columns = Vec::new();
+        let mut relationships = Vec::new();
         let mut other_fields = Vec::new();
         for field in &fields.named {
             let Some(ident) = field.ident.clone() else {
@@ -161,10 +304,12 @@ impl ModelDef {
                         "not_null" => col.nullable = Some(false),
                         "skip" => mapped = false,
                         "relationship" => {
-                            // Relationship fields are not columns; their options are read by
-                            // the relationship machinery, so accept any tokens here.
                             mapped = false;
-                            meta.input.parse::<proc_macro2::Group>()?;
+                            relationships.push(RelationshipDef::parse(
+                                ident.clone(),
+                                field.ty.clone(),
+                                &meta,
+                            )?);
                         }
                         "column" => col.column = meta.value()?.parse::<LitStr>()?.value(),
                         "sql_type" => col.sql_type = Some(meta.value()?.parse()?),
@@ -191,7 +336,7 @@ impl ModelDef {
             }
             if mapped {
                 columns.push(col);
-            } else {
+            } else if !relationships.iter().any(|r| r.field == ident) {
                 other_fields.push(ident);
             }
         }
@@ -212,6 +357,7 @@ impl ModelDef {
             ident: input.ident.clone(),
             krate,
             columns,
+            relationships,
             other_fields,
         })
     }
@@ -265,6 +411,67 @@ impl ModelDef {
             chain
         });
 
+        let relationship_props = self.relationships.iter().map(|r| {
+            let field_name = unraw(&r.field);
+            let target = &r.target;
+            let collection = r.collection;
+            let mut chain = quote!(#orm::RelationshipProperty::new(
+                #field_name,
+                <#target as #orm::Model>::mapper,
+                #collection,
+            ));
+            if let Some(v) = &r.back_populates {
+                chain.extend(quote!(.back_populates(#v)));
+            }
+            if let Some(v) = &r.order_by {
+                chain.extend(quote!(.order_by(#v)));
+            }
+            if let Some(v) = &r.secondary {
+                chain.extend(quote!(.secondary(#v)));
+            }
+            if let Some(v) = &r.foreign_keys {
+                chain.extend(quote!(.foreign_keys(#v)));
+            }
+            if let Some(v) = &r.lazy {
+                chain.extend(quote!(.lazy(#orm::Lazy::#v)));
+            }
+            if let Some([save_update, merge, delete, delete_orphan]) = r.cascade {
+                chain.extend(quote!(.cascade(#orm::Cascade {
+                    save_update: #save_update,
+                    merge: #merge,
+                    delete: #delete,
+                    delete_orphan: #delete_orphan,
+                })));
+            }
+            if r.passive_deletes {
+                chain.extend(quote!(.passive_deletes(true)));
+            }
+            if r.viewonly {
+                chain.extend(quote!(.viewonly(true)));
+            }
+            chain
+        });
+        let rel_indexes: Vec<usize> = (0..self.relationships.len()).collect();
+        let rel_fields: Vec<&Ident> = self.relationships.iter().map(|r| &r.field).collect();
+        let rel_tys: Vec<&Type> = self.relationships.iter().map(|r| &r.ty).collect();
+        let rel_attr_idents: Vec<Ident> = self
+            .relationships
+            .iter()
+            .map(|r| format_ident!("{}", unraw(&r.field), span = r.field.span()))
+            .collect();
+        let relationship_fn = if self.relationships.is_empty() {
+            quote!()
+        } else {
+            quote! {
+                fn relationship(&self, index: usize) -> ::std::option::Option<#orm::related::RelationRef<'_>> {
+                    match index {
+                        #(#rel_indexes => ::std::option::Option::Some(self.#rel_fields.as_relation()),)*
+                        _ => ::std::option::Option::None,
+                    }
+                }
+            }
+        };
+
         let indexes: Vec<usize> = (0..self.columns.len()).collect();
         let fields: Vec<&Ident> = self.columns.iter().map(|c| &c.field).collect();
         let tys: Vec<&Type> = self.columns.iter().map(|c| &c.ty).collect();
@@ -284,7 +491,8 @@ impl ModelDef {
                 fn mapper() -> &'static #orm::Mapper {
                     static MAPPER: ::std::sync::OnceLock<#orm::Mapper> = ::std::sync::OnceLock::new();
                     MAPPER.get_or_init(|| {
-                        #orm::Mapper::new(#model_name, #table, ::std::vec![#(#properties),*])
+                        #orm::Mapper::new::<Self>(#model_name, #table, ::std::vec![#(#properties),*])
+                            .with_relationships(::std::vec![#(#relationship_props),*])
                     })
                 }
 
@@ -318,8 +526,11 @@ impl ModelDef {
                             values.next().unwrap_or(#core::value::Value::Null),
                         )?,)*
                         #(#others: ::std::default::Default::default(),)*
+                        #(#rel_fields: ::std::default::Default::default(),)*
                     })
                 }
+
+                #relationship_fn
             }
 
             #orm::__inventory::submit! {
@@ -331,6 +542,10 @@ impl ModelDef {
                 #(
                     #[doc = concat!("The `", stringify!(#attr_idents), "` column, for typed expressions.")]
                     pub const #attr_idents: #orm::Attr<#ident, #tys> = #orm::Attr::new(#indexes);
+                )*
+                #(
+                    #[doc = concat!("The `", stringify!(#rel_attr_idents), "` relationship, for loader options, joins and filters.")]
+                    pub const #rel_attr_idents: #orm::Rel<#ident, #rel_tys> = #orm::Rel::new(#rel_indexes);
                 )*
             }
         }

@@ -270,3 +270,66 @@ impl<M: Model, T: TextColumn> Attr<M, T> {
         self.expr().endswith(text)
     }
 }
+
+/// What a relationship field holds: `Many<T>` or `One<T>`, both relating to `T`.
+pub trait RelatedField {
+    /// The related model.
+    type Target: Model;
+}
+
+impl<T: Model> RelatedField for crate::related::Many<T> {
+    type Target = T;
+}
+
+impl<T: Model> RelatedField for crate::related::One<T> {
+    type Target = T;
+}
+
+/// A model's relationship, carrying the model and the field's type (`Many<T>` or `One<T>`):
+/// `User::addresses` is a `Rel<User, Many<Address>>`. Loader options, joins and filters take
+/// it, so naming another model's relationship where `User`'s is expected does not compile.
+pub struct Rel<M, R> {
+    index: usize,
+    _marker: PhantomData<fn() -> (M, R)>,
+}
+
+impl<M, R> Clone for Rel<M, R> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<M, R> Copy for Rel<M, R> {}
+
+impl<M, R> Rel<M, R> {
+    /// The relationship at `index` among the model's relationships (used by the derive).
+    pub const fn new(index: usize) -> Self {
+        Rel {
+            index,
+            _marker: PhantomData,
+        }
+    }
+
+    /// The relationship's position among the model's relationships.
+    pub fn index(&self) -> usize {
+        self.index
+    }
+}
+
+impl<M: Model, R> Rel<M, R> {
+    /// The Rust field's name.
+    pub fn field(&self) -> &'static str {
+        M::mapper().relationship_properties()[self.index].field
+    }
+
+    /// The resolved relationship (configuring the model on first use).
+    pub fn relationship(&self) -> retort_core::Result<&'static crate::relationship::Relationship> {
+        Ok(&M::mapper().relationships()?[self.index])
+    }
+}
+
+impl<M: Model, R> fmt::Debug for Rel<M, R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}", M::mapper().model_name(), self.field())
+    }
+}

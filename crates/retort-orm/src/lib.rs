@@ -6,19 +6,26 @@
 
 pub mod attr;
 mod identity;
+mod loading;
 pub mod mapper;
 pub mod query;
 pub mod registry;
+pub mod related;
+pub mod relationship;
 pub mod session;
 pub mod state;
 mod unit_of_work;
 
-pub use attr::{Attr, Operand, TextColumn};
+pub use attr::{Attr, Operand, Rel, RelatedField, TextColumn};
 pub use mapper::{ColumnProperty, Mapper, Model};
 pub use query::{IntoKey, ModelSelect, Query};
 pub use registry::{Base, ModelRegistration, Registry};
+pub use related::{Many, One};
+pub use relationship::{Cascade, Lazy, RelationshipProperty};
 pub use session::{sessionmaker, NestedTransaction, Session, SessionMaker, SessionOptions};
 pub use state::{Obj, ObjectState, ReadGuard, WriteGuard};
 
 #[doc(hidden)]
 pub use inventory as __inventory;
+#[doc(hidden)]
+pub use retort_core as __core;

@@ -1,6 +1,7 @@
 //! How a Rust struct maps to a table: the [`Model`] trait that `#[derive(Model)]` implements,
 //! and the [`Mapper`] describing its columns.
 
+use std::any::TypeId;
 use std::sync::{Arc, OnceLock, RwLock};
 
 use retort_core::dialect::Dialect;
@@ -11,6 +12,9 @@ use retort_core::value::Value;
 use retort_core::Result;
 
 use crate::query::ModelSelect;
+use crate::related::RelationRef;
+use crate::relationship::{Relationship, RelationshipProperty};
+use crate::state::{ObjHandle, ObjMeta};
 
 /// A struct mapped to a table. Implemented by `#[derive(Model)]`; column values are addressed
 /// by their position in [`Mapper::columns`].
@@ -27,6 +31,12 @@ pub trait Model: Sized + Send + Sync + 'static {
     /// Builds an object from one value per column, in mapper order; non-column fields take
     /// their defaults.
     fn from_values(values: Vec<Value>) -> Result<Self>;
+
+    /// The relationship field at `index` in [`Mapper::relationship_properties`].
+    fn relationship(&self, index: usize) -> Option<RelationRef<'_>> {
+        let _ = index;
+        None
+    }
 
     /// `SELECT` of this model's objects, SQLAlchemy 2.0's `select(User)`; run it with
     /// [`Session::scalars`](crate::Session::scalars).
@@ -141,12 +151,19 @@ impl ColumnProperty {
     }
 }
 
-/// The mapping of one model: its table and columns.
-#[derive(Debug)]
+/// Builds a session object of the mapped type from a row, without knowing the type.
+type NewObject = fn(Vec<Value>, ObjMeta) -> Result<Arc<dyn ObjHandle>>;
+
+/// The mapping of one model: its table, columns and relationships.
 pub struct Mapper {
     model: &'static str,
+    model_type: TypeId,
     table: &'static str,
     columns: Vec<ColumnProperty>,
+    relationships: Vec<RelationshipProperty>,
+    /// The relationships resolved by the configure step, on first use.
+    configured: OnceLock<std::result::Result<Vec<Relationship>, String>>,
+    new_object: NewObject,
     primary_key: Vec<usize>,
     version_column: Option<usize>,
     /// The column the database's own autoincrement fills, decided by the schema's rule.
@@ -156,9 +173,24 @@ pub struct Mapper {
     sql_cache: RwLock<Vec<(&'static str, &'static str, Arc<str>)>>,
 }
 
+impl std::fmt::Debug for Mapper {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Mapper")
+            .field("model", &self.model)
+            .field("table", &self.table)
+            .field("columns", &self.columns)
+            .field("relationships", &self.relationships)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Mapper {
-    /// Describes model `model` mapped to `table`.
-    pub fn new(model: &'static str, table: &'static str, columns: Vec<ColumnProperty>) -> Self {
+    /// Describes model `M` (named `model`) mapped to `table`.
+    pub fn new<M: Model>(
+        model: &'static str,
+        table: &'static str,
+        columns: Vec<ColumnProperty>,
+    ) -> Self {
         let primary_key = columns
             .iter()
             .enumerate()
@@ -168,13 +200,68 @@ impl Mapper {
         let version_column = columns.iter().position(|c| c.version);
         Mapper {
             model,
+            model_type: TypeId::of::<M>(),
             table,
             columns,
+            relationships: Vec::new(),
+            configured: OnceLock::new(),
+            new_object: crate::state::new_object::<M>,
             primary_key,
             version_column,
             autoincrement: OnceLock::new(),
             sql_cache: RwLock::new(Vec::new()),
         }
+    }
+
+    /// Adds the relationships the model declares.
+    pub fn with_relationships(mut self, relationships: Vec<RelationshipProperty>) -> Self {
+        self.relationships = relationships;
+        self
+    }
+
+    /// The relationships as declared, in field order.
+    pub fn relationship_properties(&self) -> &[RelationshipProperty] {
+        &self.relationships
+    }
+
+    /// The relationships, resolved on first use (the configure step): fails, naming the model
+    /// and field, when one cannot be resolved.
+    pub fn relationships(&'static self) -> Result<&'static [Relationship]> {
+        let configured = self
+            .configured
+            .get_or_init(|| crate::relationship::configure(self).map_err(|e| e.to_string()));
+        match configured {
+            Ok(relationships) => Ok(relationships),
+            Err(message) => Err(retort_core::Error::Argument(message.clone())),
+        }
+    }
+
+    /// The relationship `field`.
+    pub fn relationship(&'static self, field: &str) -> Result<&'static Relationship> {
+        let relationships = self.relationships()?;
+        relationships
+            .iter()
+            .find(|r| r.field == field)
+            .ok_or_else(|| {
+                retort_core::Error::Argument(format!(
+                    "{} has no relationship '{field}'",
+                    self.model
+                ))
+            })
+    }
+
+    /// The mapped type.
+    pub fn model_type(&self) -> TypeId {
+        self.model_type
+    }
+
+    /// A session object of the mapped type made from one value per column.
+    pub(crate) fn new_object(
+        &self,
+        values: Vec<Value>,
+        meta: ObjMeta,
+    ) -> Result<Arc<dyn ObjHandle>> {
+        (self.new_object)(values, meta)
     }
 
     /// The Rust type's name.

@@ -10,6 +10,7 @@ use retort_core::schema::{Column, ForeignKey, MetaData, ReferentialAction, Serve
 use retort_core::{Error, Result};
 
 use crate::mapper::{Mapper, Model};
+use crate::relationship::{AssociationTable, TableRegistration};
 
 /// A model's entry in the program-wide registry; `#[derive(Model)]` submits one.
 pub struct ModelRegistration {
@@ -111,6 +112,12 @@ impl Registry {
         Ok(table)
     }
 
+    /// Adds an association table (declared with
+    /// [`association_table!`](crate::association_table)).
+    pub fn register_table(&self, table: &'static AssociationTable) -> Result<Table> {
+        table.table(&self.metadata)
+    }
+
     /// The metadata holding every registered model's table.
     pub fn metadata(&self) -> &MetaData {
         &self.metadata
@@ -129,7 +136,8 @@ impl Registry {
 pub struct Base;
 
 impl Base {
-    /// The registry of every derived model, built on first use.
+    /// The registry of every derived model and declared association table, built on first
+    /// use. Building it configures every relationship: an error names the model and field.
     pub fn registry() -> Result<&'static Registry> {
         static REGISTRY: OnceLock<std::result::Result<Registry, String>> = OnceLock::new();
         let built = REGISTRY.get_or_init(|| {
@@ -139,10 +147,21 @@ impl Base {
                 .collect();
             // Link order is arbitrary; sort for a stable table order.
             mappers.sort_by_key(|m| m.table_name());
-            for mapper in mappers {
+            for mapper in &mappers {
                 registry
                     .register_mapper(mapper)
                     .map_err(|e| e.to_string())?;
+            }
+            let mut tables: Vec<&'static AssociationTable> = inventory::iter::<TableRegistration>()
+                .map(|r| r.table)
+                .collect();
+            tables.sort_by_key(|t| t.name());
+            for table in tables {
+                registry.register_table(table).map_err(|e| e.to_string())?;
+            }
+            // The configure step: every relationship resolves now, or the registry is invalid.
+            for mapper in &mappers {
+                mapper.relationships().map_err(|e| e.to_string())?;
             }
             Ok(registry)
         });

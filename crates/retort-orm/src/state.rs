@@ -16,6 +16,8 @@ use retort_core::{Error, Result};
 
 use crate::identity::Key;
 use crate::mapper::{Mapper, Model};
+use crate::related::AnySlot;
+use crate::relationship::Relationship;
 
 /// Where an object stands with respect to a session and the database, as in SQLAlchemy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,6 +40,14 @@ pub(crate) trait SessionLink: Send + Sync {
     fn touched(&self, obj: Arc<dyn ObjHandle>);
     /// The object's attributes were expired: load them again.
     fn load(&self, obj: &Arc<dyn ObjHandle>) -> Result<()>;
+    /// Loads relationship `rel` of `owner` (identity map first, else one SELECT).
+    fn load_relation(
+        &self,
+        owner: &Arc<dyn ObjHandle>,
+        rel: &'static Relationship,
+    ) -> Result<Vec<Arc<dyn ObjHandle>>>;
+    /// A transient object was linked to an object of this session: add it (save-update).
+    fn cascade_add(&self, obj: Arc<dyn ObjHandle>);
 }
 
 /// Bookkeeping the session keeps on each object.
@@ -98,6 +108,20 @@ pub(crate) trait ObjHandle: Send + Sync {
     fn into_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync>;
     /// The object's address, to tell objects apart.
     fn addr(&self) -> usize;
+    /// Calls `f` with relationship field `index`. Fails while a write guard is alive.
+    fn relation(&self, index: usize, f: &mut dyn FnMut(&dyn AnySlot)) -> Result<()>;
+    /// Forgets every loaded relationship, so it loads again on next access. An object under
+    /// a write guard keeps them (it is being changed and will be flushed).
+    fn expire_relations(&self);
+}
+
+/// Builds a persistent object of `M` from a row, type-erased, for loaders that know only the
+/// mapper.
+pub(crate) fn new_object<M: Model>(
+    values: Vec<Value>,
+    meta: ObjMeta,
+) -> Result<Arc<dyn ObjHandle>> {
+    Ok(Obj::with_meta(M::from_values(values)?, meta).handle())
 }
 
 fn poisoned<T>(_: T) -> Error {
@@ -174,6 +198,28 @@ impl<M: Model> ObjHandle for ObjCell<M> {
     fn addr(&self) -> usize {
         self as *const Self as *const () as usize
     }
+
+    fn relation(&self, index: usize, f: &mut dyn FnMut(&dyn AnySlot)) -> Result<()> {
+        let data = self.try_read()?;
+        if let Some(slot) = data.relationship(index) {
+            f(slot.0);
+        }
+        Ok(())
+    }
+
+    fn expire_relations(&self) {
+        let count = M::mapper().relationship_properties().len();
+        if count == 0 {
+            return;
+        }
+        if let Ok(data) = self.try_read() {
+            for index in 0..count {
+                if let Some(slot) = data.relationship(index) {
+                    slot.0.expire();
+                }
+            }
+        }
+    }
 }
 
 /// A model instance tracked by a session: a cheap, clonable, thread-safe handle.
@@ -201,25 +247,74 @@ impl<M: Model + fmt::Debug> fmt::Debug for Obj<M> {
     }
 }
 
+/// A weak handle to an object: does not keep it alive.
+pub(crate) struct WeakObj<M: Model> {
+    cell: Weak<ObjCell<M>>,
+}
+
+impl<M: Model> Clone for WeakObj<M> {
+    fn clone(&self) -> Self {
+        WeakObj {
+            cell: Weak::clone(&self.cell),
+        }
+    }
+}
+
+impl<M: Model> WeakObj<M> {
+    pub(crate) fn upgrade(&self) -> Option<Obj<M>> {
+        self.cell.upgrade().map(|cell| Obj { cell })
+    }
+
+    pub(crate) fn addr(&self) -> usize {
+        self.cell.as_ptr() as *const () as usize
+    }
+}
+
 impl<M: Model> Obj<M> {
     /// Wraps a new, transient object.
     pub fn new(model: M) -> Self {
-        Obj {
-            cell: Arc::new(ObjCell {
-                data: RwLock::new(model),
-                meta: Mutex::new(ObjMeta::transient()),
-            }),
-        }
+        Self::wrap(model, ObjMeta::transient(), true)
     }
 
-    /// Wraps `model` with the session's bookkeeping already in place.
+    /// Wraps `model` with the session's bookkeeping already in place; its relationships are
+    /// not loaded.
     pub(crate) fn with_meta(model: M, meta: ObjMeta) -> Self {
-        Obj {
+        Self::wrap(model, meta, false)
+    }
+
+    fn wrap(model: M, meta: ObjMeta, loaded: bool) -> Self {
+        let obj = Obj {
             cell: Arc::new(ObjCell {
                 data: RwLock::new(model),
                 meta: Mutex::new(meta),
             }),
+        };
+        let count = M::mapper().relationship_properties().len();
+        if count > 0 {
+            let owner: Weak<dyn ObjHandle> = {
+                let weak: Weak<ObjCell<M>> = Arc::downgrade(&obj.cell);
+                weak
+            };
+            if let Ok(data) = obj.cell.data.try_read() {
+                for index in 0..count {
+                    if let Some(slot) = data.relationship(index) {
+                        slot.0.bind(Weak::clone(&owner), index, loaded);
+                    }
+                }
+            }
         }
+        obj
+    }
+
+    pub(crate) fn downgrade(&self) -> WeakObj<M> {
+        WeakObj {
+            cell: Arc::downgrade(&self.cell),
+        }
+    }
+
+    /// The object's address, to tell objects apart.
+    pub(crate) fn addr(&self) -> usize {
+        Arc::as_ptr(&self.cell) as *const () as usize
     }
 
     pub(crate) fn from_handle(handle: Arc<dyn ObjHandle>) -> Option<Self> {

@@ -105,6 +105,9 @@ pub(super) fn synchronize(
                 }
                 meta.expired = true;
                 meta.committed = None;
+                drop(meta);
+                obj.expire_relations();
+                let mut meta = obj.meta();
                 if moves_key {
                     // The row now has a key the session cannot know: the object leaves the
                     // session rather than load another row, or none, by its old key.

@@ -152,6 +152,21 @@ impl SessionLink for SessionShared {
         let mut state = self.lock();
         self.refresh_handle(&mut state, obj)
     }
+
+    fn load_relation(
+        &self,
+        owner: &Arc<dyn ObjHandle>,
+        rel: &'static crate::relationship::Relationship,
+    ) -> Result<Vec<Arc<dyn ObjHandle>>> {
+        let mut state = self.lock();
+        let mut found = self.load_related(&mut state, rel, std::slice::from_ref(owner))?;
+        Ok(found.pop().unwrap_or_default())
+    }
+
+    fn cascade_add(&self, obj: Arc<dyn ObjHandle>) {
+        let mut state = self.lock();
+        self.add_pending(&mut state, obj);
+    }
 }
 
 impl SessionShared {
@@ -200,6 +215,15 @@ impl SessionShared {
         self.connection(state)?.execute(stmt)
     }
 
+    /// Makes a transient object pending in this session (no-op for any other state).
+    fn add_pending(&self, state: &mut SessionState, obj: Arc<dyn ObjHandle>) {
+        if obj.meta().state != ObjectState::Transient {
+            return;
+        }
+        self.attach(&obj, ObjectState::Pending);
+        state.new.push(obj);
+    }
+
     fn attach(&self, obj: &Arc<dyn ObjHandle>, new_state: ObjectState) {
         let mut meta = obj.meta();
         meta.state = new_state;
@@ -234,6 +258,8 @@ impl SessionShared {
         // snapshot and register the object again, or its change would be lost.
         meta.committed = None;
         meta.touched = false;
+        drop(meta);
+        obj.expire_relations();
         Ok(())
     }
 }
@@ -471,20 +497,26 @@ impl Session {
 
     /// Marks `obj` expired: its next access reloads it.
     pub fn expire<M: Model>(&self, obj: &Obj<M>) {
-        let mut meta = obj.meta();
-        meta.expired = true;
-        meta.committed = None;
-        meta.touched = false;
+        {
+            let mut meta = obj.meta();
+            meta.expired = true;
+            meta.committed = None;
+            meta.touched = false;
+        }
+        obj.handle().expire_relations();
     }
 
     /// Expires every object in the session.
     pub fn expire_all(&self) {
         let state = self.shared.lock();
         for obj in state.identity.values() {
-            let mut meta = obj.meta();
-            meta.expired = true;
-            meta.committed = None;
-            meta.touched = false;
+            {
+                let mut meta = obj.meta();
+                meta.expired = true;
+                meta.committed = None;
+                meta.touched = false;
+            }
+            obj.expire_relations();
         }
     }
 

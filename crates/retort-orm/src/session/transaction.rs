@@ -21,6 +21,8 @@ impl SessionShared {
                 // flush; expiring it would throw the change away.
                 if !meta.touched {
                     meta.expired = true;
+                    drop(meta);
+                    obj.expire_relations();
                 }
             }
         }
@@ -80,10 +82,13 @@ impl SessionShared {
             obj.meta().state = ObjectState::Persistent;
         }
         for obj in state.identity.values() {
-            let mut meta = obj.meta();
-            meta.expired = true;
-            meta.committed = None;
-            meta.touched = false;
+            {
+                let mut meta = obj.meta();
+                meta.expired = true;
+                meta.committed = None;
+                meta.touched = false;
+            }
+            obj.expire_relations();
         }
         state.touched.clear();
     }

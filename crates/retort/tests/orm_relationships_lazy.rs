@@ -1,0 +1,89 @@
+//! Lazy loading (`lazy = "select"`, the default): what each first access sends, on SQLite,
+//! PostgreSQL and MariaDB.
+
+mod common;
+mod rel;
+
+use common::{Capture, Checker};
+use rel::*;
+use retort::prelude::*;
+use retort_testkit::for_each_backend;
+
+fn seed(db: &retort_testkit::TestDb) {
+    let checker = Checker::new(db);
+    for name in ["Ann", "Ben", "Cy"] {
+        checker.exec(
+            db,
+            "INSERT INTO authors (name) VALUES (?)",
+            &[Value::Text(name.into())],
+        );
+    }
+    for author in 1..=3i64 {
+        for title in ["c", "a", "b"] {
+            checker.exec(
+                db,
+                "INSERT INTO books (title, author_id) VALUES (?, ?)",
+                &[Value::Text(format!("{title}{author}")), Value::Int(author)],
+            );
+        }
+    }
+}
+
+#[test]
+fn lazy_collections_cost_one_select_per_parent_in_order() {
+    for_each_backend(|db| {
+        create_all(db);
+        seed(db);
+        let session = Session::new(db.engine());
+        let capture = Capture::install(db.engine());
+        let authors = session
+            .query::<Author>()
+            .order_by(Author::id)
+            .all()
+            .unwrap();
+        assert_eq!(capture.count("SELECT"), 1);
+        for (i, author) in authors.iter().enumerate() {
+            let books = author.read().unwrap().books.get().unwrap();
+            let titles: Vec<String> = books
+                .iter()
+                .map(|b| b.read().unwrap().title.clone().unwrap_or_default())
+                .collect();
+            let n = i + 1;
+            assert_eq!(
+                titles,
+                vec![format!("a{n}"), format!("b{n}"), format!("c{n}")]
+            );
+        }
+        assert_eq!(capture.count("SELECT"), 1 + 3, "1 + N");
+        // Loaded now: reading again sends nothing.
+        for author in &authors {
+            assert_eq!(author.read().unwrap().books.get().unwrap().len(), 3);
+        }
+        assert_eq!(capture.count("SELECT"), 4);
+    });
+}
+
+#[test]
+fn many_to_one_in_the_identity_map_costs_no_sql() {
+    for_each_backend(|db| {
+        create_all(db);
+        seed(db);
+        let session = Session::new(db.engine());
+        let ann = session.get::<Author>(1).unwrap().unwrap();
+        let books = ann.read().unwrap().books.get().unwrap();
+        let capture = Capture::install(db.engine());
+        for book in &books {
+            let author = book.read().unwrap().author.get().unwrap().unwrap();
+            assert!(author.ptr_eq(&ann), "one row, one object");
+        }
+        assert!(
+            capture.take().is_empty(),
+            "no SQL for an author already loaded"
+        );
+        // A book whose author is not loaded costs one SELECT by key.
+        let other = session.get::<Book>(4).unwrap().unwrap();
+        let ben = other.read().unwrap().author.get().unwrap().unwrap();
+        assert_eq!(ben.read().unwrap().name.as_deref(), Some("Ben"));
+        assert_eq!(capture.count("SELECT"), 2);
+    });
+}
