@@ -8,6 +8,7 @@ pub mod attr;
 mod identity;
 mod loading;
 pub mod mapper;
+pub mod options;
 pub mod query;
 pub mod registry;
 pub mod related;
@@ -18,6 +19,7 @@ mod unit_of_work;
 
 pub use attr::{Attr, Operand, Rel, RelatedField, TextColumn};
 pub use mapper::{ColumnProperty, Mapper, Model};
+pub use options::{contains_eager, joinedload, lazyload, noload, raiseload, selectinload, Load};
 pub use query::{IntoKey, ModelSelect, Query};
 pub use registry::{Base, ModelRegistration, Registry};
 pub use related::{Many, One};

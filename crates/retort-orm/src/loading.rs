@@ -9,11 +9,12 @@ use std::sync::Arc;
 
 use retort_core::sql::ast::{
     BinaryOp, ColumnRef, Direction as OrderDirection, Expr, FromItem, JoinKind, OrderBy,
-    Query as CoreQuery, SelectCore, Statement, TableRef,
+    Query as CoreQuery, SelectCore, TableRef,
 };
 use retort_core::value::Value;
 
 use crate::mapper::Mapper;
+use crate::options::{LoadNode, Strategy};
 use crate::relationship::{Direction, Relationship};
 
 /// A column of `mapper`'s table, qualified by `table`.
@@ -142,7 +143,7 @@ pub(crate) fn order_by(rel: &Relationship, target: &TableRef) -> Vec<OrderBy> {
 /// every target column, then the join columns on the related side, so each row can be
 /// matched to its owner. One key compares with `=`; several with `IN` (or ORs of ANDs for a
 /// composite key).
-pub(crate) fn related_rows(rel: &Relationship, keys: &[Vec<Value>]) -> Statement {
+pub(crate) fn related_rows(rel: &Relationship, keys: &[Vec<Value>]) -> SelectCore {
     let target = TableRef::new(rel.target.table_name());
     let matches = match_columns(rel, &target);
     let condition = if let ([column], true) = (matches.as_slice(), keys.len() > 1) {
@@ -175,13 +176,174 @@ pub(crate) fn related_rows(rel: &Relationship, keys: &[Vec<Value>]) -> Statement
     };
     let mut columns = columns_at(rel.target, &target);
     columns.extend(matches);
-    Statement::Query(CoreQuery::Select(Box::new(SelectCore {
+    SelectCore {
         columns,
         from: vec![related_from(rel, &target)],
         where_: Some(condition),
         order_by: order_by(rel, &target),
         ..SelectCore::default()
-    })))
+    }
+}
+
+/// Where a relationship loaded by a join sits in the rows of a query.
+#[derive(Debug, Clone)]
+pub(crate) struct JoinedLoad {
+    /// The relationship.
+    pub rel: &'static Relationship,
+    /// The entry whose objects own these (`None`: the query's own objects).
+    pub parent: Option<usize>,
+    /// The position of the target's first column in each row.
+    pub offset: usize,
+    /// The loading plan below it.
+    pub node: LoadNode,
+}
+
+/// Adds the joined relationships among `nodes` (and the joined ones below them) to `core`:
+/// a LEFT OUTER (or INNER) JOIN to an aliased target per relationship — through an aliased
+/// association table for a many-to-many — whose columns are appended to the SELECT, and the
+/// relationship's ORDER BY appended to the query's. `contains_eager` adds the columns of the
+/// join the query already has. `owner` qualifies the owner's columns.
+pub(crate) fn add_joined(
+    core: &mut SelectCore,
+    owner: &TableRef,
+    nodes: &[LoadNode],
+    parent: Option<usize>,
+    plan: &mut Vec<JoinedLoad>,
+) {
+    for node in nodes.iter().filter(|n| n.strategy.is_joined()) {
+        let rel = node.rel;
+        let target = if node.strategy == Strategy::ContainsEager {
+            TableRef::new(rel.target.table_name())
+        } else {
+            let target = aliased(rel.target.table_name(), plan.len());
+            let kind = match node.strategy {
+                Strategy::Joined { inner: true } => JoinKind::Inner,
+                _ => JoinKind::Left,
+            };
+            join_related(core, rel, owner, &target, kind, plan.len());
+            target
+        };
+        let offset = core.columns.len();
+        core.columns.extend(columns_at(rel.target, &target));
+        if rel.collection {
+            core.order_by.extend(order_by(rel, &target));
+        }
+        let at = plan.len();
+        plan.push(JoinedLoad {
+            rel,
+            parent,
+            offset,
+            node: node.clone(),
+        });
+        add_joined(core, &target, &node.children, Some(at), plan);
+    }
+}
+
+fn aliased(table: &str, n: usize) -> TableRef {
+    TableRef {
+        name: Arc::from(table),
+        schema: None,
+        alias: Some(Arc::from(format!("{table}_{}", n + 1))),
+    }
+}
+
+/// Joins `target` (an alias of the relationship's target) to the last FROM item of `core`.
+fn join_related(
+    core: &mut SelectCore,
+    rel: &Relationship,
+    owner: &TableRef,
+    target: &TableRef,
+    kind: JoinKind,
+    n: usize,
+) {
+    let left = core
+        .from
+        .pop()
+        .unwrap_or_else(|| FromItem::Table(owner.clone()));
+    let joined = match &rel.secondary {
+        Some(secondary) => {
+            let link = aliased(secondary.table.name(), n);
+            let owner_on = secondary
+                .owner
+                .iter()
+                .map(|(name, at)| eq(named_column(&link, name), column_at(rel.owner, owner, *at)))
+                .collect();
+            let target_on = secondary
+                .target
+                .iter()
+                .map(|(name, at)| {
+                    eq(
+                        column_at(rel.target, target, *at),
+                        named_column(&link, name),
+                    )
+                })
+                .collect();
+            let with_link = FromItem::Join {
+                left: Box::new(left),
+                right: Box::new(FromItem::Table(link)),
+                kind,
+                on: Some(all_of(owner_on)),
+            };
+            FromItem::Join {
+                left: Box::new(with_link),
+                right: Box::new(FromItem::Table(target.clone())),
+                kind,
+                on: Some(all_of(target_on)),
+            }
+        }
+        None => FromItem::Join {
+            left: Box::new(left),
+            right: Box::new(FromItem::Table(target.clone())),
+            kind,
+            on: Some(all_of(
+                rel.pairs
+                    .iter()
+                    .map(|&(o, t)| {
+                        eq(
+                            column_at(rel.target, target, t),
+                            column_at(rel.owner, owner, o),
+                        )
+                    })
+                    .collect(),
+            )),
+        },
+    };
+    core.from.push(joined);
+}
+
+/// The alias a limited query is wrapped in before collections are joined to it.
+const LIMITED: &str = "anon_1";
+
+/// Wraps a query of `mapper` that has a LIMIT or OFFSET into a subquery, so that a joined
+/// collection's rows do not count against the limit: `SELECT anon_1.* , ... FROM (SELECT ...
+/// LIMIT n) AS anon_1 LEFT OUTER JOIN ...`. Its ORDER BY terms are selected inside under
+/// labels and repeated outside, so the parents keep their order. Returns the outer query and
+/// the name that qualifies the parent's columns.
+pub(crate) fn wrap_limited(mut inner: SelectCore, mapper: &Mapper) -> (SelectCore, TableRef) {
+    let alias = TableRef::new(LIMITED);
+    let mut outer_order = Vec::with_capacity(inner.order_by.len());
+    for (i, term) in inner.order_by.iter().enumerate() {
+        let label: Arc<str> = Arc::from(format!("anon_order_{}", i + 1));
+        inner.columns.push(Expr::Label {
+            expr: Box::new(term.expr.clone()),
+            label: Arc::clone(&label),
+        });
+        outer_order.push(OrderBy {
+            expr: named_column(&alias, &label),
+            direction: term.direction,
+            nulls: term.nulls,
+        });
+    }
+    let outer = SelectCore {
+        columns: columns_at(mapper, &alias),
+        from: vec![FromItem::Subquery {
+            query: Box::new(CoreQuery::Select(Box::new(inner))),
+            alias: Arc::from(LIMITED),
+        }],
+        order_by: outer_order,
+        ..SelectCore::default()
+    };
+    (outer, alias)
 }
 
 /// How many owners' keys fit in one statement under the database's parameter limit.

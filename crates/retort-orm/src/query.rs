@@ -15,6 +15,7 @@ use retort_core::value::{ToValue, Value};
 use retort_core::{Error, Result};
 
 use crate::mapper::{Mapper, Model};
+use crate::options::{Load, Step};
 use crate::session::Session;
 use crate::state::Obj;
 
@@ -98,6 +99,7 @@ fn count_star() -> Expr {
 pub struct ModelSelect<M> {
     core: SelectCore,
     error: Option<String>,
+    options: Vec<Vec<Step>>,
     _model: PhantomData<fn() -> M>,
 }
 
@@ -106,6 +108,7 @@ impl<M> Clone for ModelSelect<M> {
         ModelSelect {
             core: self.core.clone(),
             error: self.error.clone(),
+            options: self.options.clone(),
             _model: PhantomData,
         }
     }
@@ -128,8 +131,26 @@ impl<M: Model> ModelSelect<M> {
                 ..SelectCore::default()
             },
             error: None,
+            options: Vec::new(),
             _model: PhantomData,
         }
+    }
+
+    /// Adds a loader option: `.options(joinedload(User::addresses))`. Options for the same
+    /// relationship replace earlier ones.
+    pub fn options<Leaf>(mut self, option: Load<M, Leaf>) -> Self {
+        self.options.push(option.into_steps());
+        self
+    }
+
+    /// Runs the query in `session` (after autoflush), with its loader options.
+    pub(crate) fn run(&self, session: &Session, unique: bool) -> Result<Vec<Obj<M>>> {
+        self.checked()?;
+        session.shared().run_select::<M>(
+            self.core.clone(),
+            &self.options,
+            unique || self.has_joins(),
+        )
     }
 
     fn and_where(&mut self, condition: Expr) {
@@ -251,11 +272,6 @@ impl<M: Model> ModelSelect<M> {
         Statement::Query(CoreQuery::Select(Box::new(self.core.clone())))
     }
 
-    pub(crate) fn checked_statement(&self) -> Result<Statement> {
-        self.checked()?;
-        Ok(self.statement())
-    }
-
     /// `SELECT count(*)` of the rows the query would return.
     fn count_statement(&self) -> Statement {
         let plain = self.core.limit.is_none() && self.core.offset.is_none() && !self.core.distinct;
@@ -340,21 +356,23 @@ impl<'s, M: Model> Query<'s, M> {
         self.map(|s| s.outerjoin::<Other>(on))
     }
 
+    /// Adds a loader option: `.options(selectinload(User::addresses))`; chain steps into
+    /// nested relationships (`selectinload(User::addresses).joinedload(Address::tags)`).
+    pub fn options<Leaf>(self, option: Load<M, Leaf>) -> Self {
+        self.map(|s| s.options(option))
+    }
+
     /// Every matching object.
     pub fn all(self) -> Result<Vec<Obj<M>>> {
-        let unique = self.select.has_joins();
-        let stmt = self.select.checked_statement()?;
-        self.session.shared().run_query::<M>(&stmt, unique)
+        self.select.run(self.session, false)
     }
 
     /// The first matching object (LIMIT 1), if any.
     pub fn first(self) -> Result<Option<Obj<M>>> {
-        let unique = self.select.has_joins();
-        let stmt = self.select.limit(1).checked_statement()?;
         Ok(self
-            .session
-            .shared()
-            .run_query::<M>(&stmt, unique)?
+            .select
+            .limit(1)
+            .run(self.session, false)?
             .into_iter()
             .next())
     }
@@ -366,9 +384,7 @@ impl<'s, M: Model> Query<'s, M> {
 
     /// At most one object: `MultipleResultsFound` if more.
     pub fn one_or_none(self) -> Result<Option<Obj<M>>> {
-        let unique = self.select.has_joins();
-        let stmt = self.select.limit(2).checked_statement()?;
-        let mut objs = self.session.shared().run_query::<M>(&stmt, unique)?;
+        let mut objs = self.select.limit(2).run(self.session, false)?;
         match objs.len() {
             0 | 1 => Ok(objs.pop()),
             _ => Err(Error::MultipleResultsFound),

@@ -2,7 +2,9 @@
 
 use super::*;
 use crate::loading as statements;
+use crate::options::{self, LoadNode, Step, Strategy};
 use crate::relationship::Relationship;
+use retort_core::sql::ast::TableRef;
 
 impl SessionShared {
     /// The object for a row of `M` (all mapper columns, in order): the one already in the
@@ -71,12 +73,14 @@ impl SessionShared {
 
     /// The related objects of each of `owners` through `rel`, in the owners' order: for a
     /// many-to-one whose object is in the identity map, without SQL; else with one SELECT per
-    /// chunk of owners (`IN (...)` of their keys, within the database's parameter limit).
+    /// chunk of owners (`IN (...)` of their keys, within the database's parameter limit), into
+    /// which the joined loads of `below` are added (and after which its other loads run).
     pub(super) fn load_related(
         &self,
         state: &mut SessionState,
         rel: &'static Relationship,
         owners: &[Arc<dyn ObjHandle>],
+        below: &[LoadNode],
     ) -> Result<Vec<Vec<Arc<dyn ObjHandle>>>> {
         let mut found: Vec<Vec<Arc<dyn ObjHandle>>> = vec![Vec::new(); owners.len()];
         // Each owner's join key, and the owners still to load.
@@ -111,18 +115,18 @@ impl SessionShared {
         }
         self.autoflush(state)?;
         let max_params = self.connection(state)?.dialect().capabilities().max_params;
-        let width = rel.target.columns().len();
         for chunk in wanted.chunks(statements::keys_per_statement(rel, max_params)) {
             let keys: Vec<Vec<Value>> = chunk.iter().map(|(_, k)| k.clone()).collect();
-            let stmt = statements::related_rows(rel, &keys);
-            let rows = self.execute(state, &stmt)?.into_rows();
+            let core = statements::related_rows(rel, &keys);
+            let rows = self.run_loading(state, core, rel.target, None, below, false)?;
             let mut by_key: HashMap<Key, Vec<Arc<dyn ObjHandle>>> = HashMap::new();
-            for row in rows {
-                let mut values = row.into_values();
-                let tail = values.split_off(width.min(values.len()));
-                let obj = self.hydrate_handle(state, rel.target, values)?;
+            for (obj, tail) in rows {
                 if let Some(key) = Key::from_values(&tail) {
-                    by_key.entry(key).or_default().push(obj);
+                    // A joined collection below repeats the row: keep each object once.
+                    let list = by_key.entry(key).or_default();
+                    if !list.iter().any(|o| o.addr() == obj.addr()) {
+                        list.push(obj);
+                    }
                 }
             }
             for (at, key) in chunk {
@@ -132,6 +136,173 @@ impl SessionShared {
             }
         }
         Ok(found)
+    }
+
+    /// Runs `core` — a query of `mapper`'s columns (qualified by `owner`, else its table),
+    /// then any extra columns — with the loads of `nodes`: joined ones in the statement,
+    /// the others after it. Returns each row's object (once each with `unique`) and its extra
+    /// values.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn run_loading(
+        &self,
+        state: &mut SessionState,
+        mut core: SelectCore,
+        mapper: &'static Mapper,
+        owner: Option<TableRef>,
+        nodes: &[LoadNode],
+        unique: bool,
+    ) -> Result<Vec<(Arc<dyn ObjHandle>, Vec<Value>)>> {
+        let mut plan = Vec::new();
+        let owner = owner.unwrap_or_else(|| TableRef::new(mapper.table_name()));
+        statements::add_joined(&mut core, &owner, nodes, None, &mut plan);
+        let rows = self
+            .execute(state, &Statement::Query(CoreQuery::Select(Box::new(core))))?
+            .into_rows();
+        let width = mapper.columns().len();
+        state.identity.reserve(rows.len());
+        let mut objs: Vec<(Arc<dyn ObjHandle>, Vec<Value>)> = Vec::with_capacity(rows.len());
+        let mut seen = HashSet::new();
+        // Per joined load: each owner (by address) with its related objects, in row order.
+        let mut related: Vec<Vec<(Arc<dyn ObjHandle>, Vec<Arc<dyn ObjHandle>>)>> =
+            vec![Vec::new(); plan.len()];
+        let mut owner_at: Vec<HashMap<usize, usize>> = vec![HashMap::new(); plan.len()];
+        for row in rows {
+            let mut values = row.into_values();
+            let mut slices: Vec<Vec<Value>> = Vec::with_capacity(plan.len());
+            for load in plan.iter().rev() {
+                slices.push(values.split_off(load.offset.min(values.len())));
+            }
+            slices.reverse();
+            let tail = values.split_off(width.min(values.len()));
+            let obj = self.hydrate_handle(state, mapper, values)?;
+            let mut in_row: Vec<Option<Arc<dyn ObjHandle>>> = Vec::with_capacity(plan.len());
+            for (j, (load, mut slice)) in plan.iter().zip(slices).enumerate() {
+                let parent = match load.parent {
+                    None => Some(Arc::clone(&obj)),
+                    Some(p) => in_row[p].clone(),
+                };
+                let Some(parent) = parent else {
+                    in_row.push(None);
+                    continue;
+                };
+                slice.truncate(load.rel.target.columns().len());
+                let has_row = load
+                    .rel
+                    .target
+                    .primary_key()
+                    .iter()
+                    .all(|&i| slice.get(i).is_some_and(|v| !v.is_null()));
+                let child = if has_row {
+                    Some(self.hydrate_handle(state, load.rel.target, slice)?)
+                } else {
+                    None
+                };
+                let at = *owner_at[j].entry(parent.addr()).or_insert_with(|| {
+                    related[j].push((Arc::clone(&parent), Vec::new()));
+                    related[j].len() - 1
+                });
+                if let Some(child) = &child {
+                    let list = &mut related[j][at].1;
+                    if !list.iter().any(|c| c.addr() == child.addr()) {
+                        list.push(Arc::clone(child));
+                    }
+                }
+                in_row.push(child);
+            }
+            if !unique || seen.insert(obj.addr()) {
+                objs.push((obj, tail));
+            }
+        }
+        for (load, owners) in plan.iter().zip(&related) {
+            for (parent, children) in owners {
+                fill_unloaded(parent, load.rel, children)?;
+            }
+        }
+        // Loads that are not joins run for the objects each level reached.
+        let base: Vec<Arc<dyn ObjHandle>> = distinct(objs.iter().map(|(o, _)| o));
+        self.load_below(state, &base, nodes)?;
+        for (load, owners) in plan.iter().zip(&related) {
+            let reached = distinct(owners.iter().flat_map(|(_, children)| children));
+            self.load_below(state, &reached, &load.node.children)?;
+        }
+        Ok(objs)
+    }
+
+    /// Applies the loads of `nodes` that are not joins to `objs`: selectin runs its SELECTs,
+    /// the others set the loader each object keeps for later access.
+    fn load_below(
+        &self,
+        state: &mut SessionState,
+        objs: &[Arc<dyn ObjHandle>],
+        nodes: &[LoadNode],
+    ) -> Result<()> {
+        if objs.is_empty() {
+            return Ok(());
+        }
+        for node in nodes {
+            let index = node.rel.index;
+            if let Some(lazy) = node.strategy.deferred() {
+                for obj in objs {
+                    obj.relation(index, &mut |slot| slot.set_strategy(lazy))?;
+                }
+                continue;
+            }
+            if node.strategy != Strategy::SelectIn {
+                continue;
+            }
+            let mut unloaded = Vec::with_capacity(objs.len());
+            for obj in objs {
+                let mut loaded = false;
+                obj.relation(index, &mut |slot| loaded = slot.loaded().is_some())?;
+                if !loaded {
+                    unloaded.push(Arc::clone(obj));
+                }
+            }
+            let found = self.load_related(state, node.rel, &unloaded, &node.children)?;
+            for (obj, children) in unloaded.iter().zip(&found) {
+                obj.relation(index, &mut |slot| {
+                    // Checked above; a failure here means the object is write-borrowed,
+                    // and then the next access loads it.
+                    let _ = slot.set_loaded(children);
+                })?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs a query of `M` with its loader options (and the eager loaders its relationships
+    /// declare). A joined collection under a LIMIT or OFFSET makes the query a subquery, so
+    /// the limit counts objects, not rows; joined rows are folded into one object each.
+    pub(crate) fn run_select<M: Model>(
+        &self,
+        core: SelectCore,
+        chains: &[Vec<Step>],
+        unique: bool,
+    ) -> Result<Vec<Obj<M>>> {
+        let mapper = M::mapper();
+        let nodes = options::plan(mapper, chains)?;
+        if nodes.is_empty() {
+            let stmt = Statement::Query(CoreQuery::Select(Box::new(core)));
+            return self.run_query::<M>(&stmt, unique);
+        }
+        let joins_collection = joins_collection(&nodes);
+        let (core, owner) = if joins_collection && (core.limit.is_some() || core.offset.is_some()) {
+            let (outer, alias) = statements::wrap_limited(core, mapper);
+            (outer, Some(alias))
+        } else {
+            (core, None)
+        };
+        let unique = unique || nodes.iter().any(|n| n.strategy.is_joined());
+        let mut state = self.lock();
+        self.autoflush(&mut state)?;
+        self.run_loading(&mut state, core, mapper, owner, &nodes, unique)?
+            .into_iter()
+            .map(|(obj, _)| {
+                Obj::from_handle(obj).ok_or_else(|| {
+                    Error::InvalidRequest("identity map entry has another type".into())
+                })
+            })
+            .collect()
     }
 
     /// Runs a query of `M`'s columns and returns its objects. With `unique`, an object that
@@ -155,4 +326,37 @@ impl SessionShared {
         }
         Ok(objs)
     }
+}
+
+/// Fills `rel` of `parent` with `children`, unless it is loaded already (an eager load does
+/// not overwrite what the object holds, which may have unflushed changes).
+fn fill_unloaded(
+    parent: &Arc<dyn ObjHandle>,
+    rel: &Relationship,
+    children: &[Arc<dyn ObjHandle>],
+) -> Result<()> {
+    let mut result = Ok(());
+    parent.relation(rel.index, &mut |slot| {
+        if slot.loaded().is_none() {
+            result = slot.set_loaded(children);
+        }
+    })?;
+    result
+}
+
+/// The objects of `objs`, each once, in first-seen order.
+fn distinct<'a>(objs: impl Iterator<Item = &'a Arc<dyn ObjHandle>>) -> Vec<Arc<dyn ObjHandle>> {
+    let mut seen = HashSet::new();
+    objs.filter(|o| seen.insert(o.addr()))
+        .map(Arc::clone)
+        .collect()
+}
+
+/// Whether any joined load among `nodes` (at any depth under joins) is of a collection, which
+/// repeats the parent's row.
+fn joins_collection(nodes: &[LoadNode]) -> bool {
+    nodes
+        .iter()
+        .filter(|n| n.strategy.is_joined())
+        .any(|n| n.rel.collection || joins_collection(&n.children))
 }

@@ -159,7 +159,7 @@ impl SessionLink for SessionShared {
         rel: &'static crate::relationship::Relationship,
     ) -> Result<Vec<Arc<dyn ObjHandle>>> {
         let mut state = self.lock();
-        let mut found = self.load_related(&mut state, rel, std::slice::from_ref(owner))?;
+        let mut found = self.load_related(&mut state, rel, std::slice::from_ref(owner), &[])?;
         Ok(found.pop().unwrap_or_default())
     }
 
@@ -604,8 +604,7 @@ impl Session {
     /// Runs a `select(User)`-style statement and returns the objects: SQLAlchemy 2.0's
     /// `session.scalars(select(User))`.
     pub fn scalars<M: Model>(&self, select: &query::ModelSelect<M>) -> Result<Vec<Obj<M>>> {
-        self.shared
-            .run_query::<M>(&select.checked_statement()?, select.has_joins())
+        select.run(self, false)
     }
 
     /// Runs any Core statement in the session's transaction (after autoflush) and returns its

@@ -1,0 +1,444 @@
+//! Eager loading and loader options — joinedload, selectinload, raiseload, noload,
+//! contains_eager, nested chains, and relationships' own `lazy` — with the exact number of
+//! statements each sends, on SQLite, PostgreSQL and MariaDB.
+
+mod common;
+mod rel;
+
+use common::{Capture, Checker};
+use rel::*;
+use retort::orm::{
+    contains_eager, joinedload, lazyload, noload, raiseload, selectinload, Many, One, Registry,
+};
+use retort::prelude::*;
+use retort_testkit::{for_each_backend, TestDb};
+
+/// Three authors with three books each (titles inserted out of order), and tags on books.
+fn seed(db: &TestDb) {
+    let checker = Checker::new(db);
+    for name in ["Ann", "Ben", "Cy"] {
+        checker.exec(
+            db,
+            "INSERT INTO authors (name) VALUES (?)",
+            &[Value::Text(name.into())],
+        );
+    }
+    for author in 1..=3i64 {
+        for title in ["c", "a", "b"] {
+            checker.exec(
+                db,
+                "INSERT INTO books (title, author_id) VALUES (?, ?)",
+                &[Value::Text(format!("{title}{author}")), Value::Int(author)],
+            );
+        }
+    }
+    for name in ["red", "blue"] {
+        checker.exec(
+            db,
+            "INSERT INTO tags (name) VALUES (?)",
+            &[Value::Text(name.into())],
+        );
+    }
+    // Book 1 ("c1") has both tags, book 2 ("a1") has "red".
+    for (book, tag) in [(1, 1), (1, 2), (2, 1)] {
+        checker.exec(
+            db,
+            "INSERT INTO book_tags (book_id, tag_id) VALUES (?, ?)",
+            &[Value::Int(book), Value::Int(tag)],
+        );
+    }
+}
+
+fn titles(books: &[Obj<Book>]) -> Vec<String> {
+    books
+        .iter()
+        .map(|b| b.read().unwrap().title.clone().unwrap_or_default())
+        .collect()
+}
+
+fn names(tags: &[Obj<Tag>]) -> Vec<String> {
+    tags.iter()
+        .map(|t| t.read().unwrap().name.clone().unwrap_or_default())
+        .collect()
+}
+
+/// Every author's books, read without SQL (asserted by the caller).
+fn all_titles(authors: &[Obj<Author>]) -> Vec<Vec<String>> {
+    authors
+        .iter()
+        .map(|a| titles(&a.read().unwrap().books.get().unwrap()))
+        .collect()
+}
+
+fn expected_titles() -> Vec<Vec<String>> {
+    (1..=3)
+        .map(|n| vec![format!("a{n}"), format!("b{n}"), format!("c{n}")])
+        .collect()
+}
+
+#[test]
+fn joinedload_is_one_select_with_parents_once_and_children_ordered() {
+    for_each_backend(|db| {
+        create_all(db);
+        seed(db);
+        let session = Session::new(db.engine());
+        let capture = Capture::install(db.engine());
+        let authors = session
+            .query::<Author>()
+            .options(joinedload(Author::books))
+            .order_by(Author::id)
+            .all()
+            .unwrap();
+        assert_eq!(authors.len(), 3, "nine rows fold into three authors");
+        assert_eq!(all_titles(&authors), expected_titles());
+        let sent = capture.take();
+        assert_eq!(
+            sent.iter().filter(|s| s.starts_with("SELECT")).count(),
+            1,
+            "{sent:#?}"
+        );
+        let select = sent.iter().find(|s| s.starts_with("SELECT")).unwrap();
+        assert!(
+            select.contains("LEFT OUTER JOIN") && select.contains("books_1"),
+            "{select}"
+        );
+        // The joined books are the session's objects: one row, one object.
+        let a1 = session.get::<Book>(2).unwrap().unwrap();
+        assert!(a1.ptr_eq(&authors[0].read().unwrap().books.get().unwrap()[0]));
+        assert!(capture.take().is_empty(), "the book is in the identity map");
+    });
+}
+
+#[test]
+fn joinedload_under_a_limit_limits_parents_not_rows() {
+    for_each_backend(|db| {
+        create_all(db);
+        seed(db);
+        let session = Session::new(db.engine());
+        let capture = Capture::install(db.engine());
+        let authors = session
+            .query::<Author>()
+            .options(joinedload(Author::books))
+            .order_by(Author::id.desc())
+            .limit(2)
+            .all()
+            .unwrap();
+        let names: Vec<Option<String>> = authors
+            .iter()
+            .map(|a| a.read().unwrap().name.clone())
+            .collect();
+        assert_eq!(names, vec![Some("Cy".into()), Some("Ben".into())]);
+        assert_eq!(
+            all_titles(&authors),
+            vec![vec!["a3", "b3", "c3"], vec!["a2", "b2", "c2"]]
+        );
+        let first = session
+            .query::<Author>()
+            .options(joinedload(Author::books))
+            .order_by(Author::name)
+            .first()
+            .unwrap()
+            .unwrap();
+        assert_eq!(first.read().unwrap().books.get().unwrap().len(), 3);
+        assert_eq!(capture.count("SELECT"), 2, "{:#?}", capture.take());
+    });
+}
+
+#[test]
+fn selectinload_is_two_selects() {
+    for_each_backend(|db| {
+        create_all(db);
+        seed(db);
+        let session = Session::new(db.engine());
+        let capture = Capture::install(db.engine());
+        let authors = session
+            .query::<Author>()
+            .options(selectinload(Author::books))
+            .order_by(Author::id)
+            .all()
+            .unwrap();
+        assert_eq!(all_titles(&authors), expected_titles());
+        let sent = capture.take_with_params();
+        let selects: Vec<_> = sent
+            .iter()
+            .filter(|(s, _)| s.starts_with("SELECT"))
+            .collect();
+        assert_eq!(selects.len(), 2, "{sent:#?}");
+        assert!(selects[1].0.contains(" IN ("), "{}", selects[1].0);
+        assert_eq!(
+            selects[1].1,
+            vec![Value::Int(1), Value::Int(2), Value::Int(3)]
+        );
+    });
+}
+
+#[test]
+fn selectinload_chunks_keys_under_the_parameter_limit() {
+    for_each_backend(|db| {
+        create_all(db);
+        let checker = Checker::new(db);
+        let values: Vec<String> = (0..1200).map(|i| format!("('author {i}')")).collect();
+        checker.exec(
+            db,
+            &format!("INSERT INTO authors (name) VALUES {}", values.join(", ")),
+            &[],
+        );
+        checker.exec(
+            db,
+            "INSERT INTO books (title, author_id) VALUES ('last', 1200)",
+            &[],
+        );
+        let session = Session::new(db.engine());
+        let capture = Capture::install(db.engine());
+        let authors = session
+            .query::<Author>()
+            .options(selectinload(Author::books))
+            .all()
+            .unwrap();
+        assert_eq!(authors.len(), 1200);
+        let selects = capture.count("SELECT");
+        assert!(
+            selects >= 3,
+            "1200 keys need more than one IN list: {selects} SELECTs"
+        );
+        let max = db.engine().dialect().capabilities().max_params;
+        for (sql, params) in capture.take_with_params() {
+            assert!(params.len() <= max, "{} parameters in {sql}", params.len());
+        }
+        let last = authors
+            .iter()
+            .find(|a| a.read().unwrap().id == Some(1200))
+            .unwrap();
+        assert_eq!(
+            titles(&last.read().unwrap().books.get().unwrap()),
+            vec!["last"]
+        );
+        assert_eq!(capture.count("SELECT"), 0, "loaded already");
+    });
+}
+
+#[test]
+fn raiseload_raises_without_sql_and_noload_stays_empty() {
+    for_each_backend(|db| {
+        create_all(db);
+        seed(db);
+        let session = Session::new(db.engine());
+        let authors = session
+            .query::<Author>()
+            .options(raiseload(Author::books))
+            .all()
+            .unwrap();
+        let capture = Capture::install(db.engine());
+        let err = authors[0].read().unwrap().books.get().unwrap_err();
+        assert!(matches!(err, Error::InvalidRequest(_)), "{err:?}");
+        assert!(err.to_string().contains("Author.books"), "{err}");
+        assert!(capture.take().is_empty(), "raiseload sends nothing");
+
+        let session = Session::new(db.engine());
+        let books = session
+            .query::<Book>()
+            .options(noload(Book::author))
+            .all()
+            .unwrap();
+        capture.clear();
+        assert!(books[0].read().unwrap().author.get().unwrap().is_none());
+        assert!(capture.take().is_empty(), "noload sends nothing");
+    });
+}
+
+#[test]
+fn nested_chains_load_each_level() {
+    for_each_backend(|db| {
+        create_all(db);
+        seed(db);
+        let session = Session::new(db.engine());
+        let capture = Capture::install(db.engine());
+        let authors = session
+            .query::<Author>()
+            .options(selectinload(Author::books).joinedload(Book::tags))
+            .order_by(Author::id)
+            .all()
+            .unwrap();
+        assert_eq!(capture.count("SELECT"), 2, "authors; books JOIN tags");
+        let books = authors[0].read().unwrap().books.get().unwrap();
+        let tags: Vec<Vec<String>> = books
+            .iter()
+            .map(|b| names(&b.read().unwrap().tags.get().unwrap()))
+            .collect();
+        // a1: red; b1: none; c1: blue, red (ordered by name)
+        assert_eq!(tags, vec![vec!["red"], vec![], vec!["blue", "red"]]);
+        assert_eq!(capture.count("SELECT"), 2, "every level was loaded");
+
+        // Two joined levels in one statement, from the other side.
+        let session = Session::new(db.engine());
+        capture.clear();
+        let tags = session
+            .query::<Tag>()
+            .options(joinedload(Tag::books).joinedload(Book::author))
+            .order_by(Tag::name)
+            .all()
+            .unwrap();
+        let blue = tags[0].read().unwrap().books.get().unwrap();
+        assert_eq!(titles(&blue), vec!["c1"]);
+        let ann = blue[0].read().unwrap().author.get().unwrap().unwrap();
+        assert_eq!(ann.read().unwrap().name.as_deref(), Some("Ann"));
+        assert_eq!(capture.count("SELECT"), 1);
+    });
+}
+
+#[test]
+fn many_to_many_and_many_to_one_load_eagerly() {
+    for_each_backend(|db| {
+        create_all(db);
+        seed(db);
+        let session = Session::new(db.engine());
+        let capture = Capture::install(db.engine());
+        let books = session
+            .query::<Book>()
+            .options(selectinload(Book::tags))
+            .options(joinedload(Book::author))
+            .order_by(Book::id)
+            .all()
+            .unwrap();
+        assert_eq!(capture.count("SELECT"), 2);
+        assert_eq!(
+            names(&books[0].read().unwrap().tags.get().unwrap()),
+            vec!["blue", "red"]
+        );
+        assert!(books[2].read().unwrap().tags.get().unwrap().is_empty());
+        let author = books[4].read().unwrap().author.get().unwrap().unwrap();
+        assert_eq!(author.read().unwrap().name.as_deref(), Some("Ben"));
+        // Every book of one author points at one object.
+        let first = books[0].read().unwrap().author.get().unwrap().unwrap();
+        let second = books[1].read().unwrap().author.get().unwrap().unwrap();
+        assert!(first.ptr_eq(&second));
+        assert_eq!(capture.count("SELECT"), 2);
+    });
+}
+
+#[test]
+fn contains_eager_fills_a_collection_from_the_querys_own_join() {
+    for_each_backend(|db| {
+        create_all(db);
+        seed(db);
+        let session = Session::new(db.engine());
+        let capture = Capture::install(db.engine());
+        let authors = session
+            .query::<Author>()
+            .join::<Book>(Book::author_id.eq(Author::id))
+            .filter(Book::title.like("a%"))
+            .options(contains_eager(Author::books))
+            .order_by(Author::id)
+            .all()
+            .unwrap();
+        // Only the joined rows fill the collection: one book each, as the filter chose.
+        assert_eq!(
+            all_titles(&authors),
+            vec![vec!["a1"], vec!["a2"], vec!["a3"]]
+        );
+        assert_eq!(capture.count("SELECT"), 1);
+    });
+}
+
+#[test]
+fn detached_and_expired_objects() {
+    for_each_backend(|db| {
+        create_all(db);
+        seed(db);
+        let session = Session::new(db.engine());
+        let loaded = session
+            .query::<Author>()
+            .options(selectinload(Author::books))
+            .order_by(Author::id)
+            .all()
+            .unwrap();
+        let lazy = session.query::<Book>().all().unwrap();
+        session.close().unwrap();
+        // What was loaded stays readable; what was not is a DetachedInstance error.
+        assert_eq!(loaded[0].read().unwrap().books.get().unwrap().len(), 3);
+        let err = lazy[0].read().unwrap().tags.get().unwrap_err();
+        assert!(matches!(err, Error::DetachedInstance(_)), "{err:?}");
+        assert!(err.to_string().contains("Book.tags"), "{err}");
+
+        // After a commit (expire_on_commit) a loaded collection loads again on next access.
+        let session = Session::new(db.engine());
+        let ann = session.get::<Author>(1).unwrap().unwrap();
+        assert_eq!(ann.read().unwrap().books.get().unwrap().len(), 3);
+        Checker::new(db).exec(
+            db,
+            "INSERT INTO books (title, author_id) VALUES ('d1', 1)",
+            &[],
+        );
+        session.commit().unwrap();
+        let capture = Capture::install(db.engine());
+        assert_eq!(
+            titles(&ann.read().unwrap().books.get().unwrap()),
+            vec!["a1", "b1", "c1", "d1"]
+        );
+        assert!(capture.count("SELECT") >= 1);
+    });
+}
+
+#[test]
+fn a_lazyload_option_overrides_a_raise_default_and_eager_defaults_apply() {
+    for_each_backend(|db| {
+        let registry = Registry::new();
+        registry.register::<Library>().unwrap();
+        registry.register::<Shelf>().unwrap();
+        registry.metadata().create_all(db.engine()).unwrap();
+        let checker = Checker::new(db);
+        checker.exec(db, "INSERT INTO libraries (name) VALUES ('central')", &[]);
+        checker.exec(
+            db,
+            "INSERT INTO shelves (label, library_id) VALUES ('s1', 1), ('s2', 1)",
+            &[],
+        );
+
+        let session = Session::new(db.engine());
+        let capture = Capture::install(db.engine());
+        // `Shelf.library` is lazy = "joined": loading shelves brings their library along.
+        let shelves = session.query::<Shelf>().all().unwrap();
+        assert_eq!(capture.count("SELECT"), 1);
+        let library = shelves[0].read().unwrap().library.get().unwrap().unwrap();
+        assert_eq!(
+            capture.count("SELECT"),
+            1,
+            "the library came with the shelves"
+        );
+        // `Library.shelves` is lazy = "raise".
+        let err = library.read().unwrap().shelves.get().unwrap_err();
+        assert!(err.to_string().contains("Library.shelves"), "{err}");
+
+        let session = Session::new(db.engine());
+        let library = session
+            .query::<Library>()
+            .options(lazyload(Library::shelves))
+            .one()
+            .unwrap();
+        assert_eq!(library.read().unwrap().shelves.get().unwrap().len(), 2);
+    });
+}
+
+#[derive(Model, Debug, Default)]
+#[retort(table = "libraries")]
+pub struct Library {
+    #[retort(primary_key)]
+    pub id: Option<i64>,
+    #[retort(length = 30)]
+    pub name: Option<String>,
+    #[retort(relationship(back_populates = "library", lazy = "raise"))]
+    pub shelves: Many<Shelf>,
+}
+
+#[derive(Model, Debug, Default)]
+#[retort(table = "shelves")]
+pub struct Shelf {
+    #[retort(primary_key)]
+    pub id: Option<i64>,
+    #[retort(length = 30)]
+    pub label: Option<String>,
+    #[retort(foreign_key = "libraries.id")]
+    pub library_id: Option<i64>,
+    #[retort(relationship(back_populates = "shelves", lazy = "joined"))]
+    pub library: One<Library>,
+}
