@@ -227,9 +227,12 @@ impl Mapper {
     /// The relationships, resolved on first use (the configure step): fails, naming the model
     /// and field, when one cannot be resolved.
     pub fn relationships(&'static self) -> Result<&'static [Relationship]> {
-        let configured = self
-            .configured
-            .get_or_init(|| crate::relationship::configure(self).map_err(|e| e.to_string()));
+        let configured = self.configured.get_or_init(|| {
+            crate::relationship::configure(self).map_err(|e| match e {
+                retort_core::Error::Argument(message) => message,
+                other => other.to_string(),
+            })
+        });
         match configured {
             Ok(relationships) => Ok(relationships),
             Err(message) => Err(retort_core::Error::Argument(message.clone())),

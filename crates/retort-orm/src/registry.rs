@@ -98,13 +98,16 @@ impl Registry {
         Registry::default()
     }
 
-    /// Adds `M` and its table.
+    /// Adds `M` and its table, and resolves `M`'s relationships (an error names the model and
+    /// field of one that cannot be resolved).
     pub fn register<M: Model>(&self) -> Result<Table> {
         self.register_mapper(M::mapper())
     }
 
     fn register_mapper(&self, mapper: &'static Mapper) -> Result<Table> {
         let table = table_for(mapper, &self.metadata)?;
+        // The configure step: a relationship that cannot be resolved fails here, naming it.
+        mapper.relationships()?;
         let mut mappers = self.mappers.lock().unwrap_or_else(|p| p.into_inner());
         if !mappers.iter().any(|m| std::ptr::eq(*m, mapper)) {
             mappers.push(mapper);
@@ -158,10 +161,6 @@ impl Base {
             tables.sort_by_key(|t| t.name());
             for table in tables {
                 registry.register_table(table).map_err(|e| e.to_string())?;
-            }
-            // The configure step: every relationship resolves now, or the registry is invalid.
-            for mapper in &mappers {
-                mapper.relationships().map_err(|e| e.to_string())?;
             }
             Ok(registry)
         });

@@ -442,3 +442,114 @@ pub struct Shelf {
     #[retort(relationship(back_populates = "shelves", lazy = "joined"))]
     pub library: One<Library>,
 }
+
+static GARDENS_DROPPED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+static PLANTS_DROPPED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+#[derive(Model, Debug, Default)]
+#[retort(table = "gardens")]
+pub struct Garden {
+    #[retort(primary_key)]
+    pub id: Option<i64>,
+    #[retort(relationship(back_populates = "garden"))]
+    pub plants: Many<Plant>,
+}
+
+impl Drop for Garden {
+    fn drop(&mut self) {
+        GARDENS_DROPPED.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+#[derive(Model, Debug, Default)]
+#[retort(table = "plants")]
+pub struct Plant {
+    #[retort(primary_key)]
+    pub id: Option<i64>,
+    #[retort(foreign_key = "gardens.id")]
+    pub garden_id: Option<i64>,
+    #[retort(relationship(back_populates = "plants"))]
+    pub garden: One<Garden>,
+}
+
+impl Drop for Plant {
+    fn drop(&mut self) {
+        PLANTS_DROPPED.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// How many gardens and plants were dropped while `f` ran.
+fn drops_during(f: impl FnOnce()) -> (usize, usize) {
+    use std::sync::atomic::Ordering::SeqCst;
+    let (g, p) = (GARDENS_DROPPED.load(SeqCst), PLANTS_DROPPED.load(SeqCst));
+    f();
+    (
+        GARDENS_DROPPED.load(SeqCst) - g,
+        PLANTS_DROPPED.load(SeqCst) - p,
+    )
+}
+
+/// Objects related both ways do not keep each other alive: once the session and the handles
+/// are gone, every object is dropped, whichever side was loaded first.
+#[test]
+fn objects_related_both_ways_are_freed() {
+    for_each_backend(|db| {
+        let registry = Registry::new();
+        registry.register::<Garden>().unwrap();
+        registry.register::<Plant>().unwrap();
+        registry.metadata().create_all(db.engine()).unwrap();
+        let checker = Checker::new(db);
+        checker.exec(db, "INSERT INTO gardens (id) VALUES (1), (2)", &[]);
+        checker.exec(
+            db,
+            "INSERT INTO plants (garden_id) VALUES (1), (1), (2)",
+            &[],
+        );
+
+        // Collections first, then each plant's garden (found in the identity map).
+        let dropped = drops_during(|| {
+            let session = Session::new(db.engine());
+            let gardens = session
+                .query::<Garden>()
+                .options(selectinload(Garden::plants))
+                .all()
+                .unwrap();
+            for garden in &gardens {
+                for plant in garden.read().unwrap().plants.get().unwrap() {
+                    let back = plant.read().unwrap().garden.get().unwrap().unwrap();
+                    assert!(back.ptr_eq(garden));
+                }
+            }
+        });
+        assert_eq!(dropped, (2, 3), "gardens and plants dropped");
+
+        // References first, then the collections.
+        let dropped = drops_during(|| {
+            let session = Session::new(db.engine());
+            let plants = session
+                .query::<Plant>()
+                .options(joinedload(Plant::garden))
+                .all()
+                .unwrap();
+            for plant in &plants {
+                let garden = plant.read().unwrap().garden.get().unwrap().unwrap();
+                assert!(!garden.read().unwrap().plants.get().unwrap().is_empty());
+            }
+            // The session goes first; the objects outlive it, still linked.
+            drop(session);
+            let garden = plants[0].read().unwrap().garden.get().unwrap().unwrap();
+            assert_eq!(garden.read().unwrap().plants.get().unwrap().len(), 2);
+        });
+        assert_eq!(dropped, (2, 3), "gardens and plants dropped");
+
+        // Linked in memory by push, with back_populates.
+        let dropped = drops_during(|| {
+            let garden = Obj::new(Garden::default());
+            let plant = Obj::new(Plant::default());
+            garden.read().unwrap().plants.push(&plant).unwrap();
+            let back = plant.read().unwrap().garden.get().unwrap().unwrap();
+            assert!(back.ptr_eq(&garden), "back_populates points back at once");
+        });
+        assert_eq!(dropped, (1, 1), "a linked pair is dropped");
+    });
+}
