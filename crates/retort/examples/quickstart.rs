@@ -20,6 +20,54 @@ pub struct User {
     #[retort(length = 50)]
     pub name: Option<String>,
     pub age: Option<i32>,
+    // --- Relationships: One-to-Many ----------------------------------------------------
+    // User.addresses = relationship("Address", order_by=Address.id, back_populates="user")
+    // The default loader is lazy='select' (the guide's "Lazy Loading").
+    #[retort(relationship(back_populates = "user", order_by = "id", lazy = "select"))]
+    pub addresses: Many<Address>,
+}
+
+#[derive(Model, Debug, Default)]
+#[retort(table = "addresses")]
+pub struct Address {
+    #[retort(primary_key)]
+    pub id: Option<i64>,
+    #[retort(length = 100)]
+    pub email: Option<String>,
+    // user_id = Column(Integer, ForeignKey('users.id'))
+    #[retort(foreign_key = "users.id")]
+    pub user_id: Option<i64>,
+    // user = relationship("User", back_populates="addresses")
+    #[retort(relationship(back_populates = "addresses"))]
+    pub user: One<User>,
+}
+
+// --- Relationships: Many-to-Many ---------------------------------------------------------
+// association_table = Table('association', Base.metadata,
+//     Column('left_id', ForeignKey('left.id')), Column('right_id', ForeignKey('right.id')))
+association_table! {
+    pub static ASSOCIATION = "association" {
+        left_id: i64 => "left.id",
+        right_id: i64 => "right.id",
+    }
+}
+
+#[derive(Model, Debug, Default)]
+#[retort(table = "left")]
+pub struct Left {
+    #[retort(primary_key)]
+    pub id: Option<i64>,
+    #[retort(relationship(secondary = "association", back_populates = "parents"))]
+    pub children: Many<Right>,
+}
+
+#[derive(Model, Debug, Default)]
+#[retort(table = "right")]
+pub struct Right {
+    #[retort(primary_key)]
+    pub id: Option<i64>,
+    #[retort(relationship(secondary = "association", back_populates = "children"))]
+    pub parents: Many<Left>,
 }
 
 impl std::fmt::Display for User {
@@ -104,6 +152,66 @@ fn main() -> retort::Result<()> {
     // session.query(func.count(User.id)).scalar()
     let user_count: i64 = session.execute(&select(func::count(User::id)))?.scalar()?;
     println!("user count: {user_count}");
+
+    // --- Relationships -----------------------------------------------------------------
+    // Adding a user adds its addresses too (the save-update cascade); the flush INSERTs the
+    // user first and fills each address's user_id from the key the database gave it.
+    let dora = session.add(User {
+        name: Some("Dora".into()),
+        age: Some(40),
+        addresses: Many::from(vec![
+            Address {
+                email: Some("dora@example.com".into()),
+                ..Default::default()
+            },
+            Address {
+                email: Some("dora@work.example".into()),
+                ..Default::default()
+            },
+        ]),
+        ..Default::default()
+    });
+    session.commit()?;
+    for address in dora.read()?.addresses.get()? {
+        // back_populates: each address points back at the same Dora object.
+        let owner = address.read()?.user.get()?;
+        println!(
+            "{:?} belongs to {:?}",
+            address.read()?.email,
+            owner
+                .map(|u| u.read().map(|u| u.name.clone()))
+                .transpose()?
+        );
+    }
+    // Many-to-many: appending to a collection writes the association row at the next flush.
+    let left = session.add(Left::default());
+    let right = session.add(Right::default());
+    left.read()?.children.push(&right)?;
+    session.commit()?;
+    println!("right's parents: {}", right.read()?.parents.get()?.len());
+
+    // --- Eager Loading -----------------------------------------------------------------
+    // session.query(User).options(joinedload(User.addresses)).all(): one SELECT with a
+    // LEFT OUTER JOIN; reading the addresses afterwards sends nothing.
+    let users = session
+        .query::<User>()
+        .options(joinedload(User::addresses))
+        .all()?;
+    for user in &users {
+        let user = user.read()?;
+        println!(
+            "{:?}: {} address(es)",
+            user.name,
+            user.addresses.get()?.len()
+        );
+    }
+
+    // --- Lazy Loading ------------------------------------------------------------------
+    // Without an option, the first access to `addresses` sends one SELECT for that user.
+    session.expire_all();
+    if let Some(user) = session.query::<User>().filter_by("name", "Dora").first()? {
+        println!("lazy: {} address(es)", user.read()?.addresses.get()?.len());
+    }
 
     // --- Error Handling ----------------------------------------------------------------
     // A duplicate primary key is an IntegrityError; roll back and carry on.

@@ -63,7 +63,25 @@ pub use retort_orm as orm;
 /// | field | `foreign_key = "users.id"`, `on_delete = "cascade"`, `on_update = "..."` | a foreign key |
 /// | field | `autoincrement = false` | opt a single integer key out of database generation |
 /// | field | `version` | the optimistic-locking counter, checked and bumped by every UPDATE |
-/// | field | `skip`, `relationship(..)` | not a column; takes its `Default` when loaded |
+/// | field | `skip` | not a column; takes its `Default` when loaded |
+/// | field | `relationship(..)` on a `Many<T>` or `One<T>` field | a relationship to model `T` (options below) |
+///
+/// Relationship options, SQLAlchemy's `relationship()` arguments (a misspelled one is a
+/// compile error):
+///
+/// | option | meaning |
+/// |---|---|
+/// | `back_populates = "field"` | the relationship on `T` that mirrors this one; both sides follow each change in memory |
+/// | `order_by = "col"`, `"col desc, other"` | the order of a collection, by columns of `T` |
+/// | `secondary = "table"` | the association table of a many-to-many, declared with [`orm::association_table!`] |
+/// | `foreign_keys = "col"` | the foreign key column to join on where two paths exist (two keys to one table) |
+/// | `lazy = "select"` | how it loads when no option says: `select` (on access, the default), `joined`, `selectin`, `raise`, `noload` |
+/// | `cascade = "all, delete-orphan"` | `save-update` and `merge` (the default), `delete`, `delete-orphan`, `all` |
+/// | `passive_deletes` | leave related rows of a deleted parent to the database's `ON DELETE` |
+/// | `viewonly` | for loading only; changes to it are not flushed |
+///
+/// The derive also adds a typed relationship attribute per relationship field (`User::addresses`,
+/// a [`orm::Rel`]) for loader options, joins and filters.
 ///
 /// ```
 /// use retort::prelude::*;
@@ -111,6 +129,7 @@ pub mod prelude {
     };
     pub use retort_macros::Model;
     pub use retort_orm::{
-        sessionmaker, Base, Model, Obj, ObjectState, Registry, Session, SessionMaker,
+        association_table, contains_eager, joinedload, lazyload, noload, raiseload, selectinload,
+        sessionmaker, Base, Many, Model, Obj, ObjectState, One, Registry, Session, SessionMaker,
     };
 }

@@ -553,3 +553,46 @@ fn objects_related_both_ways_are_freed() {
         assert_eq!(dropped, (1, 1), "a linked pair is dropped");
     });
 }
+
+#[test]
+fn joinedload_keeps_parents_without_children_unless_innerjoin() {
+    for_each_backend(|db| {
+        create_all(db);
+        seed(db);
+        Checker::new(db).exec(db, "INSERT INTO authors (name) VALUES ('Dan')", &[]);
+        let session = Session::new(db.engine());
+        let capture = Capture::install(db.engine());
+        let outer = session
+            .query::<Author>()
+            .options(joinedload(Author::books))
+            .order_by(Author::id)
+            .all()
+            .unwrap();
+        assert_eq!(outer.len(), 4);
+        assert!(outer[3].read().unwrap().books.get().unwrap().is_empty());
+        assert_eq!(
+            capture.count("SELECT"),
+            1,
+            "Dan's empty collection is loaded too"
+        );
+
+        let session = Session::new(db.engine());
+        capture.clear();
+        let inner = session
+            .query::<Author>()
+            .options(joinedload(Author::books).innerjoin())
+            .all()
+            .unwrap();
+        assert_eq!(
+            inner.len(),
+            3,
+            "INNER JOIN leaves out the author without books"
+        );
+        let sent = capture.take();
+        let select = sent.iter().find(|s| s.starts_with("SELECT")).unwrap();
+        assert!(
+            select.contains(" JOIN ") && !select.contains("LEFT OUTER"),
+            "{select}"
+        );
+    });
+}
