@@ -440,7 +440,6 @@ fn configure_one(
             table
                 .columns()
                 .iter()
-                .filter(|c| only.is_empty() || only.contains(&c.name()))
                 .filter_map(|c| {
                     let fk = c.foreign_keys().first()?;
                     if fk.referred_table() != mapper.table_name() {
@@ -451,13 +450,35 @@ fn configure_one(
                 })
                 .collect()
         };
-        if std::ptr::eq(owner, target) {
-            return Err(err(format!(
-                "a self-referential many-to-many through `{name}` is not supported yet"
-            )));
-        }
-        let owner_side = side(owner);
-        let target_side = side(target);
+        let (owner_side, target_side) = if std::ptr::eq(owner, target) {
+            // Both keys refer to the same table: `foreign_keys` names the owner's side
+            // (`follower_id` for "the users I follow"), and the other column is the target's.
+            let all: Vec<(Arc<str>, usize)> = table
+                .columns()
+                .iter()
+                .filter_map(|c| {
+                    let fk = c.foreign_keys().first()?;
+                    if fk.referred_table() != owner.table_name() {
+                        return None;
+                    }
+                    Some((
+                        Arc::from(c.name()),
+                        owner.column_index(fk.referred_column())?,
+                    ))
+                })
+                .collect();
+            let (mine, theirs): (Vec<_>, Vec<_>) =
+                all.into_iter().partition(|(c, _)| only.contains(&&**c));
+            if only.is_empty() || mine.is_empty() || theirs.is_empty() {
+                return Err(err(format!(
+                    "a self-referential many-to-many through `{name}` must name the \
+                     association column that refers to the owner, with foreign_keys = \"...\""
+                )));
+            }
+            (mine, theirs)
+        } else {
+            (side(owner), side(target))
+        };
         if owner_side.is_empty() || target_side.is_empty() {
             return Err(err(format!(
                 "the association table `{name}` needs a foreign key to both `{}` and `{}`",

@@ -596,3 +596,84 @@ fn joinedload_keeps_parents_without_children_unless_innerjoin() {
         );
     });
 }
+
+retort::orm::association_table! {
+    /// Who follows whom.
+    pub static FOLLOWS = "follows" {
+        follower_id: i64 => "members.id",
+        followed_id: i64 => "members.id",
+    }
+}
+
+/// A self-referential many-to-many: `foreign_keys` names each side's column.
+#[derive(Model, Debug, Default)]
+#[retort(table = "members")]
+pub struct Member {
+    #[retort(primary_key)]
+    pub id: Option<i64>,
+    #[retort(length = 30)]
+    pub name: Option<String>,
+    #[retort(relationship(
+        secondary = "follows",
+        foreign_keys = "follower_id",
+        back_populates = "followers",
+        order_by = "name"
+    ))]
+    pub following: Many<Member>,
+    #[retort(relationship(
+        secondary = "follows",
+        foreign_keys = "followed_id",
+        back_populates = "following",
+        order_by = "name"
+    ))]
+    pub followers: Many<Member>,
+}
+
+#[test]
+fn a_self_referential_many_to_many_loads_both_ways() {
+    for_each_backend(|db| {
+        let registry = Registry::new();
+        registry.register::<Member>().unwrap();
+        registry.register_table(&FOLLOWS).unwrap();
+        registry.metadata().create_all(db.engine()).unwrap();
+        let checker = Checker::new(db);
+        checker.exec(
+            db,
+            "INSERT INTO members (name) VALUES ('ann'), ('ben'), ('cy')",
+            &[],
+        );
+        // ann follows ben and cy; cy follows ben.
+        checker.exec(
+            db,
+            "INSERT INTO follows (follower_id, followed_id) VALUES (1, 2), (1, 3), (3, 2)",
+            &[],
+        );
+        let member_names = |members: Vec<Obj<Member>>| -> Vec<String> {
+            members
+                .iter()
+                .map(|m| m.read().unwrap().name.clone().unwrap_or_default())
+                .collect()
+        };
+        let session = Session::new(db.engine());
+        let ann = session.get::<Member>(1).unwrap().unwrap();
+        assert_eq!(
+            member_names(ann.read().unwrap().following.get().unwrap()),
+            vec!["ben", "cy"]
+        );
+        assert!(ann.read().unwrap().followers.get().unwrap().is_empty());
+
+        let capture = Capture::install(db.engine());
+        let members = session
+            .query::<Member>()
+            .options(selectinload(Member::followers))
+            .order_by(Member::id)
+            .all()
+            .unwrap();
+        assert_eq!(capture.count("SELECT"), 2);
+        assert_eq!(
+            member_names(members[1].read().unwrap().followers.get().unwrap()),
+            vec!["ann", "cy"]
+        );
+        assert_eq!(capture.count("SELECT"), 2);
+    });
+}
