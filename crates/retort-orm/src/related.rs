@@ -21,7 +21,7 @@ use retort_core::{Error, Result};
 
 use crate::mapper::Model;
 use crate::relationship::{Lazy, Relationship};
-use crate::state::{Obj, ObjHandle, ObjectState, WeakObj};
+use crate::state::{Handle, Obj, ObjHandle, ObjectState, WeakObj};
 
 /// A link to a related object, held strongly or (when the other side holds a strong link
 /// back) weakly.
@@ -131,7 +131,7 @@ pub(crate) trait AnySlot: Send + Sync {
     /// Sets a loader on this object (`Raise` or `NoLoad`).
     fn set_strategy(&self, lazy: Lazy);
     /// Objects added and removed since the last flush.
-    fn changes(&self) -> (Vec<Arc<dyn ObjHandle>>, Vec<Arc<dyn ObjHandle>>);
+    fn changes(&self) -> (Vec<Handle>, Vec<Handle>);
     /// Forgets the changes (the flush wrote them).
     fn clear_changes(&self);
     /// Whether it holds a strong link to the object at `addr`.
@@ -343,7 +343,7 @@ impl<T: Model> Many<T> {
         let bound = bound(&self.slot)?;
         let strong = bound
             .as_ref()
-            .is_none_or(|b| !held_back(b.rel, b.owner.addr(), &*obj.handle()));
+            .map_or(true, |b| !held_back(b.rel, b.owner.addr(), &*obj.handle()));
         {
             let mut s = lock(&self.slot);
             s.loaded
@@ -583,7 +583,7 @@ macro_rules! slot_impl {
                 }
             }
 
-            fn changes(&self) -> (Vec<Arc<dyn ObjHandle>>, Vec<Arc<dyn ObjHandle>>) {
+            fn changes(&self) -> (Vec<Handle>, Vec<Handle>) {
                 let s = lock(&self.slot);
                 (
                     s.added.iter().map(Obj::handle).collect(),

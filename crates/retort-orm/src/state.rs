@@ -115,6 +115,9 @@ pub(crate) trait ObjHandle: Send + Sync {
     fn expire_relations(&self);
 }
 
+/// A type-erased object, as the session holds it.
+pub(crate) type Handle = Arc<dyn ObjHandle>;
+
 /// Builds a persistent object of `M` from a row, type-erased, for loaders that know only the
 /// mapper.
 pub(crate) fn new_object<M: Model>(

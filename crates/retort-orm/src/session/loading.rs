@@ -4,6 +4,7 @@ use super::*;
 use crate::loading as statements;
 use crate::options::{self, LoadNode, Step, Strategy};
 use crate::relationship::Relationship;
+use crate::state::Handle;
 use retort_core::sql::ast::TableRef;
 
 impl SessionShared {
@@ -151,7 +152,7 @@ impl SessionShared {
         owner: Option<TableRef>,
         nodes: &[LoadNode],
         unique: bool,
-    ) -> Result<Vec<(Arc<dyn ObjHandle>, Vec<Value>)>> {
+    ) -> Result<Vec<(Handle, Vec<Value>)>> {
         let mut plan = Vec::new();
         let owner = owner.unwrap_or_else(|| TableRef::new(mapper.table_name()));
         statements::add_joined(&mut core, &owner, nodes, None, &mut plan);
@@ -163,8 +164,7 @@ impl SessionShared {
         let mut objs: Vec<(Arc<dyn ObjHandle>, Vec<Value>)> = Vec::with_capacity(rows.len());
         let mut seen = HashSet::new();
         // Per joined load: each owner (by address) with its related objects, in row order.
-        let mut related: Vec<Vec<(Arc<dyn ObjHandle>, Vec<Arc<dyn ObjHandle>>)>> =
-            vec![Vec::new(); plan.len()];
+        let mut related: Vec<Vec<(Handle, Vec<Handle>)>> = vec![Vec::new(); plan.len()];
         let mut owner_at: Vec<HashMap<usize, usize>> = vec![HashMap::new(); plan.len()];
         for row in rows {
             let mut values = row.into_values();
