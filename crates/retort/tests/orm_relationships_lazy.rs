@@ -87,3 +87,26 @@ fn many_to_one_in_the_identity_map_costs_no_sql() {
         assert_eq!(capture.count("SELECT"), 2);
     });
 }
+
+#[test]
+fn loading_through_a_write_guard_says_to_use_a_read_guard() {
+    for_each_backend(|db| {
+        create_all(db);
+        seed(db);
+        let session = Session::new(db.engine());
+        let ann = session.get::<Author>(1).unwrap().unwrap();
+        let book = session.get::<Book>(4).unwrap().unwrap();
+        let capture = Capture::install(db.engine());
+        for err in [
+            ann.write().unwrap().books.get().map(drop).unwrap_err(),
+            book.write().unwrap().author.get().map(drop).unwrap_err(),
+        ] {
+            assert!(matches!(err, Error::InvalidRequest(_)), "{err:?}");
+            assert!(err.to_string().contains("read guard"), "{err}");
+        }
+        assert!(capture.take().is_empty(), "nothing was sent");
+        // Through a read guard both load, and the unwritten objects flush nothing.
+        assert_eq!(ann.read().unwrap().books.get().unwrap().len(), 3);
+        assert!(book.read().unwrap().author.get().unwrap().is_some());
+    });
+}

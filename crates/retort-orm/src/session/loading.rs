@@ -87,7 +87,7 @@ impl SessionShared {
         // Each owner's join key, and the owners still to load.
         let mut wanted: Vec<(usize, Vec<Value>)> = Vec::with_capacity(owners.len());
         for (at, owner) in owners.iter().enumerate() {
-            let values = owner.values()?;
+            let values = owner_values(owner, rel)?;
             if let Some(key) = statements::many_to_one_key(rel, &values) {
                 let in_map = Key::from_values(&key).and_then(|key| {
                     let ikey = IdentityKey {
@@ -359,4 +359,17 @@ fn joins_collection(nodes: &[LoadNode]) -> bool {
         .iter()
         .filter(|n| n.strategy.is_joined())
         .any(|n| n.rel.collection || joins_collection(&n.children))
+}
+
+/// The owner's column values for loading `rel`; an owner under a write guard cannot be read
+/// (and, being written, could not be flushed before the load either).
+fn owner_values(owner: &Arc<dyn ObjHandle>, rel: &Relationship) -> Result<Vec<Value>> {
+    owner.values().map_err(|borrowed| {
+        Error::InvalidRequest(format!(
+            "cannot load {} while the {} object is borrowed for writing ({borrowed}); read \
+             the relationship through a read guard",
+            rel.describe(),
+            owner.model_name()
+        ))
+    })
 }
