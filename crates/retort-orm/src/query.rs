@@ -14,8 +14,10 @@ use retort_core::types::SqlType;
 use retort_core::value::{ToValue, Value};
 use retort_core::{Error, Result};
 
+use crate::attr::{Rel, RelatedField};
 use crate::mapper::{Mapper, Model};
 use crate::options::{Load, Step};
+use crate::rel_query::{self, JoinPath};
 use crate::session::Session;
 use crate::state::Obj;
 
@@ -94,12 +96,33 @@ fn count_star() -> Expr {
     })
 }
 
+/// An error found while building a query, reported when it runs: the error's constructor
+/// and its message.
+type Deferred = (fn(String) -> Error, String);
+
+/// The names of the tables `from` holds (both sides of joins).
+fn from_tables(from: &[FromItem]) -> Vec<&str> {
+    let mut names = Vec::new();
+    let mut todo: Vec<&FromItem> = from.iter().collect();
+    while let Some(item) = todo.pop() {
+        match item {
+            FromItem::Table(t) => names.push(t.qualifier()),
+            FromItem::Join { left, right, .. } => todo.extend([&**left, &**right]),
+            _ => {}
+        }
+    }
+    names
+}
+
 /// A SELECT of one model's objects: SQLAlchemy 2.0's `select(User)`. Run it with
 /// [`Session::scalars`].
 pub struct ModelSelect<M> {
     core: SelectCore,
-    error: Option<String>,
     options: Vec<Vec<Step>>,
+    error: Option<Deferred>,
+    /// The relationships joined along so far, as (mapper, index), so a path that starts with
+    /// them reuses their joins.
+    joined: Vec<(&'static Mapper, usize)>,
     _model: PhantomData<fn() -> M>,
 }
 
@@ -109,6 +132,7 @@ impl<M> Clone for ModelSelect<M> {
             core: self.core.clone(),
             error: self.error.clone(),
             options: self.options.clone(),
+            joined: self.joined.clone(),
             _model: PhantomData,
         }
     }
@@ -132,6 +156,7 @@ impl<M: Model> ModelSelect<M> {
             },
             error: None,
             options: Vec::new(),
+            joined: Vec::new(),
             _model: PhantomData,
         }
     }
@@ -151,6 +176,20 @@ impl<M: Model> ModelSelect<M> {
             &self.options,
             unique || self.has_joins(),
         )
+    }
+
+    /// Keeps the first error found while building, to report when the query runs.
+    fn fail(&mut self, error: Error) {
+        if self.error.is_some() {
+            return;
+        }
+        self.error = Some(match error {
+            Error::Argument(m) => (Error::Argument, m),
+            Error::InvalidRequest(m) => (Error::InvalidRequest, m),
+            Error::DetachedInstance(m) => (Error::DetachedInstance, m),
+            // A database error while reloading an expired parent keeps its message.
+            other => (Error::InvalidRequest, other.to_string()),
+        });
     }
 
     fn and_where(&mut self, condition: Expr) {
@@ -185,18 +224,16 @@ impl<M: Model> ModelSelect<M> {
                 self.and_where(condition);
             }
             None => {
-                self.error.get_or_insert_with(|| {
-                    format!(
-                        "{} has no attribute '{name}' (its attributes are: {})",
-                        mapper.model_name(),
-                        mapper
-                            .columns()
-                            .iter()
-                            .map(|c| c.field)
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    )
-                });
+                self.fail(Error::Argument(format!(
+                    "{} has no attribute '{name}' (its attributes are: {})",
+                    mapper.model_name(),
+                    mapper
+                        .columns()
+                        .iter()
+                        .map(|c| c.field)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )));
             }
         }
         self
@@ -226,16 +263,83 @@ impl<M: Model> ModelSelect<M> {
         self
     }
 
-    /// An INNER JOIN to another model's table on `on`; the query still returns `M` objects.
-    pub fn join<Other: Model>(mut self, on: impl IntoExpr) -> Self {
+    /// An INNER JOIN along a relationship of `M` (or a chain of them made with
+    /// [`Rel::then`]), its ON clause taken from the relationship: `users JOIN addresses ON
+    /// users.id = addresses.user_id`; a many-to-many joins the association table and then
+    /// the target. The query still returns `M` objects, each once; filter on the joined
+    /// model's columns. A relationship already joined is not joined again.
+    ///
+    /// A relationship from a model to itself (a tree) cannot be joined this way, as the
+    /// table would need an alias: that is an `InvalidRequest` when the query runs. See the
+    /// [`rel_query`] example.
+    pub fn join(mut self, path: impl JoinPath<M>) -> Self {
+        self.join_path(path.steps(), JoinKind::Inner);
+        self
+    }
+
+    /// A LEFT OUTER JOIN along a relationship (or chain), as [`join`](Self::join): parents
+    /// without related rows are kept, with NULLs on the joined side.
+    pub fn outerjoin(mut self, path: impl JoinPath<M>) -> Self {
+        self.join_path(path.steps(), JoinKind::Left);
+        self
+    }
+
+    /// An INNER JOIN to another model's table on an explicit condition; the query still
+    /// returns `M` objects.
+    pub fn join_on<Other: Model>(mut self, on: impl IntoExpr) -> Self {
         self.join_item(table_of(Other::mapper()), JoinKind::Inner, on.into_expr());
         self
     }
 
-    /// A LEFT OUTER JOIN to another model's table on `on`.
-    pub fn outerjoin<Other: Model>(mut self, on: impl IntoExpr) -> Self {
+    /// A LEFT OUTER JOIN to another model's table on an explicit condition.
+    pub fn outerjoin_on<Other: Model>(mut self, on: impl IntoExpr) -> Self {
         self.join_item(table_of(Other::mapper()), JoinKind::Left, on.into_expr());
         self
+    }
+
+    /// Keeps the objects related to `parent` through `rel`, a relationship whose target is
+    /// `M`: `Address::select().with_parent(&user, User::addresses)`. The condition is
+    /// [`rel_query::with_parent`]'s; its errors (a parent that cannot be read or has no key
+    /// yet) are reported when the query runs.
+    pub fn with_parent<P: Model, R: RelatedField<Target = M>>(
+        mut self,
+        parent: &Obj<P>,
+        rel: Rel<P, R>,
+    ) -> Self {
+        match rel_query::with_parent(parent, rel) {
+            Ok(condition) => self.and_where(condition),
+            Err(e) => self.fail(e),
+        }
+        self
+    }
+
+    fn join_path(&mut self, steps: Vec<(&'static Mapper, usize)>, kind: JoinKind) {
+        for (mapper, index) in steps {
+            if self
+                .joined
+                .iter()
+                .any(|&(m, i)| std::ptr::eq(m, mapper) && i == index)
+            {
+                continue;
+            }
+            let rel = match rel_query::relationship(mapper, index) {
+                Ok(rel) => rel,
+                Err(e) => return self.fail(e),
+            };
+            for (table, on) in rel_query::join_steps(rel) {
+                if from_tables(&self.core.from).contains(&table.qualifier()) {
+                    return self.fail(Error::InvalidRequest(format!(
+                        "join({}): the table '{}' is in the FROM clause already; joining it \
+                         again would need an alias, which ORM joins do not make (join along \
+                         each relationship once, or use join_on with Core aliases)",
+                        rel.describe(),
+                        table.qualifier()
+                    )));
+                }
+                self.join_item(table, kind, on);
+            }
+            self.joined.push((mapper, index));
+        }
     }
 
     fn join_item(&mut self, right: TableRef, kind: JoinKind, on: Expr) {
@@ -262,7 +366,7 @@ impl<M: Model> ModelSelect<M> {
 
     fn checked(&self) -> Result<()> {
         match &self.error {
-            Some(message) => Err(Error::Argument(message.clone())),
+            Some((make, message)) => Err(make(message.clone())),
             None => Ok(()),
         }
     }
@@ -346,14 +450,38 @@ impl<'s, M: Model> Query<'s, M> {
         self.map(|s| s.distinct())
     }
 
+    /// INNER JOIN along a relationship of `M`, the ON clause from its foreign key:
+    /// `.join(User::addresses)`; chain with `.join(User::addresses.then(Address::tags))`.
+    /// See [`ModelSelect::join`].
+    pub fn join(self, path: impl JoinPath<M>) -> Self {
+        self.map(|s| s.join(path))
+    }
+
+    /// LEFT OUTER JOIN along a relationship of `M`; parents without related rows are kept.
+    /// See [`ModelSelect::outerjoin`].
+    pub fn outerjoin(self, path: impl JoinPath<M>) -> Self {
+        self.map(|s| s.outerjoin(path))
+    }
+
     /// INNER JOIN another model on an explicit condition.
-    pub fn join<Other: Model>(self, on: impl IntoExpr) -> Self {
-        self.map(|s| s.join::<Other>(on))
+    pub fn join_on<Other: Model>(self, on: impl IntoExpr) -> Self {
+        self.map(|s| s.join_on::<Other>(on))
     }
 
     /// LEFT OUTER JOIN another model on an explicit condition.
-    pub fn outerjoin<Other: Model>(self, on: impl IntoExpr) -> Self {
-        self.map(|s| s.outerjoin::<Other>(on))
+    pub fn outerjoin_on<Other: Model>(self, on: impl IntoExpr) -> Self {
+        self.map(|s| s.outerjoin_on::<Other>(on))
+    }
+
+    /// Keeps the objects related to `parent` through `rel`:
+    /// `session.query::<Address>().with_parent(&user, User::addresses)`. See
+    /// [`ModelSelect::with_parent`].
+    pub fn with_parent<P: Model, R: RelatedField<Target = M>>(
+        self,
+        parent: &Obj<P>,
+        rel: Rel<P, R>,
+    ) -> Self {
+        self.map(|s| s.with_parent(parent, rel))
     }
 
     /// Adds a loader option: `.options(selectinload(User::addresses))`; chain steps into

@@ -288,7 +288,7 @@ fn count_and_exists() {
         assert_eq!(
             session
                 .query::<User>()
-                .join::<Address>(Address::user_id.eq(User::id))
+                .join_on::<Address>(Address::user_id.eq(User::id))
                 .count()
                 .unwrap(),
             3
@@ -296,7 +296,7 @@ fn count_and_exists() {
         assert_eq!(
             session
                 .query::<User>()
-                .join::<Address>(Address::user_id.eq(User::id))
+                .join_on::<Address>(Address::user_id.eq(User::id))
                 .distinct()
                 .count()
                 .unwrap(),
@@ -397,7 +397,7 @@ fn join_with_an_explicit_condition() {
         let session = Session::new(db.engine());
         let with_x = session
             .query::<User>()
-            .join::<Address>(Address::user_id.eq(User::id))
+            .join_on::<Address>(Address::user_id.eq(User::id))
             .filter(Address::email.like("%@x.org"))
             .order_by(User::id)
             .all()
@@ -417,7 +417,7 @@ fn join_with_an_explicit_condition() {
 
         let distinct = session
             .query::<User>()
-            .join::<Address>(Address::user_id.eq(User::id))
+            .join_on::<Address>(Address::user_id.eq(User::id))
             .distinct()
             .order_by(User::id)
             .all()
@@ -429,7 +429,7 @@ fn join_with_an_explicit_condition() {
         capture.clear();
         let joined = session
             .query::<User>()
-            .join::<Address>(Address::user_id.eq(User::id))
+            .join_on::<Address>(Address::user_id.eq(User::id))
             .order_by(User::id)
             .all()
             .unwrap();
@@ -438,7 +438,7 @@ fn join_with_an_explicit_condition() {
 
         let without = session
             .query::<User>()
-            .outerjoin::<Address>(Address::user_id.eq(User::id))
+            .outerjoin_on::<Address>(Address::user_id.eq(User::id))
             .filter(Address::id.is_null())
             .order_by(User::id)
             .all()
@@ -449,7 +449,7 @@ fn join_with_an_explicit_condition() {
         let bobs = session
             .scalars(
                 &Address::select()
-                    .join::<User>(User::id.eq(Address::user_id))
+                    .join_on::<User>(User::id.eq(Address::user_id))
                     .where_(User::name.eq("Bob")),
             )
             .unwrap();

@@ -325,7 +325,7 @@ fn contains_eager_fills_a_collection_from_the_querys_own_join() {
         let capture = Capture::install(db.engine());
         let authors = session
             .query::<Author>()
-            .join::<Book>(Book::author_id.eq(Author::id))
+            .join(Author::books)
             .filter(Book::title.like("a%"))
             .options(contains_eager(Author::books))
             .order_by(Author::id)

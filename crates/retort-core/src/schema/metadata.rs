@@ -1,7 +1,7 @@
 //! MetaData: the registry of a program's tables, and their foreign-key dependency order.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard, Weak};
 
 use crate::error::{Error, Result};
 
@@ -94,6 +94,11 @@ impl MetaData {
         Arc::ptr_eq(&self.inner, &other.inner)
     }
 
+    /// A link to the collection that does not keep it alive (its tables hold one).
+    pub(crate) fn downgrade(&self) -> WeakMetaData {
+        WeakMetaData(Arc::downgrade(&self.inner))
+    }
+
     /// Builds `builder` and registers the table, replacing an existing one in place when it
     /// extends it. The lock is held throughout so that two threads defining the same table
     /// cannot both succeed.
@@ -117,6 +122,17 @@ impl MetaData {
 
     fn write(&self) -> RwLockWriteGuard<'_, MetaDataInner> {
         self.inner.write().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// A [`MetaData`] as its tables refer to it: weakly, since it holds them.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct WeakMetaData(Weak<RwLock<MetaDataInner>>);
+
+impl WeakMetaData {
+    /// The collection, while it exists.
+    pub(crate) fn upgrade(&self) -> Option<MetaData> {
+        self.0.upgrade().map(|inner| MetaData { inner })
     }
 }
 

@@ -32,6 +32,7 @@ pub mod column;
 pub mod constraint;
 pub mod create;
 pub mod ddl;
+pub mod join;
 pub mod metadata;
 pub mod naming;
 pub mod table;
@@ -46,6 +47,7 @@ pub use ddl::{
     create_index_sql, create_table_sql, drop_index_sql, drop_table_sql, CreateIndex, CreateTable,
     DdlHooks, DdlKind, DdlStatement, DropIndex, DropTable,
 };
+pub use join::{join_condition, JoinTable};
 pub use metadata::{sort_tables, MetaData};
 pub use naming::{ConstraintKind, NamingConvention};
 pub use table::{Table, TableAlias, TableBuilder};

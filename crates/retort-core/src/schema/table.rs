@@ -13,7 +13,7 @@ use super::constraint::{
     CheckConstraint, Constraint, ConstraintName, ForeignKeyConstraint, Index, PrimaryKeyConstraint,
     UniqueConstraint,
 };
-use super::metadata::MetaData;
+use super::metadata::{MetaData, WeakMetaData};
 use super::naming::{ConstraintKind, NameTokens, NamingConvention};
 
 /// The key a table is registered under in its [`MetaData`]: `schema.name`, or `name`.
@@ -52,6 +52,8 @@ pub struct Table {
 #[derive(Debug)]
 struct TableInner {
     key: Arc<str>,
+    /// The MetaData it was built in, where a join looks up the tables on its other side.
+    metadata: WeakMetaData,
     table_ref: TableRef,
     comment: Option<Arc<str>>,
     columns: Vec<Column>,
@@ -183,6 +185,11 @@ impl Table {
         }
     }
 
+    /// The [`MetaData`] the table was built in, while that still exists.
+    pub fn metadata(&self) -> Option<MetaData> {
+        self.inner.metadata.upgrade()
+    }
+
     /// Whether two handles are the same definition (not merely the same name).
     pub fn ptr_eq(&self, other: &Table) -> bool {
         Arc::ptr_eq(&self.inner, &other.inner)
@@ -193,7 +200,7 @@ impl Table {
     }
 }
 
-fn column_expr(table: &Table, table_ref: &TableRef, name: &str) -> Expr {
+pub(super) fn column_expr(table: &Table, table_ref: &TableRef, name: &str) -> Expr {
     match table.column(name) {
         Some(column) => Expr::Column(ColumnRef {
             table: Some(table_ref.clone()),
@@ -389,6 +396,7 @@ impl TableBuilder {
         Ok(Table {
             inner: Arc::new(TableInner {
                 key: key.into(),
+                metadata: self.metadata.downgrade(),
                 table_ref: TableRef {
                     name: self.name,
                     schema: self.schema,

@@ -39,7 +39,8 @@ use super::expr::{and_into, IntoExpr, IntoExprList, IntoOrderByList};
 use super::selectable::{CteRef, IntoTableRef, Subquery};
 use super::walk;
 use crate::dialect::Dialect;
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::schema::join::{join_condition_from, JoinTable};
 
 /// A SELECT under construction; every method takes and returns it by value.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -104,38 +105,107 @@ impl Select {
         self.where_(condition)
     }
 
+    /// The left side of a join to `right`: the last FROM item, taken off the list, or (with
+    /// none yet) the first table other than `right` that the columns name, else the ON
+    /// condition, else the WHERE. `None` when there is nothing to join from.
+    fn join_left(&mut self, right: &FromItem, on: Option<&Expr>) -> Option<FromItem> {
+        if let Some(last) = self.core.from.pop() {
+            return Some(last);
+        }
+        let mut target_keys = Vec::new();
+        walk::from_item_keys(right, &mut target_keys);
+        let mut sources = Vec::new();
+        for e in self.core.columns.iter().chain(on).chain(&self.core.where_) {
+            walk::collect_sources(e, &target_keys, &mut sources);
+        }
+        sources.first().map(|source| source.to_from_item())
+    }
+
+    /// Nothing to join from: the target becomes the FROM, and the join condition a WHERE
+    /// condition would be wrong, so the statement reports it when compiled.
+    fn no_join_left(mut self, right: FromItem) -> Select {
+        self.core.from.push(right);
+        let msg = "join(): no table to join from; call .from() first";
+        self.where_(Expr::Invalid(msg.into()))
+    }
+
     fn add_join(mut self, target: FromItem, on: Option<Expr>, kind: JoinKind) -> Select {
-        let right = Box::new(target);
-        let left = match self.core.from.pop() {
-            Some(last) => last,
-            None => {
-                // Join from the first table, other than the target, that the columns name,
-                // else the ON condition, else the WHERE.
-                let mut target_keys = Vec::new();
-                walk::from_item_keys(&right, &mut target_keys);
-                let mut sources = Vec::new();
-                for e in self.core.columns.iter().chain(&on).chain(&self.core.where_) {
-                    walk::collect_sources(e, &target_keys, &mut sources);
-                }
-                match sources.first() {
-                    Some(source) => source.to_from_item(),
-                    None => {
-                        // Nothing to join from: the target becomes the FROM, and the join
-                        // condition a WHERE condition would be wrong, so report it.
-                        self.core.from.push(*right);
-                        let msg = "join(): no table to join from; call .from() first";
-                        return self.where_(Expr::Invalid(msg.into()));
-                    }
-                }
-            }
+        let Some(left) = self.join_left(&target, on.as_ref()) else {
+            return self.no_join_left(target);
         };
         self.core.from.push(FromItem::Join {
             left: Box::new(left),
-            right,
+            right: Box::new(target),
             kind,
             on,
         });
         self
+    }
+
+    fn add_inferred_join(mut self, target: &impl JoinTable, kind: JoinKind) -> Select {
+        let right = FromItem::Table(target.join_ref());
+        let Some(left) = self.join_left(&right, None) else {
+            return self.no_join_left(right);
+        };
+        let on = join_condition_from(&left, target).unwrap_or_else(|e| {
+            let message = match e {
+                Error::Argument(message) => message,
+                other => other.to_string(),
+            };
+            Expr::Invalid(message.into())
+        });
+        self.core.from.push(FromItem::Join {
+            left: Box::new(left),
+            right: Box::new(right),
+            kind,
+            on: Some(on),
+        });
+        self
+    }
+
+    /// `JOIN target ON <inferred>`: the ON clause is the one foreign key between `target` (a
+    /// [`Table`](crate::schema::Table) or an alias of one) and the left side, found as for
+    /// [`join`](Select::join). A left side that is a join is searched right-most table first,
+    /// then as a whole; its tables are looked up by name in the MetaData `target` was built
+    /// in.
+    ///
+    /// No foreign key between the two, or more than one, leaves an ON clause that fails to
+    /// compile with a message naming both tables (so building never panics).
+    ///
+    /// ```
+    /// use retort_core::dialect::postgres::PostgresDialect;
+    /// use retort_core::schema::{Column, MetaData, Table};
+    /// use retort_core::sql::{select, Executable};
+    /// use retort_core::types::SqlType;
+    ///
+    /// let metadata = MetaData::new();
+    /// let users = Table::new("users", &metadata)
+    ///     .column(Column::new("id", SqlType::Integer).primary_key())
+    ///     .column(Column::new("name", SqlType::String(None)))
+    ///     .build()?;
+    /// let orders = Table::new("orders", &metadata)
+    ///     .column(Column::new("id", SqlType::Integer).primary_key())
+    ///     .column(Column::new("user_id", SqlType::Integer).foreign_key("users.id"))
+    ///     .build()?;
+    /// let q = select((users.c("name"), orders.c("id"))).join_table(&orders);
+    /// assert_eq!(
+    ///     q.compile(&PostgresDialect)?.sql,
+    ///     r#"SELECT "users"."name", "orders"."id" FROM "users" JOIN "orders" ON "users"."id" = "orders"."user_id""#
+    /// );
+    ///
+    /// // users and orders are not related to themselves: an error naming both.
+    /// let err = select(users.c("name")).join_table(&users.alias("u2")).compile(&PostgresDialect);
+    /// assert!(err.unwrap_err().to_string().contains("between 'users' and 'u2'"));
+    /// # Ok::<(), retort_core::Error>(())
+    /// ```
+    pub fn join_table(self, target: &impl JoinTable) -> Select {
+        self.add_inferred_join(target, JoinKind::Inner)
+    }
+
+    /// `LEFT OUTER JOIN target ON <inferred>`, the ON clause found as for
+    /// [`join_table`](Select::join_table).
+    pub fn outerjoin_table(self, target: &impl JoinTable) -> Select {
+        self.add_inferred_join(target, JoinKind::Left)
     }
 
     /// `JOIN target ON on`, joined to the last FROM item, or (with none yet) to the first
