@@ -4,7 +4,8 @@
 //! data set ([`data::Fixture`]) on SQLite, and with `RETORT_BENCH_BACKENDS` also on PostgreSQL
 //! and MariaDB. An implementation is a type implementing [`workload::Workloads`]; the list the
 //! benchmark runs comes from [`implementations`]. retort's own rows plug into
-//! [`retort_impl::implementations`].
+//! [`retort_impl::implementations`]; one of them, the ORM loading relationships with
+//! `joinedload`, runs only the two workloads that load related rows.
 //!
 //! The benchmark itself lives in `benches/comparison.rs`; `src/bin/summary.rs` turns criterion's
 //! estimates into the comparison table. See `BENCHMARKS.md` at the repository root.
@@ -46,11 +47,12 @@ pub fn describe(error: &(dyn std::error::Error + 'static)) -> String {
 /// Function id of the raw driver, the floor every ratio is taken against.
 pub const BASELINE: &str = "raw";
 
-/// Function ids in the order the summary prints them; retort's two come right after the floor.
+/// Function ids in the order the summary prints them; retort's come right after the floor.
 pub const IMPLEMENTATION_ORDER: &[&str] = &[
     BASELINE,
     retort_impl::CORE,
     retort_impl::ORM,
+    retort_impl::ORM_JOINED,
     diesel_impl::NAME,
     sea_orm_impl::NAME,
     "sqlalchemy_core",

@@ -4,28 +4,55 @@
 //! - Core: every statement is built with the expression language and compiled once when the
 //!   implementation is opened; rows are read by position into [`data`]'s structs.
 //! - ORM: each workload runs in a fresh `Session`, so lookups miss the identity map and loads
-//!   build new session objects, as a request handler would see them.
+//!   build new session objects, as a request handler would see them. The workloads that load
+//!   related rows query users with a loader option and walk the relationship fields; they run
+//!   twice, with `selectinload` under [`ORM`] and with `joinedload` under [`ORM_JOINED`].
+//!
+//! [`data`]: crate::data
 
 use retort::core::sql::Compiled;
+use retort::orm::{joinedload, selectinload, Many, One};
 use retort::prelude::*;
 
 use crate::config::{Backend, Target};
 use crate::data::{Comment, NewUser, Post, User, UserTree, UserWithPost, BLACK};
-use crate::workload::{runner, Runner, Workloads};
+use crate::workload::{runner, runner_for, Case, Runner, Workloads, RELATIONSHIP_WORKLOADS};
 use crate::BenchResult;
 
 /// Function id of retort's Core rows (engine, connection, expression language; no Session).
 pub const CORE: &str = "retort_core";
 
-/// Function id of retort's ORM rows (models, Session).
+/// Function id of retort's ORM rows (models, Session); relationships load with `selectinload`.
 pub const ORM: &str = "retort_orm";
 
-/// retort's implementations for `target`, in the order [`CORE`], [`ORM`].
+/// Function id of the ORM loading relationships with `joinedload`; it runs only the workloads
+/// that load related rows (see [`Case::loads_relationships`]).
+pub const ORM_JOINED: &str = "retort_orm_joined";
+
+/// retort's function ids, in the order the summary prints them.
+pub const NAMES: &[&str] = &[CORE, ORM, ORM_JOINED];
+
+/// Whether retort's implementation `name` measures `workload` (a [`Case::name`]), so the
+/// summary can tell a missing measurement from one never taken.
+pub fn runs(name: &str, workload: &str) -> bool {
+    match name {
+        CORE | ORM => true,
+        ORM_JOINED => RELATIONSHIP_WORKLOADS.contains(&workload),
+        _ => false,
+    }
+}
+
+/// retort's implementations for `target`, in the order of [`NAMES`].
 pub fn implementations(target: &Target) -> BenchResult<Vec<Box<dyn Runner>>> {
     let engine = create_engine(engine_url(target).as_str())?;
     Ok(vec![
         runner(CORE, RetortCore::open(&engine)?),
-        runner(ORM, RetortOrm::open(engine)),
+        runner(ORM, RetortOrm::open(&engine, Eager::SelectIn)),
+        runner_for(
+            ORM_JOINED,
+            RetortOrm::open(&engine, Eager::Joined),
+            Case::loads_relationships,
+        ),
     ])
 }
 
@@ -225,6 +252,9 @@ pub struct OrmUser {
     pub name: String,
     /// Hair colour.
     pub hair_color: Option<String>,
+    /// The user's posts.
+    #[retort(relationship(back_populates = "user"))]
+    pub posts: Many<OrmPost>,
 }
 
 /// `posts` as an ORM model.
@@ -241,6 +271,12 @@ pub struct OrmPost {
     pub title: String,
     /// Body.
     pub body: Option<String>,
+    /// The author, as an object.
+    #[retort(relationship(back_populates = "posts"))]
+    pub user: One<OrmUser>,
+    /// The post's comments.
+    #[retort(relationship(back_populates = "post"))]
+    pub comments: Many<OrmComment>,
 }
 
 /// `comments` as an ORM model.
@@ -255,6 +291,9 @@ pub struct OrmComment {
     pub post_id: i32,
     /// Text.
     pub text: String,
+    /// The post, as an object.
+    #[retort(relationship(back_populates = "comments"))]
+    pub post: One<OrmPost>,
 }
 
 fn read<M: Model>(obj: &Obj<M>) -> retort::orm::ReadGuard<'_, M> {
@@ -298,15 +337,26 @@ impl From<Obj<OrmComment>> for Comment {
     }
 }
 
+/// How the ORM loads the relationships a workload walks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Eager {
+    /// `selectinload`: one more SELECT per relationship, `WHERE key IN (...)`.
+    SelectIn,
+    /// `joinedload`: LEFT OUTER JOINs in the users' own SELECT.
+    Joined,
+}
+
 /// The ORM: a fresh Session per workload run.
 pub struct RetortOrm {
     factory: SessionMaker,
+    eager: Eager,
 }
 
 impl RetortOrm {
-    fn open(engine: Engine) -> Self {
+    fn open(engine: &Engine, eager: Eager) -> Self {
         RetortOrm {
-            factory: sessionmaker(&engine),
+            factory: sessionmaker(engine),
+            eager,
         }
     }
 }
@@ -345,36 +395,30 @@ impl Workloads for RetortOrm {
             id: None,
             name: u.name.clone(),
             hair_color: u.hair_color.clone(),
+            ..OrmUser::default()
         }));
         session.commit()?;
         Ok(())
     }
 
     fn medium_complex_query(&mut self) -> BenchResult<Vec<(Obj<OrmUser>, Option<Obj<OrmPost>>)>> {
-        // No multi-entity query yet: load the black-haired users, then their posts, and pair
-        // them as the LEFT JOIN would.
         let session = self.factory.session();
         let users = session
             .query::<OrmUser>()
             .filter(OrmUser::hair_color.eq(BLACK))
+            .options(match self.eager {
+                Eager::SelectIn => selectinload(OrmUser::posts),
+                Eager::Joined => joinedload(OrmUser::posts),
+            })
             .all()?;
-        let ids: Vec<i32> = users.iter().filter_map(|u| read(u).id).collect();
-        let posts = session
-            .query::<OrmPost>()
-            .filter(OrmPost::user_id.in_(ids))
-            .all()?;
-        let mut by_user: std::collections::HashMap<i32, Vec<Obj<OrmPost>>> =
-            std::collections::HashMap::new();
-        for post in posts {
-            let user_id = read(&post).user_id;
-            by_user.entry(user_id).or_default().push(post);
-        }
+        // One row per post, and a user without posts once with none, as the LEFT JOIN gives.
         let mut rows = Vec::with_capacity(users.len());
         for user in users {
-            let id = read(&user).id.unwrap_or_default();
-            match by_user.remove(&id) {
-                Some(posts) => rows.extend(posts.into_iter().map(|p| (user.clone(), Some(p)))),
-                None => rows.push((user, None)),
+            let posts = read(&user).posts.get()?;
+            if posts.is_empty() {
+                rows.push((user, None));
+            } else {
+                rows.extend(posts.into_iter().map(|post| (user.clone(), Some(post))));
             }
         }
         Ok(rows)
@@ -382,43 +426,95 @@ impl Workloads for RetortOrm {
 
     fn loading_associations(&mut self) -> BenchResult<Vec<OrmTree>> {
         let session = self.factory.session();
-        let users = session.query::<OrmUser>().all()?;
-        let user_ids: Vec<i32> = users.iter().filter_map(|u| read(u).id).collect();
-        let posts = session
-            .query::<OrmPost>()
-            .filter(OrmPost::user_id.in_(user_ids))
-            .all()?;
-        let post_ids: Vec<i32> = posts.iter().filter_map(|p| read(p).id).collect();
-        let comments = session
-            .query::<OrmComment>()
-            .filter(OrmComment::post_id.in_(post_ids))
-            .all()?;
-        let mut comments_by_post: std::collections::HashMap<i32, Vec<Obj<OrmComment>>> =
-            std::collections::HashMap::new();
-        for comment in comments {
-            let post_id = read(&comment).post_id;
-            comments_by_post.entry(post_id).or_default().push(comment);
+        let option = match self.eager {
+            Eager::SelectIn => selectinload(OrmUser::posts).selectinload(OrmPost::comments),
+            Eager::Joined => joinedload(OrmUser::posts).joinedload(OrmPost::comments),
+        };
+        let users = session.query::<OrmUser>().options(option).all()?;
+        let mut trees = Vec::with_capacity(users.len());
+        for user in users {
+            let posts = read(&user).posts.get()?;
+            let mut branches = Vec::with_capacity(posts.len());
+            for post in posts {
+                let comments = read(&post).comments.get()?;
+                branches.push((post, comments));
+            }
+            trees.push((user, branches));
         }
-        let mut posts_by_user: std::collections::HashMap<i32, Vec<OrmPostTree>> =
-            std::collections::HashMap::new();
-        for post in posts {
-            let (id, user_id) = {
-                let p = read(&post);
-                (p.id.unwrap_or_default(), p.user_id)
+        Ok(trees)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+    use crate::admin::Admin;
+    use crate::data::Fixture;
+
+    /// Runs the ORM's check of `case` (the harness's comparison with the seeded data) on a
+    /// fresh SQLite file and returns the SELECTs it sent.
+    fn selects_of(eager: Eager, case: &Case) -> Vec<String> {
+        let path = std::env::temp_dir().join(format!(
+            "retort_bench_test_{}_{eager:?}_{}.sqlite3",
+            case.name(),
+            std::process::id()
+        ));
+        let _ = std::fs::remove_file(&path);
+        let mut admin = rusqlite::Connection::open(&path).expect("sqlite file opens");
+        admin.create_schema().expect("schema");
+        admin.load(&case.fixture()).expect("fixture loads");
+        let engine = create_engine(format!("sqlite:///{}", path.display()).as_str())
+            .expect("engine on the file");
+        let sent = Arc::new(Mutex::new(Vec::new()));
+        let log = Arc::clone(&sent);
+        engine.on_execute(move |sql, _| log.lock().expect("log").push(sql.to_owned()));
+        let mut orm = runner(ORM, RetortOrm::open(&engine, eager));
+        let checked = orm.check(case, &mut admin);
+        let _ = std::fs::remove_file(&path);
+        if let Err(e) = checked {
+            panic!("{eager:?} {}: {e}", case.name());
+        }
+        let sent = sent.lock().expect("log").clone();
+        sent.into_iter()
+            .filter(|sql| sql.starts_with("SELECT"))
+            .collect()
+    }
+
+    #[test]
+    fn relationship_workloads_load_eagerly_with_one_select_per_level_or_one_join() {
+        let medium = Case::MediumComplexQuery(Fixture::users_with_posts(30));
+        let nested = Case::LoadingAssociations(Fixture::users_posts_comments(4, 3, 2));
+
+        let selectin = selects_of(Eager::SelectIn, &medium);
+        assert_eq!(selectin.len(), 2, "{selectin:#?}");
+        assert!(selectin[1].contains(" IN ("), "{}", selectin[1]);
+        let selectin = selects_of(Eager::SelectIn, &nested);
+        assert_eq!(selectin.len(), 3, "{selectin:#?}");
+        assert!(selectin[1..].iter().all(|s| s.contains(" IN (")));
+
+        for case in [&medium, &nested] {
+            let joined = selects_of(Eager::Joined, case);
+            assert_eq!(joined.len(), 1, "{joined:#?}");
+            let joins = joined[0].matches("LEFT OUTER JOIN").count();
+            let expected = if case.name() == "medium_complex_query" {
+                1
+            } else {
+                2
             };
-            let comments = comments_by_post.remove(&id).unwrap_or_default();
-            posts_by_user
-                .entry(user_id)
-                .or_default()
-                .push((post, comments));
+            assert_eq!(joins, expected, "{}", joined[0]);
         }
-        Ok(users
-            .into_iter()
-            .map(|u| {
-                let id = read(&u).id.unwrap_or_default();
-                let posts = posts_by_user.remove(&id).unwrap_or_default();
-                (u, posts)
-            })
-            .collect())
+    }
+
+    #[test]
+    fn the_joined_variant_runs_only_the_relationship_workloads() {
+        let ran: Vec<&str> = Case::all()
+            .iter()
+            .filter(|case| runs(ORM_JOINED, case.name()))
+            .map(Case::name)
+            .collect();
+        assert_eq!(ran, ["medium_complex_query", "loading_associations"]);
+        assert!(Case::all().iter().all(|case| runs(ORM, case.name())));
     }
 }

@@ -42,6 +42,10 @@ pub trait Workloads {
     ) -> BenchResult<Vec<(Self::User, Vec<(Self::Post, Vec<Self::Comment>)>)>>;
 }
 
+/// The workloads that load related rows (posts, comments) along with the users, where an
+/// ORM's loading strategy decides which statements run.
+pub const RELATIONSHIP_WORKLOADS: &[&str] = &["medium_complex_query", "loading_associations"];
+
 /// One workload at one size, with the data it needs.
 #[derive(Debug, Clone)]
 pub enum Case {
@@ -95,6 +99,11 @@ impl Case {
         }
     }
 
+    /// Whether the workload is one of [`RELATIONSHIP_WORKLOADS`].
+    pub fn loads_relationships(&self) -> bool {
+        RELATIONSHIP_WORKLOADS.contains(&self.name())
+    }
+
     /// The size parameter: users loaded, looked up or inserted.
     pub fn n(&self) -> usize {
         match self {
@@ -124,6 +133,10 @@ pub trait Runner {
     /// The criterion function id (`raw`, `diesel`, `retort_orm`, ...).
     fn name(&self) -> &'static str;
 
+    /// Whether this implementation runs `case` at all; the harness neither checks nor times the
+    /// others.
+    fn runs(&self, case: &Case) -> bool;
+
     /// Runs `case` once, untimed, and compares the result with the seeded data; an
     /// implementation that fails here is not timed.
     fn check(&mut self, case: &Case, admin: &mut dyn Admin) -> BenchResult<()>;
@@ -135,12 +148,27 @@ pub trait Runner {
 
 /// Wraps a [`Workloads`] implementation under its criterion function id.
 pub fn runner<W: Workloads + 'static>(name: &'static str, workloads: W) -> Box<dyn Runner> {
-    Box::new(Named { name, workloads })
+    runner_for(name, workloads, |_| true)
+}
+
+/// Like [`runner`], for an implementation that runs only the cases `runs` accepts (a variant
+/// that differs from another only on some workloads).
+pub fn runner_for<W: Workloads + 'static>(
+    name: &'static str,
+    workloads: W,
+    runs: fn(&Case) -> bool,
+) -> Box<dyn Runner> {
+    Box::new(Named {
+        name,
+        workloads,
+        runs,
+    })
 }
 
 struct Named<W> {
     name: &'static str,
     workloads: W,
+    runs: fn(&Case) -> bool,
 }
 
 /// Unwraps a timed call's result; see [`Runner::bench`] for why this panics.
@@ -174,6 +202,10 @@ fn same<T: PartialEq + std::fmt::Debug>(what: &str, got: T, expected: T) -> Benc
 impl<W: Workloads> Runner for Named<W> {
     fn name(&self) -> &'static str {
         self.name
+    }
+
+    fn runs(&self, case: &Case) -> bool {
+        (self.runs)(case)
     }
 
     fn check(&mut self, case: &Case, admin: &mut dyn Admin) -> BenchResult<()> {

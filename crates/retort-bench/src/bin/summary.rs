@@ -195,7 +195,8 @@ fn backend_rank(backend: &str) -> (usize, String) {
 }
 
 /// Implementation columns: the known ones in [`IMPLEMENTATION_ORDER`] (retort's always, as
-/// pending until measured), then any others by name.
+/// pending until measured, or `–` where the implementation does not run the workload), then
+/// any others by name.
 fn columns(measurements: &[Measurement]) -> Vec<String> {
     let present: BTreeSet<&str> = measurements
         .iter()
@@ -203,9 +204,7 @@ fn columns(measurements: &[Measurement]) -> Vec<String> {
         .collect();
     let mut columns: Vec<String> = IMPLEMENTATION_ORDER
         .iter()
-        .filter(|name| {
-            present.contains(**name) || **name == retort_impl::CORE || **name == retort_impl::ORM
-        })
+        .filter(|name| present.contains(**name) || retort_impl::NAMES.contains(*name))
         .map(|name| (*name).to_owned())
         .collect();
     for name in present {
@@ -242,6 +241,7 @@ fn markdown(table: &Table, names: &BTreeMap<usize, String>, columns: &[String]) 
         let _ = writeln!(out, "| workload | N | {} |", columns.join(" | "));
         let _ = writeln!(out, "|---|---:|{}", "---:|".repeat(columns.len()));
         for ((rank, n), row) in &table[backend] {
+            let workload = workload_name(*rank, names);
             let baseline = row.get(BASELINE).copied();
             let cells: Vec<String> = columns
                 .iter()
@@ -251,18 +251,11 @@ fn markdown(table: &Table, names: &BTreeMap<usize, String>, columns: &[String]) 
                         format!("{} ({:.2}×)", format_duration(*median), median / base)
                     }
                     (Some(median), None) => format_duration(*median),
-                    (None, _) if column == retort_impl::CORE || column == retort_impl::ORM => {
-                        "pending".to_owned()
-                    }
+                    (None, _) if retort_impl::runs(column, workload) => "pending".to_owned(),
                     (None, _) => "–".to_owned(),
                 })
                 .collect();
-            let _ = writeln!(
-                out,
-                "| {} | {n} | {} |",
-                workload_name(*rank, names),
-                cells.join(" | ")
-            );
+            let _ = writeln!(out, "| {workload} | {n} | {} |", cells.join(" | "));
         }
         out.push('\n');
     }
@@ -272,7 +265,8 @@ fn markdown(table: &Table, names: &BTreeMap<usize, String>, columns: &[String]) 
 /// Colours by position in [`IMPLEMENTATION_ORDER`], so an implementation keeps its colour
 /// whichever others are present; the last is for implementations not in that list.
 const PALETTE: &[&str] = &[
-    "#7f7f7f", "#d62728", "#ff7f0e", "#1f77b4", "#2ca02c", "#9467bd", "#8c564b", "#e377c2",
+    "#7f7f7f", "#d62728", "#ff7f0e", "#ffbb78", "#1f77b4", "#2ca02c", "#9467bd", "#8c564b",
+    "#e377c2",
 ];
 
 fn colour(implementation: &str) -> &'static str {
@@ -358,15 +352,16 @@ fn svg_chart(
         }
         step *= 10.0;
     }
-    // Legend.
-    for (i, name) in series.iter().enumerate() {
-        let lx = left + 140.0 * i as f64;
+    // Legend: each entry as wide as its name (about 7 px a character at 12 px).
+    let mut lx = left;
+    for name in &series {
         let _ = writeln!(
             svg,
-            r#"<rect x="{lx}" y="36" width="12" height="12" fill="{}"/><text x="{}" y="46">{name}</text>"#,
+            r#"<rect x="{lx:.0}" y="36" width="12" height="12" fill="{}"/><text x="{:.0}" y="46">{name}</text>"#,
             colour(name),
             lx + 16.0
         );
+        lx += 16.0 + 7.0 * name.len() as f64 + 20.0;
     }
     let group_w = plot_w / main.len() as f64;
     let bar_w = group_w * 0.8 / series.len() as f64;
