@@ -8,6 +8,7 @@
 use std::sync::Arc;
 
 use retort_core::dialect::Capabilities;
+use retort_core::schema::{sort_tables, Table};
 use retort_core::sql::ast::{
     BinaryOp, ColumnRef, DeleteStatement, Expr, InsertSource, InsertStatement, Statement, TableRef,
     UpdateStatement,
@@ -307,27 +308,30 @@ pub(crate) fn delete_statements(
         .collect()
 }
 
-/// Orders mappers so that a table comes after the tables its foreign keys refer to.
-/// Mappers in a cycle keep their given order.
+/// Orders mappers so that a table comes after the tables its foreign keys refer to, with
+/// Core's sort of tables (the one `create_all` uses); mappers of unrelated tables keep their
+/// given order. When the tables form a cycle the given order is kept, and the flush's
+/// object-level ordering decides (and names the cycle if it cannot).
 pub(crate) fn dependency_order(mappers: &[&'static Mapper]) -> Vec<&'static Mapper> {
-    let refers_to = |m: &Mapper, table: &str| {
-        m.columns().iter().any(|c| {
-            c.foreign_key
-                .as_ref()
-                .and_then(|(target, _, _)| target.rsplit_once('.'))
-                .is_some_and(|(t, _)| t == table && t != m.table_name())
-        })
+    let mut tables: Vec<Table> = Vec::with_capacity(mappers.len());
+    for mapper in mappers {
+        match mapper.table() {
+            Ok(table) if !tables.iter().any(|t| t.key() == table.key()) => tables.push(table),
+            Ok(_) => {}
+            // A model whose table cannot be built fails at its first statement instead.
+            Err(_) => return mappers.to_vec(),
+        }
+    }
+    let Ok(sorted) = sort_tables(&tables) else {
+        return mappers.to_vec();
     };
-    let mut remaining: Vec<&'static Mapper> = mappers.to_vec();
     let mut ordered = Vec::with_capacity(mappers.len());
-    while !remaining.is_empty() {
-        let ready = remaining.iter().position(|m| {
-            !remaining
+    for table in &sorted {
+        ordered.extend(
+            mappers
                 .iter()
-                .any(|other| !std::ptr::eq(*m, *other) && refers_to(m, other.table_name()))
-        });
-        // A cycle: take the first and carry on; the database reports any real violation.
-        ordered.push(remaining.remove(ready.unwrap_or(0)));
+                .filter(|m| m.table().is_ok_and(|t| t.key() == table.key())),
+        );
     }
     ordered
 }
