@@ -319,6 +319,25 @@ impl Mapper {
         }
     }
 
+    /// The foreign keys from this table to itself, each as `(column, referred column)` pairs
+    /// by position: how a row names its parent in a self-referential model.
+    pub(crate) fn self_references(&self) -> Vec<Vec<(usize, usize)>> {
+        let Ok(table) = self.table() else {
+            return Vec::new();
+        };
+        table
+            .foreign_keys()
+            .filter(|fk| fk.referred_table() == table.name())
+            .filter_map(|fk| {
+                fk.columns()
+                    .iter()
+                    .zip(fk.referred_columns())
+                    .map(|(from, to)| Some((self.column_named(from)?, self.column_named(to)?)))
+                    .collect()
+            })
+            .collect()
+    }
+
     /// The SQL of the statement `purpose` names, compiled for `dialect` on first use: the
     /// statement's shape depends only on the mapper and the dialect, so it is never rebuilt.
     pub(crate) fn cached_sql(
@@ -338,6 +357,11 @@ impl Mapper {
         let mut cache = self.sql_cache.write().unwrap_or_else(|p| p.into_inner());
         cache.push((purpose, name, Arc::clone(&sql)));
         Ok(sql)
+    }
+
+    /// Position of the column whose SQL name is `name`.
+    pub(crate) fn column_named(&self, name: &str) -> Option<usize> {
+        self.columns.iter().position(|c| c.name == name)
     }
 
     /// Position of the column mapped from the field (or named) `name`.
