@@ -5,6 +5,7 @@
 #![warn(missing_docs)]
 
 pub mod attr;
+mod dependency;
 mod identity;
 mod loading;
 pub mod mapper;

@@ -5,6 +5,7 @@ use std::any::TypeId;
 use std::sync::{Arc, OnceLock, RwLock};
 
 use retort_core::dialect::Dialect;
+use retort_core::schema::Table;
 use retort_core::sql::ast::Statement;
 use retort_core::sql::Executable;
 use retort_core::types::SqlType;
@@ -166,6 +167,8 @@ pub struct Mapper {
     new_object: NewObject,
     primary_key: Vec<usize>,
     version_column: Option<usize>,
+    /// The Core table the mapping describes, built on first use (or why it cannot be).
+    core_table: OnceLock<std::result::Result<Table, String>>,
     /// The column the database's own autoincrement fills, decided by the schema's rule.
     autoincrement: OnceLock<Option<usize>>,
     /// SQL of the statements the session sends for every object (the load by primary key),
@@ -208,6 +211,7 @@ impl Mapper {
             new_object: crate::state::new_object::<M>,
             primary_key,
             version_column,
+            core_table: OnceLock::new(),
             autoincrement: OnceLock::new(),
             sql_cache: RwLock::new(Vec::new()),
         }
@@ -299,10 +303,42 @@ impl Mapper {
         *self.autoincrement.get_or_init(|| {
             // The schema's rule decides, so that the ORM and the DDL never disagree. A model
             // whose table cannot be built fails at create_all with its own error.
-            let table = crate::registry::table_for(self, &retort_core::schema::MetaData::new());
-            let column = table.ok()?.autoincrement_column()?.name().to_owned();
+            let table = self.table().ok()?;
+            let column = table.autoincrement_column()?.name();
             self.columns.iter().position(|c| c.name == column)
         })
+    }
+
+    /// The Core table of the mapping (in a metadata of its own), built once: its foreign keys
+    /// are the ones the unit of work orders by and relationships join on.
+    pub fn table(&self) -> Result<Table> {
+        let built = self.core_table.get_or_init(|| {
+            crate::registry::table_for(self, &retort_core::schema::MetaData::new())
+                .map_err(|e| e.to_string())
+        });
+        match built {
+            Ok(table) => Ok(table.clone()),
+            Err(message) => Err(retort_core::Error::Argument(message.clone())),
+        }
+    }
+
+    /// The foreign keys from this table to itself, each as `(column, referred column)` pairs
+    /// by position: how a row names its parent in a self-referential model.
+    pub(crate) fn self_references(&self) -> Vec<Vec<(usize, usize)>> {
+        let Ok(table) = self.table() else {
+            return Vec::new();
+        };
+        table
+            .foreign_keys()
+            .filter(|fk| fk.referred_table() == table.name())
+            .filter_map(|fk| {
+                fk.columns()
+                    .iter()
+                    .zip(fk.referred_columns())
+                    .map(|(from, to)| Some((self.column_named(from)?, self.column_named(to)?)))
+                    .collect()
+            })
+            .collect()
     }
 
     /// The SQL of the statement `purpose` names, compiled for `dialect` on first use: the
@@ -324,6 +360,11 @@ impl Mapper {
         let mut cache = self.sql_cache.write().unwrap_or_else(|p| p.into_inner());
         cache.push((purpose, name, Arc::clone(&sql)));
         Ok(sql)
+    }
+
+    /// Position of the column whose SQL name is `name`.
+    pub(crate) fn column_named(&self, name: &str) -> Option<usize> {
+        self.columns.iter().position(|c| c.name == name)
     }
 
     /// Position of the column mapped from the field (or named) `name`.

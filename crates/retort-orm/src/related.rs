@@ -118,6 +118,9 @@ impl<T: Model> Slot<T> {
     }
 }
 
+/// The objects added to and removed from a relationship field since the last flush.
+pub(crate) type Changes = (Vec<Handle>, Vec<Handle>);
+
 /// The type-erased view of a relationship field that the session and the loaders use.
 pub(crate) trait AnySlot: Send + Sync {
     /// Ties the field to its object; `loaded` false marks it not loaded (a row just read).
@@ -131,7 +134,7 @@ pub(crate) trait AnySlot: Send + Sync {
     /// Sets a loader on this object (`Raise` or `NoLoad`).
     fn set_strategy(&self, lazy: Lazy);
     /// Objects added and removed since the last flush.
-    fn changes(&self) -> (Vec<Handle>, Vec<Handle>);
+    fn changes(&self) -> Changes;
     /// Forgets the changes (the flush wrote them).
     fn clear_changes(&self);
     /// Whether it holds a strong link to the object at `addr`.
@@ -583,7 +586,7 @@ macro_rules! slot_impl {
                 }
             }
 
-            fn changes(&self) -> (Vec<Handle>, Vec<Handle>) {
+            fn changes(&self) -> Changes {
                 let s = lock(&self.slot);
                 (
                     s.added.iter().map(Obj::handle).collect(),
@@ -626,8 +629,12 @@ macro_rules! slot_impl {
             fn mirror_remove(&self, owner: &Arc<dyn ObjHandle>) {
                 let addr = owner.addr();
                 let mut s = lock(&self.slot);
-                if let Some(items) = s.loaded.as_mut() {
-                    items.retain(|l| l.addr() != addr);
+                match s.loaded.as_mut() {
+                    Some(items) => items.retain(|l| l.addr() != addr),
+                    // A reference not loaded pointed at `owner`, which let it go: it is known
+                    // to be empty now (loading it would find the old parent until the flush).
+                    None if !$collection => s.loaded = Some(Vec::new()),
+                    None => {}
                 }
             }
         }

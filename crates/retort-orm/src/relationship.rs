@@ -347,10 +347,16 @@ macro_rules! association_table {
     };
 }
 
-/// The `(table, column)` a mapped column's foreign key refers to.
-fn fk_target(mapper: &Mapper, index: usize) -> Option<(&'static str, &'static str)> {
-    let (target, _, _) = mapper.columns()[index].foreign_key?;
-    target.rsplit_once('.')
+/// The `(table, column)` a mapped column's foreign key refers to, as the Core table parsed it.
+fn fk_target(table: &Table, mapper: &Mapper, index: usize) -> Option<(String, String)> {
+    let fk = table
+        .column(mapper.columns()[index].name)?
+        .foreign_keys()
+        .first()?;
+    Some((
+        fk.referred_table().to_owned(),
+        fk.referred_column().to_owned(),
+    ))
 }
 
 fn configure_error(owner: &Mapper, field: &str, message: impl std::fmt::Display) -> Error {
@@ -362,17 +368,18 @@ fn configure_error(owner: &Mapper, field: &str, message: impl std::fmt::Display)
 
 /// `(from column, to column)` pairs: the columns of `from` whose foreign keys refer to
 /// `to`'s table, each with the column of `to` it refers to.
-fn fk_columns(from: &Mapper, to: &Mapper, only: &[&str]) -> Vec<(usize, usize)> {
-    (0..from.columns().len())
+fn fk_columns(from: &Mapper, to: &Mapper, only: &[&str]) -> Result<Vec<(usize, usize)>> {
+    let table = from.table()?;
+    Ok((0..from.columns().len())
         .filter(|&i| only.is_empty() || only.contains(&from.columns()[i].name))
         .filter_map(|i| {
-            let (table, column) = fk_target(from, i)?;
-            if table != to.table_name() {
+            let (referred, column) = fk_target(&table, from, i)?;
+            if referred != to.table_name() {
                 return None;
             }
-            Some((i, to.column_index(column)?))
+            Some((i, to.column_index(&column)?))
         })
-        .collect()
+        .collect())
 }
 
 /// Whether `pairs` form one join path: a single column, or one column per primary-key column
@@ -496,11 +503,11 @@ fn configure_one(
         // Foreign keys of the target that refer to the owner (one-to-many), and of the owner
         // that refer to the target (many-to-one). A self-referential model has the same
         // columns both ways; `Many` then means the children, `One` the parent.
-        let incoming: Vec<(usize, usize)> = fk_columns(target, owner, &only)
+        let incoming: Vec<(usize, usize)> = fk_columns(target, owner, &only)?
             .into_iter()
             .map(|(t, o)| (o, t))
             .collect();
-        let outgoing = fk_columns(owner, target, &only);
+        let outgoing = fk_columns(owner, target, &only)?;
         let self_referential = std::ptr::eq(owner, target);
         let (direction, pairs) = if property.collection {
             (Direction::OneToMany, incoming)

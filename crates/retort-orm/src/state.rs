@@ -105,6 +105,9 @@ pub(crate) trait ObjHandle: Send + Sync {
     /// Fails, naming the model, while a write guard of the object is alive: a flush checks
     /// this before it sends anything, so it never stops halfway for a borrowed object.
     fn check_readable(&self) -> Result<()>;
+    /// Fails, naming the model, while any guard of the object is alive: checked before a
+    /// flush writes a parent's key into it.
+    fn check_writable(&self) -> Result<()>;
     fn into_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync>;
     /// The object's address, to tell objects apart.
     fn addr(&self) -> usize;
@@ -192,6 +195,10 @@ impl<M: Model> ObjHandle for ObjCell<M> {
 
     fn check_readable(&self) -> Result<()> {
         self.try_read().map(drop)
+    }
+
+    fn check_writable(&self) -> Result<()> {
+        self.try_write().map(drop)
     }
 
     fn into_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync> {
@@ -305,8 +312,30 @@ impl<M: Model> Obj<M> {
                     }
                 }
             }
+            if loaded {
+                obj.mirror_initial();
+            }
         }
         obj
+    }
+
+    /// A new object built with related objects (`Many::of`, `One::to`): the other side of
+    /// each `back_populates` points back at it, as if they had been linked one by one.
+    fn mirror_initial(&self) {
+        let Ok(relationships) = M::mapper().relationships() else {
+            return;
+        };
+        let handle = self.handle();
+        for rel in relationships.iter().filter(|r| r.back_populates) {
+            let Some(reverse) = rel.reverse else {
+                continue;
+            };
+            let mut items = None;
+            let _ = handle.relation(rel.index, &mut |slot| items = slot.loaded());
+            for item in items.into_iter().flatten() {
+                let _ = item.relation(reverse, &mut |slot| slot.mirror_add(&handle));
+            }
+        }
     }
 
     pub(crate) fn downgrade(&self) -> WeakObj<M> {

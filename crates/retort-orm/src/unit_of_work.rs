@@ -8,6 +8,7 @@
 use std::sync::Arc;
 
 use retort_core::dialect::Capabilities;
+use retort_core::schema::{sort_tables, Table};
 use retort_core::sql::ast::{
     BinaryOp, ColumnRef, DeleteStatement, Expr, InsertSource, InsertStatement, Statement, TableRef,
     UpdateStatement,
@@ -307,27 +308,156 @@ pub(crate) fn delete_statements(
         .collect()
 }
 
-/// Orders mappers so that a table comes after the tables its foreign keys refer to.
-/// Mappers in a cycle keep their given order.
+/// Column `name` of an association table.
+fn table_column(table: &Table, name: &str) -> Expr {
+    Expr::Column(ColumnRef {
+        table: Some(table.table_ref()),
+        name: Arc::from(name),
+        sql_type: table.column(name).map(|c| c.sql_type().clone()),
+    })
+}
+
+/// `a = ? AND b = ?` matching one row of `table` on `columns`.
+fn row_condition(table: &Table, columns: &[Arc<str>], row: Vec<Value>) -> Expr {
+    let mut terms: Vec<Expr> = columns
+        .iter()
+        .zip(row)
+        .map(|(c, v)| eq(table_column(table, c), v))
+        .collect();
+    if terms.len() == 1 {
+        terms.pop().unwrap_or(Expr::And(Vec::new()))
+    } else {
+        Expr::And(terms)
+    }
+}
+
+/// Rows per statement when each row takes `width` parameters.
+fn rows_per_statement(width: usize, caps: &Capabilities) -> usize {
+    (caps.max_params / width.max(1)).clamp(1, 1000)
+}
+
+/// Multi-row INSERTs of association rows (each the values of `columns`, in order), chunked
+/// below the database's parameter limit.
+pub(crate) fn association_inserts(
+    table: &Table,
+    columns: &[Arc<str>],
+    rows: Vec<Vec<Value>>,
+    caps: &Capabilities,
+) -> Vec<Statement> {
+    let per_statement = rows_per_statement(columns.len(), caps);
+    let mut rows = rows.into_iter();
+    let mut statements = Vec::with_capacity(rows.len().div_ceil(per_statement));
+    while rows.len() > 0 {
+        let chunk = rows
+            .by_ref()
+            .take(per_statement)
+            .map(|row| row.into_iter().map(Expr::Param).collect())
+            .collect();
+        statements.push(Statement::Insert(InsertStatement {
+            table: table.table_ref(),
+            columns: columns.to_vec(),
+            source: InsertSource::Values(chunk),
+            on_conflict: None,
+            returning: Vec::new(),
+        }));
+    }
+    statements
+}
+
+/// DELETEs of association rows matched on `columns`: `(a = ? AND b = ?) OR ...` per chunk,
+/// each with the number of rows it must match.
+pub(crate) fn association_deletes(
+    table: &Table,
+    columns: &[Arc<str>],
+    rows: Vec<Vec<Value>>,
+    caps: &Capabilities,
+) -> Vec<(Statement, usize)> {
+    let per_statement = rows_per_statement(columns.len(), caps).min(500);
+    let mut rows = rows.into_iter();
+    let mut statements = Vec::with_capacity(rows.len().div_ceil(per_statement));
+    while rows.len() > 0 {
+        let mut terms: Vec<Expr> = rows
+            .by_ref()
+            .take(per_statement)
+            .map(|row| row_condition(table, columns, row))
+            .collect();
+        let count = terms.len();
+        let where_ = if count == 1 {
+            terms.pop().unwrap_or(Expr::Or(Vec::new()))
+        } else {
+            Expr::Or(terms)
+        };
+        statements.push((
+            Statement::Delete(DeleteStatement {
+                table: table.table_ref(),
+                where_: Some(where_),
+                returning: Vec::new(),
+            }),
+            count,
+        ));
+    }
+    statements
+}
+
+/// DELETEs of every association row whose `columns` hold one of `keys` (the rows of deleted
+/// objects): `a IN (...)` for one column, ORs of ANDs for several.
+pub(crate) fn association_unlinks(
+    table: &Table,
+    columns: &[Arc<str>],
+    keys: Vec<Vec<Value>>,
+    caps: &Capabilities,
+) -> Vec<Statement> {
+    if let [column] = columns {
+        let column = table_column(table, column);
+        return keys
+            .chunks(rows_per_statement(1, caps))
+            .map(|chunk| {
+                let list = chunk
+                    .iter()
+                    .filter_map(|k| k.first().cloned().map(Expr::Param))
+                    .collect();
+                Statement::Delete(DeleteStatement {
+                    table: table.table_ref(),
+                    where_: Some(Expr::InList {
+                        expr: Box::new(column.clone()),
+                        list,
+                        negated: false,
+                    }),
+                    returning: Vec::new(),
+                })
+            })
+            .collect();
+    }
+    association_deletes(table, columns, keys, caps)
+        .into_iter()
+        .map(|(statement, _)| statement)
+        .collect()
+}
+
+/// Orders mappers so that a table comes after the tables its foreign keys refer to, with
+/// Core's sort of tables (the one `create_all` uses); mappers of unrelated tables keep their
+/// given order. When the tables form a cycle the given order is kept, and the flush's
+/// object-level ordering decides (and names the cycle if it cannot).
 pub(crate) fn dependency_order(mappers: &[&'static Mapper]) -> Vec<&'static Mapper> {
-    let refers_to = |m: &Mapper, table: &str| {
-        m.columns().iter().any(|c| {
-            c.foreign_key
-                .as_ref()
-                .and_then(|(target, _, _)| target.rsplit_once('.'))
-                .is_some_and(|(t, _)| t == table && t != m.table_name())
-        })
+    let mut tables: Vec<Table> = Vec::with_capacity(mappers.len());
+    for mapper in mappers {
+        match mapper.table() {
+            Ok(table) if !tables.iter().any(|t| t.key() == table.key()) => tables.push(table),
+            Ok(_) => {}
+            // A model whose table cannot be built fails at its first statement instead.
+            Err(_) => return mappers.to_vec(),
+        }
+    }
+    let Ok(sorted) = sort_tables(&tables) else {
+        return mappers.to_vec();
     };
-    let mut remaining: Vec<&'static Mapper> = mappers.to_vec();
     let mut ordered = Vec::with_capacity(mappers.len());
-    while !remaining.is_empty() {
-        let ready = remaining.iter().position(|m| {
-            !remaining
+    for table in &sorted {
+        ordered.extend(
+            mappers
                 .iter()
-                .any(|other| !std::ptr::eq(*m, *other) && refers_to(m, other.table_name()))
-        });
-        // A cycle: take the first and carry on; the database reports any real violation.
-        ordered.push(remaining.remove(ready.unwrap_or(0)));
+                .filter(|m| m.table().is_ok_and(|t| t.key() == table.key())),
+        );
     }
     ordered
 }

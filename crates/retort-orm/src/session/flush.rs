@@ -2,6 +2,60 @@
 //! and DELETE statements, and the objects' bookkeeping once they succeed.
 
 use super::*;
+use crate::dependency::{self, DeleteContext, Plan, Sync};
+use crate::relationship::Relationship;
+
+/// Where a flush's statements go, worked out before any is sent.
+struct Schedule {
+    /// The relationship work.
+    plan: Plan,
+    /// INSERT batches, in order.
+    inserts: Vec<Vec<Arc<dyn ObjHandle>>>,
+    /// DELETE batches, in order.
+    deletes: Vec<Vec<Arc<dyn ObjHandle>>>,
+}
+
+/// The session's side of [`dependency::cascade_deletes`].
+struct Deleting<'a> {
+    shared: &'a SessionShared,
+    state: &'a mut SessionState,
+}
+
+impl DeleteContext for Deleting<'_> {
+    fn load(
+        &mut self,
+        rel: &'static Relationship,
+        owners: &[Arc<dyn ObjHandle>],
+    ) -> Result<Vec<Vec<Arc<dyn ObjHandle>>>> {
+        // The flush is under way: loading must not start another one.
+        self.state.no_autoflush += 1;
+        let loaded = self.shared.load_related(self.state, rel, owners, &[]);
+        self.state.no_autoflush -= 1;
+        loaded
+    }
+
+    fn delete(&mut self, obj: &Arc<dyn ObjHandle>) -> bool {
+        let mut meta = obj.meta();
+        match meta.state {
+            ObjectState::Persistent if meta.session_id == self.shared.id => {
+                meta.state = ObjectState::Deleted;
+                drop(meta);
+                self.state.deleted.push(Arc::clone(obj));
+                true
+            }
+            ObjectState::Pending => {
+                meta.state = ObjectState::Transient;
+                meta.session = None;
+                meta.session_id = 0;
+                drop(meta);
+                let addr = obj.addr();
+                self.state.new.retain(|o| o.addr() != addr);
+                false
+            }
+            _ => false,
+        }
+    }
+}
 
 impl SessionShared {
     pub(super) fn flush_locked(&self, state: &mut SessionState) -> Result<()> {
@@ -12,62 +66,94 @@ impl SessionShared {
         // An object under a live write guard cannot be read. Refuse before anything is sent,
         // with every change still registered, so that nothing is lost and the session stays
         // usable: the next flush, once the guard is dropped, writes it all.
-        let plan = check_readable(state.new.iter().chain(&state.deleted).chain(&touched))
-            .and_then(|()| collect_updates(&touched));
-        let (changes, seen) = match plan {
+        let plan = self.plan_relationships(state, &touched);
+        let mut plan = match plan {
             Ok(plan) => plan,
             Err(err) => {
                 state.touched = touched;
                 return Err(err);
             }
         };
-        if state.new.is_empty() && state.deleted.is_empty() && changes.is_empty() {
+        // Deleting may load the children of what is deleted: the only part of planning that
+        // sends statements, so a failure there ends the transaction like a failed flush.
+        let orphans = plan.orphans();
+        let cascaded = {
+            let mut ctx = Deleting {
+                shared: self,
+                state: &mut *state,
+            };
+            for orphan in &orphans {
+                ctx.delete(orphan);
+            }
+            let deleted = ctx.state.deleted.clone();
+            dependency::cascade_deletes(&mut plan, deleted, &mut ctx)
+        };
+        if let Err(err) = cascaded {
+            return Err(self.flush_failed(state, touched, err));
+        }
+        plan.finish();
+        let ready = plan_readable(state, &plan)
+            .and_then(|()| collect_updates(&touched))
+            .and_then(|updates| Ok((updates, self.schedule(state, plan)?)));
+        let ((mut changes, mut seen), schedule) = match ready {
+            Ok(ready) => ready,
+            Err(err) => {
+                state.touched = touched;
+                return Err(err);
+            }
+        };
+        if schedule.inserts.is_empty()
+            && schedule.deletes.is_empty()
+            && changes.is_empty()
+            && schedule.plan.is_empty()
+        {
             settle_touched(state, seen);
+            clear_relationship_changes(&schedule.plan);
             return Ok(());
         }
-        match self.run_flush(state, &changes) {
+        match self.run_flush(state, &schedule, &mut changes, &mut seen) {
             Ok(inserted) => {
                 rekey_updated(state, &changes);
                 self.finish_flush(state, inserted, seen);
+                clear_relationship_changes(&schedule.plan);
                 Ok(())
             }
-            Err(err) => {
-                // Nothing of a failed flush may stay in the database, and the session refuses
-                // work until the user rolls it back. Inside a savepoint only the savepoint is
-                // lost: rolling it back (SQLAlchemy's `begin_nested` on error) lets the outer
-                // transaction go on. Outside one, end the transaction now.
-                let message = if state.savepoints.is_empty() {
-                    if let Some(mut conn) = state.conn.take() {
-                        if conn.rollback_transaction().is_err() {
-                            conn.invalidate();
-                        }
-                    }
-                    format!(
-                        "this session's transaction was rolled back after a failed flush \
-                         ({err}); call rollback() before using the session again"
-                    )
-                } else {
-                    format!(
-                        "a flush inside a savepoint failed ({err}); roll back the savepoint \
-                         (or call rollback()) before using the session again"
-                    )
-                };
-                state.touched = touched;
-                state.pending_rollback = Some(message);
-                Err(err)
-            }
+            Err(err) => Err(self.flush_failed(state, touched, err)),
         }
     }
 
-    /// Emits the statements of a flush. Object states change only once all of them succeed.
-    pub(super) fn run_flush(
+    /// The save-update cascade, then what the relationship changes of every new, changed and
+    /// deleted object mean in rows. Sends nothing.
+    fn plan_relationships(
         &self,
         state: &mut SessionState,
-        changes: &[Update],
-    ) -> Result<Vec<Inserted>> {
-        // Ask the connection, not the engine: what the server can do (MariaDB's RETURNING)
-        // is known only once a connection has been made.
-        let caps = self.connection(state)?.dialect().capabilities();
+        touched: &[Arc<dyn ObjHandle>],
+    ) -> Result<Plan> {
+        check_readable(state.new.iter().chain(&state.deleted).chain(touched))?;
+        let roots: Vec<Arc<dyn ObjHandle>> = state
+            .new
+            .iter()
+            .chain(touched)
+            .filter(|o| !o.mapper().relationship_properties().is_empty())
+            .cloned()
+            .collect();
+        let reached = dependency::cascade_save(&roots);
+        check_readable(reached.iter())?;
+        for obj in reached {
+            self.add_pending(state, obj);
+        }
+        let mut plan = Plan::default();
+        let mut recorded = HashSet::new();
+        for obj in state.new.iter().chain(touched).chain(&state.deleted) {
+            if !obj.mapper().relationship_properties().is_empty() && recorded.insert(obj.addr()) {
+                plan.record(obj)?;
+            }
+        }
+        Ok(plan)
+    }
+
+    /// Orders the INSERTs and DELETEs: parents before children, children first when deleting.
+    fn schedule(&self, state: &SessionState, plan: Plan) -> Result<Schedule> {
         let mut mappers: Vec<&'static Mapper> = Vec::new();
         for obj in state.new.iter().chain(&state.deleted) {
             if !mappers.iter().any(|m| std::ptr::eq(*m, obj.mapper())) {
@@ -75,50 +161,176 @@ impl SessionShared {
             }
         }
         let order = uow::dependency_order(&mappers);
-        let new = std::mem::take(&mut state.new);
-        let mut inserted = Vec::with_capacity(new.len());
-        let result = (|| {
-            for mapper in &order {
-                let objs: Vec<&Arc<dyn ObjHandle>> = new
-                    .iter()
-                    .filter(|o| std::ptr::eq(o.mapper(), *mapper))
-                    .collect();
-                if !objs.is_empty() {
-                    self.insert_objects(state, mapper, &objs, &caps, &mut inserted)?;
+        Ok(Schedule {
+            inserts: dependency::insert_order(&state.new, &order, &plan.syncs)?,
+            deletes: dependency::delete_order(&state.deleted, &order)?,
+            plan,
+        })
+    }
+
+    /// Ends what is left of a failed flush, and returns its error: nothing of it may stay in
+    /// the database, and the session refuses work until the user rolls it back. Inside a
+    /// savepoint only the savepoint is lost: rolling it back (SQLAlchemy's `begin_nested` on
+    /// error) lets the outer transaction go on. Outside one, the transaction ends now.
+    fn flush_failed(
+        &self,
+        state: &mut SessionState,
+        touched: Vec<Arc<dyn ObjHandle>>,
+        err: Error,
+    ) -> Error {
+        let message = if state.savepoints.is_empty() {
+            if let Some(mut conn) = state.conn.take() {
+                if conn.rollback_transaction().is_err() {
+                    conn.invalidate();
                 }
             }
-            for update in changes {
+            format!(
+                "this session's transaction was rolled back after a failed flush ({err}); call \
+                 rollback() before using the session again"
+            )
+        } else {
+            format!(
+                "a flush inside a savepoint failed ({err}); roll back the savepoint (or call \
+                 rollback()) before using the session again"
+            )
+        };
+        state.touched = touched;
+        state.pending_rollback = Some(message);
+        err
+    }
+
+    /// Emits the statements of a flush: INSERTs (each batch after the foreign keys it needs
+    /// are copied in), UPDATEs (with the foreign keys of persistent children), association
+    /// rows, then DELETEs. Object states change only once all of them succeed.
+    fn run_flush(
+        &self,
+        state: &mut SessionState,
+        schedule: &Schedule,
+        changes: &mut Vec<Update>,
+        seen: &mut [Seen],
+    ) -> Result<Vec<Inserted>> {
+        // Ask the connection, not the engine: what the server can do (MariaDB's RETURNING)
+        // is known only once a connection has been made.
+        let caps = self.connection(state)?.dialect().capabilities();
+        let new = std::mem::take(&mut state.new);
+        let mut inserted = Vec::with_capacity(new.len());
+        // Every foreign key value the flush overwrote, to put back if it fails.
+        let mut undo: Vec<(Arc<dyn ObjHandle>, usize, Value)> = Vec::new();
+        let result = (|| {
+            let mut before_insert: HashMap<usize, Vec<&Sync>> = HashMap::new();
+            let mut after_insert: Vec<&Sync> = Vec::new();
+            for sync in schedule.plan.syncs.iter().filter(|s| s.applies()) {
+                if sync.dependent.meta().state == ObjectState::Pending {
+                    before_insert
+                        .entry(sync.dependent.addr())
+                        .or_default()
+                        .push(sync);
+                } else {
+                    after_insert.push(sync);
+                }
+            }
+            for batch in &schedule.inserts {
+                for obj in batch {
+                    for sync in before_insert.get(&obj.addr()).into_iter().flatten() {
+                        sync.apply(&mut undo)?;
+                    }
+                }
+                let objs: Vec<&Arc<dyn ObjHandle>> = batch.iter().collect();
+                if let Some(first) = objs.first() {
+                    self.insert_objects(state, first.mapper(), &objs, &caps, &mut inserted)?;
+                }
+            }
+            // Children already in the database take their parents' keys now that every parent
+            // has one, and are written with the other changes.
+            let mut synced: Vec<(Arc<dyn ObjHandle>, Vec<Value>)> = Vec::new();
+            let mut synced_at: HashSet<usize> = HashSet::new();
+            for sync in after_insert {
+                if synced_at.insert(sync.dependent.addr()) {
+                    synced.push((Arc::clone(&sync.dependent), sync.dependent.values()?));
+                }
+                sync.apply(&mut undo)?;
+            }
+            merge_synced(changes, seen, synced)?;
+            for update in changes.iter() {
                 self.update_object(state, update)?;
             }
-            let deleted = state.deleted.clone();
-            for mapper in order.iter().rev() {
-                let objs: Vec<&Arc<dyn ObjHandle>> = deleted
-                    .iter()
-                    .filter(|o| std::ptr::eq(o.mapper(), *mapper))
-                    .collect();
-                if !objs.is_empty() {
-                    self.delete_objects(state, mapper, &objs, &caps)?;
+            self.write_links(state, &schedule.plan, &caps)?;
+            for batch in &schedule.deletes {
+                let objs: Vec<&Arc<dyn ObjHandle>> = batch.iter().collect();
+                if let Some(first) = objs.first() {
+                    self.delete_objects(state, first.mapper(), &objs, &caps)?;
                 }
             }
             Ok(())
         })();
         match result {
-            Ok(()) => Ok(inserted),
+            Ok(()) => {
+                // A rollback puts back the foreign keys of objects whose INSERT it undoes.
+                let at: HashMap<usize, usize> = inserted
+                    .iter()
+                    .enumerate()
+                    .map(|(i, e)| (e.obj.addr(), i))
+                    .collect();
+                for (obj, column, value) in undo {
+                    if let Some(&i) = at.get(&obj.addr()) {
+                        inserted[i].synced.push((column, value));
+                    }
+                }
+                Ok(inserted)
+            }
             Err(err) => {
                 // The rows of INSERTs that did succeed are rolled back with the flush: the
                 // keys and defaults they gave their objects must go too, so the objects are
                 // as they were added (the generated columns were NULL, or they would have
-                // been sent).
+                // been sent), and so must the foreign keys copied into them.
                 for entry in &inserted {
                     for &g in &entry.generated {
                         let _ = entry.obj.set_value(g, Value::Null);
                     }
                     entry.obj.meta().expired = false;
                 }
+                for (obj, column, value) in undo.into_iter().rev() {
+                    let _ = obj.set_value(column, value);
+                }
                 state.new = new;
                 Err(err)
             }
         }
+    }
+
+    /// Writes the association rows of many-to-many changes: removed links, then every row of
+    /// deleted objects, then new links (their ends are all inserted by now).
+    fn write_links(
+        &self,
+        state: &mut SessionState,
+        plan: &Plan,
+        caps: &retort_core::dialect::Capabilities,
+    ) -> Result<()> {
+        for group in plan.removed_rows()? {
+            let table = group.table.name().to_owned();
+            for (stmt, expected) in
+                uow::association_deletes(&group.table, &group.columns, group.rows, caps)
+            {
+                let matched = self.execute(state, &stmt)?.rowcount();
+                if matched != expected as u64 {
+                    return Err(Error::StaleData(format!(
+                        "DELETE of {expected} row(s) of the association table {table} matched \
+                         {matched} (the rows were changed by another transaction)"
+                    )));
+                }
+            }
+        }
+        for group in plan.unlinked_keys()? {
+            for stmt in uow::association_unlinks(&group.table, &group.columns, group.rows, caps) {
+                self.execute(state, &stmt)?;
+            }
+        }
+        for group in plan.added_rows()? {
+            for stmt in uow::association_inserts(&group.table, &group.columns, group.rows, caps) {
+                self.execute(state, &stmt)?;
+            }
+        }
+        Ok(())
     }
 
     pub(super) fn insert_objects(
@@ -176,6 +388,7 @@ impl SessionShared {
                     inserted.push(Inserted {
                         obj: Arc::clone(obj),
                         generated: generated.clone(),
+                        synced: Vec::new(),
                         writes,
                     });
                 }
@@ -299,14 +512,15 @@ pub(super) struct Seen {
 pub(super) fn check_readable<'a>(
     mut objs: impl Iterator<Item = &'a Arc<dyn ObjHandle>>,
 ) -> Result<()> {
-    objs.try_for_each(|obj| {
-        obj.check_readable().map_err(|err| {
-            Error::InvalidRequest(format!(
-                "cannot flush: {err}. Nothing was sent, and the session's changes stay pending \
-                 for the next flush",
-            ))
-        })
-    })
+    objs.try_for_each(|obj| obj.check_readable().map_err(refused))
+}
+
+/// The error of a flush refused before it sent anything.
+fn refused(err: Error) -> Error {
+    Error::InvalidRequest(format!(
+        "cannot flush: {err}. Nothing was sent, and the session's changes stay pending for the \
+         next flush",
+    ))
 }
 
 /// The changed columns of each touched persistent object, compared with its snapshot, and
@@ -314,7 +528,7 @@ pub(super) fn check_readable<'a>(
 pub(super) fn collect_updates(touched: &[Arc<dyn ObjHandle>]) -> Result<(Vec<Update>, Vec<Seen>)> {
     let mut updates = Vec::new();
     let mut seen = Vec::with_capacity(touched.len());
-    let mut addrs = std::collections::HashSet::new();
+    let mut addrs = HashSet::new();
     for obj in touched {
         if !addrs.insert(obj.addr()) {
             continue;
@@ -335,46 +549,8 @@ pub(super) fn collect_updates(touched: &[Arc<dyn ObjHandle>]) -> Result<(Vec<Upd
             });
             continue;
         };
-        let current = obj.values()?;
-        let mapper = obj.mapper();
-        let changed: Vec<(usize, Value)> = current
-            .iter()
-            .zip(&committed)
-            .enumerate()
-            .filter(|(_, (now, before))| now != before)
-            .map(|(i, (now, _))| (i, now.clone()))
-            .collect();
-        if changed.is_empty() {
-            seen.push(Seen {
-                obj: Arc::clone(obj),
-                writes,
-                flushed: Some(current),
-            });
-            continue;
-        }
-        let key = mapper
-            .primary_key()
-            .iter()
-            .map(|&i| committed[i].clone())
-            .collect();
-        let version = mapper.version_column().map(|vi| {
-            let old = committed[vi].clone();
-            let new = match &old {
-                Value::Int(n) => Value::Int(n.saturating_add(1)),
-                _ => Value::Int(1),
-            };
-            (old, new)
-        });
-        let mut flushed = current;
-        if let (Some(vi), Some((_, new))) = (mapper.version_column(), &version) {
-            flushed[vi] = new.clone();
-        }
-        updates.push(Update {
-            obj: Arc::clone(obj),
-            key,
-            changed,
-            version,
-        });
+        let (update, flushed) = diff(obj, &committed, obj.values()?);
+        updates.extend(update);
         seen.push(Seen {
             obj: Arc::clone(obj),
             writes,
@@ -382,6 +558,123 @@ pub(super) fn collect_updates(touched: &[Arc<dyn ObjHandle>]) -> Result<(Vec<Upd
         });
     }
     Ok((updates, seen))
+}
+
+/// The UPDATE that brings the row from `committed` to `current` (none if they are equal),
+/// and the values the row holds after it (the version counter bumped).
+fn diff(
+    obj: &Arc<dyn ObjHandle>,
+    committed: &[Value],
+    current: Vec<Value>,
+) -> (Option<Update>, Vec<Value>) {
+    let mapper = obj.mapper();
+    let changed: Vec<(usize, Value)> = current
+        .iter()
+        .zip(committed)
+        .enumerate()
+        .filter(|(_, (now, before))| now != before)
+        .map(|(i, (now, _))| (i, now.clone()))
+        .collect();
+    if changed.is_empty() {
+        return (None, current);
+    }
+    let key = mapper
+        .primary_key()
+        .iter()
+        .map(|&i| committed[i].clone())
+        .collect();
+    let version = mapper.version_column().map(|vi| {
+        let old = committed[vi].clone();
+        let new = match &old {
+            Value::Int(n) => Value::Int(n.saturating_add(1)),
+            _ => Value::Int(1),
+        };
+        (old, new)
+    });
+    let mut flushed = current;
+    if let (Some(vi), Some((_, new))) = (mapper.version_column(), &version) {
+        flushed[vi] = new.clone();
+    }
+    let update = Update {
+        obj: Arc::clone(obj),
+        key,
+        changed,
+        version,
+    };
+    (Some(update), flushed)
+}
+
+/// Adds the foreign keys the flush wrote into persistent objects to their UPDATEs: each
+/// `synced` object, with its values before, is compared again with its row (its snapshot if
+/// it was written, else those values).
+fn merge_synced(
+    changes: &mut Vec<Update>,
+    seen: &mut [Seen],
+    synced: Vec<(Arc<dyn ObjHandle>, Vec<Value>)>,
+) -> Result<()> {
+    if synced.is_empty() {
+        return Ok(());
+    }
+    let mut update_at: HashMap<usize, usize> = changes
+        .iter()
+        .enumerate()
+        .map(|(i, u)| (u.obj.addr(), i))
+        .collect();
+    let seen_at: HashMap<usize, usize> = seen
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.obj.addr(), i))
+        .collect();
+    let mut unchanged = HashSet::new();
+    for (obj, before) in synced {
+        let committed = obj.meta().committed.clone().unwrap_or(before);
+        let (update, flushed) = diff(&obj, &committed, obj.values()?);
+        let addr = obj.addr();
+        match (update_at.get(&addr), update) {
+            (Some(&i), Some(update)) => changes[i] = update,
+            // The foreign key was put back to what the row holds: the UPDATE found before
+            // would write the overwritten value.
+            (Some(_), None) => {
+                unchanged.insert(addr);
+            }
+            (None, Some(update)) => {
+                update_at.insert(addr, changes.len());
+                changes.push(update);
+            }
+            (None, None) => {}
+        }
+        if let Some(entry) = seen_at.get(&addr).map(|&i| &mut seen[i]) {
+            if entry.flushed.is_some() {
+                entry.flushed = Some(flushed);
+            }
+        }
+    }
+    if !unchanged.is_empty() {
+        changes.retain(|u| !unchanged.contains(&u.obj.addr()));
+    }
+    Ok(())
+}
+
+/// Fails, naming the model, if an object the relationship work reads is borrowed for
+/// writing, or one it writes a foreign key into is borrowed at all.
+fn plan_readable(state: &SessionState, plan: &Plan) -> Result<()> {
+    check_readable(state.deleted.iter().chain(plan.objects()))?;
+    plan.syncs
+        .iter()
+        .filter(|s| s.applies())
+        .try_for_each(|s| s.dependent.check_writable().map_err(refused))
+}
+
+/// Forgets the relationship changes a flush wrote.
+fn clear_relationship_changes(plan: &Plan) {
+    for obj in &plan.flushed {
+        let count = obj.mapper().relationship_properties().len();
+        for index in 0..count {
+            // An object borrowed for writing now keeps its changes for the next flush,
+            // which writes them again as they stand.
+            let _ = obj.relation(index, &mut |slot| slot.clear_changes());
+        }
+    }
 }
 
 /// Objects whose UPDATE changed their primary key move to their new identity key, so that

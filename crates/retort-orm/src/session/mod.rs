@@ -110,6 +110,8 @@ pub(crate) struct SessionShared {
 struct Inserted {
     obj: Arc<dyn ObjHandle>,
     generated: Vec<usize>,
+    /// Foreign key columns the flush copied a parent's key into, with their values before.
+    synced: Vec<(usize, Value)>,
     /// The object's write count when its values were read for the INSERT.
     writes: u64,
 }
@@ -165,7 +167,8 @@ impl SessionLink for SessionShared {
 
     fn cascade_add(&self, obj: Arc<dyn ObjHandle>) {
         let mut state = self.lock();
-        self.add_pending(&mut state, obj);
+        self.add_pending(&mut state, Arc::clone(&obj));
+        self.cascade_pending(&mut state, &[obj]);
     }
 }
 
@@ -222,6 +225,14 @@ impl SessionShared {
         }
         self.attach(&obj, ObjectState::Pending);
         state.new.push(obj);
+    }
+
+    /// Makes pending the transient objects related to `roots` through save-update cascades,
+    /// as far as they reach (SQLAlchemy cascades at `add`; the flush looks again).
+    fn cascade_pending(&self, state: &mut SessionState, roots: &[Arc<dyn ObjHandle>]) {
+        for obj in crate::dependency::cascade_save(roots) {
+            self.add_pending(state, obj);
+        }
     }
 
     fn attach(&self, obj: &Arc<dyn ObjHandle>, new_state: ObjectState) {
@@ -287,12 +298,16 @@ impl Session {
         &self.shared.engine
     }
 
-    /// Adds a new object; it is INSERTed at the next flush. Returns its handle.
+    /// Adds a new object; it is INSERTed at the next flush. Returns its handle. Objects it
+    /// relates to that are new (`Many::from(vec![..])`, `One::to(..)`) are added with it
+    /// (the save-update cascade).
     pub fn add<M: Model>(&self, model: M) -> Obj<M> {
         let obj = Obj::new(model);
         let handle = obj.handle();
         self.shared.attach(&handle, ObjectState::Pending);
-        self.shared.lock().new.push(handle);
+        let mut state = self.shared.lock();
+        state.new.push(Arc::clone(&handle));
+        self.shared.cascade_pending(&mut state, &[handle]);
         obj
     }
 
@@ -301,10 +316,15 @@ impl Session {
         let objs: Vec<Obj<M>> = models.into_iter().map(Obj::new).collect();
         let mut state = self.shared.lock();
         state.new.reserve(objs.len());
+        let first = state.new.len();
         for obj in &objs {
             let handle = obj.handle();
             self.shared.attach(&handle, ObjectState::Pending);
             state.new.push(handle);
+        }
+        if !M::mapper().relationship_properties().is_empty() {
+            let added: Vec<Arc<dyn ObjHandle>> = state.new[first..].to_vec();
+            self.shared.cascade_pending(&mut state, &added);
         }
         objs
     }
@@ -327,7 +347,8 @@ impl Session {
         match (current, key) {
             (ObjectState::Transient, _) => {
                 self.shared.attach(&handle, ObjectState::Pending);
-                state.new.push(handle);
+                state.new.push(Arc::clone(&handle));
+                self.shared.cascade_pending(&mut state, &[handle]);
             }
             (ObjectState::Detached, Some(key)) => {
                 state

@@ -62,6 +62,10 @@ impl SessionShared {
             for &g in &entry.generated {
                 let _ = entry.obj.set_value(g, Value::Null);
             }
+            // And so must the parents' keys copied into it.
+            for (column, value) in entry.synced.iter().rev() {
+                let _ = entry.obj.set_value(*column, value.clone());
+            }
             let mut meta = entry.obj.meta();
             meta.state = ObjectState::Transient;
             meta.session = None;
