@@ -26,7 +26,6 @@ use crate::mapper::Mapper;
 use crate::relationship::{Direction, Relationship};
 use crate::state::{Handle, ObjHandle, ObjectState};
 
-
 /// What a flush reads of one relationship field: the objects added and removed since the
 /// last flush, SQLAlchemy's attribute history. An object not yet in the database has no
 /// rows linked to anything, so for it every related object counts as added.

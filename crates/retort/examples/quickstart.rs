@@ -174,14 +174,11 @@ fn main() -> retort::Result<()> {
     session.commit()?;
     for address in dora.read()?.addresses.get()? {
         // back_populates: each address points back at the same Dora object.
-        let owner = address.read()?.user.get()?;
-        println!(
-            "{:?} belongs to {:?}",
-            address.read()?.email,
-            owner
-                .map(|u| u.read().map(|u| u.name.clone()))
-                .transpose()?
-        );
+        let owner = match address.read()?.user.get()? {
+            Some(user) => user.read()?.name.clone(),
+            None => None,
+        };
+        println!("{:?} belongs to {:?}", address.read()?.email, owner);
     }
     // Many-to-many: appending to a collection writes the association row at the next flush.
     let left = session.add(Left::default());
