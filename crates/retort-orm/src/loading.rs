@@ -66,15 +66,10 @@ pub(crate) fn owner_columns(rel: &Relationship) -> Vec<usize> {
     }
 }
 
-/// The owner's values for the join columns, or `None` when one is NULL (nothing relates).
-pub(crate) fn owner_key(rel: &Relationship, owner_values: &[Value]) -> Option<Vec<Value>> {
-    owner_columns(rel)
-        .into_iter()
-        .map(|i| {
-            let value = owner_values.get(i)?;
-            (!value.is_null()).then(|| value.clone())
-        })
-        .collect()
+/// The owner's join key, from the values of its [`owner_columns`], or `None` when one is
+/// NULL (nothing relates).
+pub(crate) fn owner_key(values: Vec<Value>) -> Option<Vec<Value>> {
+    (!values.iter().any(Value::is_null)).then_some(values)
 }
 
 /// The expressions, on the related side, that equal the owner's join columns: the target's
@@ -352,8 +347,8 @@ pub(crate) fn keys_per_statement(rel: &Relationship, max_params: usize) -> usize
 }
 
 /// For a many-to-one whose join columns are the target's whole primary key: the target's key
-/// in primary-key order, from the owner's values (to find it in the identity map).
-pub(crate) fn many_to_one_key(rel: &Relationship, owner_values: &[Value]) -> Option<Vec<Value>> {
+/// in primary-key order, from the owner's join key (to find it in the identity map).
+pub(crate) fn many_to_one_key(rel: &Relationship, owner_key: &[Value]) -> Option<Vec<Value>> {
     if rel.direction != Direction::ManyToOne {
         return None;
     }
@@ -361,9 +356,8 @@ pub(crate) fn many_to_one_key(rel: &Relationship, owner_values: &[Value]) -> Opt
         .primary_key()
         .iter()
         .map(|pk| {
-            let (o, _) = rel.pairs.iter().find(|(_, t)| t == pk)?;
-            let value = owner_values.get(*o)?;
-            (!value.is_null()).then(|| value.clone())
+            let at = rel.pairs.iter().position(|(_, t)| t == pk)?;
+            owner_key.get(at).cloned()
         })
         .collect()
 }

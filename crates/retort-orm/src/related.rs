@@ -127,6 +127,8 @@ pub(crate) trait AnySlot: Send + Sync {
     fn bind(&self, owner: Weak<dyn ObjHandle>, index: usize, loaded: bool);
     /// The related objects, if loaded (and none of them is gone).
     fn loaded(&self) -> Option<Vec<Arc<dyn ObjHandle>>>;
+    /// Whether it is loaded (and none of its objects is gone), without collecting them.
+    fn is_loaded(&self) -> bool;
     /// Replaces the contents with objects loaded from the database.
     fn set_loaded(&self, items: &[Arc<dyn ObjHandle>]) -> Result<()>;
     /// Forgets the contents: the next access loads them again.
@@ -557,6 +559,13 @@ macro_rules! slot_impl {
                 lock(&self.slot)
                     .live()
                     .map(|items| items.iter().map(Obj::handle).collect())
+            }
+
+            fn is_loaded(&self) -> bool {
+                lock(&self.slot)
+                    .loaded
+                    .as_ref()
+                    .is_some_and(|items| items.iter().all(|l| l.get().is_some()))
             }
 
             fn set_loaded(&self, items: &[Arc<dyn ObjHandle>]) -> Result<()> {

@@ -100,6 +100,8 @@ pub(crate) trait ObjHandle: Send + Sync {
     fn values(&self) -> Result<Vec<Value>>;
     /// The current primary key values.
     fn key_values(&self) -> Result<Vec<Value>>;
+    /// The current values of the columns at `columns`.
+    fn values_at(&self, columns: &[usize]) -> Result<Vec<Value>>;
     /// Sets one column from the database.
     fn set_value(&self, index: usize, value: Value) -> Result<()>;
     /// Fails, naming the model, while a write guard of the object is alive: a flush checks
@@ -178,6 +180,11 @@ impl<M: Model> ObjHandle for ObjCell<M> {
         Ok((0..M::mapper().columns().len())
             .map(|i| data.column_value(i))
             .collect())
+    }
+
+    fn values_at(&self, columns: &[usize]) -> Result<Vec<Value>> {
+        let data = self.try_read()?;
+        Ok(columns.iter().map(|&i| data.column_value(i)).collect())
     }
 
     fn key_values(&self) -> Result<Vec<Value>> {

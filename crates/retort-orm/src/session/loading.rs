@@ -4,7 +4,9 @@ use super::*;
 use crate::loading as statements;
 use crate::options::{self, LoadNode, Step, Strategy};
 use crate::relationship::Relationship;
+use crate::identity::FastHasher;
 use crate::state::Handle;
+use std::hash::BuildHasherDefault;
 use retort_core::sql::ast::TableRef;
 
 impl SessionShared {
@@ -86,8 +88,11 @@ impl SessionShared {
         let mut found: Vec<Vec<Arc<dyn ObjHandle>>> = vec![Vec::new(); owners.len()];
         // Each owner's join key, and the owners still to load.
         let mut wanted: Vec<(usize, Vec<Value>)> = Vec::with_capacity(owners.len());
+        let columns = statements::owner_columns(rel);
         for (at, owner) in owners.iter().enumerate() {
-            let values = owner_values(owner, rel)?;
+            let Some(values) = statements::owner_key(owner_values(owner, rel, &columns)?) else {
+                continue;
+            };
             if let Some(key) = statements::many_to_one_key(rel, &values) {
                 let in_map = Key::from_values(&key).and_then(|key| {
                     let ikey = IdentityKey {
@@ -107,9 +112,7 @@ impl SessionShared {
                     }
                 }
             }
-            if let Some(key) = statements::owner_key(rel, &values) {
-                wanted.push((at, key));
-            }
+            wanted.push((at, values));
         }
         if wanted.is_empty() {
             return Ok(found);
@@ -120,7 +123,8 @@ impl SessionShared {
             let keys: Vec<Vec<Value>> = chunk.iter().map(|(_, k)| k.clone()).collect();
             let core = statements::related_rows(rel, &keys);
             let rows = self.run_loading(state, core, rel.target, None, below, false)?;
-            let mut by_key: HashMap<Key, Vec<Arc<dyn ObjHandle>>> = HashMap::new();
+            let mut by_key: HashMap<Key, Vec<Handle>, BuildHasherDefault<FastHasher>> =
+                HashMap::default();
             for (obj, tail) in rows {
                 if let Some(key) = Key::from_values(&tail) {
                     // A joined collection below repeats the row: keep each object once.
@@ -253,7 +257,7 @@ impl SessionShared {
             let mut unloaded = Vec::with_capacity(objs.len());
             for obj in objs {
                 let mut loaded = false;
-                obj.relation(index, &mut |slot| loaded = slot.loaded().is_some())?;
+                obj.relation(index, &mut |slot| loaded = slot.is_loaded())?;
                 if !loaded {
                     unloaded.push(Arc::clone(obj));
                 }
@@ -337,7 +341,7 @@ fn fill_unloaded(
 ) -> Result<()> {
     let mut result = Ok(());
     parent.relation(rel.index, &mut |slot| {
-        if slot.loaded().is_none() {
+        if !slot.is_loaded() {
             result = slot.set_loaded(children);
         }
     })?;
@@ -363,8 +367,12 @@ fn joins_collection(nodes: &[LoadNode]) -> bool {
 
 /// The owner's column values for loading `rel`; an owner under a write guard cannot be read
 /// (and, being written, could not be flushed before the load either).
-fn owner_values(owner: &Arc<dyn ObjHandle>, rel: &Relationship) -> Result<Vec<Value>> {
-    owner.values().map_err(|borrowed| {
+fn owner_values(
+    owner: &Arc<dyn ObjHandle>,
+    rel: &Relationship,
+    columns: &[usize],
+) -> Result<Vec<Value>> {
+    owner.values_at(columns).map_err(|borrowed| {
         Error::InvalidRequest(format!(
             "cannot load {} while the {} object is borrowed for writing ({borrowed}); read \
              the relationship through a read guard",
