@@ -169,7 +169,11 @@ impl SessionShared {
         let mut seen = HashSet::new();
         // Per joined load: each owner (by address) with its related objects, in row order.
         let mut related: Vec<Vec<(Handle, Vec<Handle>)>> = vec![Vec::new(); plan.len()];
-        let mut owner_at: Vec<HashMap<usize, usize>> = vec![HashMap::new(); plan.len()];
+        let mut owner_at: Vec<HashMap<usize, usize, BuildHasherDefault<FastHasher>>> =
+            vec![HashMap::default(); plan.len()];
+        // Joined rows repeat their parents: the previous row's object of each entry, by key.
+        let mut last_base: Option<Repeated> = None;
+        let mut last: Vec<Option<Repeated>> = vec![None; plan.len()];
         for row in rows {
             let mut values = row.into_values();
             let mut slices: Vec<Vec<Value>> = Vec::with_capacity(plan.len());
@@ -178,7 +182,7 @@ impl SessionShared {
             }
             slices.reverse();
             let tail = values.split_off(width.min(values.len()));
-            let obj = self.hydrate_handle(state, mapper, values)?;
+            let obj = self.hydrate_repeated(state, mapper, values, &mut last_base)?;
             let mut in_row: Vec<Option<Arc<dyn ObjHandle>>> = Vec::with_capacity(plan.len());
             for (j, (load, mut slice)) in plan.iter().zip(slices).enumerate() {
                 let parent = match load.parent {
@@ -197,7 +201,7 @@ impl SessionShared {
                     .iter()
                     .all(|&i| slice.get(i).is_some_and(|v| !v.is_null()));
                 let child = if has_row {
-                    Some(self.hydrate_handle(state, load.rel.target, slice)?)
+                    Some(self.hydrate_repeated(state, load.rel.target, slice, &mut last[j])?)
                 } else {
                     None
                 };
@@ -207,7 +211,8 @@ impl SessionShared {
                 });
                 if let Some(child) = &child {
                     let list = &mut related[j][at].1;
-                    if !list.iter().any(|c| c.addr() == child.addr()) {
+                    let repeated = list.last().is_some_and(|c| c.addr() == child.addr());
+                    if !repeated && !list.iter().any(|c| c.addr() == child.addr()) {
                         list.push(Arc::clone(child));
                     }
                 }
@@ -230,6 +235,27 @@ impl SessionShared {
             self.load_below(state, &reached, &load.node.children)?;
         }
         Ok(objs)
+    }
+
+    /// [`hydrate_handle`](Self::hydrate_handle), reusing the previous row's object when the
+    /// key is the same (a joined query repeats a parent over its children's rows).
+    fn hydrate_repeated(
+        &self,
+        state: &mut SessionState,
+        mapper: &'static Mapper,
+        values: Vec<Value>,
+        last: &mut Option<Repeated>,
+    ) -> Result<Handle> {
+        let pk = mapper.primary_key();
+        if let Some((key, obj)) = last.as_ref() {
+            if pk.iter().zip(key).all(|(&i, k)| values.get(i) == Some(k)) {
+                return Ok(Arc::clone(obj));
+            }
+        }
+        let key = pk.iter().filter_map(|&i| values.get(i).cloned()).collect();
+        let obj = self.hydrate_handle(state, mapper, values)?;
+        *last = Some((key, Arc::clone(&obj)));
+        Ok(obj)
     }
 
     /// Applies the loads of `nodes` that are not joins to `objs`: selectin runs its SELECTs,
@@ -331,6 +357,9 @@ impl SessionShared {
         Ok(objs)
     }
 }
+
+/// A row's object and its key, kept to recognise the next row's repeat of it.
+type Repeated = (Vec<Value>, Handle);
 
 /// Fills `rel` of `parent` with `children`, unless it is loaded already (an eager load does
 /// not overwrite what the object holds, which may have unflushed changes).
