@@ -97,6 +97,32 @@ pub(crate) fn cascade_save(roots: &[Handle]) -> Vec<Handle> {
     found
 }
 
+/// A pending object being deleted, and the pending objects its delete cascades reach
+/// (loaded relationships only: nothing pending is in the database to load).
+pub(crate) fn cascade_pending_deletes(root: &Handle) -> Vec<Handle> {
+    let mut found = vec![Arc::clone(root)];
+    let mut seen: HashSet<usize> = HashSet::from([root.addr()]);
+    let mut at = 0;
+    while at < found.len() {
+        let obj = Arc::clone(&found[at]);
+        at += 1;
+        let Ok(relationships) = flushed(obj.mapper()) else {
+            continue;
+        };
+        for rel in relationships.filter(|r| r.cascade.delete) {
+            let Ok(Some(items)) = loaded(&*obj, rel.index) else {
+                continue;
+            };
+            for item in items {
+                if item.meta().state == ObjectState::Pending && seen.insert(item.addr()) {
+                    found.push(item);
+                }
+            }
+        }
+    }
+    found
+}
+
 /// Copies a parent's key into a child's foreign key columns, or clears them (`source`
 /// `None`): SQLAlchemy's `sync.populate` / `sync.clear`.
 pub(crate) struct Sync {

@@ -133,6 +133,9 @@ pub(crate) trait AnySlot: Send + Sync {
     fn set_loaded(&self, items: &[Arc<dyn ObjHandle>]) -> Result<()>;
     /// Forgets the contents: the next access loads them again.
     fn expire(&self);
+    /// Makes `items` the contents, as the user would by pushing and removing (loading the
+    /// current contents first): the next flush links the new ones and unlinks the others.
+    fn assign(&self, items: &[Arc<dyn ObjHandle>]) -> Result<()>;
     /// Sets a loader on this object (`Raise` or `NoLoad`).
     fn set_strategy(&self, lazy: Lazy);
     /// Objects added and removed since the last flush.
@@ -579,6 +582,11 @@ macro_rules! slot_impl {
                 Ok(())
             }
 
+            fn assign(&self, items: &[Arc<dyn ObjHandle>]) -> Result<()> {
+                let wanted = downcast::<T>(items)?;
+                self.assign_objs(&wanted)
+            }
+
             fn expire(&self) {
                 let mut s = lock(&self.slot);
                 s.loaded = None;
@@ -648,6 +656,26 @@ macro_rules! slot_impl {
             }
         }
     };
+}
+
+impl<T: Model> Many<T> {
+    fn assign_objs(&self, wanted: &[Obj<T>]) -> Result<()> {
+        for current in self.get()? {
+            if !wanted.iter().any(|w| w.ptr_eq(&current)) {
+                self.remove(&current)?;
+            }
+        }
+        for obj in wanted {
+            self.push(obj)?;
+        }
+        Ok(())
+    }
+}
+
+impl<T: Model> One<T> {
+    fn assign_objs(&self, wanted: &[Obj<T>]) -> Result<()> {
+        self.set(wanted.first())
+    }
 }
 
 slot_impl!(Many, true);

@@ -816,3 +816,94 @@ fn viewonly_relationships_are_not_flushed() {
         );
     });
 }
+
+/// `merge` follows relationships with the merge cascade: each related object is merged by its
+/// key, and the merged objects replace the target's collection.
+#[test]
+fn merge_cascades_into_related_objects() {
+    for_each_backend(|db| {
+        create_all(db);
+        let checker = Checker::new(db);
+        checker.exec(db, "INSERT INTO authors (name) VALUES ('Ann')", &[]);
+        for title in ["one", "two", "three"] {
+            checker.exec(
+                db,
+                "INSERT INTO books (title, author_id) VALUES (?, 1)",
+                &[txt(title)],
+            );
+        }
+        let session = Session::new(db.engine());
+        // A detached description of author 1: book 2 renamed, and a new book; books 1 and 3
+        // are no longer hers.
+        let merged = session
+            .merge(Author {
+                id: Some(1),
+                name: Some("Anne".into()),
+                books: Many::from(vec![
+                    Book {
+                        id: Some(2),
+                        title: Some("two, revised".into()),
+                        author_id: Some(1),
+                        ..Default::default()
+                    },
+                    book("four"),
+                ]),
+            })
+            .unwrap();
+        assert_eq!(merged.state(), ObjectState::Persistent);
+        let two = session.get::<Book>(2).unwrap().unwrap();
+        assert!(
+            merged
+                .read()
+                .unwrap()
+                .books
+                .get()
+                .unwrap()
+                .iter()
+                .any(|b| b.ptr_eq(&two)),
+            "the merged book is the session's object for row 2"
+        );
+        session.commit().unwrap();
+        assert_eq!(
+            checker.rows(db, "SELECT name FROM authors", &[]),
+            vec![vec![txt("Anne")]]
+        );
+        assert_eq!(
+            checker.rows(
+                db,
+                "SELECT id, title, author_id FROM books ORDER BY id",
+                &[]
+            ),
+            vec![
+                vec![Value::Int(1), txt("one"), Value::Null],
+                vec![Value::Int(2), txt("two, revised"), Value::Int(1)],
+                vec![Value::Int(3), txt("three"), Value::Null],
+                vec![Value::Int(4), txt("four"), Value::Int(1)],
+            ]
+        );
+    });
+}
+
+/// Deleting a pending parent under a delete cascade takes its pending children out of the
+/// session too: nothing of them is inserted.
+#[test]
+fn deleting_a_pending_parent_removes_its_pending_children() {
+    for_each_backend(|db| {
+        create_all(db);
+        let session = Session::new(db.engine());
+        let order = session.add(Order {
+            customer: Some("zoe".into()),
+            lines: Many::from(vec![Line::default(), Line::default()]),
+            ..Default::default()
+        });
+        let lines = order.read().unwrap().lines.get().unwrap();
+        assert!(lines.iter().all(|l| l.state() == ObjectState::Pending));
+        session.delete(&order).unwrap();
+        assert!(lines.iter().all(|l| l.state() == ObjectState::Transient));
+        let capture = Capture::install(db.engine());
+        session.commit().unwrap();
+        assert_eq!(capture.count("INSERT"), 0);
+        let count = dialect_sql(db, r#"SELECT count(*) FROM "lines""#);
+        assert_eq!(Checker::new(db).count(db, &count), 0);
+    });
+}

@@ -1,13 +1,13 @@
 //! Turning rows into session objects through the identity map.
 
 use super::*;
+use crate::identity::FastHasher;
 use crate::loading as statements;
 use crate::options::{self, LoadNode, Step, Strategy};
 use crate::relationship::Relationship;
-use crate::identity::FastHasher;
 use crate::state::Handle;
-use std::hash::BuildHasherDefault;
 use retort_core::sql::ast::TableRef;
+use std::hash::BuildHasherDefault;
 
 impl SessionShared {
     /// The object for a row of `M` (all mapper columns, in order): the one already in the

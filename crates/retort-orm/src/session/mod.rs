@@ -34,6 +34,7 @@ use crate::unit_of_work as uow;
 mod bulk;
 mod flush;
 mod loading;
+mod merge;
 mod transaction;
 
 pub use transaction::NestedTransaction;
@@ -369,11 +370,15 @@ impl Session {
         let current = obj.state();
         match current {
             ObjectState::Pending => {
-                state.new.retain(|o| o.addr() != handle.addr());
-                let mut meta = obj.meta();
-                meta.state = ObjectState::Transient;
-                meta.session = None;
-                meta.session_id = 0;
+                // Never inserted, so nothing to DELETE: it leaves the session, with the
+                // pending objects a delete cascade reaches from it.
+                for pending in crate::dependency::cascade_pending_deletes(&handle) {
+                    state.new.retain(|o| o.addr() != pending.addr());
+                    let mut meta = pending.meta();
+                    meta.state = ObjectState::Transient;
+                    meta.session = None;
+                    meta.session_id = 0;
+                }
                 Ok(())
             }
             ObjectState::Persistent if obj.meta().session_id == self.shared.id => {
@@ -562,32 +567,19 @@ impl Session {
     }
 
     /// Copies the state of `model` onto the session's object with the same primary key
-    /// (loading it, or adding a new pending object when no row exists) and returns that
-    /// object. The argument itself is not added.
+    /// (loading it, or adding `model` as a new pending object when no row exists) and returns
+    /// that object — SQLAlchemy's `merge`.
+    ///
+    /// Relationships with the merge cascade (on by default) are merged too: each related
+    /// object `model` holds is merged by its own key, and the merged objects become the
+    /// target's (a collection is replaced by them, so the next flush links the new ones and
+    /// unlinks the others). A relationship field left at its default leaves the target's as
+    /// it is.
     pub fn merge<M: Model>(&self, model: M) -> Result<Obj<M>> {
-        let mapper = M::mapper();
-        let key: Vec<Value> = mapper
-            .primary_key()
-            .iter()
-            .map(|&i| model.column_value(i))
-            .collect();
-        let existing = if key.iter().any(Value::is_null) {
-            None
-        } else {
-            self.get::<M>(key)?
-        };
-        match existing {
-            Some(obj) => {
-                {
-                    let mut target = obj.write()?;
-                    for i in 0..mapper.columns().len() {
-                        target.set_column_value(i, model.column_value(i))?;
-                    }
-                }
-                Ok(obj)
-            }
-            None => Ok(self.add(model)),
-        }
+        let source = Obj::new(model);
+        let merged = self.shared.merge_handle(&source.handle())?;
+        Obj::from_handle(merged)
+            .ok_or_else(|| Error::InvalidRequest("identity map entry has another type".into()))
     }
 
     /// Opens a savepoint; changes flushed after it can be rolled back alone.
