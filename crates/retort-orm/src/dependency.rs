@@ -32,6 +32,9 @@ use crate::state::{Handle, ObjHandle, ObjectState};
 fn history(obj: &dyn ObjHandle, index: usize, pending: bool) -> Result<(Vec<Handle>, Vec<Handle>)> {
     let mut found = (Vec::new(), Vec::new());
     obj.relation(index, &mut |slot| {
+        if slot.is_inert() {
+            return;
+        }
         let (added, removed) = slot.changes();
         found = if pending {
             // A weakly held object that is gone is not in the collection any more; the

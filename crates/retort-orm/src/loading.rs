@@ -15,6 +15,7 @@ use retort_core::value::Value;
 
 use crate::mapper::Mapper;
 use crate::options::{LoadNode, Strategy};
+use crate::rel_query;
 use crate::relationship::{Direction, Relationship};
 
 /// A column of `mapper`'s table, qualified by `table`.
@@ -34,7 +35,8 @@ pub(crate) fn columns_at(mapper: &Mapper, table: &TableRef) -> Vec<Expr> {
         .collect()
 }
 
-fn named_column(table: &TableRef, name: &str) -> Expr {
+/// The column `name` of `table`, with no type (an association table's, or a label).
+pub(crate) fn named_column(table: &TableRef, name: &str) -> Expr {
     Expr::Column(ColumnRef {
         table: Some(table.clone()),
         name: Arc::from(name),
@@ -42,7 +44,8 @@ fn named_column(table: &TableRef, name: &str) -> Expr {
     })
 }
 
-fn eq(left: Expr, right: Expr) -> Expr {
+/// `left = right`.
+pub(crate) fn eq(left: Expr, right: Expr) -> Expr {
     Expr::Binary {
         op: BinaryOp::Eq,
         left: Box::new(left),
@@ -50,7 +53,8 @@ fn eq(left: Expr, right: Expr) -> Expr {
     }
 }
 
-fn all_of(mut terms: Vec<Expr>) -> Expr {
+/// All of `terms`: the one term itself, or their AND.
+pub(crate) fn all_of(mut terms: Vec<Expr>) -> Expr {
     if terms.len() == 1 {
         terms.pop().unwrap_or(Expr::And(Vec::new()))
     } else {
@@ -258,49 +262,24 @@ fn join_related(
     let joined = match &rel.secondary {
         Some(secondary) => {
             let link = aliased(secondary.table.name(), n);
-            let owner_on = secondary
-                .owner
-                .iter()
-                .map(|(name, at)| eq(named_column(&link, name), column_at(rel.owner, owner, *at)))
-                .collect();
-            let target_on = secondary
-                .target
-                .iter()
-                .map(|(name, at)| {
-                    eq(
-                        column_at(rel.target, target, *at),
-                        named_column(&link, name),
-                    )
-                })
-                .collect();
             let with_link = FromItem::Join {
                 left: Box::new(left),
-                right: Box::new(FromItem::Table(link)),
+                right: Box::new(FromItem::Table(link.clone())),
                 kind,
-                on: Some(all_of(owner_on)),
+                on: Some(rel_query::owner_link(rel, secondary, owner, &link)),
             };
             FromItem::Join {
                 left: Box::new(with_link),
                 right: Box::new(FromItem::Table(target.clone())),
                 kind,
-                on: Some(all_of(target_on)),
+                on: Some(rel_query::target_link(rel, secondary, target, &link)),
             }
         }
         None => FromItem::Join {
             left: Box::new(left),
             right: Box::new(FromItem::Table(target.clone())),
             kind,
-            on: Some(all_of(
-                rel.pairs
-                    .iter()
-                    .map(|&(o, t)| {
-                        eq(
-                            column_at(rel.target, target, t),
-                            column_at(rel.owner, owner, o),
-                        )
-                    })
-                    .collect(),
-            )),
+            on: Some(rel_query::direct_on(rel, owner, target)),
         },
     };
     core.from.push(joined);

@@ -79,33 +79,16 @@
 use std::marker::PhantomData;
 use std::sync::Arc;
 
-use retort_core::sql::ast::{
-    BinaryOp, ColumnRef, Expr, FromItem, Query as CoreQuery, SelectCore, TableRef,
-};
+use retort_core::sql::ast::{ColumnRef, Expr, FromItem, Query as CoreQuery, SelectCore, TableRef};
 use retort_core::sql::{text, IntoExpr};
 use retort_core::{Error, Result};
 
 use crate::attr::{Rel, RelatedField};
-use crate::loading::{column_at, owner_columns};
+use crate::loading::{all_of, column_at, eq, named_column, owner_columns};
 use crate::mapper::{Mapper, Model};
 use crate::related::{Many, One};
 use crate::relationship::{Direction, Relationship, Secondary};
 use crate::state::Obj;
-
-fn eq(left: Expr, right: Expr) -> Expr {
-    Expr::Binary {
-        op: BinaryOp::Eq,
-        left: Box::new(left),
-        right: Box::new(right),
-    }
-}
-
-fn all_of(mut terms: Vec<Expr>) -> Expr {
-    match terms.len() {
-        1 => terms.swap_remove(0),
-        _ => Expr::And(terms),
-    }
-}
 
 /// How a many-to-many's association table is named in a statement.
 fn secondary_ref(secondary: &Secondary) -> TableRef {
@@ -114,7 +97,7 @@ fn secondary_ref(secondary: &Secondary) -> TableRef {
 
 /// For a one-to-many or many-to-one: the owner's rows (named `owner`) equal to the target's
 /// (named `target`), the referred side first.
-fn direct_on(rel: &Relationship, owner: &TableRef, target: &TableRef) -> Expr {
+pub(crate) fn direct_on(rel: &Relationship, owner: &TableRef, target: &TableRef) -> Expr {
     all_of(
         rel.pairs
             .iter()
@@ -130,24 +113,36 @@ fn direct_on(rel: &Relationship, owner: &TableRef, target: &TableRef) -> Expr {
     )
 }
 
-/// For a many-to-many: the owner's row named `owner` linked by an association row.
-fn owner_link(rel: &Relationship, secondary: &Secondary, owner: &TableRef) -> Expr {
+/// For a many-to-many: the owner's row named `owner` linked by an association row named
+/// `link`.
+pub(crate) fn owner_link(
+    rel: &Relationship,
+    secondary: &Secondary,
+    owner: &TableRef,
+    link: &TableRef,
+) -> Expr {
     all_of(
         secondary
             .owner
             .iter()
-            .map(|(name, at)| eq(column_at(rel.owner, owner, *at), secondary.table.c(name)))
+            .map(|(name, at)| eq(column_at(rel.owner, owner, *at), named_column(link, name)))
             .collect(),
     )
 }
 
-/// For a many-to-many: the target's row named `target` linked by an association row.
-fn target_link(rel: &Relationship, secondary: &Secondary, target: &TableRef) -> Expr {
+/// For a many-to-many: the target's row named `target` linked by an association row named
+/// `link`.
+pub(crate) fn target_link(
+    rel: &Relationship,
+    secondary: &Secondary,
+    target: &TableRef,
+    link: &TableRef,
+) -> Expr {
     all_of(
         secondary
             .target
             .iter()
-            .map(|(name, at)| eq(column_at(rel.target, target, *at), secondary.table.c(name)))
+            .map(|(name, at)| eq(column_at(rel.target, target, *at), named_column(link, name)))
             .collect(),
     )
 }
@@ -169,8 +164,14 @@ pub(crate) fn join_steps(rel: &Relationship) -> Vec<(TableRef, Expr)> {
     let target = TableRef::new(rel.target.table_name());
     match &rel.secondary {
         Some(secondary) => vec![
-            (secondary_ref(secondary), owner_link(rel, secondary, &owner)),
-            (target.clone(), target_link(rel, secondary, &target)),
+            (
+                secondary_ref(secondary),
+                owner_link(rel, secondary, &owner, &secondary_ref(secondary)),
+            ),
+            (
+                target.clone(),
+                target_link(rel, secondary, &target, &secondary_ref(secondary)),
+            ),
         ],
         None => vec![(target.clone(), direct_on(rel, &owner, &target))],
     }
@@ -320,8 +321,8 @@ fn related_exists(owner: &'static Mapper, index: usize, condition: Option<Expr>)
                 FromItem::Table(target_ref.clone()),
             ],
             vec![
-                owner_link(rel, secondary, &owner_ref),
-                target_link(rel, secondary, &target_ref),
+                owner_link(rel, secondary, &owner_ref, &secondary_ref(secondary)),
+                target_link(rel, secondary, &target_ref, &secondary_ref(secondary)),
             ],
         ),
         None => (
@@ -434,7 +435,12 @@ pub fn with_parent<P: Model, R: RelatedField>(parent: &Obj<P>, rel: Rel<P, R>) -
     let params = values.into_iter().map(Expr::Param);
     Ok(match &rel.secondary {
         Some(secondary) => {
-            let mut terms = vec![target_link(rel, secondary, &target)];
+            let mut terms = vec![target_link(
+                rel,
+                secondary,
+                &target,
+                &secondary_ref(secondary),
+            )];
             terms.extend(
                 secondary
                     .owner

@@ -140,6 +140,9 @@ pub(crate) trait AnySlot: Send + Sync {
     fn set_strategy(&self, lazy: Lazy);
     /// Objects added and removed since the last flush.
     fn changes(&self) -> Changes;
+    /// Whether it holds nothing and has no changes: what a flush can pass over without
+    /// collecting anything (most new objects' collections).
+    fn is_inert(&self) -> bool;
     /// Forgets the changes (the flush wrote them).
     fn clear_changes(&self);
     /// Whether it holds a strong link to the object at `addr`.
@@ -611,6 +614,13 @@ macro_rules! slot_impl {
                 )
             }
 
+            fn is_inert(&self) -> bool {
+                let s = lock(&self.slot);
+                s.added.is_empty()
+                    && s.removed.is_empty()
+                    && s.loaded.as_ref().map_or(true, Vec::is_empty)
+            }
+
             fn clear_changes(&self) {
                 let mut s = lock(&self.slot);
                 s.added.clear();
@@ -639,7 +649,20 @@ macro_rules! slot_impl {
                         }
                     }
                 } else {
-                    s.loaded = Some(vec![Link::Weak(obj.downgrade())]);
+                    let before = s.loaded.replace(vec![Link::Weak(obj.downgrade())]);
+                    drop(s);
+                    // A reference moved from another object: that object's collection (if
+                    // loaded) lets go of this one, as SQLAlchemy's backrefs chain.
+                    let previous = before.and_then(|links| links.first().and_then(Link::get));
+                    if let Some(previous) = previous.filter(|p| p.addr() != addr) {
+                        if let Ok(Some(Bound { owner: me, rel })) = bound(&self.slot) {
+                            if let Some(reverse) = rel.reverse {
+                                let _ = previous
+                                    .handle()
+                                    .relation(reverse, &mut |slot| slot.mirror_remove(&me));
+                            }
+                        }
+                    }
                 }
             }
 

@@ -4,36 +4,16 @@
 mod common;
 mod rel;
 
-use common::{Capture, Checker};
+use common::Capture;
 use rel::*;
 use retort::prelude::*;
 use retort_testkit::for_each_backend;
-
-fn seed(db: &retort_testkit::TestDb) {
-    let checker = Checker::new(db);
-    for name in ["Ann", "Ben", "Cy"] {
-        checker.exec(
-            db,
-            "INSERT INTO authors (name) VALUES (?)",
-            &[Value::Text(name.into())],
-        );
-    }
-    for author in 1..=3i64 {
-        for title in ["c", "a", "b"] {
-            checker.exec(
-                db,
-                "INSERT INTO books (title, author_id) VALUES (?, ?)",
-                &[Value::Text(format!("{title}{author}")), Value::Int(author)],
-            );
-        }
-    }
-}
 
 #[test]
 fn lazy_collections_cost_one_select_per_parent_in_order() {
     for_each_backend(|db| {
         create_all(db);
-        seed(db);
+        seed_library(db);
         let session = Session::new(db.engine());
         let capture = Capture::install(db.engine());
         let authors = session
@@ -67,7 +47,7 @@ fn lazy_collections_cost_one_select_per_parent_in_order() {
 fn many_to_one_in_the_identity_map_costs_no_sql() {
     for_each_backend(|db| {
         create_all(db);
-        seed(db);
+        seed_library(db);
         let session = Session::new(db.engine());
         let ann = session.get::<Author>(1).unwrap().unwrap();
         let books = ann.read().unwrap().books.get().unwrap();
@@ -92,7 +72,7 @@ fn many_to_one_in_the_identity_map_costs_no_sql() {
 fn loading_through_a_write_guard_says_to_use_a_read_guard() {
     for_each_backend(|db| {
         create_all(db);
-        seed(db);
+        seed_library(db);
         let session = Session::new(db.engine());
         let ann = session.get::<Author>(1).unwrap().unwrap();
         let book = session.get::<Book>(4).unwrap().unwrap();
@@ -108,5 +88,42 @@ fn loading_through_a_write_guard_says_to_use_a_read_guard() {
         // Through a read guard both load, and the unwritten objects flush nothing.
         assert_eq!(ann.read().unwrap().books.get().unwrap().len(), 3);
         assert!(book.read().unwrap().author.get().unwrap().is_some());
+    });
+}
+
+/// Pushing a book onto another author's collection moves it in memory: the old author's
+/// loaded collection lets go of it, before any flush.
+#[test]
+fn moving_a_child_between_loaded_collections_updates_both_in_memory() {
+    for_each_backend(|db| {
+        create_all(db);
+        seed_library(db);
+        let session = Session::new(db.engine());
+        let ann = session.get::<Author>(1).unwrap().unwrap();
+        let ben = session.get::<Author>(2).unwrap().unwrap();
+        let book = ann.read().unwrap().books.get().unwrap()[0].clone();
+        assert!(book
+            .read()
+            .unwrap()
+            .author
+            .get()
+            .unwrap()
+            .unwrap()
+            .ptr_eq(&ann));
+        assert_eq!(ben.read().unwrap().books.get().unwrap().len(), 3);
+
+        ben.read().unwrap().books.push(&book).unwrap();
+        assert!(book
+            .read()
+            .unwrap()
+            .author
+            .get()
+            .unwrap()
+            .unwrap()
+            .ptr_eq(&ben));
+        assert_eq!(ann.read().unwrap().books.get().unwrap().len(), 2);
+        assert_eq!(ben.read().unwrap().books.get().unwrap().len(), 4);
+        session.commit().unwrap();
+        assert_eq!(book.read().unwrap().author_id, Some(2));
     });
 }

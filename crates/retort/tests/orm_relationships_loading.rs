@@ -13,42 +13,6 @@ use retort::orm::{
 use retort::prelude::*;
 use retort_testkit::{for_each_backend, TestDb};
 
-/// Three authors with three books each (titles inserted out of order), and tags on books.
-fn seed(db: &TestDb) {
-    let checker = Checker::new(db);
-    for name in ["Ann", "Ben", "Cy"] {
-        checker.exec(
-            db,
-            "INSERT INTO authors (name) VALUES (?)",
-            &[Value::Text(name.into())],
-        );
-    }
-    for author in 1..=3i64 {
-        for title in ["c", "a", "b"] {
-            checker.exec(
-                db,
-                "INSERT INTO books (title, author_id) VALUES (?, ?)",
-                &[Value::Text(format!("{title}{author}")), Value::Int(author)],
-            );
-        }
-    }
-    for name in ["red", "blue"] {
-        checker.exec(
-            db,
-            "INSERT INTO tags (name) VALUES (?)",
-            &[Value::Text(name.into())],
-        );
-    }
-    // Book 1 ("c1") has both tags, book 2 ("a1") has "red".
-    for (book, tag) in [(1, 1), (1, 2), (2, 1)] {
-        checker.exec(
-            db,
-            "INSERT INTO book_tags (book_id, tag_id) VALUES (?, ?)",
-            &[Value::Int(book), Value::Int(tag)],
-        );
-    }
-}
-
 fn titles(books: &[Obj<Book>]) -> Vec<String> {
     books
         .iter()
@@ -80,7 +44,7 @@ fn expected_titles() -> Vec<Vec<String>> {
 fn joinedload_is_one_select_with_parents_once_and_children_ordered() {
     for_each_backend(|db| {
         create_all(db);
-        seed(db);
+        seed_library(db);
         let session = Session::new(db.engine());
         let capture = Capture::install(db.engine());
         let authors = session
@@ -113,7 +77,7 @@ fn joinedload_is_one_select_with_parents_once_and_children_ordered() {
 fn joinedload_under_a_limit_limits_parents_not_rows() {
     for_each_backend(|db| {
         create_all(db);
-        seed(db);
+        seed_library(db);
         let session = Session::new(db.engine());
         let capture = Capture::install(db.engine());
         let authors = session
@@ -148,7 +112,7 @@ fn joinedload_under_a_limit_limits_parents_not_rows() {
 fn selectinload_is_two_selects() {
     for_each_backend(|db| {
         create_all(db);
-        seed(db);
+        seed_library(db);
         let session = Session::new(db.engine());
         let capture = Capture::install(db.engine());
         let authors = session
@@ -221,7 +185,7 @@ fn selectinload_chunks_keys_under_the_parameter_limit() {
 fn raiseload_raises_without_sql_and_noload_stays_empty() {
     for_each_backend(|db| {
         create_all(db);
-        seed(db);
+        seed_library(db);
         let session = Session::new(db.engine());
         let authors = session
             .query::<Author>()
@@ -250,7 +214,7 @@ fn raiseload_raises_without_sql_and_noload_stays_empty() {
 fn nested_chains_load_each_level() {
     for_each_backend(|db| {
         create_all(db);
-        seed(db);
+        seed_library(db);
         let session = Session::new(db.engine());
         let capture = Capture::install(db.engine());
         let authors = session
@@ -290,7 +254,7 @@ fn nested_chains_load_each_level() {
 fn many_to_many_and_many_to_one_load_eagerly() {
     for_each_backend(|db| {
         create_all(db);
-        seed(db);
+        seed_library(db);
         let session = Session::new(db.engine());
         let capture = Capture::install(db.engine());
         let books = session
@@ -320,7 +284,7 @@ fn many_to_many_and_many_to_one_load_eagerly() {
 fn contains_eager_fills_a_collection_from_the_querys_own_join() {
     for_each_backend(|db| {
         create_all(db);
-        seed(db);
+        seed_library(db);
         let session = Session::new(db.engine());
         let capture = Capture::install(db.engine());
         let authors = session
@@ -344,7 +308,7 @@ fn contains_eager_fills_a_collection_from_the_querys_own_join() {
 fn detached_and_expired_objects() {
     for_each_backend(|db| {
         create_all(db);
-        seed(db);
+        seed_library(db);
         let session = Session::new(db.engine());
         let loaded = session
             .query::<Author>()
@@ -558,7 +522,7 @@ fn objects_related_both_ways_are_freed() {
 fn joinedload_keeps_parents_without_children_unless_innerjoin() {
     for_each_backend(|db| {
         create_all(db);
-        seed(db);
+        seed_library(db);
         Checker::new(db).exec(db, "INSERT INTO authors (name) VALUES ('Dan')", &[]);
         let session = Session::new(db.engine());
         let capture = Capture::install(db.engine());

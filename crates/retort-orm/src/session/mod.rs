@@ -139,6 +139,18 @@ struct Savepoint {
     removed_mark: usize,
 }
 
+/// Marks `obj` expired, unflushed changes and loaded relationships included: its next
+/// access loads it again.
+fn expire(obj: &Arc<dyn ObjHandle>) {
+    {
+        let mut meta = obj.meta();
+        meta.expired = true;
+        meta.committed = None;
+        meta.touched = false;
+    }
+    obj.expire_relations();
+}
+
 fn identity_key(obj: &dyn ObjHandle, key: Key) -> IdentityKey {
     IdentityKey {
         model: obj.model_type(),
@@ -523,26 +535,14 @@ impl Session {
 
     /// Marks `obj` expired: its next access reloads it.
     pub fn expire<M: Model>(&self, obj: &Obj<M>) {
-        {
-            let mut meta = obj.meta();
-            meta.expired = true;
-            meta.committed = None;
-            meta.touched = false;
-        }
-        obj.handle().expire_relations();
+        expire(&obj.handle());
     }
 
     /// Expires every object in the session.
     pub fn expire_all(&self) {
         let state = self.shared.lock();
         for obj in state.identity.values() {
-            {
-                let mut meta = obj.meta();
-                meta.expired = true;
-                meta.committed = None;
-                meta.touched = false;
-            }
-            obj.expire_relations();
+            expire(obj);
         }
     }
 

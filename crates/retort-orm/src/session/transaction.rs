@@ -86,13 +86,7 @@ impl SessionShared {
             obj.meta().state = ObjectState::Persistent;
         }
         for obj in state.identity.values() {
-            {
-                let mut meta = obj.meta();
-                meta.expired = true;
-                meta.committed = None;
-                meta.touched = false;
-            }
-            obj.expire_relations();
+            expire(obj);
         }
         state.touched.clear();
     }

@@ -9,6 +9,8 @@ use retort::orm::{Many, One, Registry};
 use retort::prelude::*;
 use retort_testkit::TestDb;
 
+use crate::common::Checker;
+
 retort::orm::association_table! {
     /// Links books and tags.
     pub static BOOK_TAGS = "book_tags" {
@@ -99,6 +101,42 @@ pub struct Node {
     pub children: Many<Node>,
     #[retort(relationship(back_populates = "children"))]
     pub parent: One<Node>,
+}
+
+/// Three authors with three books each (titles inserted out of order), and tags on books.
+pub fn seed_library(db: &TestDb) {
+    let checker = Checker::new(db);
+    for name in ["Ann", "Ben", "Cy"] {
+        checker.exec(
+            db,
+            "INSERT INTO authors (name) VALUES (?)",
+            &[Value::Text(name.into())],
+        );
+    }
+    for author in 1..=3i64 {
+        for title in ["c", "a", "b"] {
+            checker.exec(
+                db,
+                "INSERT INTO books (title, author_id) VALUES (?, ?)",
+                &[Value::Text(format!("{title}{author}")), Value::Int(author)],
+            );
+        }
+    }
+    for name in ["red", "blue"] {
+        checker.exec(
+            db,
+            "INSERT INTO tags (name) VALUES (?)",
+            &[Value::Text(name.into())],
+        );
+    }
+    // Book 1 ("c1") has both tags, book 2 ("a1") has "red".
+    for (book, tag) in [(1, 1), (1, 2), (2, 1)] {
+        checker.exec(
+            db,
+            "INSERT INTO book_tags (book_id, tag_id) VALUES (?, ?)",
+            &[Value::Int(book), Value::Int(tag)],
+        );
+    }
 }
 
 /// Creates every table of these models on `db`.
