@@ -11,7 +11,7 @@ use retort::orm::{
     contains_eager, joinedload, lazyload, noload, raiseload, selectinload, Many, One, Registry,
 };
 use retort::prelude::*;
-use retort_testkit::{for_each_backend, TestDb};
+use retort_testkit::for_each_backend;
 
 fn titles(books: &[Obj<Book>]) -> Vec<String> {
     books
