@@ -69,6 +69,25 @@ pub(crate) struct ObjMeta {
 }
 
 impl ObjMeta {
+    /// Records a write to the object: counts it and, on the first write since the last flush,
+    /// takes the snapshot the next flush compares against (`values` gives it) — on the first
+    /// write, so loading objects costs nothing extra. Returns whether this was that first
+    /// write, which the session must be told of.
+    pub(crate) fn record_write(
+        &mut self,
+        values: impl FnOnce() -> Result<Vec<Value>>,
+    ) -> Result<bool> {
+        self.writes = self.writes.wrapping_add(1);
+        if self.touched {
+            return Ok(false);
+        }
+        if self.state == ObjectState::Persistent && self.committed.is_none() {
+            self.committed = Some(values()?);
+        }
+        self.touched = true;
+        Ok(true)
+    }
+
     fn transient() -> Self {
         ObjMeta {
             state: ObjectState::Transient,
@@ -418,17 +437,10 @@ impl<M: Model> Obj<M> {
         self.ensure_loaded()?;
         let link = {
             let mut meta = self.meta();
-            meta.writes = meta.writes.wrapping_add(1);
-            if meta.touched {
-                None
-            } else {
-                // The snapshot the next flush compares against is taken on the first write,
-                // so loading objects costs nothing extra.
-                if meta.state == ObjectState::Persistent && meta.committed.is_none() {
-                    meta.committed = Some(self.cell.values()?);
-                }
-                meta.touched = true;
+            if meta.record_write(|| self.cell.values())? {
                 meta.session.as_ref().and_then(Weak::upgrade)
+            } else {
+                None
             }
         };
         if let Some(link) = link {

@@ -17,8 +17,12 @@ impl SessionShared {
             match self.find_by_key(&mut state, mapper, &key)? {
                 Some(existing) if existing.addr() == source.addr() => existing,
                 Some(existing) => {
-                    touch(&existing)?;
-                    state.touched.push(Arc::clone(&existing));
+                    // Registered as a write guard would be, so the next flush UPDATEs only
+                    // the columns that differ.
+                    existing.check_readable()?;
+                    if existing.meta().record_write(|| existing.values())? {
+                        state.touched.push(Arc::clone(&existing));
+                    }
                     for (i, value) in source.values()?.into_iter().enumerate() {
                         existing.set_value(i, value)?;
                     }
@@ -97,19 +101,4 @@ impl SessionShared {
             None => Ok(None),
         }
     }
-}
-
-/// Registers a change to `obj` as a write guard does: its snapshot is taken before the first
-/// change, so the next flush UPDATEs only the columns that differ.
-fn touch(obj: &Handle) -> Result<()> {
-    obj.check_readable()?;
-    let mut meta = obj.meta();
-    meta.writes = meta.writes.wrapping_add(1);
-    if !meta.touched {
-        if meta.state == ObjectState::Persistent && meta.committed.is_none() {
-            meta.committed = Some(obj.values()?);
-        }
-        meta.touched = true;
-    }
-    Ok(())
 }
