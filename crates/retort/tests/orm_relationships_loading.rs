@@ -5,7 +5,7 @@
 mod common;
 mod rel;
 
-use common::{Capture, Checker};
+use common::{create_tables, Capture, Checker};
 use rel::*;
 use retort::orm::{
     contains_eager, joinedload, lazyload, noload, raiseload, selectinload, Many, One, Registry,
@@ -346,10 +346,10 @@ fn detached_and_expired_objects() {
 #[test]
 fn a_lazyload_option_overrides_a_raise_default_and_eager_defaults_apply() {
     for_each_backend(|db| {
-        let registry = Registry::new();
-        registry.register::<Library>().unwrap();
-        registry.register::<Shelf>().unwrap();
-        registry.metadata().create_all(db.engine()).unwrap();
+        create_tables(
+            db,
+            &[Registry::register::<Library>, Registry::register::<Shelf>],
+        );
         let checker = Checker::new(db);
         checker.exec(db, "INSERT INTO libraries (name) VALUES ('central')", &[]);
         checker.exec(
@@ -458,10 +458,10 @@ fn drops_during(f: impl FnOnce()) -> (usize, usize) {
 #[test]
 fn objects_related_both_ways_are_freed() {
     for_each_backend(|db| {
-        let registry = Registry::new();
-        registry.register::<Garden>().unwrap();
-        registry.register::<Plant>().unwrap();
-        registry.metadata().create_all(db.engine()).unwrap();
+        create_tables(
+            db,
+            &[Registry::register::<Garden>, Registry::register::<Plant>],
+        );
         let checker = Checker::new(db);
         checker.exec(db, "INSERT INTO gardens (id) VALUES (1), (2)", &[]);
         checker.exec(
