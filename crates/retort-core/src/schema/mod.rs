@@ -35,6 +35,7 @@ pub mod ddl;
 pub mod join;
 pub mod metadata;
 pub mod naming;
+pub mod reflect;
 pub mod table;
 
 pub use column::{Column, ForeignKey, ReferentialAction, ServerDefault};
@@ -50,4 +51,8 @@ pub use ddl::{
 pub use join::{join_condition, JoinTable};
 pub use metadata::{sort_tables, MetaData};
 pub use naming::{ConstraintKind, NamingConvention};
+pub use reflect::{
+    ReflectedCheck, ReflectedColumn, ReflectedForeignKey, ReflectedIndex, ReflectedPrimaryKey,
+    ReflectedTable, ReflectedUnique,
+};
 pub use table::{Table, TableAlias, TableBuilder};
