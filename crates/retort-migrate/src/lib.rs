@@ -5,6 +5,8 @@
 
 #![warn(missing_docs)]
 
+pub mod autogenerate;
+pub mod codegen;
 pub mod ops;
 pub mod render;
 pub mod revision;
