@@ -5,6 +5,7 @@
 
 #![warn(missing_docs)]
 
+pub mod batch;
 pub mod ops;
 pub mod render;
 pub mod revision;
