@@ -29,7 +29,7 @@
 //! it).
 
 use retort_core::dialect::Dialect;
-use retort_core::schema::alter::{self, quoted_columns};
+use retort_core::schema::alter;
 use retort_core::schema::ddl::qualified_name;
 use retort_core::schema::Constraint;
 use retort_core::schema::{
@@ -401,18 +401,17 @@ impl Plan {
         qualified_name(d, schema, &self.table.name, &mut old);
         let mut temp_sql = String::new();
         qualified_name(d, schema, &temp_name, &mut temp_sql);
-        let (targets, origins): (Vec<_>, Vec<_>) = temp
+        let (targets, origins): (Vec<&str>, Vec<&str>) = temp
             .columns()
             .iter()
             .zip(&self.sources)
-            .filter_map(|(c, from)| Some((c.name().into(), from.as_deref()?.into())))
+            .filter_map(|(c, from)| Some((c.name(), from.as_deref()?)))
             .unzip();
         if !targets.is_empty() {
-            let select = quoted_columns(d, &origins);
             statements.push(format!(
-                "INSERT INTO {temp_sql} {} SELECT {} FROM {old}",
-                quoted_columns(d, &targets),
-                &select[1..select.len() - 1]
+                "INSERT INTO {temp_sql} ({}) SELECT {} FROM {old}",
+                quoted_list(d, &targets),
+                quoted_list(d, &origins)
             ));
         }
         statements.push(format!("DROP TABLE {old}"));
@@ -426,6 +425,18 @@ impl Plan {
         }
         Ok(statements)
     }
+}
+
+/// `"a", "b"`: names quoted and separated by commas.
+fn quoted_list(d: &dyn Dialect, names: &[&str]) -> String {
+    let mut out = String::new();
+    for (i, name) in names.iter().enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        d.quote_identifier(name, &mut out);
+    }
+    out
 }
 
 fn strings(columns: &[std::sync::Arc<str>]) -> Vec<String> {

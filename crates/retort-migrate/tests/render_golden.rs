@@ -102,7 +102,10 @@ fn create_and_drop_table() {
         op.create_table(
             TableDef::new("users")
                 .column(Column::new("id", SqlType::Integer).primary_key())
-                .column(Column::new("mood", SqlType::enumeration("mood", ["sad", "ok"])))
+                .column(Column::new(
+                    "mood",
+                    SqlType::enumeration("mood", ["sad", "ok"]),
+                ))
                 .index(Index::new("ix_users_mood", ["mood"])),
         );
     });
@@ -130,7 +133,10 @@ fn rename_table_add_and_drop_column() {
         offline(&SQLITE, &rename),
         [r#"ALTER TABLE "users" RENAME TO "people""#]
     );
-    assert_eq!(offline(&MYSQL, &rename), ["ALTER TABLE `users` RENAME TO `people`"]);
+    assert_eq!(
+        offline(&MYSQL, &rename),
+        ["ALTER TABLE `users` RENAME TO `people`"]
+    );
     let add = one(|op| {
         op.add_column(
             "users",
@@ -150,7 +156,10 @@ fn rename_table_add_and_drop_column() {
         offline(&SQLITE, &drop),
         [r#"ALTER TABLE "users" DROP COLUMN "age""#]
     );
-    assert_eq!(offline(&MARIADB, &drop), ["ALTER TABLE `users` DROP COLUMN `age`"]);
+    assert_eq!(
+        offline(&MARIADB, &drop),
+        ["ALTER TABLE `users` DROP COLUMN `age`"]
+    );
 }
 
 #[test]
@@ -251,7 +260,10 @@ fn indexes_need_no_columns() {
         op.drop_index("users", "ix_users_name");
     });
     assert_eq!(offline(&PG, &drop), [r#"DROP INDEX "ix_users_name""#]);
-    assert_eq!(offline(&MYSQL, &drop), ["DROP INDEX `ix_users_name` ON `users`"]);
+    assert_eq!(
+        offline(&MYSQL, &drop),
+        ["DROP INDEX `ix_users_name` ON `users`"]
+    );
 }
 
 #[test]
@@ -363,7 +375,11 @@ fn sqlite_rebuilds_for_a_single_change_it_cannot_make() {
         op.drop_constraint("items", "uq_items_code", ConstraintKind::Unique);
     }));
     assert!(drop_unique[0].starts_with("CREATE TABLE \"_retort_batch_items\""));
-    assert!(!drop_unique[0].contains("uq_items_code"), "{}", drop_unique[0]);
+    assert!(
+        !drop_unique[0].contains("uq_items_code"),
+        "{}",
+        drop_unique[0]
+    );
     // An indexed column: SQLite's DROP COLUMN would refuse, so the table is rebuilt without it
     // and its index.
     let drop_indexed = sqlite(one(|op| {
@@ -386,7 +402,11 @@ fn sqlite_rebuilds_for_a_single_change_it_cannot_make() {
     let default = sqlite(one(|op| {
         op.alter_column("items", "qty").drop_server_default();
     }));
-    assert!(default[0].contains("\"qty\" INTEGER NOT NULL,"), "{}", default[0]);
+    assert!(
+        default[0].contains("\"qty\" INTEGER NOT NULL,"),
+        "{}",
+        default[0]
+    );
     let unknown = one(|op| {
         op.drop_constraint("items", "nope", ConstraintKind::Check);
     });
@@ -410,6 +430,9 @@ fn a_batch_holds_only_changes_to_its_table() {
     let bad = Operation::Batch { table, ops };
     for d in [&SQLITE as &dyn Dialect, &PG] {
         let err = operation_sql(d, &bad, &mut Fixed(items())).unwrap_err();
-        assert!(matches!(&err, Error::Argument(m) if m.contains("items")), "{err}");
+        assert!(
+            matches!(&err, Error::Argument(m) if m.contains("items")),
+            "{err}"
+        );
     }
 }

@@ -43,7 +43,7 @@ use crate::value::Value;
 use super::column::{Column, ServerDefault};
 use super::constraint::{Constraint, Index};
 use super::ddl::{
-    check_identifier, column_definition, column_list, constraint_element, constraint_prefix,
+    check_identifier, column_definition, constraint_element, constraint_prefix,
     enum_check_elements, index_statement, qualified_name, references_clause, CommentStyle, DdlKind,
     DdlStatement,
 };
@@ -435,13 +435,6 @@ pub fn drop_index(
         name: name.into(),
         sql,
     })
-}
-
-/// The column list `("a", "b")` as `d` quotes it, for statements built around these.
-pub fn quoted_columns(d: &dyn Dialect, columns: &[Arc<str>]) -> String {
-    let mut out = String::new();
-    column_list(d, columns, &mut out);
-    out
 }
 
 fn statement(kind: DdlKind, schema: Option<&str>, table: &str, sql: String) -> DdlStatement {
