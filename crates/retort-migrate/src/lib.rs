@@ -6,6 +6,7 @@
 #![warn(missing_docs)]
 
 pub mod autogenerate;
+pub mod batch;
 pub mod codegen;
 pub mod ops;
 pub mod render;

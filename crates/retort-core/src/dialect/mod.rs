@@ -97,6 +97,9 @@ pub struct Capabilities {
     pub native_boolean: bool,
     /// `CREATE TABLE IF NOT EXISTS` / `DROP TABLE IF EXISTS`.
     pub if_not_exists: bool,
+    /// `ALTER TABLE` can change a column's type, nullability and default in place; where it
+    /// cannot (SQLite: only a rename), such a change rebuilds the table.
+    pub alter_column: bool,
 }
 
 /// A shared handle to a dialect.

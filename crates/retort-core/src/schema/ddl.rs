@@ -60,7 +60,7 @@ use crate::value::Value;
 
 use super::column::{Column, ServerDefault};
 use super::constraint::{ConstraintName, ForeignKeyConstraint, Index};
-use super::naming::truncate_name;
+use super::naming::{truncate_name, ConstraintKind};
 use super::table::Table;
 use super::Constraint;
 
@@ -191,19 +191,57 @@ pub trait DdlHooks {
         true
     }
 
-    /// Appends the statement dropping the foreign key `name` of `table`.
-    fn drop_foreign_key(
+    /// Appends the clause of `ALTER TABLE` that drops the constraint `name`, of kind `kind`
+    /// (by default `DROP CONSTRAINT "name"`, whatever the kind).
+    fn drop_constraint_clause(
         &self,
         d: &dyn Dialect,
-        table: &Table,
         name: &str,
+        _kind: ConstraintKind,
         out: &mut String,
     ) -> Result<()> {
-        out.push_str("ALTER TABLE ");
-        qualified_name(d, table.schema(), table.name(), out);
-        out.push_str(" DROP CONSTRAINT ");
+        out.push_str("DROP CONSTRAINT ");
         d.quote_identifier(name, out);
         Ok(())
+    }
+
+    /// Appends the clause of `ALTER TABLE` that changes the type of the column `column` (its
+    /// name already quoted) to `ty` (by default `ALTER COLUMN c TYPE t`).
+    fn alter_column_type_clause(
+        &self,
+        d: &dyn Dialect,
+        column: &str,
+        ty: &SqlType,
+        out: &mut String,
+    ) -> Result<()> {
+        out.push_str("ALTER COLUMN ");
+        out.push_str(column);
+        out.push_str(" TYPE ");
+        d.column_type(d, ty, out)
+    }
+
+    /// Whether a column's type or nullability is changed by restating its whole definition
+    /// (see [`DdlHooks::restate_column_clause`]) rather than clause by clause; such a change
+    /// needs the column as it is.
+    fn alter_column_restates(&self) -> bool {
+        false
+    }
+
+    /// Appends the clause of `ALTER TABLE` that restates the column `name` (quoted) as
+    /// `definition` (a full column definition, under the column's new name when `renamed`).
+    /// Only called where [`DdlHooks::alter_column_restates`] is true.
+    fn restate_column_clause(
+        &self,
+        d: &dyn Dialect,
+        name: &str,
+        _definition: &str,
+        _renamed: bool,
+        _out: &mut String,
+    ) -> Result<()> {
+        Err(Error::Compile(format!(
+            "{} does not restate column {name} to alter it",
+            d.name()
+        )))
     }
 
     /// Whether CREATE INDEX and DROP INDEX take `IF [NOT] EXISTS`.
@@ -217,11 +255,12 @@ pub trait DdlHooks {
         false
     }
 
-    /// Appends the statement dropping index `name` of `table`.
+    /// Appends the statement dropping index `name` of the table `table` in `schema`.
     fn drop_index(
         &self,
         d: &dyn Dialect,
-        table: &Table,
+        schema: Option<&str>,
+        _table: &str,
         name: &str,
         if_exists: bool,
         out: &mut String,
@@ -230,7 +269,7 @@ pub trait DdlHooks {
         if if_exists {
             out.push_str("IF EXISTS ");
         }
-        qualified_name(d, table.schema(), name, out);
+        qualified_name(d, schema, name, out);
         Ok(())
     }
 
@@ -336,10 +375,19 @@ pub enum DdlKind {
     CreateType,
     /// `DROP TYPE` of an enum type (PostgreSQL); skip it while other tables use the type.
     DropType,
-    /// `ALTER TABLE ... ADD CONSTRAINT` of a `use_alter` foreign key.
+    /// `ALTER TABLE ... ADD CONSTRAINT`: a `use_alter` foreign key, or a constraint added to
+    /// an existing table.
     AddConstraint,
-    /// `ALTER TABLE ... DROP CONSTRAINT` of a `use_alter` foreign key.
+    /// `ALTER TABLE ... DROP CONSTRAINT` (or the dialect's spelling of it).
     DropConstraint,
+    /// `ALTER TABLE ... ADD COLUMN`.
+    AddColumn,
+    /// `ALTER TABLE ... DROP COLUMN`.
+    DropColumn,
+    /// A change to a column's name, type, nullability or default.
+    AlterColumn,
+    /// `ALTER TABLE ... RENAME TO`.
+    RenameTable,
     /// `COMMENT ON ...`.
     Comment,
 }
@@ -481,7 +529,7 @@ impl<'a> DropIndex<'a> {
 
     /// The statement.
     pub fn to_ddl(&self, d: &dyn Dialect) -> Result<DdlStatement> {
-        let name = index_name(d, self.table, self.index)?;
+        let name = index_name(d, self.table.name(), self.index)?;
         check_if_exists(
             d,
             self.if_exists,
@@ -489,7 +537,14 @@ impl<'a> DropIndex<'a> {
             "DROP INDEX IF EXISTS",
         )?;
         let mut sql = String::new();
-        d.drop_index(d, self.table, &name, self.if_exists, &mut sql)?;
+        d.drop_index(
+            d,
+            self.table.schema(),
+            self.table.name(),
+            &name,
+            self.if_exists,
+            &mut sql,
+        )?;
         Ok(DdlStatement {
             kind: DdlKind::DropIndex,
             schema: self.table.schema().map(Into::into),
@@ -547,8 +602,10 @@ pub fn drop_foreign_key(
     d: &dyn Dialect,
 ) -> Result<DdlStatement> {
     let name = render_name(d, fk_name(table, fk)?)?;
-    let mut sql = String::new();
-    d.drop_foreign_key(d, table, &name, &mut sql)?;
+    let mut sql = String::from("ALTER TABLE ");
+    qualified_name(d, table.schema(), table.name(), &mut sql);
+    sql.push(' ');
+    d.drop_constraint_clause(d, &name, ConstraintKind::ForeignKey, &mut sql)?;
     Ok(DdlStatement {
         kind: DdlKind::DropConstraint,
         schema: table.schema().map(Into::into),
@@ -597,7 +654,7 @@ fn check_if_exists(d: &dyn Dialect, wanted: bool, supported: bool, what: &str) -
 
 /// Refuses an identifier the database does not allow: too long, or with characters it cannot
 /// store.
-fn check_identifier(d: &dyn Dialect, ident: &str, what: &str) -> Result<()> {
+pub(crate) fn check_identifier(d: &dyn Dialect, ident: &str, what: &str) -> Result<()> {
     // No database takes NUL in a name: SQLite would read the statement only up to it.
     if ident.contains('\0') {
         return Err(Error::Compile(format!(
@@ -647,7 +704,7 @@ pub(crate) fn constraint_prefix(
     Ok(())
 }
 
-fn column_list(d: &dyn Dialect, columns: &[Arc<str>], out: &mut String) {
+pub(crate) fn column_list(d: &dyn Dialect, columns: &[Arc<str>], out: &mut String) {
     out.push('(');
     for (i, c) in columns.iter().enumerate() {
         if i > 0 {
@@ -658,11 +715,22 @@ fn column_list(d: &dyn Dialect, columns: &[Arc<str>], out: &mut String) {
     out.push(')');
 }
 
-fn foreign_key_element(d: &dyn Dialect, fk: &ForeignKeyConstraint, out: &mut String) -> Result<()> {
+pub(crate) fn foreign_key_element(
+    d: &dyn Dialect,
+    fk: &ForeignKeyConstraint,
+    out: &mut String,
+) -> Result<()> {
     constraint_prefix(d, fk.name.as_ref(), out)?;
     out.push_str("FOREIGN KEY ");
     column_list(d, &fk.columns, out);
-    out.push_str(" REFERENCES ");
+    out.push(' ');
+    references_clause(d, fk, out);
+    Ok(())
+}
+
+/// Appends `REFERENCES t (cols)` and the referential actions of `fk`.
+pub(crate) fn references_clause(d: &dyn Dialect, fk: &ForeignKeyConstraint, out: &mut String) {
+    out.push_str("REFERENCES ");
     qualified_name(d, fk.referred_schema.as_deref(), &fk.referred_table, out);
     out.push(' ');
     column_list(d, &fk.referred_columns, out);
@@ -674,10 +742,9 @@ fn foreign_key_element(d: &dyn Dialect, fk: &ForeignKeyConstraint, out: &mut Str
         out.push_str(" ON UPDATE ");
         out.push_str(action.as_sql());
     }
-    Ok(())
 }
 
-fn column_definition(
+pub(crate) fn column_definition(
     d: &dyn Dialect,
     table: &Table,
     column: &Column,
@@ -768,31 +835,9 @@ fn create_table(d: &dyn Dialect, table: &Table, if_not_exists: bool) -> Result<V
             enum_checks_done = true;
         }
         match constraint {
-            Constraint::PrimaryKey(pk) => {
-                if inline_pk {
-                    continue;
-                }
-                constraint_prefix(d, pk.name.as_ref(), &mut el)?;
-                el.push_str("PRIMARY KEY ");
-                column_list(d, &pk.columns, &mut el);
-            }
-            Constraint::Unique(u) => {
-                constraint_prefix(d, u.name.as_ref(), &mut el)?;
-                el.push_str("UNIQUE ");
-                column_list(d, &u.columns, &mut el);
-            }
-            Constraint::Check(ck) => {
-                constraint_prefix(d, ck.name.as_ref(), &mut el)?;
-                el.push_str("CHECK (");
-                el.push_str(&ck.sqltext);
-                el.push(')');
-            }
-            Constraint::ForeignKey(fk) => {
-                if fk.use_alter && d.alter_constraints() {
-                    continue;
-                }
-                foreign_key_element(d, fk, &mut el)?;
-            }
+            Constraint::PrimaryKey(_) if inline_pk => continue,
+            Constraint::ForeignKey(fk) if fk.use_alter && d.alter_constraints() => continue,
+            other => constraint_element(d, other, &mut el)?,
         }
         elements.push(el);
     }
@@ -849,7 +894,39 @@ fn create_table(d: &dyn Dialect, table: &Table, if_not_exists: bool) -> Result<V
     Ok(statements)
 }
 
-fn enum_check_elements(d: &dyn Dialect, table: &Table, elements: &mut Vec<String>) -> Result<()> {
+/// Appends a table-level constraint as CREATE TABLE and ADD CONSTRAINT write it.
+pub(crate) fn constraint_element(
+    d: &dyn Dialect,
+    constraint: &Constraint,
+    out: &mut String,
+) -> Result<()> {
+    match constraint {
+        Constraint::PrimaryKey(pk) => {
+            constraint_prefix(d, pk.name.as_ref(), out)?;
+            out.push_str("PRIMARY KEY ");
+            column_list(d, &pk.columns, out);
+        }
+        Constraint::Unique(u) => {
+            constraint_prefix(d, u.name.as_ref(), out)?;
+            out.push_str("UNIQUE ");
+            column_list(d, &u.columns, out);
+        }
+        Constraint::Check(ck) => {
+            constraint_prefix(d, ck.name.as_ref(), out)?;
+            out.push_str("CHECK (");
+            out.push_str(&ck.sqltext);
+            out.push(')');
+        }
+        Constraint::ForeignKey(fk) => foreign_key_element(d, fk, out)?,
+    }
+    Ok(())
+}
+
+pub(crate) fn enum_check_elements(
+    d: &dyn Dialect,
+    table: &Table,
+    elements: &mut Vec<String>,
+) -> Result<()> {
     for check in table.enum_checks() {
         let Some(column) = table.columns().get(check.column) else {
             continue;
@@ -906,13 +983,12 @@ fn drop_table(d: &dyn Dialect, table: &Table, if_exists: bool) -> Result<Vec<Ddl
     Ok(statements)
 }
 
-fn index_name(d: &dyn Dialect, table: &Table, index: &Index) -> Result<String> {
+fn index_name(d: &dyn Dialect, table: &str, index: &Index) -> Result<String> {
     let name = index.name.as_ref().ok_or_else(|| {
         Error::Argument(format!(
             "the index on {}{:?} has no name; give it one or add it to the table with \
              TableBuilder::index so the naming convention names it",
-            table.name(),
-            index.columns
+            table, index.columns
         ))
     })?;
     render_name(d, name)
@@ -924,18 +1000,29 @@ fn create_index(
     index: &Index,
     if_not_exists: bool,
 ) -> Result<DdlStatement> {
-    check_if_exists(
-        d,
-        if_not_exists,
-        d.index_if_not_exists(),
-        "CREATE INDEX IF NOT EXISTS",
-    )?;
     if let Some(c) = index.columns.iter().find(|c| table.column(c).is_none()) {
         return Err(Error::Argument(format!(
             "the index on {} names column '{c}', which the table lacks",
             table.name()
         )));
     }
+    index_statement(d, table.schema(), table.name(), index, if_not_exists)
+}
+
+/// `CREATE INDEX` of `index` on the table `table` in `schema`, whatever its columns are.
+pub(crate) fn index_statement(
+    d: &dyn Dialect,
+    schema: Option<&str>,
+    table: &str,
+    index: &Index,
+    if_not_exists: bool,
+) -> Result<DdlStatement> {
+    check_if_exists(
+        d,
+        if_not_exists,
+        d.index_if_not_exists(),
+        "CREATE INDEX IF NOT EXISTS",
+    )?;
     let name = index_name(d, table, index)?;
     let mut sql = String::from(if index.unique {
         "CREATE UNIQUE INDEX "
@@ -946,19 +1033,19 @@ fn create_index(
         sql.push_str("IF NOT EXISTS ");
     }
     if d.index_name_qualified() {
-        qualified_name(d, table.schema(), &name, &mut sql);
+        qualified_name(d, schema, &name, &mut sql);
         sql.push_str(" ON ");
-        d.quote_identifier(table.name(), &mut sql);
+        d.quote_identifier(table, &mut sql);
     } else {
         d.quote_identifier(&name, &mut sql);
         sql.push_str(" ON ");
-        qualified_name(d, table.schema(), table.name(), &mut sql);
+        qualified_name(d, schema, table, &mut sql);
     }
     sql.push(' ');
     column_list(d, &index.columns, &mut sql);
     Ok(DdlStatement {
         kind: DdlKind::CreateIndex,
-        schema: table.schema().map(Into::into),
+        schema: schema.map(Into::into),
         name: name.into(),
         sql,
     })

@@ -28,6 +28,7 @@
 //! # Ok::<(), retort_core::Error>(())
 //! ```
 
+pub mod alter;
 pub mod column;
 pub mod constraint;
 pub mod create;
@@ -38,6 +39,7 @@ pub mod naming;
 pub mod reflect;
 pub mod table;
 
+pub use alter::ColumnChange;
 pub use column::{Column, ForeignKey, ReferentialAction, ServerDefault};
 pub use constraint::{
     CheckConstraint, Constraint, ForeignKeyConstraint, Index, PrimaryKeyConstraint,

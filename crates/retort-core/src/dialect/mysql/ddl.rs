@@ -6,7 +6,7 @@ use crate::error::Result;
 use crate::schema::ddl::{
     default_column_type, numeric_type, qualified_name, CommentStyle, DdlHooks,
 };
-use crate::schema::{Column, Table};
+use crate::schema::{Column, ConstraintKind, Table};
 use crate::sql::compiler::Compiled;
 use crate::types::SqlType;
 use crate::value::Value;
@@ -103,17 +103,49 @@ impl DdlHooks for MySqlDialect {
         Ok(())
     }
 
-    fn drop_foreign_key(
+    fn drop_constraint_clause(
         &self,
         d: &dyn Dialect,
-        table: &Table,
         name: &str,
+        kind: ConstraintKind,
         out: &mut String,
     ) -> Result<()> {
-        out.push_str("ALTER TABLE ");
-        qualified_name(d, table.schema(), table.name(), out);
-        out.push_str(" DROP FOREIGN KEY ");
+        // Each kind has its own syntax; a unique constraint is an index.
+        match kind {
+            ConstraintKind::ForeignKey => out.push_str("DROP FOREIGN KEY "),
+            ConstraintKind::Unique | ConstraintKind::Index => out.push_str("DROP INDEX "),
+            // MariaDB has no DROP CHECK; MySQL 8.0.19+ takes both spellings.
+            ConstraintKind::Check if self.mariadb => out.push_str("DROP CONSTRAINT "),
+            ConstraintKind::Check => out.push_str("DROP CHECK "),
+            ConstraintKind::PrimaryKey => {
+                out.push_str("DROP PRIMARY KEY");
+                return Ok(());
+            }
+        }
         d.quote_identifier(name, out);
+        Ok(())
+    }
+
+    fn alter_column_restates(&self) -> bool {
+        true
+    }
+
+    fn restate_column_clause(
+        &self,
+        _d: &dyn Dialect,
+        name: &str,
+        definition: &str,
+        renamed: bool,
+        out: &mut String,
+    ) -> Result<()> {
+        if renamed {
+            out.push_str("CHANGE COLUMN ");
+            out.push_str(name);
+            out.push(' ');
+        } else {
+            out.push_str("MODIFY COLUMN ");
+        }
+        out.push_str(definition);
         Ok(())
     }
 
@@ -125,7 +157,8 @@ impl DdlHooks for MySqlDialect {
     fn drop_index(
         &self,
         d: &dyn Dialect,
-        table: &Table,
+        schema: Option<&str>,
+        table: &str,
         name: &str,
         if_exists: bool,
         out: &mut String,
@@ -137,7 +170,7 @@ impl DdlHooks for MySqlDialect {
         });
         d.quote_identifier(name, out);
         out.push_str(" ON ");
-        qualified_name(d, table.schema(), table.name(), out);
+        qualified_name(d, schema, table, out);
         Ok(())
     }
 

@@ -39,6 +39,7 @@ impl Dialect for MySqlDialect {
             literal_limit: false,
             native_boolean: false,
             if_not_exists: true,
+            alter_column: true,
         }
     }
 

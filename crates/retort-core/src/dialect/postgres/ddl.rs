@@ -122,6 +122,25 @@ impl DdlHooks for PostgresDialect {
         ))
     }
 
+    fn alter_column_type_clause(
+        &self,
+        d: &dyn Dialect,
+        column: &str,
+        ty: &SqlType,
+        out: &mut String,
+    ) -> Result<()> {
+        // PostgreSQL converts the existing values only where an assignment cast exists
+        // (not text to integer, say); USING names the explicit cast, as Alembic's
+        // postgresql_using would.
+        let mut type_sql = String::new();
+        d.column_type(d, ty, &mut type_sql)?;
+        let _ = write!(
+            out,
+            "ALTER COLUMN {column} TYPE {type_sql} USING {column}::{type_sql}"
+        );
+        Ok(())
+    }
+
     fn comment_style(&self) -> CommentStyle {
         CommentStyle::CommentOn
     }

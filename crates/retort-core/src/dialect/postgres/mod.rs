@@ -35,6 +35,7 @@ impl Dialect for PostgresDialect {
             literal_limit: false,
             native_boolean: true,
             if_not_exists: true,
+            alter_column: true,
         }
     }
 

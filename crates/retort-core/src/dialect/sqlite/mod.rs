@@ -34,6 +34,7 @@ impl Dialect for SqliteDialect {
             literal_limit: true,
             native_boolean: false,
             if_not_exists: true,
+            alter_column: false,
         }
     }
 
