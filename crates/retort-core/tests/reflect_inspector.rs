@@ -476,3 +476,71 @@ fn metadata_reflect_and_reflect_only() {
         assert_eq!(seen, !transactional);
     });
 }
+
+#[test]
+fn awkward_names_and_check_text_survive() {
+    for_each_backend(|db| {
+        let d = db.engine().dialect();
+        let mut quoted = String::new();
+        d.quote_identifier("the col", &mut quoted);
+        let metadata = MetaData::new();
+        Table::new("my parent", &metadata)
+            .column(Column::new("key id", SqlType::Integer))
+            .constraint(PrimaryKeyConstraint::new(["key id"]).named("pk my parent"))
+            .build()
+            .unwrap();
+        Table::new("my table", &metadata)
+            .column(Column::new("the col", SqlType::string(10)))
+            .column(Column::new("ref", SqlType::Integer))
+            .constraint(
+                CheckConstraint::new(format!("{quoted} <> 'a,(b' AND ({quoted} <> ')')"))
+                    .named("ck, odd"),
+            )
+            .constraint(UniqueConstraint::new(["the col"]).named("uq (odd)"))
+            .constraint(
+                ForeignKeyConstraint::new(["ref"], "my parent", ["key id"]).named("fk \"odd\""),
+            )
+            .build()
+            .unwrap();
+        metadata.create_all(db.engine()).unwrap();
+        let mut conn = db.engine().connect().unwrap();
+        let table = conn.inspect().table("my table", None).unwrap();
+        assert_eq!(table.check_constraints[0].name.as_deref(), Some("ck, odd"));
+        assert!(table.check_constraints[0].sqltext.contains("'a,(b'"));
+        if db.name() == "sqlite" {
+            assert_eq!(
+                table.check_constraints[0].sqltext,
+                "\"the col\" <> 'a,(b' AND (\"the col\" <> ')')"
+            );
+        }
+        assert_eq!(
+            table.unique_constraints,
+            [ReflectedUnique {
+                name: Some("uq (odd)".into()),
+                columns: strings(&["the col"]),
+            }]
+        );
+        assert_eq!(table.foreign_keys[0].name.as_deref(), Some("fk \"odd\""));
+        assert_eq!(table.foreign_keys[0].referred_table, "my parent");
+        assert_eq!(table.foreign_keys[0].referred_columns, strings(&["key id"]));
+        let parent = conn.inspect().table("my parent", None).unwrap();
+        let pk_name = (db.name() != "mysql").then(|| "pk my parent".to_owned());
+        assert_eq!(parent.primary_key.unwrap().name, pk_name);
+
+        let first = conn.inspect().tables(None).unwrap();
+        let copy = MetaData::new();
+        for t in &first {
+            t.to_table(&copy).unwrap();
+        }
+        let other = fresh(db);
+        copy.create_all(other.engine()).unwrap();
+        let second = other
+            .engine()
+            .connect()
+            .unwrap()
+            .inspect()
+            .tables(None)
+            .unwrap();
+        assert_eq!(second, first);
+    });
+}

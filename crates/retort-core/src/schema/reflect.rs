@@ -36,6 +36,13 @@
 //! out (an index here is a list of columns). `ON DELETE` / `ON UPDATE` are `None` for
 //! `NO ACTION`; a foreign key's `referred_schema` is `None` when it is the table's own.
 //! MySQL does not keep a primary key's name (it is always `PRIMARY`), so it is `None` there.
+//!
+//! MySQL and MariaDB report a foreign key declared without an action as `RESTRICT` (which
+//! means `NO ACTION` there), so `RESTRICT` is `None` on them too; the index InnoDB adds for a
+//! foreign key (named after the constraint, or after its first column when the key has no name
+//! of its own) is not listed. Check conditions are the text each database keeps: PostgreSQL's
+//! `pg_get_constraintdef` in its own parentheses, MariaDB's normalized clause, SQLite's as
+//! written. Partial-index predicates and generated columns' expressions are not reflected.
 
 use crate::engine::Connection;
 use crate::error::Result;
