@@ -544,3 +544,67 @@ fn awkward_names_and_check_text_survive() {
         assert_eq!(second, first);
     });
 }
+
+#[test]
+fn hand_written_tables_map_other_spellings() {
+    for_each_backend(|db| {
+        let mut conn = db.engine().connect().unwrap();
+        let (ddl, expected): (&str, Vec<(&str, SqlType, bool)>) = match db.name() {
+            "sqlite" => (
+                "CREATE TABLE raw (id INT PRIMARY KEY, r REAL, j JSON, v varchar( 10 ), \
+                 n NUMERIC(8))",
+                vec![
+                    // Only INTEGER makes the rowid alias.
+                    ("id", SqlType::Custom("INT".into()), false),
+                    ("r", SqlType::Custom("REAL".into()), false),
+                    ("j", SqlType::Custom("JSON".into()), false),
+                    ("v", SqlType::string(10), false),
+                    (
+                        "n",
+                        SqlType::Numeric {
+                            precision: Some(8),
+                            scale: None,
+                        },
+                        false,
+                    ),
+                ],
+            ),
+            "postgresql" => (
+                "CREATE TABLE raw (id serial PRIMARY KEY, j json, t timestamp(3), \
+                 c char(4), a integer[])",
+                vec![
+                    ("id", SqlType::Integer, true),
+                    ("j", SqlType::Custom("json".into()), false),
+                    (
+                        "t",
+                        SqlType::Custom("timestamp(3) without time zone".into()),
+                        false,
+                    ),
+                    ("c", SqlType::Custom("character(4)".into()), false),
+                    ("a", SqlType::Custom("integer[]".into()), false),
+                ],
+            ),
+            _ => (
+                "CREATE TABLE raw (id INT UNSIGNED AUTO_INCREMENT PRIMARY KEY, t TEXT, \
+                 dt DATETIME, ti TINYINT, b BIGINT(20))",
+                vec![
+                    ("id", SqlType::Custom("int(10) unsigned".into()), true),
+                    ("t", SqlType::Custom("text".into()), false),
+                    ("dt", SqlType::Custom("datetime".into()), false),
+                    ("ti", SqlType::Custom("tinyint(4)".into()), false),
+                    ("b", SqlType::BigInteger, false),
+                ],
+            ),
+        };
+        conn.exec_driver_sql(ddl, &[]).unwrap();
+        let columns = conn.inspect().columns("raw", None).unwrap();
+        let got: Vec<(&str, SqlType, bool)> = columns
+            .iter()
+            .map(|c| (c.name.as_str(), c.sql_type.clone(), c.autoincrement))
+            .collect();
+        assert_eq!(got, expected);
+        // A serial's nextval() is how it autoincrements, not a server default.
+        assert_eq!(columns[0].server_default, None);
+        assert!(!columns[0].nullable);
+    });
+}
