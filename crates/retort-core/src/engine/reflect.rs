@@ -37,6 +37,7 @@ use crate::schema::{
 /// assert!(users.columns[0].autoincrement);
 /// # Ok::<(), retort_core::Error>(())
 /// ```
+#[derive(Debug)]
 pub struct Inspector<'c> {
     conn: &'c mut Connection,
     default_schema: Option<String>,
@@ -244,15 +245,6 @@ impl<'c> Inspector<'c> {
                 "no table '{name}' in schema '{resolved}'"
             )))
         }
-    }
-}
-
-impl std::fmt::Debug for Inspector<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Inspector")
-            .field("conn", &self.conn)
-            .field("default_schema", &self.default_schema)
-            .finish()
     }
 }
 
