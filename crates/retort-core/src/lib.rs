@@ -15,7 +15,8 @@ pub use engine::connection::{Connection, RowStream, Savepoint, Transaction};
 pub use engine::result::{CursorResult, FromRow, Row, RowIndex};
 pub use engine::url::Url;
 pub use engine::{
-    create_engine, create_engine_with, Engine, EngineBuilder, EngineOptions, IsolationLevel,
+    create_engine, create_engine_with, Engine, EngineBuilder, EngineOptions, Inspector,
+    IsolationLevel,
 };
 pub use error::{DatabaseError, Error, ErrorKind, Result};
 pub use value::Value;

@@ -3,8 +3,9 @@
 //! A dialect is a value implementing [`Dialect`]. It states what the database can do as
 //! [`Capabilities`] — the generic compiler and the ORM ask these, they never test which database
 //! it is — and overrides only the pieces of SQL rendering ([`SqlHooks`]), DDL rendering
-//! ([`DdlHooks`]) and driver access ([`DriverDialect`]) that differ from the defaults. Each
-//! database's code lives in its own folder below this one, and nowhere else.
+//! ([`DdlHooks`]) and driver access ([`DriverDialect`]) that differ from the defaults, and
+//! reads its catalog for reflection ([`ReflectionHooks`]). Each database's code lives in its
+//! own folder below this one, and nowhere else.
 
 use std::fmt::Debug;
 use std::sync::Arc;
@@ -12,6 +13,7 @@ use std::sync::Arc;
 use crate::engine::driver::DriverDialect;
 use crate::error::Result;
 use crate::schema::ddl::DdlHooks;
+use crate::schema::reflect::ReflectionHooks;
 use crate::sql::compiler::SqlHooks;
 use crate::sql::literal::render_literal;
 use crate::value::Value;
@@ -21,7 +23,9 @@ pub mod postgres;
 pub mod sqlite;
 
 /// A database dialect.
-pub trait Dialect: SqlHooks + DdlHooks + DriverDialect + Debug + Send + Sync + 'static {
+pub trait Dialect:
+    SqlHooks + DdlHooks + ReflectionHooks + DriverDialect + Debug + Send + Sync + 'static
+{
     /// The dialect's name: `"sqlite"`, `"postgresql"` or `"mysql"`.
     fn name(&self) -> &'static str;
 

@@ -40,6 +40,7 @@ pub mod connection;
 pub mod driver;
 mod events;
 mod pool;
+mod reflect;
 pub mod result;
 mod schema_ops;
 pub mod url;
@@ -51,6 +52,7 @@ use std::time::Duration;
 pub use connection::{Connection, RowStream, Savepoint, Transaction};
 pub use driver::IsolationLevel;
 pub use events::StatementListener;
+pub use reflect::Inspector;
 pub use result::{CursorResult, Row, RowIndex};
 pub use url::{IntoUrl, Url};
 

@@ -55,6 +55,6 @@ pub use metadata::{sort_tables, MetaData};
 pub use naming::{ConstraintKind, NamingConvention};
 pub use reflect::{
     ReflectedCheck, ReflectedColumn, ReflectedForeignKey, ReflectedIndex, ReflectedPrimaryKey,
-    ReflectedTable, ReflectedUnique,
+    ReflectedTable, ReflectedUnique, ReflectionHooks,
 };
 pub use table::{Table, TableAlias, TableBuilder};

@@ -1,8 +1,50 @@
 //! Reflection: what a live database says its tables are, in retort's own vocabulary.
 //!
 //! Each `Reflected*` value describes one object as the database reports it: types are mapped
-//! back to [`SqlType`]s, server defaults kept as the SQL text the database shows.
+//! back to [`SqlType`]s, server defaults kept as the SQL text the database shows. The
+//! [`Inspector`](crate::engine::Inspector) asks a dialect's [`ReflectionHooks`] for them.
+//!
+//! # Types
+//!
+//! A database type maps to the [`SqlType`] whose DDL (see [`ddl`](super::ddl)) gives that same
+//! type back on the same database; anything else becomes [`SqlType::Custom`] with the
+//! database's own spelling, which renders verbatim.
+//!
+//! | SqlType | SQLite (declared type) | PostgreSQL (`format_type`) | MySQL / MariaDB (`COLUMN_TYPE`) |
+//! |---|---|---|---|
+//! | Integer / SmallInteger / BigInteger | INTEGER / SMALLINT / BIGINT | integer / smallint / bigint | int / smallint / bigint (any display width) |
+//! | Float / Double | FLOAT / DOUBLE | real / double precision | float / double |
+//! | Numeric | NUMERIC[(p[, s])] | numeric[(p,s)] | decimal(p,s) |
+//! | String(n) / String(None) | VARCHAR(n) / VARCHAR | character varying(n) / character varying | varchar(n) |
+//! | Text | TEXT | text | longtext |
+//! | Boolean | BOOLEAN | boolean | tinyint(1) |
+//! | Date / Time | DATE / TIME | date / time without time zone | date / time(6) |
+//! | DateTime | DATETIME (naive) | timestamp without / with time zone | datetime(6) (naive) |
+//! | LargeBinary | BLOB | bytea | longblob |
+//! | Json | — (stored as TEXT) | jsonb | json; MariaDB: longtext with its `json_valid` check |
+//! | Uuid | CHAR(36) | uuid | char(36) |
+//! | Enum | — (VARCHAR and a CHECK) | a user enum type: its name and labels in order | enum('a', ...), with an empty name |
+//!
+//! An enum on MySQL has no type name to reflect, so its `name` is empty: the same enum
+//! declared with any name renders the same `ENUM(...)` column there.
+//!
+//! The other rules: `autoincrement` is SQLite's single-column `INTEGER PRIMARY KEY`, a
+//! PostgreSQL identity column or `nextval(...)` default (which is then not reported as a server
+//! default), MySQL's `AUTO_INCREMENT`. Primary-key columns are never nullable. Indexes the
+//! database made to back a primary key, a unique constraint or (MySQL) a foreign key are not
+//! indexes; MySQL's unique indexes are unique constraints there. Expression indexes are left
+//! out (an index here is a list of columns). `ON DELETE` / `ON UPDATE` are `None` for
+//! `NO ACTION`; a foreign key's `referred_schema` is `None` when it is the table's own.
+//! MySQL does not keep a primary key's name (it is always `PRIMARY`), so it is `None` there.
+//!
+//! MySQL and MariaDB report a foreign key declared without an action as `RESTRICT` (which
+//! means `NO ACTION` there), so `RESTRICT` is `None` on them too; the index InnoDB adds for a
+//! foreign key (named after the constraint, or after its first column when the key has no name
+//! of its own) is not listed. Check conditions are the text each database keeps: PostgreSQL's
+//! `pg_get_constraintdef` in its own parentheses, MariaDB's normalized clause, SQLite's as
+//! written. Partial-index predicates and generated columns' expressions are not reflected.
 
+use crate::engine::Connection;
 use crate::error::Result;
 use crate::types::SqlType;
 
@@ -12,6 +54,103 @@ use super::constraint::{
 };
 use super::metadata::MetaData;
 use super::table::Table;
+
+/// How a dialect reads its catalog: one method per kind of object, each given the schema
+/// already resolved (the connection's current one when the caller gave none). Each dialect's
+/// implementation lives in `dialect/<db>/reflect.rs`; the
+/// [`Inspector`](crate::engine::Inspector) checks that the table exists and orders the
+/// results.
+pub trait ReflectionHooks {
+    /// The schema unqualified names refer to: PostgreSQL's `current_schema()`, MySQL's
+    /// `DATABASE()`, SQLite's `main`.
+    fn default_schema_name(&self, conn: &mut Connection) -> Result<Option<String>>;
+
+    /// The names of the base tables of `schema` (no views, no internal tables), in any order.
+    fn table_names(&self, conn: &mut Connection, schema: &str) -> Result<Vec<String>>;
+
+    /// The columns of `table`, in table order.
+    fn columns(
+        &self,
+        conn: &mut Connection,
+        schema: &str,
+        table: &str,
+    ) -> Result<Vec<ReflectedColumn>>;
+
+    /// The primary key of `table`.
+    fn primary_key(
+        &self,
+        conn: &mut Connection,
+        schema: &str,
+        table: &str,
+    ) -> Result<Option<ReflectedPrimaryKey>>;
+
+    /// The foreign keys of `table`.
+    fn foreign_keys(
+        &self,
+        conn: &mut Connection,
+        schema: &str,
+        table: &str,
+    ) -> Result<Vec<ReflectedForeignKey>>;
+
+    /// The indexes of `table`, except those backing its constraints.
+    fn indexes(
+        &self,
+        conn: &mut Connection,
+        schema: &str,
+        table: &str,
+    ) -> Result<Vec<ReflectedIndex>>;
+
+    /// The unique constraints of `table`.
+    fn unique_constraints(
+        &self,
+        conn: &mut Connection,
+        schema: &str,
+        table: &str,
+    ) -> Result<Vec<ReflectedUnique>>;
+
+    /// The check constraints of `table`.
+    fn check_constraints(
+        &self,
+        conn: &mut Connection,
+        schema: &str,
+        table: &str,
+    ) -> Result<Vec<ReflectedCheck>>;
+
+    /// The comment on `table` (by default none: the database keeps no comments).
+    fn table_comment(
+        &self,
+        _conn: &mut Connection,
+        _schema: &str,
+        _table: &str,
+    ) -> Result<Option<String>> {
+        Ok(None)
+    }
+}
+
+/// Maps a foreign key action as the catalogs spell it (`CASCADE`, `SET NULL`, ...) to a
+/// [`ReferentialAction`]; `NO ACTION` (the default) and anything unknown are `None`.
+pub(crate) fn referential_action(rule: &str) -> Option<ReferentialAction> {
+    match rule.to_ascii_uppercase().as_str() {
+        "CASCADE" => Some(ReferentialAction::Cascade),
+        "SET NULL" => Some(ReferentialAction::SetNull),
+        "SET DEFAULT" => Some(ReferentialAction::SetDefault),
+        "RESTRICT" => Some(ReferentialAction::Restrict),
+        _ => None,
+    }
+}
+
+/// Groups rows of `(constraint name, column)` that come ordered by constraint and then by
+/// position into `(name, columns)` pairs, in first-seen order.
+pub(crate) fn group_columns<K: PartialEq>(rows: Vec<(K, String)>) -> Vec<(K, Vec<String>)> {
+    let mut out: Vec<(K, Vec<String>)> = Vec::new();
+    for (key, column) in rows {
+        match out.last_mut() {
+            Some((last, columns)) if *last == key => columns.push(column),
+            _ => out.push((key, vec![column])),
+        }
+    }
+    out
+}
 
 /// A column as the database describes it.
 #[derive(Debug, Clone, PartialEq)]

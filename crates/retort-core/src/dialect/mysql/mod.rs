@@ -4,6 +4,7 @@ mod compiler;
 mod ddl;
 mod driver;
 mod errors;
+mod reflect;
 
 use super::{push_quoted, Capabilities, Dialect, UpsertStyle};
 use crate::error::Result;

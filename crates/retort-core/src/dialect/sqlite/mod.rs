@@ -4,6 +4,8 @@ mod compiler;
 mod ddl;
 mod driver;
 mod errors;
+mod reflect;
+mod table_sql;
 
 use super::{push_quoted, Capabilities, Dialect, UpsertStyle};
 
