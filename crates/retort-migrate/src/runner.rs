@@ -373,7 +373,8 @@ impl Migrator {
                 Direction::Downgrade => downgrade_changes(&graph, &heads, rev),
             };
             script.push_str("-- ");
-            script.push_str(&running_line(rev, direction));
+            // A message of several lines must not end the comment.
+            script.push_str(&running_line(rev, direction).replace('\n', " "));
             script.push_str("\n\n");
             if transactional {
                 push_statement(&mut script, "BEGIN");
@@ -394,6 +395,8 @@ impl Migrator {
         if let Some(switch) = switch {
             push_statement(&mut script, switch.enable);
         }
+        script.truncate(script.trim_end().len());
+        script.push('\n');
         Ok(script)
     }
 }
@@ -467,6 +470,8 @@ struct LiveSource<'c> {
 
 impl SchemaSource for LiveSource<'_> {
     fn reflect_table(&mut self, table: &TableName) -> Result<Option<ReflectedTable>> {
+        // Integration seam: Core's inspector (`Connection::inspect`, branch mig-reflect)
+        // answers this once merged; until then only operations that need no reflection run.
         let _ = &mut self.conn;
         Err(Error::InvalidRequest(format!(
             "reading table '{table}' from the database needs Core's inspector"
