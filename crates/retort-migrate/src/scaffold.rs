@@ -289,7 +289,7 @@ pub fn migrator_main(library: Option<&str>) -> String {
         "#[path = \"../../migrations/mod.rs\"]\n\
          mod migrations;\n\n\
          fn main() -> ExitCode {\n\
-         \x20   let metadata = match retort::Base::metadata() {\n\
+         \x20   let metadata = match retort::orm::Base::metadata() {\n\
          \x20       Ok(metadata) => metadata,\n\
          \x20       Err(e) => {\n\
          \x20           eprintln!(\"error: {e}\");\n\
