@@ -77,6 +77,42 @@ pub enum Error {
     /// An argument that is not valid (an unknown attribute or column name, a bad option).
     #[error("ArgumentError: {0}")]
     Argument(String),
+    /// A migration revision failed: which revision, which of its steps, and the error the
+    /// step met (a database error keeps its kind: [`Error::kind`] and
+    /// [`Error::database_error`] look through this variant).
+    #[error("{}", migration_message(revision, direction, *step, *steps, source))]
+    Migration {
+        /// The failing revision's id.
+        revision: String,
+        /// `"upgrade"` or `"downgrade"`.
+        direction: &'static str,
+        /// The failing operation, counted from 1; 0 when the operations all ran and
+        /// recording the revision in the version table failed.
+        step: usize,
+        /// How many operations the revision has.
+        steps: usize,
+        /// The statement that failed, when one had been sent.
+        sql: Option<String>,
+        /// What went wrong.
+        source: Box<Error>,
+    },
+}
+
+fn migration_message(
+    revision: &str,
+    direction: &str,
+    step: usize,
+    steps: usize,
+    source: &Error,
+) -> String {
+    if step == 0 {
+        format!(
+            "MigrationError: {direction} of revision {revision}: recording it in the version \
+             table failed: {source}"
+        )
+    } else {
+        format!("MigrationError: {direction} of revision {revision} failed at step {step} of {steps}: {source}")
+    }
 }
 
 impl Error {
@@ -88,6 +124,7 @@ impl Error {
             | Error::Programming(e)
             | Error::Data(e)
             | Error::Database(e) => Some(e),
+            Error::Migration { source, .. } => source.database_error(),
             _ => None,
         }
     }

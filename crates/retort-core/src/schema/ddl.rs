@@ -291,6 +291,27 @@ pub trait DdlHooks {
         }
         Ok(Compiled { sql, params })
     }
+
+    /// How a schema migration suspends foreign-key enforcement around its transaction, on a
+    /// database that would otherwise act on references while a table is dropped and created
+    /// again (SQLite's table rebuilds); `None` where nothing needs suspending.
+    fn foreign_key_switch(&self) -> Option<ForeignKeySwitch> {
+        None
+    }
+}
+
+/// The statements that turn a connection's foreign-key enforcement off and on again, and
+/// check the references afterwards: see [`DdlHooks::foreign_key_switch`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ForeignKeySwitch {
+    /// A query returning one row with 1 when enforcement is on, 0 when off.
+    pub status: &'static str,
+    /// Turns enforcement off (outside any transaction).
+    pub disable: &'static str,
+    /// Turns enforcement on again.
+    pub enable: &'static str,
+    /// A query returning a row per broken reference, run before COMMIT.
+    pub check: &'static str,
 }
 
 /// The generic column types: standard SQL where there is one.

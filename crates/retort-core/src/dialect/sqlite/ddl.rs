@@ -3,7 +3,7 @@
 use super::SqliteDialect;
 use crate::dialect::Dialect;
 use crate::error::Result;
-use crate::schema::ddl::{constraint_prefix, default_column_type, DdlHooks};
+use crate::schema::ddl::{constraint_prefix, default_column_type, DdlHooks, ForeignKeySwitch};
 use crate::schema::{Column, Table};
 use crate::sql::compiler::Compiled;
 use crate::types::SqlType;
@@ -83,6 +83,17 @@ impl DdlHooks for SqliteDialect {
         Ok(Compiled {
             sql,
             params: vec![Value::from(name)],
+        })
+    }
+
+    fn foreign_key_switch(&self) -> Option<ForeignKeySwitch> {
+        // SQLite ignores the pragma inside a transaction, and with enforcement on, dropping a
+        // referenced table during a rebuild would run the referring tables' ON DELETE actions.
+        Some(ForeignKeySwitch {
+            status: "PRAGMA foreign_keys",
+            disable: "PRAGMA foreign_keys = OFF",
+            enable: "PRAGMA foreign_keys = ON",
+            check: "PRAGMA foreign_key_check",
         })
     }
 }
