@@ -29,9 +29,10 @@ use retort_core::schema::{
     PrimaryKeyConstraint, ReflectedColumn, ReflectedTable, ServerDefault, Table, UniqueConstraint,
 };
 use retort_core::types::SqlType;
-use retort_core::Result;
+use retort_core::{Engine, Error, Result};
 
 use crate::ops::{AlterColumn, Operation, TableDef, TableName};
+use crate::runner::Migrator;
 
 /// One step of a generated revision: an operation, and how the revision file shows it.
 #[derive(Debug, Clone, PartialEq)]
@@ -186,6 +187,45 @@ pub fn compare(
         ));
     }
     Ok(Comparison { changes })
+}
+
+impl Migrator {
+    /// Compares the models' metadata (given with [`Migrator::metadata`]) with the database
+    /// behind `engine`, leaving out the version table: what `revision --autogenerate` writes
+    /// and what `check` reports.
+    ///
+    /// The database must be at the revisions' heads, as Alembic insists: a change compared
+    /// against an older schema would be written into the new revision a second time.
+    pub fn compare(&self, engine: &Engine) -> Result<Comparison> {
+        let metadata = self.target_metadata().ok_or_else(|| {
+            Error::InvalidRequest(
+                "autogenerate needs the models' metadata: give it with Migrator::metadata".into(),
+            )
+        })?;
+        let graph = self.graph()?;
+        let mut conn = engine.connect()?;
+        let current = self.versions().read(&mut conn)?;
+        graph.check_current(&current)?;
+        let heads = graph.heads();
+        if current != heads {
+            let shown = |ids: &[&str]| match ids {
+                [] => "base".to_owned(),
+                ids => ids.join(", "),
+            };
+            let current: Vec<&str> = current.iter().map(String::as_str).collect();
+            return Err(Error::InvalidRequest(format!(
+                "the database is at {} and the revisions end at {}: run `upgrade heads` first, \
+                 so that the models are compared with the newest schema",
+                shown(&current),
+                shown(&heads)
+            )));
+        }
+        let tables = conn.inspect().tables(None)?;
+        let options = CompareOptions {
+            ignore_tables: vec![self.versions().name().to_owned()],
+        };
+        compare(engine.dialect(), metadata, &tables, &options)
+    }
 }
 
 fn destructive_note(op: &Operation) -> Option<String> {

@@ -1,12 +1,13 @@
 //! The command line of a project's migrator binary: Alembic's commands over a [`Migrator`].
 //!
 //! ```text
-//! migrate [--url URL] revision -m MSG [--head REV]
+//! migrate [--url URL] revision -m MSG [--autogenerate] [--head REV]
 //! migrate [--url URL] upgrade [TARGET] [--sql [--dialect sqlite|postgresql|mysql]]
 //! migrate [--url URL] downgrade TARGET [--sql [--dialect ...]]
 //! migrate [--url URL] current | history [--verbose] | heads | branches
 //! migrate merge -m MSG REV REV...
 //! migrate [--url URL] stamp TARGET
+//! migrate [--url URL] check
 //! ```
 //!
 //! The URL comes from `--url` or the `DATABASE_URL` environment variable.
@@ -22,6 +23,8 @@ use retort_core::dialect::sqlite::SqliteDialect;
 use retort_core::dialect::DialectRef;
 use retort_core::{create_engine, Engine, Error, Result, Url};
 
+use crate::autogenerate::Comparison;
+use crate::codegen::steps_source;
 use crate::graph::{RevisionGraph, Target};
 use crate::revision::Revision;
 use crate::runner::{line, Direction, Migrator};
@@ -42,11 +45,15 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Writes a new, empty revision file.
+    /// Writes a new revision file: empty, or with --autogenerate the operations that bring
+    /// the database to the models.
     Revision {
         /// What the revision does.
         #[arg(short, long)]
         message: String,
+        /// Fills the revision with the differences between the models and the database.
+        #[arg(long)]
+        autogenerate: bool,
         /// The revision it follows (default: the single head).
         #[arg(long)]
         head: Option<String>,
@@ -87,6 +94,8 @@ enum Command {
         #[arg(required = true, num_args = 1..)]
         revisions: Vec<String>,
     },
+    /// Fails when the models and the database differ (for CI), listing the differences.
+    Check,
     /// Records TARGET as the database's revision without running anything.
     Stamp {
         /// The revision to record (or base, head, heads).
@@ -144,7 +153,11 @@ impl Migrator {
             }
         };
         match cli.command {
-            Command::Revision { message, head } => {
+            Command::Revision {
+                message,
+                autogenerate,
+                head,
+            } => {
                 let graph = self.graph()?;
                 let parents = match head {
                     Some(head) => vec![graph.resolve_id(&head)?.to_owned()],
@@ -153,7 +166,31 @@ impl Migrator {
                         Target::Revisions(ids) => ids.into_iter().map(String::from).collect(),
                     },
                 };
-                self.write_revision(RevisionFile::new(new_revision_id(), parents, message), out)
+                let mut file = RevisionFile::new(new_revision_id(), parents, message);
+                if autogenerate {
+                    let engine = engine()?;
+                    let comparison = self.compare(&engine)?;
+                    report(out, &comparison)?;
+                    let d = engine.dialect();
+                    file = file.bodies(
+                        steps_source(d, &comparison.upgrade_steps())?,
+                        steps_source(d, &comparison.downgrade_steps())?,
+                    );
+                }
+                self.write_revision(file, out)
+            }
+            Command::Check => {
+                let comparison = self.compare(&engine()?)?;
+                report(out, &comparison)?;
+                if comparison.is_empty() {
+                    Ok(())
+                } else {
+                    Err(Error::InvalidRequest(format!(
+                        "the models and the database differ ({} change(s)): generate a \
+                         revision with `revision --autogenerate -m MESSAGE`",
+                        comparison.changes.len()
+                    )))
+                }
             }
             Command::Merge { message, revisions } => {
                 let graph = self.graph()?;
@@ -238,6 +275,7 @@ impl Migrator {
     /// says so on `out`. Autogenerate fills the file's bodies and calls this too.
     pub fn write_revision(&self, file: RevisionFile, out: &mut dyn Write) -> Result<()> {
         let path = file.write(self.dir())?;
+        format_with_rustfmt(&path);
         line(out, &format!("Generating {} ...  done", path.display()))
     }
 
@@ -267,6 +305,32 @@ impl Migrator {
         out.write_all(script.as_bytes())
             .map_err(|e| crate::runner::io_error("writing the output", &e))
     }
+}
+
+/// Formats a written revision file the way the project's `cargo fmt` would, so generated
+/// code passes a formatting check (Alembic's post-write hooks do this for Python). Without
+/// rustfmt on the PATH the file stays as written: it compiles either way.
+fn format_with_rustfmt(path: &std::path::Path) {
+    let _ = std::process::Command::new("rustfmt")
+        .args(["--edition", "2021"])
+        .arg(path)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status();
+}
+
+/// `Detected ...` for each difference, or that there is none.
+fn report(out: &mut dyn Write, comparison: &Comparison) -> Result<()> {
+    if comparison.is_empty() {
+        return line(
+            out,
+            "No changes detected: the models and the database agree.",
+        );
+    }
+    for summary in comparison.summaries() {
+        line(out, &format!("Detected {summary}"))?;
+    }
+    Ok(())
 }
 
 /// The dialect of offline mode: `--dialect`, else the URL's database.

@@ -20,7 +20,7 @@
 //! };
 //! assert_eq!(
 //!     steps_source(&SqliteDialect, &[step])?,
-//!     "    op.add_column(\"users\", Column::new(\"nickname\", SqlType::string(50)).not_null());\n"
+//!     "op.add_column(\"users\", Column::new(\"nickname\", SqlType::string(50)).not_null());\n"
 //! );
 //! # Ok::<(), retort_core::Error>(())
 //! ```
@@ -41,25 +41,22 @@ use crate::ops::{AlterColumn, Operation, TableDef, TableName};
 
 const INDENT: &str = "    ";
 
-/// The body of an `upgrade` or `downgrade` function holding `steps`, indented one level;
-/// `"    // nothing to do\n"` when there are none.
+/// The body of an `upgrade` or `downgrade` function holding `steps`, one statement per line,
+/// unindented (the revision file indents it); empty when there are none.
 pub fn steps_source(d: &dyn Dialect, steps: &[Step]) -> Result<String> {
-    if steps.is_empty() {
-        return Ok(format!("{INDENT}// nothing to do\n"));
-    }
     let mut out = String::new();
     for step in steps {
         if let Some(note) = &step.note {
             for line in wrap(note, 92) {
-                let _ = writeln!(out, "{INDENT}// {line}");
+                let _ = writeln!(out, "// {line}");
             }
         }
         let code = operation_source(d, &step.op)?;
         for line in code.lines() {
             if step.commented_out {
-                let _ = writeln!(out, "{INDENT}// {line}");
+                let _ = writeln!(out, "// {line}");
             } else {
-                let _ = writeln!(out, "{INDENT}{line}");
+                let _ = writeln!(out, "{line}");
             }
         }
     }

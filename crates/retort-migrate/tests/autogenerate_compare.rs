@@ -170,26 +170,26 @@ fn the_four_model_changes_of_the_cycle_are_found_exactly() {
     let up = steps_source(&PostgresDialect, &diff.upgrade_steps()).unwrap();
     assert_eq!(
         up,
-        r#"    op.create_table(
-        TableDef::new("posts")
-            .column(Column::new("id", SqlType::Integer).primary_key())
-            .column(Column::new("user_id", SqlType::Integer).not_null())
-            .constraint(ForeignKeyConstraint::new(["user_id"], "users", ["id"]).on_delete(ReferentialAction::Cascade)),
-    );
-    op.add_column("users", Column::new("nickname", SqlType::string(30)));
-    op.alter_column("users", "name").nullable(false).existing_type(SqlType::string(50)).existing_nullable(true).existing_server_default(None);
-    op.create_index("users", Index::new("ix_users_nickname", ["nickname"]));
+        r#"op.create_table(
+    TableDef::new("posts")
+        .column(Column::new("id", SqlType::Integer).primary_key())
+        .column(Column::new("user_id", SqlType::Integer).not_null())
+        .constraint(ForeignKeyConstraint::new(["user_id"], "users", ["id"]).on_delete(ReferentialAction::Cascade)),
+);
+op.add_column("users", Column::new("nickname", SqlType::string(30)));
+op.alter_column("users", "name").nullable(false).existing_type(SqlType::string(50)).existing_nullable(true).existing_server_default(None);
+op.create_index("users", Index::new("ix_users_nickname", ["nickname"]));
 "#
     );
     let down = steps_source(&PostgresDialect, &diff.downgrade_steps()).unwrap();
     assert_eq!(
         down,
-        r#"    op.drop_index("users", "ix_users_nickname");
-    op.alter_column("users", "name").nullable(true).existing_type(SqlType::string(50)).existing_nullable(false).existing_server_default(None);
-    // DESTRUCTIVE: drops column users.nickname and its values.
-    op.drop_column("users", "nickname");
-    // DESTRUCTIVE: drops table posts and every row in it.
-    op.drop_table("posts");
+        r#"op.drop_index("users", "ix_users_nickname");
+op.alter_column("users", "name").nullable(true).existing_type(SqlType::string(50)).existing_nullable(false).existing_server_default(None);
+// DESTRUCTIVE: drops column users.nickname and its values.
+op.drop_column("users", "nickname");
+// DESTRUCTIVE: drops table posts and every row in it.
+op.drop_table("posts");
 "#
     );
 }
@@ -214,16 +214,16 @@ fn a_dropped_table_is_marked_destructive_and_its_downgrade_recreates_it() {
     assert_eq!(diff.summaries(), ["remove table audit"]);
     assert_eq!(
         steps_source(&SqliteDialect, &diff.upgrade_steps()).unwrap(),
-        "    // DESTRUCTIVE: drops table audit and every row in it.\n    op.drop_table(\"audit\");\n"
+        "// DESTRUCTIVE: drops table audit and every row in it.\nop.drop_table(\"audit\");\n"
     );
     assert_eq!(
         steps_source(&SqliteDialect, &diff.downgrade_steps()).unwrap(),
-        r#"    op.create_table(
-        TableDef::new("audit")
-            .column(Column::new("id", SqlType::Integer).primary_key().autoincrement(true))
-            .column(Column::new("what", SqlType::Text).not_null())
-            .index(Index::new("ix_audit_what", ["what"])),
-    );
+        r#"op.create_table(
+    TableDef::new("audit")
+        .column(Column::new("id", SqlType::Integer).primary_key().autoincrement(true))
+        .column(Column::new("what", SqlType::Text).not_null())
+        .index(Index::new("ix_audit_what", ["what"])),
+);
 "#
     );
 }
@@ -270,9 +270,9 @@ fn a_dropped_and_an_added_column_of_one_type_is_offered_as_a_rename() {
         ["rename column users.name to full_name (or drop and add)"]
     );
     let up = steps_source(&PostgresDialect, &diff.upgrade_steps()).unwrap();
-    assert!(up.contains("    op.alter_column(\"users\", \"name\").rename_to(\"full_name\");\n"));
-    assert!(up.contains("    // op.add_column(\"users\", Column::new(\"full_name\", SqlType::string(50)).not_null());\n"));
-    assert!(up.contains("    // op.drop_column(\"users\", \"name\");\n"));
+    assert!(up.contains("op.alter_column(\"users\", \"name\").rename_to(\"full_name\");\n"));
+    assert!(up.contains("// op.add_column(\"users\", Column::new(\"full_name\", SqlType::string(50)).not_null());\n"));
+    assert!(up.contains("// op.drop_column(\"users\", \"name\");\n"));
     assert!(up.contains("of the same type: this may be a"), "{up}");
     // The active operation is the rename: nothing is lost when the file runs as written.
     let active: Vec<_> = diff
