@@ -68,7 +68,8 @@ enum Command {
     },
     /// Undoes revisions down to TARGET: base, a revision id or prefix, -N.
     Downgrade {
-        /// Where to go; `FROM:TO` with --sql.
+        /// Where to go; `FROM:TO` with --sql. (`-1` is a target here, not an option.)
+        #[arg(allow_negative_numbers = true)]
         target: String,
         #[command(flatten)]
         offline: OfflineArgs,

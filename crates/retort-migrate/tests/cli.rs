@@ -40,12 +40,14 @@ fn online_commands_print_what_alembic_prints() {
             run(fixture(), &["--url", url, "current"]).unwrap(),
             "2b3c4d5e6f70 (head)\n"
         );
-        let down = run(fixture(), &["--url", url, "downgrade", "base"]).unwrap();
+        // `-1` is a target, not an option.
+        let down = run(fixture(), &["--url", url, "downgrade", "-1"]).unwrap();
         assert_eq!(
             down,
-            "Running downgrade 2b3c4d5e6f70 -> 1a2b3c4d5e6f, Add posts; with \"quotes\"\n\
-             Running downgrade 1a2b3c4d5e6f -> , create users\n"
+            "Running downgrade 2b3c4d5e6f70 -> 1a2b3c4d5e6f, Add posts; with \"quotes\"\n"
         );
+        let down = run(fixture(), &["--url", url, "downgrade", "base"]).unwrap();
+        assert_eq!(down, "Running downgrade 1a2b3c4d5e6f -> , create users\n");
         assert_eq!(run(fixture(), &["--url", url, "current"]).unwrap(), "");
         let stamp = run(fixture(), &["--url", url, "stamp", "head"]).unwrap();
         assert_eq!(stamp, "Running stamp_revision  -> 2b3c4d5e6f70\n");

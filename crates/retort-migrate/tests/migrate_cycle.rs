@@ -161,7 +161,12 @@ fn autogenerate_upgrade_change_autogenerate_upgrade_check_downgrade() {
         at_second
             .clone()
             .run_with(
-                ["migrate", "--url", &db.url().to_string(), "check"],
+                [
+                    "migrate",
+                    "--url",
+                    &db.url().render_as_string(false),
+                    "check",
+                ],
                 &mut out,
             )
             .unwrap();

@@ -187,6 +187,17 @@ fn main() -> retort::Result<()> {
     session.commit()?;
     println!("right's parents: {}", right.read()?.parents.get()?.len());
 
+    // --- Migrations with Alembic ---------------------------------------------------------
+    // `alembic init` and `alembic revision --autogenerate`: retort-migrate (README, section
+    // "Migrations"; examples/blog is a project with revisions and its migrator binary).
+    // Autogenerate compares the models with the database; create_all built this one from the
+    // same models, so it finds nothing to write.
+    let autogenerate = retort_migrate::Migrator::new(Vec::new()).metadata(Base::metadata()?);
+    println!(
+        "autogenerate finds {} change(s)",
+        autogenerate.compare(&engine)?.changes.len()
+    );
+
     // --- Eager Loading -----------------------------------------------------------------
     // session.query(User).options(joinedload(User.addresses)).all(): one SELECT with a
     // LEFT OUTER JOIN; reading the addresses afterwards sends nothing.
