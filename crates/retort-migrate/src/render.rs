@@ -10,7 +10,10 @@
 //!   such a drop is printed as a plain `DROP COLUMN`);
 //! - on MySQL and MariaDB, changing a column's type or nullability restates the whole column
 //!   (`MODIFY COLUMN`), so [`AlterColumn`]'s `existing_*` fields are needed; those not given
-//!   are read from the database.
+//!   are read from the database;
+//! - on PostgreSQL, a table or column of an enum type creates the type unless the database
+//!   has it already (made for another table, or kept after a downgrade dropped its table);
+//!   offline, the script creates it.
 //!
 //! ```
 //! use retort_core::dialect::postgres::PostgresDialect;
@@ -26,7 +29,7 @@
 
 use retort_core::dialect::Dialect;
 use retort_core::schema::{
-    alter, create_table_sql, drop_table_sql, Column, ColumnChange, DdlStatement, MetaData,
+    alter, drop_table_sql, Column, ColumnChange, CreateTable, DdlKind, DdlStatement, MetaData,
     ReflectedTable, ServerDefault, Table,
 };
 use retort_core::{Error, Result};
@@ -44,6 +47,13 @@ pub trait SchemaSource {
     /// while one that needs it fails with [`SchemaSource::reflect_table`]'s error.
     fn can_reflect(&self) -> bool {
         true
+    }
+
+    /// Whether the named type a `CREATE TYPE` statement (a PostgreSQL enum) would create
+    /// exists already: made for another table, or left by a downgrade that dropped its table
+    /// (as Alembic does, the table's types stay). Offline mode cannot tell and says no.
+    fn type_exists(&mut self, _d: &dyn Dialect, _create: &DdlStatement) -> Result<bool> {
+        Ok(false)
     }
 }
 
@@ -83,17 +93,19 @@ pub fn operation_sql(
         }
     }
     match op {
-        Operation::CreateTable(def) => create_table_sql(&def.build(&MetaData::new())?, d),
+        Operation::CreateTable(def) => {
+            let table = def.build(&MetaData::new())?;
+            without_existing_types(d, CreateTable::new(&table).to_ddl(d)?, source)
+        }
         Operation::DropTable(table) => drop_table_sql(&bare_table(table)?, d),
         Operation::RenameTable { table, new_name } => Ok(vec![
             alter::rename_table(d, table.schema.as_deref(), &table.name, new_name)?.sql,
         ]),
-        Operation::AddColumn { table, column } => Ok(sql_of(alter::add_column(
+        Operation::AddColumn { table, column } => without_existing_types(
             d,
-            table.schema.as_deref(),
-            &table.name,
-            column,
-        )?)),
+            alter::add_column(d, table.schema.as_deref(), &table.name, column)?,
+            source,
+        ),
         Operation::DropColumn { table, column } => Ok(vec![
             alter::drop_column(d, table.schema.as_deref(), &table.name, column)?.sql,
         ]),
@@ -261,6 +273,22 @@ fn existing_column(
         column = column.comment(comment);
     }
     Ok(column)
+}
+
+/// The statements without the `CREATE TYPE`s of types the database has already.
+fn without_existing_types(
+    d: &dyn Dialect,
+    statements: Vec<DdlStatement>,
+    source: &mut dyn SchemaSource,
+) -> Result<Vec<String>> {
+    let mut sql = Vec::with_capacity(statements.len());
+    for statement in statements {
+        if statement.kind == DdlKind::CreateType && source.type_exists(d, &statement)? {
+            continue;
+        }
+        sql.push(statement.sql);
+    }
+    Ok(sql)
 }
 
 fn sql_of(statements: Vec<DdlStatement>) -> Vec<String> {

@@ -33,7 +33,8 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use retort_core::dialect::Dialect;
-use retort_core::schema::{MetaData, ReflectedTable};
+use retort_core::schema::ddl::has_enum_type;
+use retort_core::schema::{DdlStatement, MetaData, ReflectedTable};
 use retort_core::{Connection, Engine, Error, Result};
 
 use crate::graph::{RevisionGraph, Target};
@@ -476,5 +477,14 @@ impl SchemaSource for LiveSource<'_> {
             return Ok(None);
         }
         inspector.table(&table.name, schema).map(Some)
+    }
+
+    fn type_exists(&mut self, d: &dyn Dialect, create: &DdlStatement) -> Result<bool> {
+        let query = has_enum_type(create, d)?;
+        Ok(!self
+            .conn
+            .exec_driver_sql(&query.sql, &query.params)?
+            .rows()
+            .is_empty())
     }
 }

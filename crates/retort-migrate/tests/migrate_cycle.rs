@@ -202,3 +202,71 @@ fn autogenerate_upgrade_change_autogenerate_upgrade_check_downgrade() {
         assert_eq!(tables(engine), ["retort_version"], "{backend}");
     });
 }
+
+fn mood() -> SqlType {
+    SqlType::enumeration("mood", ["happy", "sad"])
+}
+
+const MOODS: Revision = Revision {
+    id: "cccc00000001",
+    down_revisions: &[],
+    message: "people with a mood",
+    upgrade: |op| {
+        op.create_table(
+            retort_migrate::TableDef::new("people")
+                .column(Column::new("id", SqlType::Integer).primary_key())
+                .column(Column::new("mood", mood())),
+        );
+    },
+    downgrade: |op| {
+        op.drop_table("people");
+    },
+};
+
+const MORE_MOODS: Revision = Revision {
+    id: "dddd00000002",
+    down_revisions: &["cccc00000001"],
+    message: "pets share the mood type; people get a second mood",
+    upgrade: |op| {
+        op.create_table(
+            retort_migrate::TableDef::new("pets")
+                .column(Column::new("id", SqlType::Integer).primary_key())
+                .column(Column::new("mood", mood())),
+        );
+        op.add_column("people", Column::new("yesterday", mood()));
+    },
+    downgrade: |op| {
+        op.drop_column("people", "yesterday");
+        op.drop_table("pets");
+    },
+};
+
+#[test]
+fn enum_types_are_shared_and_survive_a_downgrade() {
+    for_each_backend(|db| {
+        let engine = db.engine();
+        let migrator = Migrator::new(vec![MOODS, MORE_MOODS]);
+        // Twice: the second upgrade meets the types the downgrade left (PostgreSQL keeps a
+        // named enum type after its table, as Alembic does).
+        for _ in 0..2 {
+            migrator.upgrade(engine, "head").unwrap();
+            let mut conn = engine.connect().unwrap();
+            conn.exec_driver_sql(
+                "INSERT INTO people (mood, yesterday) VALUES ('happy', 'sad')",
+                &[],
+            )
+            .unwrap();
+            conn.exec_driver_sql("INSERT INTO pets (mood) VALUES ('sad')", &[])
+                .unwrap();
+            assert!(
+                conn.exec_driver_sql("INSERT INTO pets (mood) VALUES ('angry')", &[])
+                    .is_err(),
+                "{}",
+                db.name()
+            );
+            drop(conn);
+            migrator.downgrade(engine, "base").unwrap();
+            assert_eq!(tables(engine), ["retort_version"], "{}", db.name());
+        }
+    });
+}
