@@ -106,6 +106,10 @@ pub(crate) fn column_is_used(table: &ReflectedTable, column: &str) -> bool {
         || table.indexes.iter().any(|ix| has(&ix.columns))
         || table.unique_constraints.iter().any(|u| has(&u.columns))
         || table.foreign_keys.iter().any(|fk| has(&fk.columns))
+        || table
+            .check_constraints
+            .iter()
+            .any(|ck| mentions(&ck.sqltext, column))
 }
 
 /// The table as it will be, and where each of its columns' values come from.
@@ -235,6 +239,9 @@ impl Plan {
         self.shape.indexes.retain(|ix| !has(&ix.columns));
         self.shape.unique_constraints.retain(|u| !has(&u.columns));
         self.shape.foreign_keys.retain(|fk| !has(&fk.columns));
+        self.shape
+            .check_constraints
+            .retain(|ck| !mentions(&ck.sqltext, column));
         Ok(())
     }
 
@@ -456,10 +463,36 @@ fn default_text(d: &dyn Dialect, default: Option<&ServerDefault>) -> Result<Opti
     })
 }
 
-/// `sql` with every reference to the column `old` made to `new`: bare words (compared without
-/// regard to case, as SQL names are) and quoted identifiers; string literals are left alone.
-fn rename_identifier(d: &dyn Dialect, sql: &str, old: &str, new: &str) -> String {
-    let mut out = String::with_capacity(sql.len());
+/// A piece of SQL text: a name, bare or quoted, or anything else (string literals
+/// included), kept as written.
+enum Piece<'a> {
+    Name {
+        text: &'a str,
+        name: &'a str,
+        quoted: bool,
+    },
+    Other(&'a str),
+}
+
+impl Piece<'_> {
+    /// Whether this piece names `column`: bare words compare without regard to case, as SQL
+    /// names do; quoted names exactly.
+    fn names(&self, column: &str) -> bool {
+        match self {
+            Piece::Name { name, quoted, .. } => {
+                if *quoted {
+                    *name == column
+                } else {
+                    name.eq_ignore_ascii_case(column)
+                }
+            }
+            Piece::Other(_) => false,
+        }
+    }
+}
+
+fn pieces(sql: &str) -> Vec<Piece<'_>> {
+    let mut out = Vec::new();
     let mut chars = sql.char_indices().peekable();
     while let Some((start, c)) = chars.next() {
         let closing = match c {
@@ -476,12 +509,14 @@ fn rename_identifier(d: &dyn Dialect, sql: &str, old: &str, new: &str) -> String
                     break;
                 }
             }
-            let token = &sql[start..end.map_or(sql.len(), |i| i + close.len_utf8())];
-            let inner = end.map(|i| &sql[start + c.len_utf8()..i]);
-            if c != '\'' && inner == Some(old) {
-                d.quote_identifier(new, &mut out);
-            } else {
-                out.push_str(token);
+            let text = &sql[start..end.map_or(sql.len(), |i| i + close.len_utf8())];
+            match end {
+                Some(i) if c != '\'' => out.push(Piece::Name {
+                    text,
+                    name: &sql[start + c.len_utf8()..i],
+                    quoted: true,
+                }),
+                _ => out.push(Piece::Other(text)),
             }
         } else if c.is_alphabetic() || c == '_' {
             let mut end = start + c.len_utf8();
@@ -493,22 +528,39 @@ fn rename_identifier(d: &dyn Dialect, sql: &str, old: &str, new: &str) -> String
                     break;
                 }
             }
-            let word = &sql[start..end];
-            if word.eq_ignore_ascii_case(old) {
-                d.quote_identifier(new, &mut out);
-            } else {
-                out.push_str(word);
-            }
+            out.push(Piece::Name {
+                text: &sql[start..end],
+                name: &sql[start..end],
+                quoted: false,
+            });
         } else {
-            out.push(c);
+            out.push(Piece::Other(&sql[start..start + c.len_utf8()]));
         }
     }
     out
 }
 
+/// `sql` with every reference to the column `old` made to `new`; string literals are left
+/// alone.
+fn rename_identifier(d: &dyn Dialect, sql: &str, old: &str, new: &str) -> String {
+    let mut out = String::with_capacity(sql.len());
+    for piece in pieces(sql) {
+        match piece {
+            name if name.names(old) => d.quote_identifier(new, &mut out),
+            Piece::Name { text, .. } | Piece::Other(text) => out.push_str(text),
+        }
+    }
+    out
+}
+
+/// Whether the SQL text of a check constraint names `column`.
+fn mentions(sql: &str, column: &str) -> bool {
+    pieces(sql).iter().any(|p| p.names(column))
+}
+
 #[cfg(test)]
 mod tests {
-    use super::rename_identifier;
+    use super::{mentions, rename_identifier};
     use retort_core::dialect::sqlite::SqliteDialect;
 
     #[test]
@@ -526,5 +578,14 @@ mod tests {
             rename_identifier(&SqliteDialect, "ages > 1 AND AGE < 3", "age", "n"),
             r#"ages > 1 AND "n" < 3"#
         );
+    }
+
+    #[test]
+    fn a_check_mentions_a_column_by_word_or_quoted_name_not_in_strings() {
+        assert!(mentions("qty >= 0", "QTY"));
+        assert!(mentions(r#""Qty" >= 0"#, "Qty"));
+        assert!(!mentions(r#""Qty" >= 0"#, "qty"));
+        assert!(!mentions("note <> 'qty'", "qty"));
+        assert!(!mentions("qtys > 0", "qty"));
     }
 }

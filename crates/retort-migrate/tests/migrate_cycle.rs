@@ -270,3 +270,71 @@ fn enum_types_are_shared_and_survive_a_downgrade() {
         }
     });
 }
+
+const STOCK: Revision = Revision {
+    id: "eeee00000001",
+    down_revisions: &[],
+    message: "stock with a checked quantity",
+    upgrade: |op| {
+        op.create_table(
+            retort_migrate::TableDef::new("stock")
+                .column(Column::new("id", SqlType::Integer).primary_key())
+                .column(Column::new("qty", SqlType::Integer))
+                .column(Column::new("label", SqlType::string(20)))
+                .constraint(retort_core::schema::CheckConstraint::new("qty >= 0").named("ck_qty"))
+                .constraint(
+                    retort_core::schema::CheckConstraint::new("length(label) > 0")
+                        .named("ck_label"),
+                ),
+        );
+    },
+    downgrade: |op| {
+        op.drop_table("stock");
+    },
+};
+
+const NO_QTY: Revision = Revision {
+    id: "ffff00000002",
+    down_revisions: &["eeee00000001"],
+    message: "drop the quantity",
+    upgrade: |op| {
+        op.drop_column("stock", "qty");
+    },
+    downgrade: |op| {
+        op.add_column("stock", Column::new("qty", SqlType::Integer));
+    },
+};
+
+/// SQLite refuses `DROP COLUMN` for a column a table CHECK names; the migration rebuilds the
+/// table without the column and that check, keeping the other check and the rows.
+#[test]
+fn sqlite_drops_a_column_a_check_names() {
+    let db = retort_testkit::sqlite();
+    let engine = db.engine();
+    let migrator = Migrator::new(vec![STOCK, NO_QTY]);
+    migrator.upgrade(engine, "+1").unwrap();
+    let mut conn = engine.connect().unwrap();
+    conn.exec_driver_sql("INSERT INTO stock (qty, label) VALUES (3, 'bolts')", &[])
+        .unwrap();
+    drop(conn);
+    migrator.upgrade(engine, "head").unwrap();
+    let mut conn = engine.connect().unwrap();
+    let found = conn.inspect().table("stock", None).unwrap();
+    let columns: Vec<&str> = found.columns.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(columns, ["id", "label"]);
+    let checks: Vec<_> = found
+        .check_constraints
+        .iter()
+        .map(|c| c.name.as_deref())
+        .collect();
+    assert_eq!(checks, [Some("ck_label")]);
+    let labels = conn
+        .exec_driver_sql("SELECT label FROM stock", &[])
+        .unwrap()
+        .scalars::<String>()
+        .unwrap();
+    assert_eq!(labels, ["bolts"]);
+    assert!(conn
+        .exec_driver_sql("INSERT INTO stock (label) VALUES ('')", &[])
+        .is_err());
+}

@@ -387,9 +387,35 @@ fn sqlite_rebuilds_for_a_single_change_it_cannot_make() {
     }));
     assert_eq!(drop_indexed.len(), 4, "{drop_indexed:?}");
     assert!(!drop_indexed[0].contains("\"qty\" INTEGER"));
+    // The check over the column goes with it (SQLite would refuse a CHECK naming a column
+    // the table no longer has).
+    assert!(
+        !drop_indexed[0].contains("ck_items_qty"),
+        "{}",
+        drop_indexed[0]
+    );
+    // A check alone is enough to need the rebuild: SQLite's DROP COLUMN refuses a column a
+    // table CHECK names.
+    let mut checked = items();
+    checked.indexes.clear();
+    let drop_checked = operation_sql(
+        &SQLITE,
+        &one(|op| {
+            op.drop_column("items", "qty");
+        }),
+        &mut Fixed(checked),
+    )
+    .unwrap();
+    assert!(drop_checked[0].starts_with("CREATE TABLE \"_retort_batch_items\""));
+    assert!(
+        !drop_checked[0].contains("ck_items_qty"),
+        "{}",
+        drop_checked[0]
+    );
     // A column nothing uses is dropped in place.
     let mut plain = items();
     plain.indexes.clear();
+    plain.check_constraints.clear();
     let drop_plain = operation_sql(
         &SQLITE,
         &one(|op| {
