@@ -140,6 +140,23 @@ pub(crate) fn referential_action(rule: &str) -> Option<ReferentialAction> {
     }
 }
 
+/// Splits a type's spelling `base(n, ...)` into its base and whole-number arguments (none for
+/// a bare `base`); `None` when what follows `(` is not such a list closed by the last `)`, as
+/// in `numeric(10,2)[]` or `enum('a')`.
+pub(crate) fn type_arguments(spelled: &str) -> Option<(&str, Vec<u32>)> {
+    match spelled.split_once('(') {
+        Some((base, rest)) => {
+            let numbers = rest
+                .strip_suffix(')')?
+                .split(',')
+                .map(|n| n.trim().parse().ok())
+                .collect::<Option<_>>()?;
+            Some((base, numbers))
+        }
+        None => Some((spelled, Vec::new())),
+    }
+}
+
 /// Runs a catalog query with text parameters and reads all its rows.
 pub(crate) fn catalog_rows(conn: &mut Connection, sql: &str, params: &[&str]) -> Result<Vec<Row>> {
     let params: Vec<Value> = params.iter().map(|p| Value::from(*p)).collect();

@@ -13,8 +13,8 @@ use crate::engine::{Connection, Row};
 use crate::error::Result;
 use crate::schema::reflect::{
     catalog_rows, first_text, group_columns, merge_foreign_keys, named_uniques, referential_action,
-    text_pairs, ReflectedCheck, ReflectedColumn, ReflectedForeignKey, ReflectedIndex,
-    ReflectedPrimaryKey, ReflectedUnique, ReflectionHooks,
+    text_pairs, type_arguments, ReflectedCheck, ReflectedColumn, ReflectedForeignKey,
+    ReflectedIndex, ReflectedPrimaryKey, ReflectedUnique, ReflectionHooks,
 };
 use crate::types::SqlType;
 use crate::value::Value;
@@ -55,18 +55,7 @@ fn map_type(spelled: &str) -> SqlType {
         };
     }
     // Anything after the arguments (unsigned, zerofill) makes it a type of its own.
-    let (base, args) = match lower.split_once('(') {
-        Some((base, rest)) => match rest.strip_suffix(')') {
-            Some(args) if !args.contains(')') => (base, Some(args)),
-            _ => return custom(),
-        },
-        None => (lower.as_str(), None),
-    };
-    let numbers: Option<Vec<u32>> = match args {
-        Some(a) => a.split(',').map(|n| n.trim().parse().ok()).collect(),
-        None => Some(Vec::new()),
-    };
-    let Some(numbers) = numbers else {
+    let Some((base, numbers)) = type_arguments(&lower) else {
         return custom();
     };
     match (base, numbers.as_slice()) {

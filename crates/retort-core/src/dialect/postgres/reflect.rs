@@ -5,9 +5,9 @@ use crate::engine::Connection;
 use crate::error::Result;
 use crate::schema::column::ReferentialAction;
 use crate::schema::reflect::{
-    catalog_rows, first_text, group_columns, merge_foreign_keys, named_uniques, ReflectedCheck,
-    ReflectedColumn, ReflectedForeignKey, ReflectedIndex, ReflectedPrimaryKey, ReflectedUnique,
-    ReflectionHooks,
+    catalog_rows, first_text, group_columns, merge_foreign_keys, named_uniques, type_arguments,
+    ReflectedCheck, ReflectedColumn, ReflectedForeignKey, ReflectedIndex, ReflectedPrimaryKey,
+    ReflectedUnique, ReflectionHooks,
 };
 use crate::types::SqlType;
 use crate::value::Value;
@@ -36,19 +36,8 @@ fn constraint_columns(
 
 /// The [`SqlType`] of a column `format_type()` spells `spelled`.
 fn map_type(spelled: &str) -> SqlType {
-    let (base, args) = match spelled.split_once('(') {
-        Some((base, rest)) => (base, rest.strip_suffix(')')),
-        None => (spelled, None),
-    };
-    let numbers: Option<Vec<u32>> = args
-        .map(|a| {
-            a.split(',')
-                .map(|n| n.trim().parse().ok())
-                .collect::<Option<_>>()
-        })
-        .unwrap_or(Some(Vec::new()));
     let custom = || SqlType::Custom(spelled.to_owned());
-    let Some(numbers) = numbers else {
+    let Some((base, numbers)) = type_arguments(spelled) else {
         return custom();
     };
     match (base, numbers.as_slice()) {
@@ -344,6 +333,11 @@ mod tests {
             SqlType::Custom("timestamp(3) without time zone".into())
         );
         assert_eq!(map_type("json"), SqlType::Custom("json".into()));
+        // An array of a type with arguments is not that type.
+        assert_eq!(
+            map_type("character varying(50)[]"),
+            SqlType::Custom("character varying(50)[]".into())
+        );
         assert_eq!(check_condition("CHECK ((qty > 0))"), "(qty > 0)");
         assert_eq!(check_condition("CHECK ((qty > 0)) NOT VALID"), "(qty > 0)");
     }

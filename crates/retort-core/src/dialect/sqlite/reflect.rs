@@ -13,9 +13,9 @@ use crate::engine::Connection;
 use crate::error::Result;
 use crate::schema::ddl::DdlHooks;
 use crate::schema::reflect::{
-    catalog_rows, first_text, merge_foreign_keys, referential_action, ReflectedCheck,
-    ReflectedColumn, ReflectedForeignKey, ReflectedIndex, ReflectedPrimaryKey, ReflectedUnique,
-    ReflectionHooks,
+    catalog_rows, first_text, merge_foreign_keys, referential_action, type_arguments,
+    ReflectedCheck, ReflectedColumn, ReflectedForeignKey, ReflectedIndex, ReflectedPrimaryKey,
+    ReflectedUnique, ReflectionHooks,
 };
 use crate::types::SqlType;
 
@@ -32,18 +32,8 @@ fn same_list(a: &[String], b: &[String]) -> bool {
 /// The retort type a declared type stands for, before checking that it renders back.
 fn candidate(declared: &str) -> Option<SqlType> {
     let upper = declared.trim().to_ascii_uppercase();
-    let (base, args) = match upper.split_once('(') {
-        Some((base, rest)) => (base.trim(), Some(rest.strip_suffix(')')?)),
-        None => (upper.as_str(), None),
-    };
-    let numbers: Vec<u32> = match args {
-        Some(a) => a
-            .split(',')
-            .map(|n| n.trim().parse().ok())
-            .collect::<Option<_>>()?,
-        None => Vec::new(),
-    };
-    Some(match (base, numbers.as_slice()) {
+    let (base, numbers) = type_arguments(&upper)?;
+    Some(match (base.trim(), numbers.as_slice()) {
         ("INTEGER", []) => SqlType::Integer,
         ("SMALLINT", []) => SqlType::SmallInteger,
         ("BIGINT", []) => SqlType::BigInteger,
