@@ -4,7 +4,7 @@
 
 use retort_core::schema::*;
 use retort_core::types::SqlType;
-use retort_core::Error;
+use retort_core::{Engine, Error};
 use retort_testkit::{for_each_backend, TestDb};
 
 /// `parent` and `child`: every column type, defaults, keys, indexes and named constraints.
@@ -89,6 +89,24 @@ fn fresh(db: &TestDb) -> TestDb {
         "postgresql" => retort_testkit::postgresql().unwrap(),
         _ => retort_testkit::mysql().unwrap(),
     }
+}
+
+/// Every table of the engine's default schema.
+fn reflect_all(engine: &Engine) -> Vec<ReflectedTable> {
+    engine.connect().unwrap().inspect().tables(None).unwrap()
+}
+
+/// Creates `tables` in a fresh database of `db`'s backend; returns that database (kept so it
+/// lives on) and what reflecting it gives.
+fn recreate_elsewhere(db: &TestDb, tables: &[ReflectedTable]) -> (TestDb, Vec<ReflectedTable>) {
+    let copy = MetaData::new();
+    for table in tables {
+        table.to_table(&copy).unwrap();
+    }
+    let other = fresh(db);
+    copy.create_all(other.engine()).unwrap();
+    let reflected = reflect_all(other.engine());
+    (other, reflected)
 }
 
 fn strings(names: &[&str]) -> Vec<String> {
@@ -393,28 +411,10 @@ fn round_trip_through_a_second_database() {
         let metadata = MetaData::new();
         declare(&metadata);
         metadata.create_all(db.engine()).unwrap();
-        let first = db
-            .engine()
-            .connect()
-            .unwrap()
-            .inspect()
-            .tables(None)
-            .unwrap();
+        let first = reflect_all(db.engine());
         assert_eq!(first.len(), 2);
 
-        let copy = MetaData::new();
-        for table in &first {
-            table.to_table(&copy).unwrap();
-        }
-        let other = fresh(db);
-        copy.create_all(other.engine()).unwrap();
-        let second = other
-            .engine()
-            .connect()
-            .unwrap()
-            .inspect()
-            .tables(None)
-            .unwrap();
+        let (other, second) = recreate_elsewhere(db, &first);
         assert_eq!(second, first);
 
         // The copy behaves like the original: server defaults and the autoincrementing key
@@ -528,19 +528,7 @@ fn awkward_names_and_check_text_survive() {
         assert_eq!(parent.primary_key.unwrap().name, pk_name);
 
         let first = conn.inspect().tables(None).unwrap();
-        let copy = MetaData::new();
-        for t in &first {
-            t.to_table(&copy).unwrap();
-        }
-        let other = fresh(db);
-        copy.create_all(other.engine()).unwrap();
-        let second = other
-            .engine()
-            .connect()
-            .unwrap()
-            .inspect()
-            .tables(None)
-            .unwrap();
+        let (_other, second) = recreate_elsewhere(db, &first);
         assert_eq!(second, first);
     });
 }

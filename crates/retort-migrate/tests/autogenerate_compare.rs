@@ -4,14 +4,20 @@
 use retort_core::dialect::mysql::MySqlDialect;
 use retort_core::dialect::postgres::PostgresDialect;
 use retort_core::dialect::sqlite::SqliteDialect;
+use retort_core::dialect::Dialect;
 use retort_core::schema::{
     Column, ForeignKey, Index, MetaData, ReferentialAction, ReflectedColumn, ReflectedForeignKey,
     ReflectedIndex, ReflectedPrimaryKey, ReflectedTable, ReflectedUnique, Table, UniqueConstraint,
 };
 use retort_core::types::SqlType;
-use retort_migrate::autogenerate::{compare, CompareOptions};
+use retort_migrate::autogenerate::{compare, CompareOptions, Comparison};
 use retort_migrate::codegen::steps_source;
 use retort_migrate::Operation;
+
+/// `compare` with the default options, which must succeed.
+fn compare_default(d: &dyn Dialect, metadata: &MetaData, found: &[ReflectedTable]) -> Comparison {
+    compare(d, metadata, found, &CompareOptions::default()).unwrap()
+}
 
 fn column(name: &str, sql_type: SqlType, nullable: bool) -> ReflectedColumn {
     ReflectedColumn {
@@ -79,17 +85,11 @@ fn models_equal_to_the_database_give_no_change() {
     let metadata = MetaData::new();
     users(&metadata);
     for d in [
-        &SqliteDialect as &dyn retort_core::dialect::Dialect,
+        &SqliteDialect as &dyn Dialect,
         &PostgresDialect,
         &MySqlDialect::default(),
     ] {
-        let diff = compare(
-            d,
-            &metadata,
-            &[users_in_database()],
-            &CompareOptions::default(),
-        )
-        .unwrap();
+        let diff = compare_default(d, &metadata, &[users_in_database()]);
         assert!(diff.is_empty(), "{}: {:?}", d.name(), diff.summaries());
     }
 }
@@ -108,21 +108,9 @@ fn a_type_mysql_spells_differently_is_still_the_same_type() {
         vec![id(), column("body", SqlType::string(255), true)],
     );
     let d = MySqlDialect::default();
-    let diff = compare(
-        &d,
-        &metadata,
-        std::slice::from_ref(&found),
-        &CompareOptions::default(),
-    )
-    .unwrap();
+    let diff = compare_default(&d, &metadata, std::slice::from_ref(&found));
     assert!(diff.is_empty(), "{:?}", diff.summaries());
-    let diff = compare(
-        &PostgresDialect,
-        &metadata,
-        &[found],
-        &CompareOptions::default(),
-    )
-    .unwrap();
+    let diff = compare_default(&PostgresDialect, &metadata, &[found]);
     assert_eq!(diff.summaries(), ["change type of column notes.body"]);
 }
 
@@ -151,13 +139,7 @@ fn the_four_model_changes_of_the_cycle_are_found_exactly() {
     let mut found = users_in_database();
     found.columns[1].nullable = true;
 
-    let diff = compare(
-        &PostgresDialect,
-        &metadata,
-        &[found],
-        &CompareOptions::default(),
-    )
-    .unwrap();
+    let diff = compare_default(&PostgresDialect, &metadata, &[found]);
     assert_eq!(
         diff.summaries(),
         [
@@ -204,13 +186,7 @@ fn a_dropped_table_is_marked_destructive_and_its_downgrade_recreates_it() {
         columns: vec!["what".into()],
         unique: false,
     });
-    let diff = compare(
-        &SqliteDialect,
-        &metadata,
-        &[users_in_database(), old],
-        &CompareOptions::default(),
-    )
-    .unwrap();
+    let diff = compare_default(&SqliteDialect, &metadata, &[users_in_database(), old]);
     assert_eq!(diff.summaries(), ["remove table audit"]);
     assert_eq!(
         steps_source(&SqliteDialect, &diff.upgrade_steps()).unwrap(),
@@ -258,13 +234,7 @@ fn a_dropped_and_an_added_column_of_one_type_is_offered_as_a_rename() {
         .column(Column::new("email", SqlType::string(100)).unique())
         .build()
         .unwrap();
-    let diff = compare(
-        &PostgresDialect,
-        &metadata,
-        &[users_in_database()],
-        &CompareOptions::default(),
-    )
-    .unwrap();
+    let diff = compare_default(&PostgresDialect, &metadata, &[users_in_database()]);
     assert_eq!(
         diff.summaries(),
         ["rename column users.name to full_name (or drop and add)"]
@@ -313,13 +283,7 @@ fn unique_constraints_and_foreign_keys_are_compared_by_their_columns() {
         columns: vec!["name".into(), "email".into()],
         unique: true,
     });
-    let diff = compare(
-        &PostgresDialect,
-        &metadata,
-        &[found],
-        &CompareOptions::default(),
-    )
-    .unwrap();
+    let diff = compare_default(&PostgresDialect, &metadata, &[found]);
     assert_eq!(
         diff.summaries(),
         [
@@ -363,22 +327,10 @@ fn server_defaults_compare_without_casts_and_case() {
         t
     };
     let same = with_defaults("'new'::character varying", "true", "3");
-    let diff = compare(
-        &PostgresDialect,
-        &metadata,
-        &[same],
-        &CompareOptions::default(),
-    )
-    .unwrap();
+    let diff = compare_default(&PostgresDialect, &metadata, &[same]);
     assert!(diff.is_empty(), "{:?}", diff.summaries());
     let changed = with_defaults("'old'::character varying", "true", "(4)");
-    let diff = compare(
-        &PostgresDialect,
-        &metadata,
-        &[changed],
-        &CompareOptions::default(),
-    )
-    .unwrap();
+    let diff = compare_default(&PostgresDialect, &metadata, &[changed]);
     assert_eq!(
         diff.summaries(),
         [

@@ -85,6 +85,27 @@ fn reflected_column(name: &str, sql_type: SqlType, nullable: bool) -> ReflectedC
     }
 }
 
+/// The autoincrementing integer key `id`.
+fn reflected_id() -> ReflectedColumn {
+    ReflectedColumn {
+        autoincrement: true,
+        ..reflected_column("id", SqlType::Integer, false)
+    }
+}
+
+/// The foreign key `name` from `column` to `referred_table.id`, with no actions.
+fn reflected_fk(name: &str, column: &str, referred_table: &str) -> ReflectedForeignKey {
+    ReflectedForeignKey {
+        name: Some(name.into()),
+        columns: vec![column.into()],
+        referred_schema: None,
+        referred_table: referred_table.into(),
+        referred_columns: vec!["id".into()],
+        ondelete: None,
+        onupdate: None,
+    }
+}
+
 fn reflected(name: &str, columns: Vec<ReflectedColumn>) -> ReflectedTable {
     ReflectedTable {
         name: name.into(),
@@ -124,10 +145,7 @@ fn people(conn: &mut Connection) -> ReflectedTable {
     reflected(
         "people",
         vec![
-            ReflectedColumn {
-                autoincrement: true,
-                ..reflected_column("id", SqlType::Integer, false)
-            },
+            reflected_id(),
             reflected_column("name", SqlType::string(50), true),
             reflected_column("age", SqlType::Integer, true),
         ],
@@ -232,10 +250,7 @@ fn alter_column_type_nullability_and_default() {
             &mut Fixed(vec![reflected(
                 "people",
                 vec![
-                    ReflectedColumn {
-                        autoincrement: true,
-                        ..reflected_column("id", SqlType::Integer, false)
-                    },
+                    reflected_id(),
                     ReflectedColumn {
                         server_default: Some("'anon'".into()),
                         ..reflected_column("name", SqlType::string(100), false)
@@ -321,15 +336,9 @@ fn constraints_are_added_enforced_and_dropped() {
                 );
             }),
         );
-        shape.foreign_keys.push(ReflectedForeignKey {
-            name: Some("fk_people_team".into()),
-            columns: vec!["team_id".into()],
-            referred_schema: None,
-            referred_table: "teams".into(),
-            referred_columns: vec!["id".into()],
-            ondelete: None,
-            onupdate: None,
-        });
+        shape
+            .foreign_keys
+            .push(reflected_fk("fk_people_team", "team_id", "teams"));
         let duplicate = "INSERT INTO people (id, name) VALUES (10, 'ann')";
         let negative = "INSERT INTO people (id, age) VALUES (11, -1)";
         let orphan = "INSERT INTO people (id, team_id) VALUES (12, 99)";
@@ -401,15 +410,7 @@ fn indexes_are_created_and_dropped() {
 /// one in from `children` (ON DELETE CASCADE).
 fn items_shape() -> ReflectedTable {
     ReflectedTable {
-        foreign_keys: vec![ReflectedForeignKey {
-            name: Some("fk_items_parent".into()),
-            columns: vec!["parent_id".into()],
-            referred_schema: None,
-            referred_table: "parents".into(),
-            referred_columns: vec!["id".into()],
-            ondelete: None,
-            onupdate: None,
-        }],
+        foreign_keys: vec![reflected_fk("fk_items_parent", "parent_id", "parents")],
         indexes: vec![
             ReflectedIndex {
                 name: "ix_items_qty".into(),
@@ -433,10 +434,7 @@ fn items_shape() -> ReflectedTable {
         ..reflected(
             "items",
             vec![
-                ReflectedColumn {
-                    autoincrement: true,
-                    ..reflected_column("id", SqlType::Integer, false)
-                },
+                reflected_id(),
                 reflected_column("code", SqlType::string(10), false),
                 reflected_column("label", SqlType::string(20), true),
                 reflected_column("qty", SqlType::Integer, true),

@@ -1,6 +1,7 @@
 //! Reflection on a connection: the [`Inspector`] (SQLAlchemy's `inspect(conn)`), and
 //! [`MetaData::reflect`] to load a database's tables as Core [`Table`]s.
 
+use crate::dialect::Dialect;
 use crate::engine::{Connection, Engine};
 use crate::error::{Error, Result};
 use crate::schema::{
@@ -62,15 +63,13 @@ impl<'c> Inspector<'c> {
     /// The schema unqualified names refer to, as the database names it (`None` where there is
     /// none, as on a MySQL connection without a database).
     pub fn default_schema(&mut self) -> Result<Option<String>> {
-        let d = self.conn.dialect_ref();
-        d.default_schema_name(self.conn)
+        self.hook(|d, conn| d.default_schema_name(conn))
     }
 
     /// The names of the schema's base tables (no views, no SQLite internal tables), sorted.
     pub fn table_names(&mut self, schema: Option<&str>) -> Result<Vec<String>> {
         let schema = self.resolve(schema)?;
-        let d = self.conn.dialect_ref();
-        let mut names = d.table_names(self.conn, &schema)?;
+        let mut names = self.hook(|d, conn| d.table_names(conn, &schema))?;
         names.sort();
         Ok(names)
     }
@@ -84,8 +83,7 @@ impl<'c> Inspector<'c> {
     /// The table's columns, in table order.
     pub fn columns(&mut self, name: &str, schema: Option<&str>) -> Result<Vec<ReflectedColumn>> {
         let schema = self.existing(name, schema)?;
-        let d = self.conn.dialect_ref();
-        d.columns(self.conn, &schema, name)
+        self.hook(|d, conn| d.columns(conn, &schema, name))
     }
 
     /// The table's primary key, if it has one.
@@ -95,8 +93,7 @@ impl<'c> Inspector<'c> {
         schema: Option<&str>,
     ) -> Result<Option<ReflectedPrimaryKey>> {
         let schema = self.existing(name, schema)?;
-        let d = self.conn.dialect_ref();
-        d.primary_key(self.conn, &schema, name)
+        self.hook(|d, conn| d.primary_key(conn, &schema, name))
     }
 
     /// The table's foreign keys, by name (unnamed ones first).
@@ -138,8 +135,7 @@ impl<'c> Inspector<'c> {
     /// The table's comment.
     pub fn table_comment(&mut self, name: &str, schema: Option<&str>) -> Result<Option<String>> {
         let schema = self.existing(name, schema)?;
-        let d = self.conn.dialect_ref();
-        d.table_comment(self.conn, &schema, name)
+        self.hook(|d, conn| d.table_comment(conn, &schema, name))
     }
 
     /// Everything about the table. Its `schema` is the one asked for (`None` for the default).
@@ -181,31 +177,37 @@ impl<'c> Inspector<'c> {
     // The catalogs list constraints in no dependable order; sorting by name makes two
     // reflections of the same schema compare equal.
     fn foreign_keys_in(&mut self, schema: &str, name: &str) -> Result<Vec<ReflectedForeignKey>> {
-        let d = self.conn.dialect_ref();
-        let mut fks = d.foreign_keys(self.conn, schema, name)?;
+        let mut fks = self.hook(|d, conn| d.foreign_keys(conn, schema, name))?;
         fks.sort_by(|a, b| (&a.name, &a.columns).cmp(&(&b.name, &b.columns)));
         Ok(fks)
     }
 
     fn indexes_in(&mut self, schema: &str, name: &str) -> Result<Vec<ReflectedIndex>> {
-        let d = self.conn.dialect_ref();
-        let mut indexes = d.indexes(self.conn, schema, name)?;
+        let mut indexes = self.hook(|d, conn| d.indexes(conn, schema, name))?;
         indexes.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(indexes)
     }
 
     fn unique_constraints_in(&mut self, schema: &str, name: &str) -> Result<Vec<ReflectedUnique>> {
-        let d = self.conn.dialect_ref();
-        let mut uniques = d.unique_constraints(self.conn, schema, name)?;
+        let mut uniques = self.hook(|d, conn| d.unique_constraints(conn, schema, name))?;
         uniques.sort_by(|a, b| (&a.name, &a.columns).cmp(&(&b.name, &b.columns)));
         Ok(uniques)
     }
 
     fn check_constraints_in(&mut self, schema: &str, name: &str) -> Result<Vec<ReflectedCheck>> {
-        let d = self.conn.dialect_ref();
-        let mut checks = d.check_constraints(self.conn, schema, name)?;
+        let mut checks = self.hook(|d, conn| d.check_constraints(conn, schema, name))?;
         checks.sort_by(|a, b| (&a.name, &a.sqltext).cmp(&(&b.name, &b.sqltext)));
         Ok(checks)
+    }
+
+    /// Runs one of the dialect's reflection hooks on the connection.
+    fn hook<T>(
+        &mut self,
+        read: impl FnOnce(&dyn Dialect, &mut Connection) -> Result<T>,
+    ) -> Result<T> {
+        // The dialect is a shared handle of its own, so the connection can be lent to it.
+        let d = self.conn.dialect_ref();
+        read(&*d, self.conn)
     }
 
     /// `schema`, or the default one (asked once per inspector).

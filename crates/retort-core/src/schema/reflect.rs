@@ -44,9 +44,10 @@
 //! `pg_get_constraintdef` in its own parentheses, MariaDB's normalized clause, SQLite's as
 //! written. Partial-index predicates and generated columns' expressions are not reflected.
 
-use crate::engine::Connection;
+use crate::engine::{Connection, Row};
 use crate::error::Result;
 use crate::types::SqlType;
+use crate::value::Value;
 
 use super::column::{Column, ReferentialAction, ServerDefault};
 use super::constraint::{
@@ -139,17 +140,86 @@ pub(crate) fn referential_action(rule: &str) -> Option<ReferentialAction> {
     }
 }
 
+/// Splits a type's spelling `base(n, ...)` into its base and whole-number arguments (none for
+/// a bare `base`); `None` when what follows `(` is not such a list closed by the last `)`, as
+/// in `numeric(10,2)[]` or `enum('a')`.
+pub(crate) fn type_arguments(spelled: &str) -> Option<(&str, Vec<u32>)> {
+    match spelled.split_once('(') {
+        Some((base, rest)) => {
+            let numbers = rest
+                .strip_suffix(')')?
+                .split(',')
+                .map(|n| n.trim().parse().ok())
+                .collect::<Option<_>>()?;
+            Some((base, numbers))
+        }
+        None => Some((spelled, Vec::new())),
+    }
+}
+
+/// Runs a catalog query with text parameters and reads all its rows.
+pub(crate) fn catalog_rows(conn: &mut Connection, sql: &str, params: &[&str]) -> Result<Vec<Row>> {
+    let params: Vec<Value> = params.iter().map(|p| Value::from(*p)).collect();
+    Ok(conn.exec_driver_sql(sql, &params)?.into_rows())
+}
+
+/// The first column of the first row as text: `None` when there is no row or it is NULL.
+pub(crate) fn first_text(rows: &[Row]) -> Result<Option<String>> {
+    Ok(rows
+        .first()
+        .map(|r| r.get::<Option<String>>(0))
+        .transpose()?
+        .flatten())
+}
+
+/// The first two columns of each row, as text.
+pub(crate) fn text_pairs(rows: &[Row]) -> Result<Vec<(String, String)>> {
+    rows.iter()
+        .map(|r| Ok((r.get::<String>(0)?, r.get::<String>(1)?)))
+        .collect()
+}
+
 /// Groups rows of `(constraint name, column)` that come ordered by constraint and then by
 /// position into `(name, columns)` pairs, in first-seen order.
-pub(crate) fn group_columns<K: PartialEq>(rows: Vec<(K, String)>) -> Vec<(K, Vec<String>)> {
-    let mut out: Vec<(K, Vec<String>)> = Vec::new();
-    for (key, column) in rows {
+pub(crate) fn group_columns(rows: &[Row]) -> Result<Vec<(String, Vec<String>)>> {
+    let mut out: Vec<(String, Vec<String>)> = Vec::new();
+    for (key, column) in text_pairs(rows)? {
         match out.last_mut() {
             Some((last, columns)) if *last == key => columns.push(column),
             _ => out.push((key, vec![column])),
         }
     }
-    out
+    Ok(out)
+}
+
+/// Named unique constraints from `(name, columns)` groups.
+pub(crate) fn named_uniques(groups: Vec<(String, Vec<String>)>) -> Vec<ReflectedUnique> {
+    groups
+        .into_iter()
+        .map(|(name, columns)| ReflectedUnique {
+            name: Some(name),
+            columns,
+        })
+        .collect()
+}
+
+/// Merges the one-column foreign keys of catalog rows (one row per column, ordered by key and
+/// then by position) into whole keys: consecutive parts with the same `key` are one foreign
+/// key, whose other fields are those of its first part.
+pub(crate) fn merge_foreign_keys<K: PartialEq>(
+    parts: Vec<(K, ReflectedForeignKey)>,
+) -> Vec<ReflectedForeignKey> {
+    let mut out: Vec<(K, ReflectedForeignKey)> = Vec::new();
+    for (key, part) in parts {
+        match out.last_mut() {
+            Some((last, fk)) if *last == key => {
+                fk.columns.extend(part.columns);
+                fk.referred_columns.extend(part.referred_columns);
+            }
+            _ => out.push((key, part)),
+        }
+    }
+    out.into_iter().map(|(_, fk)| fk).collect()
 }
 
 /// A column as the database describes it.

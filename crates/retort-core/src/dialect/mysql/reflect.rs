@@ -12,17 +12,12 @@ use super::MySqlDialect;
 use crate::engine::{Connection, Row};
 use crate::error::Result;
 use crate::schema::reflect::{
-    group_columns, referential_action, ReflectedCheck, ReflectedColumn, ReflectedForeignKey,
+    catalog_rows, first_text, group_columns, merge_foreign_keys, named_uniques, referential_action,
+    text_pairs, type_arguments, ReflectedCheck, ReflectedColumn, ReflectedForeignKey,
     ReflectedIndex, ReflectedPrimaryKey, ReflectedUnique, ReflectionHooks,
 };
 use crate::types::SqlType;
 use crate::value::Value;
-
-fn rows(conn: &mut Connection, sql: &str, schema: &str, table: &str) -> Result<Vec<Row>> {
-    Ok(conn
-        .exec_driver_sql(sql, &[Value::from(schema), Value::from(table)])?
-        .into_rows())
-}
 
 /// The columns of the table's constraints of `kind` (`PRIMARY KEY`, `UNIQUE`), by name and
 /// position.
@@ -40,11 +35,7 @@ fn constraint_columns(
          WHERE tc.TABLE_SCHEMA = ? AND tc.TABLE_NAME = ? AND tc.CONSTRAINT_TYPE = '{kind}' \
          ORDER BY tc.CONSTRAINT_NAME, k.ORDINAL_POSITION"
     );
-    let pairs = rows(conn, &sql, schema, table)?
-        .iter()
-        .map(|r| Ok((r.get::<String>(0)?, r.get::<String>(1)?)))
-        .collect::<Result<Vec<_>>>()?;
-    Ok(group_columns(pairs))
+    group_columns(&catalog_rows(conn, &sql, &[schema, table])?)
 }
 
 /// The [`SqlType`] of a column whose `COLUMN_TYPE` is `spelled`.
@@ -64,18 +55,7 @@ fn map_type(spelled: &str) -> SqlType {
         };
     }
     // Anything after the arguments (unsigned, zerofill) makes it a type of its own.
-    let (base, args) = match lower.split_once('(') {
-        Some((base, rest)) => match rest.strip_suffix(')') {
-            Some(args) if !args.contains(')') => (base, Some(args)),
-            _ => return custom(),
-        },
-        None => (lower.as_str(), None),
-    };
-    let numbers: Option<Vec<u32>> = match args {
-        Some(a) => a.split(',').map(|n| n.trim().parse().ok()).collect(),
-        None => Some(Vec::new()),
-    };
-    let Some(numbers) = numbers else {
+    let Some((base, numbers)) = type_arguments(&lower) else {
         return custom();
     };
     match (base, numbers.as_slice()) {
@@ -147,7 +127,7 @@ impl MySqlDialect {
              AND cc.CONSTRAINT_NAME = tc.CONSTRAINT_NAME \
              WHERE tc.TABLE_SCHEMA = ? AND tc.TABLE_NAME = ? AND tc.CONSTRAINT_TYPE = 'CHECK'"
         };
-        rows(conn, sql, schema, table)
+        catalog_rows(conn, sql, &[schema, table])
     }
 
     /// A `COLUMN_DEFAULT` as the SQL text of the default.
@@ -191,10 +171,7 @@ impl ReflectionHooks for MySqlDialect {
         table: &str,
     ) -> Result<Vec<ReflectedColumn>> {
         let json_columns: Vec<String> = if self.mariadb {
-            self.checks(conn, schema, table)?
-                .iter()
-                .map(|r| Ok((r.get::<String>(0)?, r.get::<String>(1)?)))
-                .collect::<Result<Vec<_>>>()?
+            text_pairs(&self.checks(conn, schema, table)?)?
                 .into_iter()
                 .filter(|(name, clause)| is_json_check(name, clause))
                 .map(|(name, _)| name)
@@ -202,13 +179,12 @@ impl ReflectionHooks for MySqlDialect {
         } else {
             Vec::new()
         };
-        rows(
+        catalog_rows(
             conn,
             "SELECT COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE, COLUMN_DEFAULT, EXTRA, COLUMN_COMMENT \
              FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? \
              ORDER BY ORDINAL_POSITION",
-            schema,
-            table,
+            &[schema, table],
         )?
         .iter()
         .map(|r| {
@@ -256,7 +232,7 @@ impl ReflectionHooks for MySqlDialect {
         schema: &str,
         table: &str,
     ) -> Result<Vec<ReflectedForeignKey>> {
-        let found = rows(
+        let found = catalog_rows(
             conn,
             "SELECT k.CONSTRAINT_NAME, k.COLUMN_NAME, k.REFERENCED_TABLE_SCHEMA, \
              k.REFERENCED_TABLE_NAME, k.REFERENCED_COLUMN_NAME, rc.DELETE_RULE, rc.UPDATE_RULE \
@@ -267,36 +243,28 @@ impl ReflectionHooks for MySqlDialect {
              WHERE k.TABLE_SCHEMA = ? AND k.TABLE_NAME = ? \
              AND k.REFERENCED_TABLE_NAME IS NOT NULL \
              ORDER BY k.CONSTRAINT_NAME, k.ORDINAL_POSITION",
-            schema,
-            table,
+            &[schema, table],
         )?;
         // RESTRICT is these servers' default and means NO ACTION.
         let action = |rule: String| referential_action(&rule).filter(|_| rule != "RESTRICT");
-        let mut fks: Vec<ReflectedForeignKey> = Vec::new();
-        for r in found {
-            let name: String = r.get(0)?;
-            let column: String = r.get(1)?;
-            let referred_column: String = r.get(4)?;
-            match fks.last_mut() {
-                Some(fk) if fk.name.as_deref() == Some(name.as_str()) => {
-                    fk.columns.push(column);
-                    fk.referred_columns.push(referred_column);
-                }
-                _ => {
-                    let referred_schema: String = r.get(2)?;
-                    fks.push(ReflectedForeignKey {
-                        name: Some(name),
-                        columns: vec![column],
-                        referred_schema: (referred_schema != schema).then_some(referred_schema),
-                        referred_table: r.get(3)?,
-                        referred_columns: vec![referred_column],
-                        ondelete: action(r.get(5)?),
-                        onupdate: action(r.get(6)?),
-                    });
-                }
-            }
-        }
-        Ok(fks)
+        let parts = found
+            .iter()
+            .map(|r| {
+                let name: String = r.get(0)?;
+                let referred_schema: String = r.get(2)?;
+                let part = ReflectedForeignKey {
+                    name: Some(name.clone()),
+                    columns: vec![r.get(1)?],
+                    referred_schema: (referred_schema != schema).then_some(referred_schema),
+                    referred_table: r.get(3)?,
+                    referred_columns: vec![r.get(4)?],
+                    ondelete: action(r.get(5)?),
+                    onupdate: action(r.get(6)?),
+                };
+                Ok((name, part))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(merge_foreign_keys(parts))
     }
 
     fn indexes(
@@ -307,26 +275,16 @@ impl ReflectionHooks for MySqlDialect {
     ) -> Result<Vec<ReflectedIndex>> {
         let fks = self.foreign_keys(conn, schema, table)?;
         // Unique indexes are unique constraints here; COLUMN_NAME is NULL for an expression.
-        let found = conn
-            .exec_driver_sql(
-                "SELECT INDEX_NAME, COLUMN_NAME FROM information_schema.STATISTICS \
-                 WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND NON_UNIQUE = 1 \
-                 AND INDEX_NAME NOT IN (SELECT INDEX_NAME FROM information_schema.STATISTICS \
-                     WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND COLUMN_NAME IS NULL) \
-                 ORDER BY INDEX_NAME, SEQ_IN_INDEX",
-                &[
-                    Value::from(schema),
-                    Value::from(table),
-                    Value::from(schema),
-                    Value::from(table),
-                ],
-            )?
-            .into_rows();
-        let pairs = found
-            .iter()
-            .map(|r| Ok((r.get::<String>(0)?, r.get::<String>(1)?)))
-            .collect::<Result<Vec<_>>>()?;
-        Ok(group_columns(pairs)
+        let found = catalog_rows(
+            conn,
+            "SELECT INDEX_NAME, COLUMN_NAME FROM information_schema.STATISTICS \
+             WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND NON_UNIQUE = 1 \
+             AND INDEX_NAME NOT IN (SELECT INDEX_NAME FROM information_schema.STATISTICS \
+                 WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND COLUMN_NAME IS NULL) \
+             ORDER BY INDEX_NAME, SEQ_IN_INDEX",
+            &[schema, table, schema, table],
+        )?;
+        Ok(group_columns(&found)?
             .into_iter()
             .filter(|(name, columns)| {
                 !fks.iter().any(|fk| {
@@ -349,13 +307,9 @@ impl ReflectionHooks for MySqlDialect {
         schema: &str,
         table: &str,
     ) -> Result<Vec<ReflectedUnique>> {
-        Ok(constraint_columns(conn, schema, table, "UNIQUE")?
-            .into_iter()
-            .map(|(name, columns)| ReflectedUnique {
-                name: Some(name),
-                columns,
-            })
-            .collect())
+        Ok(named_uniques(constraint_columns(
+            conn, schema, table, "UNIQUE",
+        )?))
     }
 
     fn check_constraints(
@@ -385,17 +339,12 @@ impl ReflectionHooks for MySqlDialect {
         schema: &str,
         table: &str,
     ) -> Result<Option<String>> {
-        let comment: Option<String> = rows(
+        let comment = first_text(&catalog_rows(
             conn,
             "SELECT TABLE_COMMENT FROM information_schema.TABLES \
              WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?",
-            schema,
-            table,
-        )?
-        .first()
-        .map(|r| r.get::<Option<String>>(0))
-        .transpose()?
-        .flatten();
+            &[schema, table],
+        )?)?;
         Ok(comment.filter(|c| !c.is_empty()))
     }
 }

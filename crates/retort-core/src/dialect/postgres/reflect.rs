@@ -1,12 +1,13 @@
 //! Reading PostgreSQL's catalog (`pg_catalog`) for reflection.
 
 use super::PostgresDialect;
-use crate::engine::{Connection, Row};
+use crate::engine::Connection;
 use crate::error::Result;
 use crate::schema::column::ReferentialAction;
 use crate::schema::reflect::{
-    group_columns, ReflectedCheck, ReflectedColumn, ReflectedForeignKey, ReflectedIndex,
-    ReflectedPrimaryKey, ReflectedUnique, ReflectionHooks,
+    catalog_rows, first_text, group_columns, merge_foreign_keys, named_uniques, type_arguments,
+    ReflectedCheck, ReflectedColumn, ReflectedForeignKey, ReflectedIndex, ReflectedPrimaryKey,
+    ReflectedUnique, ReflectionHooks,
 };
 use crate::types::SqlType;
 use crate::value::Value;
@@ -15,12 +16,6 @@ use crate::value::Value;
 const CONSTRAINT_OF_TABLE: &str = "FROM pg_catalog.pg_constraint con \
      JOIN pg_catalog.pg_class c ON c.oid = con.conrelid \
      JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace";
-
-fn rows(conn: &mut Connection, sql: &str, schema: &str, table: &str) -> Result<Vec<Row>> {
-    Ok(conn
-        .exec_driver_sql(sql, &[Value::from(schema), Value::from(table)])?
-        .into_rows())
-}
 
 /// `(constraint name, column)` of the constraints of kind `contype`, by name and key order.
 fn constraint_columns(
@@ -36,28 +31,13 @@ fn constraint_columns(
          WHERE n.nspname = $1 AND c.relname = $2 AND con.contype = '{contype}' \
          ORDER BY con.conname, k.ord"
     );
-    let pairs = rows(conn, &sql, schema, table)?
-        .iter()
-        .map(|r| Ok((r.get::<String>(0)?, r.get::<String>(1)?)))
-        .collect::<Result<Vec<_>>>()?;
-    Ok(group_columns(pairs))
+    group_columns(&catalog_rows(conn, &sql, &[schema, table])?)
 }
 
 /// The [`SqlType`] of a column `format_type()` spells `spelled`.
 fn map_type(spelled: &str) -> SqlType {
-    let (base, args) = match spelled.split_once('(') {
-        Some((base, rest)) => (base, rest.strip_suffix(')')),
-        None => (spelled, None),
-    };
-    let numbers: Option<Vec<u32>> = args
-        .map(|a| {
-            a.split(',')
-                .map(|n| n.trim().parse().ok())
-                .collect::<Option<_>>()
-        })
-        .unwrap_or(Some(Vec::new()));
     let custom = || SqlType::Custom(spelled.to_owned());
-    let Some(numbers) = numbers else {
+    let Some((base, numbers)) = type_arguments(spelled) else {
         return custom();
     };
     match (base, numbers.as_slice()) {
@@ -120,7 +100,7 @@ impl ReflectionHooks for PostgresDialect {
         schema: &str,
         table: &str,
     ) -> Result<Vec<ReflectedColumn>> {
-        let columns = rows(
+        let columns = catalog_rows(
             conn,
             "SELECT a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod), a.attnotnull, \
              CASE WHEN a.attgenerated = '' THEN pg_catalog.pg_get_expr(d.adbin, d.adrelid) END, \
@@ -133,10 +113,9 @@ impl ReflectionHooks for PostgresDialect {
              LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum \
              WHERE n.nspname = $1 AND c.relname = $2 AND a.attnum > 0 AND NOT a.attisdropped \
              ORDER BY a.attnum",
-            schema,
-            table,
+            &[schema, table],
         )?;
-        let labels = rows(
+        let labels = group_columns(&catalog_rows(
             conn,
             "SELECT a.attname, e.enumlabel FROM pg_catalog.pg_attribute a \
              JOIN pg_catalog.pg_class c ON c.oid = a.attrelid \
@@ -144,13 +123,8 @@ impl ReflectionHooks for PostgresDialect {
              JOIN pg_catalog.pg_enum e ON e.enumtypid = a.atttypid \
              WHERE n.nspname = $1 AND c.relname = $2 AND a.attnum > 0 AND NOT a.attisdropped \
              ORDER BY a.attnum, e.enumsortorder",
-            schema,
-            table,
-        )?
-        .iter()
-        .map(|r| Ok((r.get::<String>(0)?, r.get::<String>(1)?)))
-        .collect::<Result<Vec<_>>>()?;
-        let labels = group_columns(labels);
+            &[schema, table],
+        )?)?;
         columns
             .iter()
             .map(|r| {
@@ -224,31 +198,24 @@ impl ReflectionHooks for PostgresDialect {
              WHERE n.nspname = $1 AND c.relname = $2 AND con.contype = 'f' \
              ORDER BY con.conname, k.ord"
         );
-        let mut fks: Vec<ReflectedForeignKey> = Vec::new();
-        for r in rows(conn, &sql, schema, table)? {
-            let name: String = r.get(0)?;
-            let column: String = r.get(3)?;
-            let referred_column: String = r.get(4)?;
-            match fks.last_mut() {
-                Some(fk) if fk.name.as_deref() == Some(name.as_str()) => {
-                    fk.columns.push(column);
-                    fk.referred_columns.push(referred_column);
-                }
-                _ => {
-                    let referred_schema: String = r.get(1)?;
-                    fks.push(ReflectedForeignKey {
-                        name: Some(name),
-                        columns: vec![column],
-                        referred_schema: (referred_schema != schema).then_some(referred_schema),
-                        referred_table: r.get(2)?,
-                        referred_columns: vec![referred_column],
-                        ondelete: action(&r.get::<String>(5)?),
-                        onupdate: action(&r.get::<String>(6)?),
-                    });
-                }
-            }
-        }
-        Ok(fks)
+        let parts = catalog_rows(conn, &sql, &[schema, table])?
+            .iter()
+            .map(|r| {
+                let name: String = r.get(0)?;
+                let referred_schema: String = r.get(1)?;
+                let part = ReflectedForeignKey {
+                    name: Some(name.clone()),
+                    columns: vec![r.get(3)?],
+                    referred_schema: (referred_schema != schema).then_some(referred_schema),
+                    referred_table: r.get(2)?,
+                    referred_columns: vec![r.get(4)?],
+                    ondelete: action(&r.get::<String>(5)?),
+                    onupdate: action(&r.get::<String>(6)?),
+                };
+                Ok((name, part))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(merge_foreign_keys(parts))
     }
 
     fn indexes(
@@ -258,7 +225,7 @@ impl ReflectionHooks for PostgresDialect {
         table: &str,
     ) -> Result<Vec<ReflectedIndex>> {
         // attname is NULL for an expression; such indexes are left out below.
-        let found = rows(
+        let found = catalog_rows(
             conn,
             "SELECT i.relname, ix.indisunique, a.attname \
              FROM pg_catalog.pg_index ix \
@@ -272,8 +239,7 @@ impl ReflectionHooks for PostgresDialect {
                  WHERE con.conindid = ix.indexrelid AND con.conrelid = ix.indrelid \
                  AND con.contype IN ('p', 'u', 'x')) \
              ORDER BY i.relname, k.ord",
-            schema,
-            table,
+            &[schema, table],
         )?;
         let mut indexes: Vec<ReflectedIndex> = Vec::new();
         for r in found {
@@ -297,13 +263,7 @@ impl ReflectionHooks for PostgresDialect {
         schema: &str,
         table: &str,
     ) -> Result<Vec<ReflectedUnique>> {
-        Ok(constraint_columns(conn, schema, table, "u")?
-            .into_iter()
-            .map(|(name, columns)| ReflectedUnique {
-                name: Some(name),
-                columns,
-            })
-            .collect())
+        Ok(named_uniques(constraint_columns(conn, schema, table, "u")?))
     }
 
     fn check_constraints(
@@ -316,7 +276,7 @@ impl ReflectionHooks for PostgresDialect {
             "SELECT con.conname, pg_catalog.pg_get_constraintdef(con.oid) {CONSTRAINT_OF_TABLE} \
              WHERE n.nspname = $1 AND c.relname = $2 AND con.contype = 'c'"
         );
-        rows(conn, &sql, schema, table)?
+        catalog_rows(conn, &sql, &[schema, table])?
             .iter()
             .map(|r| {
                 let definition: String = r.get(1)?;
@@ -334,18 +294,13 @@ impl ReflectionHooks for PostgresDialect {
         schema: &str,
         table: &str,
     ) -> Result<Option<String>> {
-        Ok(rows(
+        first_text(&catalog_rows(
             conn,
             "SELECT pg_catalog.obj_description(c.oid, 'pg_class') FROM pg_catalog.pg_class c \
              JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
              WHERE n.nspname = $1 AND c.relname = $2",
-            schema,
-            table,
-        )?
-        .first()
-        .map(|r| r.get::<Option<String>>(0))
-        .transpose()?
-        .flatten())
+            &[schema, table],
+        )?)
     }
 }
 
@@ -378,6 +333,11 @@ mod tests {
             SqlType::Custom("timestamp(3) without time zone".into())
         );
         assert_eq!(map_type("json"), SqlType::Custom("json".into()));
+        // An array of a type with arguments is not that type.
+        assert_eq!(
+            map_type("character varying(50)[]"),
+            SqlType::Custom("character varying(50)[]".into())
+        );
         assert_eq!(check_condition("CHECK ((qty > 0))"), "(qty > 0)");
         assert_eq!(check_condition("CHECK ((qty > 0)) NOT VALID"), "(qty > 0)");
     }

@@ -9,20 +9,15 @@
 use super::table_sql::{parse_constraints, ParsedConstraint, ParsedKind};
 use super::SqliteDialect;
 use crate::dialect::Dialect;
-use crate::engine::{Connection, Row};
+use crate::engine::Connection;
 use crate::error::Result;
 use crate::schema::ddl::DdlHooks;
 use crate::schema::reflect::{
-    referential_action, ReflectedCheck, ReflectedColumn, ReflectedForeignKey, ReflectedIndex,
-    ReflectedPrimaryKey, ReflectedUnique, ReflectionHooks,
+    catalog_rows, first_text, merge_foreign_keys, referential_action, type_arguments,
+    ReflectedCheck, ReflectedColumn, ReflectedForeignKey, ReflectedIndex, ReflectedPrimaryKey,
+    ReflectedUnique, ReflectionHooks,
 };
 use crate::types::SqlType;
-use crate::value::Value;
-
-fn rows(conn: &mut Connection, sql: &str, params: &[&str]) -> Result<Vec<Row>> {
-    let params: Vec<Value> = params.iter().map(|p| Value::from(*p)).collect();
-    Ok(conn.exec_driver_sql(sql, &params)?.into_rows())
-}
 
 /// Whether two SQLite identifiers name the same thing (SQLite compares them without ASCII
 /// case).
@@ -37,18 +32,8 @@ fn same_list(a: &[String], b: &[String]) -> bool {
 /// The retort type a declared type stands for, before checking that it renders back.
 fn candidate(declared: &str) -> Option<SqlType> {
     let upper = declared.trim().to_ascii_uppercase();
-    let (base, args) = match upper.split_once('(') {
-        Some((base, rest)) => (base.trim(), Some(rest.strip_suffix(')')?)),
-        None => (upper.as_str(), None),
-    };
-    let numbers: Vec<u32> = match args {
-        Some(a) => a
-            .split(',')
-            .map(|n| n.trim().parse().ok())
-            .collect::<Option<_>>()?,
-        None => Vec::new(),
-    };
-    Some(match (base, numbers.as_slice()) {
+    let (base, numbers) = type_arguments(&upper)?;
+    Some(match (base.trim(), numbers.as_slice()) {
         ("INTEGER", []) => SqlType::Integer,
         ("SMALLINT", []) => SqlType::SmallInteger,
         ("BIGINT", []) => SqlType::BigInteger,
@@ -104,17 +89,13 @@ impl SqliteDialect {
         let mut sql = String::from("SELECT sql FROM ");
         self.quote_identifier(schema, &mut sql);
         sql.push_str(".sqlite_master WHERE type = 'table' AND name = ?");
-        let text: Option<String> = rows(conn, &sql, &[table])?
-            .first()
-            .map(|r| r.get::<Option<String>>(0))
-            .transpose()?
-            .flatten();
+        let text = first_text(&catalog_rows(conn, &sql, &[table])?)?;
         Ok(text.map(|t| parse_constraints(&t)).unwrap_or_default())
     }
 
     /// The primary-key columns of `table`, in key order.
     fn pk_columns(&self, conn: &mut Connection, schema: &str, table: &str) -> Result<Vec<String>> {
-        rows(
+        catalog_rows(
             conn,
             "SELECT name FROM pragma_table_info(?, ?) WHERE pk > 0 ORDER BY pk",
             &[table, schema],
@@ -133,7 +114,7 @@ impl SqliteDialect {
         table: &str,
         origin: &str,
     ) -> Result<Vec<(String, bool, Vec<String>)>> {
-        let list = rows(
+        let list = catalog_rows(
             conn,
             "SELECT name, \"unique\" FROM pragma_index_list(?, ?) WHERE origin = ?",
             &[table, schema, origin],
@@ -141,7 +122,7 @@ impl SqliteDialect {
         let mut out = Vec::new();
         for r in list {
             let name: String = r.get(0)?;
-            let columns: Vec<Option<String>> = rows(
+            let columns: Vec<Option<String>> = catalog_rows(
                 conn,
                 "SELECT name FROM pragma_index_info(?, ?) ORDER BY seqno",
                 &[&name, schema],
@@ -178,7 +159,7 @@ impl ReflectionHooks for SqliteDialect {
         schema: &str,
         table: &str,
     ) -> Result<Vec<ReflectedColumn>> {
-        let found = rows(
+        let found = catalog_rows(
             conn,
             "SELECT name, type, \"notnull\", dflt_value, pk FROM pragma_table_info(?, ?) \
              ORDER BY cid",
@@ -235,39 +216,32 @@ impl ReflectionHooks for SqliteDialect {
         schema: &str,
         table: &str,
     ) -> Result<Vec<ReflectedForeignKey>> {
-        let found = rows(
+        let found = catalog_rows(
             conn,
             "SELECT id, \"table\", \"from\", \"to\", on_delete, on_update \
              FROM pragma_foreign_key_list(?, ?) ORDER BY id, seq",
             &[table, schema],
         )?;
         let parsed = self.parsed(conn, schema, table)?;
-        let mut keys: Vec<(i64, ReflectedForeignKey)> = Vec::new();
-        for r in found {
-            let id: i64 = r.get(0)?;
-            let column: String = r.get(2)?;
-            let referred: Option<String> = r.get(3)?;
-            match keys.last_mut() {
-                Some((last, fk)) if *last == id => {
-                    fk.columns.push(column);
-                    fk.referred_columns.extend(referred);
-                }
-                _ => keys.push((
-                    id,
-                    ReflectedForeignKey {
-                        name: None,
-                        columns: vec![column],
-                        referred_schema: None,
-                        referred_table: r.get(1)?,
-                        referred_columns: referred.into_iter().collect(),
-                        ondelete: referential_action(&r.get::<String>(4)?),
-                        onupdate: referential_action(&r.get::<String>(5)?),
-                    },
-                )),
-            }
-        }
+        let parts = found
+            .iter()
+            .map(|r| {
+                let part = ReflectedForeignKey {
+                    name: None,
+                    columns: vec![r.get(2)?],
+                    referred_schema: None,
+                    referred_table: r.get(1)?,
+                    // NULL where the key refers to the parent's primary key.
+                    referred_columns: r.get::<Option<String>>(3)?.into_iter().collect(),
+                    ondelete: referential_action(&r.get::<String>(4)?),
+                    onupdate: referential_action(&r.get::<String>(5)?),
+                };
+                Ok((r.get::<i64>(0)?, part))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let keys = merge_foreign_keys(parts);
         let mut fks = Vec::with_capacity(keys.len());
-        for (_, mut fk) in keys {
+        for mut fk in keys {
             // `REFERENCES parent` alone refers to the parent's primary key.
             if fk.referred_columns.len() != fk.columns.len() {
                 fk.referred_columns = self.pk_columns(conn, schema, &fk.referred_table)?;
