@@ -79,39 +79,53 @@ pub enum Error {
     Argument(String),
     /// A migration revision failed: which revision, which of its steps, and the error the
     /// step met (a database error keeps its kind: [`Error::kind`] and
-    /// [`Error::database_error`] look through this variant).
-    #[error("{}", migration_message(revision, direction, *step, *steps, source))]
-    Migration {
-        /// The failing revision's id.
-        revision: String,
-        /// `"upgrade"` or `"downgrade"`.
-        direction: &'static str,
-        /// The failing operation, counted from 1; 0 when the operations all ran and
-        /// recording the revision in the version table failed.
-        step: usize,
-        /// How many operations the revision has.
-        steps: usize,
-        /// The statement that failed, when one had been sent.
-        sql: Option<String>,
-        /// What went wrong.
-        source: Box<Error>,
-    },
+    /// [`Error::database_error`] look through this variant). Boxed, so that every `Result`
+    /// in the hot paths stays as small as it was.
+    #[error("{0}")]
+    Migration(Box<MigrationError>),
 }
 
-fn migration_message(
-    revision: &str,
-    direction: &str,
-    step: usize,
-    steps: usize,
-    source: &Error,
-) -> String {
-    if step == 0 {
-        format!(
-            "MigrationError: {direction} of revision {revision}: recording it in the version \
-             table failed: {source}"
-        )
-    } else {
-        format!("MigrationError: {direction} of revision {revision} failed at step {step} of {steps}: {source}")
+/// What [`Error::Migration`] says about a failed revision.
+#[derive(Debug)]
+pub struct MigrationError {
+    /// The failing revision's id.
+    pub revision: String,
+    /// `"upgrade"` or `"downgrade"`.
+    pub direction: &'static str,
+    /// The failing operation, counted from 1; 0 when the operations all ran and recording
+    /// the revision in the version table failed.
+    pub step: usize,
+    /// How many operations the revision has.
+    pub steps: usize,
+    /// The statement that failed, when one had been sent.
+    pub sql: Option<String>,
+    /// What went wrong.
+    pub source: Error,
+}
+
+impl fmt::Display for MigrationError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let MigrationError {
+            revision,
+            direction,
+            step,
+            steps,
+            source,
+            ..
+        } = self;
+        if *step == 0 {
+            write!(
+                f,
+                "MigrationError: {direction} of revision {revision}: recording it in the \
+                 version table failed: {source}"
+            )
+        } else {
+            write!(
+                f,
+                "MigrationError: {direction} of revision {revision} failed at step {step} of \
+                 {steps}: {source}"
+            )
+        }
     }
 }
 
@@ -124,7 +138,7 @@ impl Error {
             | Error::Programming(e)
             | Error::Data(e)
             | Error::Database(e) => Some(e),
-            Error::Migration { source, .. } => source.database_error(),
+            Error::Migration(failure) => failure.source.database_error(),
             _ => None,
         }
     }
@@ -470,5 +484,21 @@ impl std::error::Error for DatabaseError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         let source: &(dyn std::error::Error + 'static) = self.0.source.as_deref()?;
         Some(source)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Error;
+
+    /// Every `Result` in retort carries an `Error`: a large variant would make all of them
+    /// larger, on the hot paths too. Variants with much to say box it.
+    #[test]
+    fn the_error_stays_small() {
+        assert!(
+            std::mem::size_of::<Error>() <= 32,
+            "Error is {} bytes",
+            std::mem::size_of::<Error>()
+        );
     }
 }

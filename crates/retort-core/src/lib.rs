@@ -18,5 +18,5 @@ pub use engine::{
     create_engine, create_engine_with, Engine, EngineBuilder, EngineOptions, Inspector,
     IsolationLevel,
 };
-pub use error::{DatabaseError, Error, ErrorKind, Result};
+pub use error::{DatabaseError, Error, ErrorKind, MigrationError, Result};
 pub use value::Value;

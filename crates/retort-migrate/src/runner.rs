@@ -35,7 +35,7 @@ use std::path::{Path, PathBuf};
 use retort_core::dialect::Dialect;
 use retort_core::schema::ddl::has_enum_type;
 use retort_core::schema::{DdlStatement, MetaData, ReflectedTable};
-use retort_core::{Connection, Engine, Error, Result};
+use retort_core::{Connection, Engine, Error, MigrationError, Result};
 
 use crate::graph::{RevisionGraph, Target};
 use crate::ops::{Operation, TableName};
@@ -293,13 +293,15 @@ impl Migrator {
         let d = conn.dialect_ref();
         let operations = operations(rev, direction);
         let steps = operations.len();
-        let fail = |step: usize, sql: Option<&str>, e: Error| Error::Migration {
-            revision: rev.id.into(),
-            direction: direction.as_str(),
-            step,
-            steps,
-            sql: sql.map(String::from),
-            source: Box::new(e),
+        let fail = |step: usize, sql: Option<&str>, e: Error| {
+            Error::Migration(Box::new(MigrationError {
+                revision: rev.id.into(),
+                direction: direction.as_str(),
+                step,
+                steps,
+                sql: sql.map(String::from),
+                source: e,
+            }))
         };
         for (i, op) in operations.iter().enumerate() {
             let statements = render::operation_sql(&*d, op, &mut LiveSource { conn })

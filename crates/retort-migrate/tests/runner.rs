@@ -174,19 +174,12 @@ fn a_failing_revision_leaves_the_last_good_one() {
         let m = Migrator::new(vec![USERS, BROKEN]);
         let e = m.upgrade(engine, "head").unwrap_err();
         match &e {
-            Error::Migration {
-                revision,
-                direction,
-                step,
-                steps,
-                sql,
-                ..
-            } => {
-                assert_eq!(revision, "d4e5f6a7b8c9");
-                assert_eq!(*direction, "upgrade");
-                assert_eq!((*step, *steps), (2, 2));
+            Error::Migration(failure) => {
+                assert_eq!(failure.revision, "d4e5f6a7b8c9");
+                assert_eq!(failure.direction, "upgrade");
+                assert_eq!((failure.step, failure.steps), (2, 2));
                 assert_eq!(
-                    sql.as_deref(),
+                    failure.sql.as_deref(),
                     Some("INSERT INTO no_such_table (id) VALUES (1)")
                 );
             }
