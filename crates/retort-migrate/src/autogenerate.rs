@@ -31,6 +31,7 @@ use retort_core::schema::{
 use retort_core::types::SqlType;
 use retort_core::{Engine, Error, Result};
 
+use crate::batch::{default_sql, strings};
 use crate::ops::{AlterColumn, Operation, TableDef, TableName};
 use crate::runner::Migrator;
 
@@ -397,7 +398,10 @@ fn compare_column(
     if !autoincrement {
         let wanted = model
             .get_server_default()
-            .map(|default| default_sql(d, default));
+            // A default the dialect cannot write never equals one the database has.
+            .map(|default| {
+                default_sql(d, default).unwrap_or_else(|e| format!("unrenderable: {e}"))
+            });
         let same = match (&wanted, &found.server_default) {
             (None, None) => true,
             (Some(wanted), Some(found)) => same_default(wanted, found),
@@ -450,8 +454,6 @@ fn compare_foreign_keys(
             action(onupdate),
         )
     };
-    let strings =
-        |names: &[std::sync::Arc<str>]| names.iter().map(|n| n.to_string()).collect::<Vec<_>>();
     let model_keys: Vec<(Signature, &ForeignKeyConstraint)> = model
         .foreign_keys()
         .map(|fk| {
@@ -588,8 +590,6 @@ fn compare_indexes(
     changes: &mut Vec<Change>,
     adds: &mut Vec<Change>,
 ) {
-    let strings =
-        |names: &[std::sync::Arc<str>]| names.iter().map(|n| n.to_string()).collect::<Vec<_>>();
     let reflected_index = |ix: &retort_core::schema::ReflectedIndex| {
         let index = Index::new(ix.name.as_str(), ix.columns.iter().map(String::as_str));
         if ix.unique {
@@ -767,19 +767,6 @@ fn rendered_type(d: &dyn Dialect, ty: &SqlType, autoincrement: bool) -> String {
             .replace(", ", ","),
         // A type the dialect cannot write never equals one it can.
         Err(e) => format!("unrenderable: {e}"),
-    }
-}
-
-fn default_sql(d: &dyn Dialect, default: &ServerDefault) -> String {
-    match default {
-        ServerDefault::Text(sql) => sql.to_string(),
-        ServerDefault::Value(v) => {
-            let mut out = String::new();
-            match d.default_literal(d, v, &mut out) {
-                Ok(()) => out,
-                Err(e) => format!("unrenderable: {e}"),
-            }
-        }
     }
 }
 

@@ -446,21 +446,25 @@ fn quoted_list(d: &dyn Dialect, names: &[&str]) -> String {
     out
 }
 
-fn strings(columns: &[std::sync::Arc<str>]) -> Vec<String> {
+/// Column names as plain strings, the form reflected descriptions hold them in.
+pub(crate) fn strings(columns: &[std::sync::Arc<str>]) -> Vec<String> {
     columns.iter().map(|c| c.to_string()).collect()
 }
 
-/// A server default as the SQL text a reflected column carries.
-fn default_text(d: &dyn Dialect, default: Option<&ServerDefault>) -> Result<Option<String>> {
+/// A server default as SQL text: the form a reflected column carries it in.
+pub(crate) fn default_sql(d: &dyn Dialect, default: &ServerDefault) -> Result<String> {
     Ok(match default {
-        None => None,
-        Some(ServerDefault::Text(text)) => Some(text.to_string()),
-        Some(ServerDefault::Value(value)) => {
+        ServerDefault::Text(text) => text.to_string(),
+        ServerDefault::Value(value) => {
             let mut out = String::new();
             d.default_literal(d, value, &mut out)?;
-            Some(out)
+            out
         }
     })
+}
+
+fn default_text(d: &dyn Dialect, default: Option<&ServerDefault>) -> Result<Option<String>> {
+    default.map(|default| default_sql(d, default)).transpose()
 }
 
 /// A piece of SQL text: a name, bare or quoted, or anything else (string literals
