@@ -496,9 +496,9 @@ mod tests {
     #[test]
     fn the_error_stays_small() {
         assert!(
-            std::mem::size_of::<Error>() <= 32,
+            size_of::<Error>() <= 32,
             "Error is {} bytes",
-            std::mem::size_of::<Error>()
+            size_of::<Error>()
         );
     }
 }

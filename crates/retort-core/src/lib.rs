@@ -2,6 +2,7 @@
 //! compiled per dialect, and one error type, in the spirit of SQLAlchemy Core.
 
 #![warn(missing_docs)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod dialect;
 pub mod engine;

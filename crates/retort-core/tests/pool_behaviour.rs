@@ -234,7 +234,7 @@ fn engine_is_shared_across_threads() {
 
 #[test]
 fn in_memory_sqlite_has_one_shared_connection() {
-    let engine = retort_core::Engine::builder("sqlite://")
+    let engine = Engine::builder("sqlite://")
         .pool_size(5)
         .pool_timeout(Duration::from_millis(200))
         .build()
@@ -307,10 +307,7 @@ fn connect_failures_are_reported_at_once_with_their_kind() {
         "postgresql://postgres@127.0.0.1:1/test",
         "mysql://root@127.0.0.1:1/test",
     ] {
-        let engine = retort_core::Engine::builder(url)
-            .pool_timeout(timeout)
-            .build()
-            .unwrap();
+        let engine = Engine::builder(url).pool_timeout(timeout).build().unwrap();
         let start = Instant::now();
         let err = engine.connect().unwrap_err();
         assert!(
@@ -335,10 +332,7 @@ fn connect_failures_are_reported_at_once_with_their_kind() {
             .url()
             .clone()
             .with_database(Some("retort_no_such_database"));
-        let engine = retort_core::Engine::builder(url)
-            .pool_timeout(timeout)
-            .build()
-            .unwrap();
+        let engine = Engine::builder(url).pool_timeout(timeout).build().unwrap();
         let start = Instant::now();
         let err = engine.connect().unwrap_err();
         assert!(start.elapsed() < Duration::from_secs(5));

@@ -384,7 +384,7 @@ fn conversion_errors_name_the_column_its_position_and_the_rust_type() {
         assert!(msg.contains("index 1"), "{msg}");
         assert!(msg.contains("i32"), "{msg}");
         assert!(msg.contains("old"), "{msg}");
-        let err = row.get::<Option<chrono::NaiveDate>>(1).unwrap_err();
+        let err = row.get::<Option<NaiveDate>>(1).unwrap_err();
         assert!(err.to_string().contains("Option<NaiveDate>"), "{err}");
         // Tuples name the column too.
         let row = conn

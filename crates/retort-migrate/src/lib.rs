@@ -8,6 +8,7 @@
 //! models' metadata to [`Migrator::run_cli`].
 
 #![warn(missing_docs)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod autogenerate;
 pub mod batch;

@@ -3,6 +3,7 @@
 //! unit of work.
 
 #![warn(missing_docs)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod attr;
 mod dependency;

@@ -8,7 +8,7 @@
 
 use retort::prelude::*;
 
-fn main() -> retort::Result<()> {
+fn main() -> Result<()> {
     let url = std::env::args()
         .nth(1)
         .unwrap_or_else(|| "sqlite://".into());

@@ -77,7 +77,7 @@ impl std::fmt::Display for User {
     }
 }
 
-fn main() -> retort::Result<()> {
+fn main() -> Result<()> {
     // --- Engine ------------------------------------------------------------------------
     // create_engine('sqlite:///example.db')
     let url = std::env::args()

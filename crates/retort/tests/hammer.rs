@@ -77,7 +77,7 @@ fn hammer(engine: &Engine, counters: &Table, owner: i32) -> Tally {
         let mut inserted = Vec::new();
         let mut updated = Vec::new();
         let abandon = rng.below(8) == 0;
-        let mut work = || -> retort::Result<()> {
+        let mut work = || -> Result<()> {
             for _ in 0..=rng.below(3) {
                 next_seq += 1;
                 let row = session.add(Hammered {

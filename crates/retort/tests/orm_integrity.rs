@@ -284,7 +284,7 @@ fn two_loaded_users(db: &retort_testkit::TestDb) -> (Session, Obj<User>, Obj<Use
 fn a_core_update_through_the_session_refreshes_the_objects_it_changes() {
     for_each_backend(|db| {
         let (session, alice, bob, capture) = two_loaded_users(db);
-        let users = retort::core::sql::table("users");
+        let users = table("users");
         session
             .execute(
                 &update(&users)
@@ -304,7 +304,7 @@ fn a_core_update_through_the_session_refreshes_the_objects_it_changes() {
 fn a_core_delete_through_the_session_marks_the_objects_it_deletes() {
     for_each_backend(|db| {
         let (session, alice, bob, capture) = two_loaded_users(db);
-        let users = retort::core::sql::table("users");
+        let users = table("users");
         session
             .execute(&delete(&users).where_(users.c("age").gt(35)))
             .unwrap();
@@ -327,7 +327,7 @@ fn a_core_delete_through_the_session_marks_the_objects_it_deletes() {
 fn a_core_delete_undone_by_rollback_brings_the_object_back() {
     for_each_backend(|db| {
         let (session, _alice, bob, _capture) = two_loaded_users(db);
-        let users = retort::core::sql::table("users");
+        let users = table("users");
         session
             .execute(&delete(&users).where_(users.c("name").eq("bob")))
             .unwrap();
@@ -360,7 +360,7 @@ fn the_orm_bulk_update_expires_only_the_objects_it_matches() {
 fn an_update_that_moves_a_key_detaches_the_object_instead_of_reloading_another_row() {
     for_each_backend(|db| {
         let (session, alice, _bob, _capture) = two_loaded_users(db);
-        let users = retort::core::sql::table("users");
+        let users = table("users");
         session
             .execute(&update(&users).set("id", 100).where_(users.c("id").eq(1)))
             .unwrap();
@@ -380,7 +380,7 @@ fn an_unflushed_change_survives_a_core_update_of_its_row() {
         let session = sessionmaker(db.engine()).autoflush(false).session();
         let alice = session.get::<User>(1).unwrap().unwrap();
         alice.write().unwrap().name = Some("alicia".into());
-        let users = retort::core::sql::table("users");
+        let users = table("users");
         session
             .execute(&update(&users).set("age", 31).where_(users.c("id").eq(1)))
             .unwrap();

@@ -69,7 +69,7 @@ pub struct Boat {
     pub dock_id: Option<i64>,
 }
 
-fn error_of(result: retort::Result<impl Sized>) -> String {
+fn error_of(result: Result<impl Sized>) -> String {
     match result {
         Ok(_) => panic!("the configure step accepted a broken relationship"),
         Err(err) => {

@@ -15,7 +15,7 @@ use retort_testkit::{for_each_backend, TestDb};
 /// "orphan" with no author; tags sf (1), classic (2) and unused (3), with a1: sf, classic;
 /// b1: sf; a2: classic. Nodes: root (1) with child1 (2) and child2 (3); grandchild (4)
 /// under child1.
-fn seed(db: &TestDb) -> retort::orm::Registry {
+fn seed(db: &TestDb) -> Registry {
     let registry = create_all(db);
     let checker = Checker::new(db);
     let text = |s: &str| Value::Text(s.into());

@@ -42,6 +42,6 @@ pub struct Post {
 }
 
 /// The metadata of every model above: what the migrations bring the database to.
-pub fn metadata() -> retort::Result<MetaData> {
+pub fn metadata() -> Result<MetaData> {
     Base::metadata()
 }

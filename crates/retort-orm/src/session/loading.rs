@@ -347,7 +347,7 @@ impl SessionShared {
         let rows = self.execute(&mut state, stmt)?.into_rows();
         state.identity.reserve(rows.len());
         let mut objs = Vec::with_capacity(rows.len());
-        let mut seen = std::collections::HashSet::new();
+        let mut seen = HashSet::new();
         for row in rows {
             let obj = self.hydrate::<M>(&mut state, row.into_values())?;
             if !unique || seen.insert(obj.handle().addr()) {
