@@ -63,61 +63,10 @@ impl Key {
     }
 }
 
-/// A fast, non-cryptographic hasher (the multiply-rotate scheme rustc uses for its own maps).
-/// Identity keys are mostly integers, where SipHash dominated the cost of loading rows.
-#[derive(Default, Clone, Copy)]
-pub(crate) struct FastHasher {
-    hash: u64,
-}
-
-impl FastHasher {
-    const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
-
-    fn add(&mut self, word: u64) {
-        self.hash = (self.hash.rotate_left(5) ^ word).wrapping_mul(Self::SEED);
-    }
-}
-
-impl Hasher for FastHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for chunk in &mut chunks {
-            let mut word = [0u8; 8];
-            word.copy_from_slice(chunk);
-            self.add(u64::from_le_bytes(word));
-        }
-        let rest = chunks.remainder();
-        if !rest.is_empty() {
-            let mut word = [0u8; 8];
-            word[..rest.len()].copy_from_slice(rest);
-            self.add(u64::from_le_bytes(word));
-        }
-    }
-
-    fn write_u8(&mut self, i: u8) {
-        self.add(u64::from(i));
-    }
-
-    fn write_u32(&mut self, i: u32) {
-        self.add(u64::from(i));
-    }
-
-    fn write_u64(&mut self, i: u64) {
-        self.add(i);
-    }
-
-    fn write_usize(&mut self, i: usize) {
-        self.add(i as u64);
-    }
-
-    fn write_i64(&mut self, i: i64) {
-        self.add(i as u64);
-    }
-
-    fn finish(&self) -> u64 {
-        self.hash
-    }
-}
+/// The hasher of the identity map and of the loaders' maps keyed by identity: rustc's own
+/// fast, non-cryptographic hash (`rustc-hash`). Identity keys are mostly integers, where
+/// SipHash dominated the cost of loading rows.
+pub(crate) type FastHasher = rustc_hash::FxHasher;
 
 /// What the identity map is keyed by: the model type and the primary key.
 #[derive(Debug, Clone, PartialEq, Eq)]

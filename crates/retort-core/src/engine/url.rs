@@ -32,6 +32,8 @@
 use std::fmt;
 use std::str::FromStr;
 
+use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+
 use crate::error::{Error, Result};
 
 /// A parsed database URL.
@@ -195,14 +197,14 @@ impl Url {
         let mut out = format!("{}://", self.drivername);
         if self.username.is_some() || self.password.is_some() {
             if let Some(user) = &self.username {
-                encode_into(user, b"", &mut out);
+                encode_into(user, COMPONENT, &mut out);
             }
             if let Some(password) = &self.password {
                 out.push(':');
                 if hide_password {
                     out.push_str("***");
                 } else {
-                    encode_into(password, b"", &mut out);
+                    encode_into(password, COMPONENT, &mut out);
                 }
             }
             out.push('@');
@@ -213,7 +215,7 @@ impl Url {
                 out.push_str(host);
                 out.push(']');
             } else {
-                encode_into(host, b"", &mut out);
+                encode_into(host, COMPONENT, &mut out);
             }
         }
         if let Some(port) = self.port {
@@ -222,13 +224,13 @@ impl Url {
         }
         if let Some(database) = &self.database {
             out.push('/');
-            encode_into(database, b"/:", &mut out);
+            encode_into(database, DATABASE_PATH, &mut out);
         }
         for (i, (key, value)) in self.query.iter().enumerate() {
             out.push(if i == 0 { '?' } else { '&' });
-            encode_into(key, b"", &mut out);
+            encode_into(key, COMPONENT, &mut out);
             out.push('=');
-            encode_into(value, b"", &mut out);
+            encode_into(value, COMPONENT, &mut out);
         }
         out
     }
@@ -337,45 +339,42 @@ fn parse_query(query: &str) -> Result<Vec<(String, String)>> {
         .collect()
 }
 
+/// What is percent-encoded in a URL part: everything but RFC 3986's unreserved characters.
+const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// The database part keeps its `/` and `:` as they are (SQLite file paths).
+const DATABASE_PATH: &AsciiSet = &COMPONENT.remove(b'/').remove(b':');
+
 /// Decodes `%XX` escapes; `what` names the URL part in the error.
 fn decode(s: &str, what: &str) -> Result<String> {
-    if !s.contains('%') {
-        return Ok(s.to_owned());
-    }
+    // percent-encoding passes a malformed escape through unchanged; in a URL one is nearly
+    // always a `%` that should have been written `%25` (in a password, say), so it is
+    // refused here rather than kept as a literal `%`.
     let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = bytes
+    let malformed = bytes.iter().enumerate().any(|(i, &b)| {
+        b == b'%'
+            && !bytes
                 .get(i + 1..i + 3)
-                .and_then(|h| std::str::from_utf8(h).ok())
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-                .ok_or_else(|| {
-                    Error::Url(format!(
-                        "invalid percent-encoding in the {what} (a '%' must be followed by two hex digits)"
-                    ))
-                })?;
-            out.push(hex);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
+                .is_some_and(|hex| hex.iter().all(u8::is_ascii_hexdigit))
+    });
+    if malformed {
+        return Err(Error::Url(format!(
+            "invalid percent-encoding in the {what} (a '%' must be followed by two hex digits)"
+        )));
     }
-    String::from_utf8(out).map_err(|_| Error::Url(format!("the {what} does not decode to UTF-8")))
+    percent_decode_str(s)
+        .decode_utf8()
+        .map(|decoded| decoded.into_owned())
+        .map_err(|_| Error::Url(format!("the {what} does not decode to UTF-8")))
 }
 
-/// Percent-encodes everything but unreserved characters and those in `keep`.
-fn encode_into(s: &str, keep: &[u8], out: &mut String) {
-    for &b in s.as_bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') || keep.contains(&b)
-        {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
+/// Appends `s`, percent-encoding the bytes in `set`.
+fn encode_into(s: &str, set: &'static AsciiSet, out: &mut String) {
+    out.extend(utf8_percent_encode(s, set));
 }
 
 #[cfg(test)]
@@ -389,9 +388,26 @@ mod tests {
     }
 
     #[test]
+    fn decode_rejects_a_sign_where_a_hex_digit_belongs() {
+        // `u8::from_str_radix` reads "+1" as 1: the hand-written decoder turned "%+1" into
+        // a control character.
+        assert!(decode("ti%+1ger", "password").is_err());
+        assert!(Url::parse("postgresql://scott:ti%+1ger@db/app").is_err());
+    }
+
+    #[test]
+    fn decode_joins_escaped_utf8() {
+        assert_eq!(decode("caf%C3%A9", "database").unwrap(), "café");
+        assert!(decode("caf%C3", "database").is_err());
+    }
+
+    #[test]
     fn encode_keeps_unreserved() {
         let mut s = String::new();
-        encode_into("a b/@:", b"/", &mut s);
-        assert_eq!(s, "a%20b/%40%3A");
+        encode_into("a b/@:~é", COMPONENT, &mut s);
+        assert_eq!(s, "a%20b%2F%40%3A~%C3%A9");
+        s.clear();
+        encode_into("a b/@:", DATABASE_PATH, &mut s);
+        assert_eq!(s, "a%20b/%40:");
     }
 }
