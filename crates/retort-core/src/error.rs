@@ -20,6 +20,13 @@ use std::time::Duration;
 
 use crate::value::Value;
 
+/// The release an application names in its `Cargo.toml` (`0.1` for 0.1.x).
+const RELEASE: &str = concat!(
+    env!("CARGO_PKG_VERSION_MAJOR"),
+    ".",
+    env!("CARGO_PKG_VERSION_MINOR")
+);
+
 /// The result type used throughout retort.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -49,6 +56,19 @@ pub enum Error {
     /// A URL given to `create_engine` could not be understood.
     #[error("ArgumentError: invalid database URL: {0}")]
     Url(String),
+    /// A URL names a database whose driver this build leaves out: retort was compiled
+    /// without that backend's cargo feature. The message gives the `Cargo.toml` line that
+    /// turns it on.
+    #[error(
+        "NoSuchModuleError: retort was built without its `{feature}` feature, which this \
+         database URL needs; turn it on in Cargo.toml: \
+         retort = {{ version = \"{}\", features = [\"{feature}\"] }}",
+        RELEASE
+    )]
+    BackendNotCompiled {
+        /// The cargo feature that compiles the driver: `sqlite`, `postgres` or `mysql`.
+        feature: &'static str,
+    },
     /// A statement could not be compiled for the dialect (an unknown column, a construct the
     /// database lacks).
     #[error("CompileError: {0}")]

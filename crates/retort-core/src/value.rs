@@ -475,7 +475,8 @@ mod decimal {
     }
 }
 
-#[cfg(feature = "decimal")]
+// The PostgreSQL and MySQL drivers read NUMERIC text through it.
+#[cfg(all(feature = "decimal", any(feature = "postgres", feature = "mysql")))]
 pub(crate) use decimal::parse_exact;
 
 #[cfg(feature = "uuid")]

@@ -36,6 +36,46 @@
 //! # Ok(()) }
 //! ```
 
+//! # Choosing backends and types
+//!
+//! Each database's driver is a cargo feature; the dialects (SQL, DDL, reflection queries)
+//! are always compiled, so `--sql` migration scripts and [`core::sql`] statements render for
+//! any database. A URL whose backend is left out fails in [`create_engine`] with
+//! [`Error::BackendNotCompiled`], which names the feature.
+//!
+//! | feature | default | brings |
+//! |---|---|---|
+//! | `sqlite` | yes | the SQLite driver (`rusqlite`, with SQLite compiled in: no server, no system library) |
+//! | `postgres` | no | the PostgreSQL driver (`postgres`) |
+//! | `mysql` | no | the MySQL / MariaDB driver (`mysql`) |
+//! | `chrono` | yes | date and time columns; re-exported as [`retort::chrono`](crate::chrono) |
+//! | `uuid` | yes | UUID columns; re-exported as [`retort::uuid`](crate::uuid) |
+//! | `json` | yes | JSON columns; re-exported as [`retort::serde_json`](crate::serde_json) |
+//! | `decimal` | yes | exact decimals; re-exported as [`retort::rust_decimal`](crate::rust_decimal) |
+//!
+//! ```toml
+//! # In [dependencies], one of:
+//! retort = { version = "0.1", features = ["postgres"] }   # SQLite and PostgreSQL
+//! retort = { version = "0.1", default-features = false, features = ["mysql", "chrono"] }
+//! ```
+//!
+//! Use the re-exported type crates rather than depending on them yourself, and the versions
+//! always agree:
+//!
+//! ```
+//! use retort::chrono::NaiveDate;
+//! use retort::prelude::*;
+//!
+//! #[derive(Model, Debug, Default)]
+//! #[retort(table = "events")]
+//! pub struct Event {
+//!     #[retort(primary_key)]
+//!     pub id: Option<i64>,
+//!     pub day: Option<NaiveDate>,
+//! }
+//! # let _ = Event::day;
+//! ```
+
 #![warn(missing_docs)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
@@ -109,6 +149,15 @@ pub use retort_orm as orm;
 /// assert_eq!(Account::email.name(), "email");
 /// ```
 pub use retort_macros::Model;
+
+#[cfg(feature = "chrono")]
+pub use retort_core::chrono;
+#[cfg(feature = "decimal")]
+pub use retort_core::rust_decimal;
+#[cfg(feature = "json")]
+pub use retort_core::serde_json;
+#[cfg(feature = "uuid")]
+pub use retort_core::uuid;
 
 pub use retort_core::{
     create_engine, create_engine_with, Connection, CursorResult, DatabaseError, Engine,

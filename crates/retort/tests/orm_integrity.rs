@@ -139,7 +139,7 @@ fn a_write_that_races_an_insert_is_flushed_next_time() {
 #[retort(table = "tokens")]
 pub struct Token {
     #[retort(primary_key, server_default = "made by the table's DDL below")]
-    pub id: Option<uuid::Uuid>,
+    pub id: Option<retort::uuid::Uuid>,
     #[retort(length = 20)]
     pub name: Option<String>,
 }

@@ -18,6 +18,30 @@ use crate::sql::compiler::SqlHooks;
 use crate::sql::literal::render_literal;
 use crate::value::Value;
 
+/// Implements [`DriverDialect`](crate::engine::driver::DriverDialect) for a dialect whose
+/// backend feature is off: its URLs are refused with [`Error::BackendNotCompiled`], which
+/// names the feature to turn on. The dialect's SQL still compiles.
+///
+/// [`Error::BackendNotCompiled`]: crate::Error::BackendNotCompiled
+#[cfg(not(all(feature = "sqlite", feature = "postgres", feature = "mysql")))]
+macro_rules! without_driver {
+    ($dialect:ty, $feature:literal) => {
+        impl $crate::engine::driver::DriverDialect for $dialect {
+            fn check_driver(&self) -> $crate::error::Result<()> {
+                Err($crate::error::Error::BackendNotCompiled { feature: $feature })
+            }
+
+            fn connect(
+                &self,
+                _url: &$crate::engine::url::Url,
+                _options: &$crate::engine::driver::ConnectOptions,
+            ) -> $crate::error::Result<Box<dyn $crate::engine::driver::DriverConnection>> {
+                Err($crate::error::Error::BackendNotCompiled { feature: $feature })
+            }
+        }
+    };
+}
+
 pub mod mysql;
 pub mod postgres;
 pub mod sqlite;
@@ -108,3 +132,69 @@ pub struct Capabilities {
 
 /// A shared handle to a dialect.
 pub type DialectRef = Arc<dyn Dialect>;
+
+#[cfg(test)]
+mod tests {
+    /// Runs in CI's `cargo test -p retort-core --no-default-features --features sqlite --lib`:
+    /// a backend left out of the build refuses its URLs up front, naming the feature to turn
+    /// on, and its dialect's own `connect` says the same.
+    #[cfg(not(all(feature = "sqlite", feature = "postgres", feature = "mysql")))]
+    #[test]
+    fn a_backend_left_out_names_the_feature_to_turn_on() {
+        use super::mysql::MySqlDialect;
+        use super::postgres::PostgresDialect;
+        use super::sqlite::SqliteDialect;
+        use super::Dialect;
+        use crate::engine::driver::ConnectOptions;
+        use crate::{create_engine, Error, Url};
+
+        // (built, feature, URL, dialect)
+        let cases: [(bool, &str, &str, &dyn Dialect); 3] = [
+            (
+                cfg!(feature = "sqlite"),
+                "sqlite",
+                "sqlite://",
+                &SqliteDialect,
+            ),
+            (
+                cfg!(feature = "postgres"),
+                "postgres",
+                "postgresql://u@h/db",
+                &PostgresDialect,
+            ),
+            (
+                cfg!(feature = "mysql"),
+                "mysql",
+                "mariadb://u@h/db",
+                &MySqlDialect { mariadb: true },
+            ),
+        ];
+        let mut left_out = 0;
+        for (built, feature, url, dialect) in cases {
+            if built {
+                continue;
+            }
+            left_out += 1;
+            let expected = format!(
+                "NoSuchModuleError: retort was built without its `{feature}` feature, which this \
+                 database URL needs; turn it on in Cargo.toml: \
+                 retort = {{ version = \"0.1\", features = [\"{feature}\"] }}"
+            );
+            let err = create_engine(url)
+                .err()
+                .expect("refused without its feature");
+            assert!(
+                matches!(err, Error::BackendNotCompiled { feature: f } if f == feature),
+                "{err:?}"
+            );
+            assert_eq!(err.to_string(), expected);
+            let url = Url::parse(url).expect("a valid URL");
+            let err = dialect
+                .connect(&url, &ConnectOptions::default())
+                .err()
+                .expect("no driver to connect with");
+            assert_eq!(err.to_string(), expected);
+        }
+        assert!(left_out > 0);
+    }
+}

@@ -65,6 +65,13 @@ pub trait DriverDialect {
         )))
     }
 
+    /// Checks that the driver is compiled in. [`create_engine`](crate::create_engine) asks
+    /// first, so that a URL for a backend left out of the build fails there, with
+    /// [`Error::BackendNotCompiled`], rather than at the first connection.
+    fn check_driver(&self) -> Result<()> {
+        Ok(())
+    }
+
     /// Whether every checkout must get the same connection because a second one would see
     /// another database (SQLite in memory). The engine then pools exactly one connection.
     fn requires_single_connection(&self, url: &Url) -> bool {

@@ -208,7 +208,9 @@ struct EngineInner {
 /// The dialect follows the scheme: `sqlite`, `postgresql` / `postgres`, `mysql` / `mariadb`.
 /// For `mysql://` whether the server is MariaDB is found on the first connection (as
 /// SQLAlchemy's dialect initialization does); until then [`Engine::dialect`] describes MySQL.
-/// `mariadb://` says it up front. No connection is opened here.
+/// `mariadb://` says it up front. No connection is opened here, but a URL whose backend this
+/// build leaves out (its cargo feature is off) is refused at once with
+/// [`Error::BackendNotCompiled`].
 pub fn create_engine(url: impl IntoUrl) -> Result<Engine> {
     Engine::builder(url).build()
 }
@@ -244,6 +246,7 @@ impl Engine {
 
     fn new(url: Url, options: EngineOptions) -> Result<Engine> {
         let dialect = dialect_for(&url)?;
+        dialect.check_driver()?;
         let single = dialect.requires_single_connection(&url);
         let config = PoolConfig {
             max_size: if single { 1 } else { options.pool_size },

@@ -2,7 +2,9 @@
 
 mod compiler;
 mod ddl;
+#[cfg(feature = "mysql")]
 mod driver;
+#[cfg(feature = "mysql")]
 mod errors;
 mod reflect;
 
@@ -56,3 +58,6 @@ impl Dialect for MySqlDialect {
         compiler::render_literal(value, out)
     }
 }
+
+#[cfg(not(feature = "mysql"))]
+without_driver!(MySqlDialect, "mysql");

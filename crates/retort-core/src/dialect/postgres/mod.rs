@@ -2,7 +2,9 @@
 
 mod compiler;
 mod ddl;
+#[cfg(feature = "postgres")]
 mod driver;
+#[cfg(feature = "postgres")]
 mod errors;
 mod reflect;
 
@@ -54,3 +56,6 @@ impl Dialect for PostgresDialect {
         let _ = write!(out, "${index}");
     }
 }
+
+#[cfg(not(feature = "postgres"))]
+without_driver!(PostgresDialect, "postgres");

@@ -2,7 +2,9 @@
 
 mod compiler;
 mod ddl;
+#[cfg(feature = "sqlite")]
 mod driver;
+#[cfg(feature = "sqlite")]
 mod errors;
 mod reflect;
 mod table_sql;
@@ -48,3 +50,6 @@ impl Dialect for SqliteDialect {
         out.push('?');
     }
 }
+
+#[cfg(not(feature = "sqlite"))]
+without_driver!(SqliteDialect, "sqlite");
