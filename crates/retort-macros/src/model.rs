@@ -1,5 +1,6 @@
 //! `#[derive(Model)]`: parsing the struct and printing its `Model` implementation.
 
+use heck::ToSnakeCase;
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote};
 use syn::parse::ParseStream;
@@ -207,22 +208,6 @@ fn unraw(ident: &Ident) -> String {
     s.strip_prefix("r#").map(str::to_owned).unwrap_or(s)
 }
 
-/// `UserAccount` -> `user_account`: the table name used when none is given.
-fn snake_case(name: &str) -> String {
-    let mut out = String::with_capacity(name.len() + 4);
-    for (i, c) in name.chars().enumerate() {
-        if c.is_uppercase() {
-            if i > 0 {
-                out.push('_');
-            }
-            out.extend(c.to_lowercase());
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
 /// Whether `ty` is spelled `Option<..>`.
 fn is_option(ty: &Type) -> bool {
     inner_of(ty, "Option").is_some()
@@ -353,7 +338,7 @@ impl ModelDef {
             ));
         }
         Ok(ModelDef {
-            table: table.unwrap_or_else(|| snake_case(&input.ident.to_string())),
+            table: table.unwrap_or_else(|| unraw(&input.ident).to_snake_case()),
             ident: input.ident.clone(),
             krate,
             columns,
@@ -567,10 +552,34 @@ fn parse_bool(input: ParseStream<'_>) -> syn::Result<bool> {
 mod tests {
     use super::*;
 
+    fn parse(input: DeriveInput) -> Result<ModelDef, String> {
+        ModelDef::parse(&input).map_err(|e| e.to_string())
+    }
+
     #[test]
     fn table_names_default_to_snake_case() {
-        assert_eq!(snake_case("User"), "user");
-        assert_eq!(snake_case("UserAccount"), "user_account");
+        for (name, table) in [
+            ("User", "user"),
+            ("UserAccount", "user_account"),
+            ("HTTPServer", "http_server"),
+            ("XmlHTTPRequest", "xml_http_request"),
+            ("User2FA", "user2_fa"),
+        ] {
+            let ident = Ident::new(name, Span::call_site());
+            let def = parse(syn::parse_quote! {
+                struct #ident { #[retort(primary_key)] id: i64 }
+            });
+            assert_eq!(def.map(|d| d.table).as_deref(), Ok(table), "{name}");
+        }
+    }
+
+    #[test]
+    fn a_table_attribute_wins_over_the_default_name() {
+        let def = parse(syn::parse_quote! {
+            #[retort(table = "servers")]
+            struct HTTPServer { #[retort(primary_key)] id: i64 }
+        });
+        assert_eq!(def.map(|d| d.table).as_deref(), Ok("servers"));
     }
 
     #[test]
