@@ -563,6 +563,7 @@ impl ModelDef {
         let indexes: Vec<usize> = (0..self.columns.len()).collect();
         let fields: Vec<&Ident> = self.columns.iter().map(|c| &c.field).collect();
         let tys: Vec<&Type> = self.columns.iter().map(|c| &c.ty).collect();
+        let field_names: Vec<String> = self.columns.iter().map(|c| unraw(&c.field)).collect();
         let others = &self.other_fields;
         let constants = self.columns.iter().zip(&indexes).map(|(c, index)| {
             let doc = format!("The `{}` column, for typed expressions.", unraw(&c.field));
@@ -603,7 +604,8 @@ impl ModelDef {
                 ) -> #core::Result<()> {
                     match index {
                         #(#indexes => {
-                            self.#fields = <#tys as #core::value::FromValue>::from_value(value)?;
+                            self.#fields = <#tys as #core::value::FromValue>::from_value(value)
+                                .map_err(|e| e.in_field(#model_name, #field_names))?;
                         })*
                         _ => return ::std::result::Result::Err(#core::Error::Argument(
                             ::std::format!(#unknown, index),
@@ -617,7 +619,7 @@ impl ModelDef {
                     ::std::result::Result::Ok(#ident {
                         #(#fields: <#tys as #core::value::FromValue>::from_value(
                             values.next().unwrap_or(#core::value::Value::Null),
-                        )?,)*
+                        ).map_err(|e| e.in_field(#model_name, #field_names))?,)*
                         #(#others: ::std::default::Default::default(),)*
                         #(#rel_fields: ::std::default::Default::default(),)*
                     })

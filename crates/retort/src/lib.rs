@@ -97,6 +97,10 @@ pub use retort_orm as orm;
 /// after a method of [`orm::Model`] such as `select`, which the constant would hide
 /// (`User::select()` would no longer compile).
 ///
+/// A value read from the database that the field's type cannot hold (a NULL for a
+/// non-`Option` field, text where an integer is expected, an integer beyond `i32`) is an
+/// [`Error::Conversion`] that names the model and field: `conversion error: User.age: ...`.
+///
 /// ```
 /// use retort::prelude::*;
 ///

@@ -1,12 +1,14 @@
-//! What `#[derive(Model)]` generates, end to end: the default table name, and column constants
-//! renamed around a clash with the model's own methods, on SQLite, PostgreSQL and MariaDB.
+//! What `#[derive(Model)]` generates, end to end: the default table name, column constants
+//! renamed around a clash with the model's own methods, and conversion errors that name the
+//! model and field a database value could not be read into — on SQLite, PostgreSQL and
+//! MariaDB.
 
 mod common;
 
-use common::{create_tables, Capture};
+use common::{create_tables, Capture, Checker};
 use retort::orm::Model as _;
 use retort::prelude::*;
-use retort_testkit::for_each_backend;
+use retort_testkit::{for_each_backend, TestDb};
 
 /// No `table = ..`: the table is named after the struct, in snake_case.
 #[derive(Model, Debug, Default)]
@@ -116,5 +118,107 @@ fn renamed_constants_build_queries_beside_the_models_own_methods() {
             .unwrap();
         assert_eq!(dogs.len(), 1);
         assert_eq!(dogs[0].read().unwrap().owner_id(), ann.id);
+    });
+}
+
+/// Read from a table whose columns are looser than the model's: VARCHAR where the model has an
+/// integer, a nullable column for a non-`Option` field, BIGINT for an `i32`.
+#[derive(Model, Debug, Default)]
+#[retort(table = "gauges")]
+pub struct Gauge {
+    #[retort(primary_key, autoincrement = false)]
+    pub id: i64,
+    pub label: String,
+    pub reading: i64,
+    pub level: i32,
+}
+
+/// Creates `gauges` by hand, with one row per way of not fitting the model (id 1 fits).
+fn gauges_with_bad_rows(db: &TestDb) -> Checker {
+    let checker = Checker::new(db);
+    checker.exec(
+        db,
+        "CREATE TABLE gauges (id INTEGER PRIMARY KEY, label VARCHAR(20), reading VARCHAR(20), \
+         level BIGINT)",
+        &[],
+    );
+    for row in [
+        "1, 'fits', '7', 3",
+        "2, 'text', 'abc', 3",
+        "3, NULL, '7', 3",
+        "4, 'wide', '7', 1099511627776",
+    ] {
+        checker.exec(
+            db,
+            &format!("INSERT INTO gauges (id, label, reading, level) VALUES ({row})"),
+            &[],
+        );
+    }
+    checker
+}
+
+/// The message of a conversion error; any other error fails the test.
+fn conversion_message(result: Result<impl std::fmt::Debug>) -> String {
+    match result {
+        Err(Error::Conversion(message)) => message,
+        other => panic!("expected a conversion error, got {other:?}"),
+    }
+}
+
+const BAD_ROWS: [(i64, &str); 3] = [
+    (2, "Gauge.reading: cannot convert text value 'abc' to i64"),
+    (
+        3,
+        "Gauge.label: unexpected NULL for a non-optional String (use Option<String>)",
+    ),
+    (4, "Gauge.level: 1099511627776 is out of range for i32"),
+];
+
+#[test]
+fn a_value_the_field_cannot_hold_names_the_model_and_field() {
+    for_each_backend(|db| {
+        gauges_with_bad_rows(db);
+        let session = Session::new(db.engine());
+        assert_eq!(
+            session
+                .get::<Gauge>(1)
+                .unwrap()
+                .unwrap()
+                .read()
+                .unwrap()
+                .level,
+            3
+        );
+        for (id, expected) in BAD_ROWS {
+            let err = session.get::<Gauge>(id);
+            assert_eq!(conversion_message(err), expected, "{}", db.name());
+        }
+        let all = session.query::<Gauge>().order_by(Gauge::id).all();
+        assert_eq!(conversion_message(all), BAD_ROWS[0].1, "{}", db.name());
+        let err = session.get::<Gauge>(2).map(drop).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!("conversion error: {}", BAD_ROWS[0].1)
+        );
+    });
+}
+
+#[test]
+fn a_refresh_that_reads_a_bad_value_names_the_model_and_field() {
+    for_each_backend(|db| {
+        let checker = gauges_with_bad_rows(db);
+        let session = Session::new(db.engine());
+        let gauge = session.get::<Gauge>(1).unwrap().unwrap();
+        // Ends the session's transaction, so that the next read sees the change below.
+        session.commit().unwrap();
+        checker.exec(
+            db,
+            "UPDATE gauges SET level = 1099511627776 WHERE id = 1",
+            &[],
+        );
+        assert_eq!(
+            conversion_message(session.refresh(&gauge)),
+            "Gauge.level: 1099511627776 is out of range for i32"
+        );
     });
 }
