@@ -204,21 +204,25 @@ fn a_value_the_field_cannot_hold_names_the_model_and_field() {
 }
 
 #[test]
-fn a_refresh_that_reads_a_bad_value_names_the_model_and_field() {
+fn a_refresh_that_reads_a_bad_value_names_the_model_and_field_and_changes_nothing() {
     for_each_backend(|db| {
         let checker = gauges_with_bad_rows(db);
-        let session = Session::new(db.engine());
+        // Kept loaded across the commit, so that the object's values stay readable after
+        // the failed refresh.
+        let session = sessionmaker(db.engine()).expire_on_commit(false).session();
         let gauge = session.get::<Gauge>(1).unwrap().unwrap();
         // Ends the session's transaction, so that the next read sees the change below.
         session.commit().unwrap();
         checker.exec(
             db,
-            "UPDATE gauges SET level = 1099511627776 WHERE id = 1",
+            "UPDATE gauges SET label = 'changed', level = 1099511627776 WHERE id = 1",
             &[],
         );
         assert_eq!(
             conversion_message(session.refresh(&gauge)),
             "Gauge.level: 1099511627776 is out of range for i32"
         );
+        // All or nothing: the label, read before the bad level, is not half-applied.
+        assert_eq!(gauge.read().unwrap().label, "fits");
     });
 }

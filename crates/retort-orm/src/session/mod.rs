@@ -273,9 +273,7 @@ impl SessionShared {
                 mapper.model_name()
             )));
         };
-        for (i, value) in row.into_values().into_iter().enumerate() {
-            obj.set_value(i, value)?;
-        }
+        obj.set_values(&mut row.into_values().into_iter().enumerate())?;
         let mut meta = obj.meta();
         meta.expired = false;
         // The reload discarded any unflushed change: the next write must take a new
