@@ -5,7 +5,7 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 
 use retort::prelude::*;
 use retort::testing::{run, Backend, TestDatabase, POSTGRES_URL_VAR, REQUIRE_ALL_VAR};
@@ -156,16 +156,11 @@ fn a_removal_that_fails_is_reported_not_panicked() {
         std::fs::remove_dir(&path).unwrap();
         return;
     }
-    let child = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "a_removal_that_fails_is_reported_not_panicked"])
-        .env("RETORT_FIXTURE_CHILD", "1")
-        .output()
-        .unwrap();
-    let (stdout, stderr) = (
-        String::from_utf8_lossy(&child.stdout),
-        String::from_utf8_lossy(&child.stderr),
+    let (passed, stdout, stderr) = run_alone(
+        "a_removal_that_fails_is_reported_not_panicked",
+        &[("RETORT_FIXTURE_CHILD", Some("1"))],
     );
-    assert!(child.status.success(), "{stdout}\n{stderr}");
+    assert!(passed, "{stdout}\n{stderr}");
     assert!(stdout.contains("1 passed"), "{stdout}");
     assert!(
         stderr.contains("retort: could not remove the test file ") && stderr.contains(".db: "),
@@ -199,30 +194,41 @@ fn reached_through_the_environment(db: TestDatabase) {
     assert_eq!(db.backend(), Backend::Postgres);
 }
 
-/// Runs `reached_through_the_environment::postgres` in a child process of this test binary,
-/// with the PostgreSQL server at a port nothing listens on.
-fn run_with_server_down(require_all: bool) -> Output {
-    let exe = std::env::current_exe().unwrap();
-    let mut child = Command::new(exe);
-    child
-        .args(["--exact", "reached_through_the_environment::postgres"])
-        .env(POSTGRES_URL_VAR, "postgresql://postgres@127.0.0.1:1/test");
-    if require_all {
-        child.env(REQUIRE_ALL_VAR, "1");
-    } else {
-        child.env_remove(REQUIRE_ALL_VAR);
+/// Runs test `name` of this binary alone in a child process, with `env` set (`None`: unset):
+/// whether it passed, its stdout and its stderr.
+fn run_alone(name: &str, env: &[(&str, Option<&str>)]) -> (bool, String, String) {
+    let mut child = Command::new(std::env::current_exe().unwrap());
+    child.args(["--exact", name]);
+    for (key, value) in env {
+        match value {
+            Some(value) => child.env(key, value),
+            None => child.env_remove(key),
+        };
     }
-    child.output().unwrap()
+    let out = child.output().unwrap();
+    let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
+    (out.status.success(), text(&out.stdout), text(&out.stderr))
+}
+
+/// Runs `reached_through_the_environment::postgres` with the PostgreSQL server at a port
+/// nothing listens on.
+fn run_with_server_down(require_all: bool) -> (bool, String, String) {
+    run_alone(
+        "reached_through_the_environment::postgres",
+        &[
+            (
+                POSTGRES_URL_VAR,
+                Some("postgresql://postgres@127.0.0.1:1/test"),
+            ),
+            (REQUIRE_ALL_VAR, require_all.then_some("1")),
+        ],
+    )
 }
 
 #[test]
 fn an_unreachable_server_is_skipped_loudly_or_fails_when_required() {
-    let skipped = run_with_server_down(false);
-    let (stdout, stderr) = (
-        String::from_utf8_lossy(&skipped.stdout),
-        String::from_utf8_lossy(&skipped.stderr),
-    );
-    assert!(skipped.status.success(), "{stdout}\n{stderr}");
+    let (passed, stdout, stderr) = run_with_server_down(false);
+    assert!(passed, "{stdout}\n{stderr}");
     assert!(stdout.contains("1 passed"), "{stdout}");
     // Shown although the test passed: written past the harness's capture.
     assert!(
@@ -237,9 +243,8 @@ fn an_unreachable_server_is_skipped_loudly_or_fails_when_required() {
         "{stderr}"
     );
 
-    let failed = run_with_server_down(true);
-    let stdout = String::from_utf8_lossy(&failed.stdout);
-    assert!(!failed.status.success(), "{stdout}");
+    let (passed, stdout, _) = run_with_server_down(true);
+    assert!(!passed, "{stdout}");
     assert!(
         stdout.contains(
             "Error: postgresql is required (RETORT_REQUIRE_ALL_BACKENDS=1) and retort cannot \
