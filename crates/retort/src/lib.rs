@@ -42,6 +42,14 @@
 pub use retort_core as core;
 pub use retort_orm as orm;
 
+pub mod testing;
+
+/// Runs a test function on a fresh database on each backend it names:
+/// `#[retort::test(sqlite, postgres, mysql)] fn name(db: TestDatabase)` becomes the tests
+/// `name::sqlite`, `name::postgres` and `name::mysql`. See [`testing`] for its options, the
+/// servers it uses and when it skips.
+pub use retort_macros::test;
+
 /// Maps a struct to a table: `#[derive(Model)]` implements [`orm::Model`], registers the model
 /// with [`orm::Base`], and adds a typed column attribute per field (`User::age`).
 ///
