@@ -23,10 +23,10 @@ fn objects_move_through_the_lifecycle_states() {
         assert_eq!(user.state(), ObjectState::Transient);
         session.add_obj(&user).unwrap();
         assert_eq!(user.state(), ObjectState::Pending);
-        assert!(session.is_modified());
+        assert!(session.has_changes());
         session.flush().unwrap();
         assert_eq!(user.state(), ObjectState::Persistent);
-        assert!(!session.is_modified());
+        assert!(!session.has_changes());
         let id = user.read().unwrap().id.unwrap();
 
         session.delete(&user).unwrap();
@@ -694,5 +694,106 @@ fn changing_a_primary_key_keeps_one_object_per_row() {
         assert!(by_new_key.ptr_eq(&item), "the row is still the same object");
         let by_query = session.query::<Item>().one().unwrap();
         assert!(by_query.ptr_eq(&item));
+    });
+}
+
+fn invalid_request(result: Result<bool>, needle: &str) {
+    match result {
+        Err(Error::InvalidRequest(msg)) => {
+            assert!(msg.contains(needle), "{msg:?} lacks {needle:?}")
+        }
+        other => panic!("expected an InvalidRequest naming {needle:?}, got {other:?}"),
+    }
+}
+
+#[test]
+fn is_modified_compares_an_object_with_its_loaded_values() {
+    for_each_backend(|db| {
+        create_tables(db, &[Registry::register::<User>]);
+        let checker = Checker::new(db);
+        seed_users(db, &checker, &[("Alice", 30)]);
+        let capture = Capture::install(db.engine());
+        let session = Session::new(db.engine());
+
+        // Pending: the next flush INSERTs it.
+        let bob = session.add(User::named("Bob", 40));
+        assert!(session.is_modified(&bob).unwrap());
+        session.flush().unwrap();
+        assert!(!session.is_modified(&bob).unwrap(), "flushed");
+
+        let alice = session.get::<User>(1).unwrap().unwrap();
+        assert!(!session.is_modified(&alice).unwrap(), "as loaded");
+        alice.write().unwrap().age = Some(30);
+        assert!(
+            !session.is_modified(&alice).unwrap(),
+            "the same value written back is no change"
+        );
+        assert!(session.has_changes(), "though the session saw a write");
+        alice.write().unwrap().age = Some(31);
+        assert!(session.is_modified(&alice).unwrap());
+        alice.write().unwrap().age = Some(30);
+        assert!(!session.is_modified(&alice).unwrap(), "set, then set back");
+        capture.clear();
+        session.flush().unwrap();
+        assert!(capture.take().is_empty(), "a flush has nothing to write");
+
+        alice.write().unwrap().name = Some("Alicia".into());
+        assert!(session.is_modified(&alice).unwrap());
+        assert!(!session.is_modified(&bob).unwrap(), "per object");
+        {
+            let _guard = alice.write().unwrap();
+            invalid_request(session.is_modified(&alice), "already borrowed");
+        }
+        session.flush().unwrap();
+        assert_eq!(kinds(&capture.take()), ["UPDATE"]);
+        assert!(!session.is_modified(&alice).unwrap(), "after the flush");
+
+        // Marked for deletion, with no column changed.
+        session.delete(&bob).unwrap();
+        assert!(!session.is_modified(&bob).unwrap());
+
+        alice.write().unwrap().age = Some(50);
+        session.commit().unwrap();
+        capture.clear();
+        assert!(!session.is_modified(&alice).unwrap(), "after the commit");
+        assert!(capture.take().is_empty(), "answered without loading");
+        assert_eq!(alice.read().unwrap().age, Some(50));
+
+        // An expired object's unflushed change is gone.
+        alice.write().unwrap().age = Some(60);
+        session.expire(&alice);
+        assert!(!session.is_modified(&alice).unwrap());
+
+        // Objects that are not in this session have nothing to compare with.
+        invalid_request(session.is_modified(&bob), "not in this session");
+        invalid_request(
+            session.is_modified(&Obj::new(User::named("Eve", 1))),
+            "not in this session",
+        );
+        let other = Session::new(db.engine());
+        let carol = other.add(User::named("Carol", 9));
+        invalid_request(session.is_modified(&carol), "not in this session");
+    });
+}
+
+#[test]
+fn is_modified_after_a_commit_that_keeps_the_values() {
+    for_each_backend(|db| {
+        create_tables(db, &[Registry::register::<User>]);
+        let session = sessionmaker(db.engine()).expire_on_commit(false).session();
+        let user = session.add(User::named("Ann", 20));
+        session.commit().unwrap();
+        assert!(!session.is_modified(&user).unwrap());
+        user.write().unwrap().age = Some(21);
+        assert!(session.is_modified(&user).unwrap());
+        session.commit().unwrap();
+        assert!(!session.is_modified(&user).unwrap());
+        user.write().unwrap().age = Some(22);
+        session.rollback().unwrap();
+        assert!(
+            !session.is_modified(&user).unwrap(),
+            "the change was discarded"
+        );
+        assert_eq!(user.read().unwrap().age, Some(21));
     });
 }

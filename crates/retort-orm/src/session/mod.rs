@@ -633,10 +633,111 @@ impl Session {
         self.shared.run_rows(stmt)
     }
 
-    /// Whether the session holds changes not yet flushed.
-    pub fn is_modified(&self) -> bool {
+    /// Whether the session holds changes not yet flushed: new or deleted objects, or objects
+    /// written or relinked since the last flush. Like SQLAlchemy's `session.new`,
+    /// `session.dirty` and `session.deleted` together, this is optimistic: an object written
+    /// and then set back to its loaded values still counts (the flush sends nothing for it).
+    /// [`Session::is_modified`] tells whether one object really changed.
+    pub fn has_changes(&self) -> bool {
         let state = self.shared.lock();
         !state.new.is_empty() || !state.deleted.is_empty() || !state.touched.is_empty()
+    }
+
+    /// Whether `obj` has changes the next flush would write: SQLAlchemy's
+    /// `Session.is_modified(instance)`, with collections included as its default is.
+    ///
+    /// - A persistent (or deleted) object is modified when a column's value differs from the
+    ///   one last loaded or flushed — writing the same value back is no change — or when a
+    ///   relationship field of its own was changed since the last flush (`push`, `remove`,
+    ///   `set`; pushing and then removing the same object cancels out). The other side of a
+    ///   `back_populates` pair follows in memory but counts only once the flush has written
+    ///   its foreign key.
+    /// - A pending object is always modified: the next flush INSERTs it.
+    /// - An expired object is not: its unflushed changes were discarded, and nothing is loaded
+    ///   to answer (no SQL is sent).
+    /// - After a flush or a commit, an object is not modified until it is changed again.
+    ///
+    /// Errors: [`Error::InvalidRequest`] when `obj` is not in this session (transient,
+    /// detached, or another session's), or while a write guard of it is alive (its values
+    /// cannot be read then).
+    ///
+    /// ```
+    /// # mod retort { pub(crate) use retort_core as core; pub(crate) use retort_orm as orm; }
+    /// use retort_orm::{Registry, Session};
+    /// # use retort_orm::__core::engine::create_engine;
+    ///
+    /// #[derive(retort_macros::Model, Debug, Default)]
+    /// #[retort(crate = "crate::retort", table = "users")]
+    /// pub struct User {
+    ///     #[retort(primary_key)]
+    ///     pub id: Option<i64>,
+    ///     pub name: Option<String>,
+    /// }
+    ///
+    /// # fn main() -> retort_core::Result<()> {
+    /// let engine = create_engine("sqlite://")?;
+    /// let registry = Registry::new();
+    /// registry.register::<User>()?;
+    /// registry.metadata().create_all(&engine)?;
+    /// let session = Session::new(&engine);
+    /// let ann = session.add(User { name: Some("Ann".into()), ..Default::default() });
+    /// assert!(session.is_modified(&ann)?);        // pending: the next flush INSERTs it
+    /// session.flush()?;
+    /// assert!(!session.is_modified(&ann)?);
+    ///
+    /// ann.write()?.name = Some("Anna".into());
+    /// assert!(session.is_modified(&ann)?);
+    /// ann.write()?.name = Some("Ann".into());     // back to the flushed value
+    /// assert!(!session.is_modified(&ann)?);
+    /// assert!(session.has_changes());             // written, though: optimistic
+    /// # Ok(()) }
+    /// ```
+    pub fn is_modified<M: Model>(&self, obj: &Obj<M>) -> Result<bool> {
+        let handle = obj.handle();
+        let (state, touched, expired, committed) = {
+            let meta = obj.meta();
+            if meta.session_id != self.shared.id {
+                return Err(Error::InvalidRequest(format!(
+                    "the {} object is not in this session ({:?}), so it has no loaded values \
+                     to compare with",
+                    M::mapper().model_name(),
+                    meta.state
+                )));
+            }
+            (
+                meta.state,
+                meta.touched,
+                meta.expired,
+                meta.committed.clone(),
+            )
+        };
+        if state == ObjectState::Pending {
+            return Ok(true);
+        }
+        if expired {
+            return Ok(false);
+        }
+        if touched {
+            // A write without a snapshot (made while the object was being deleted) cannot be
+            // compared: count it.
+            let Some(committed) = committed else {
+                return Ok(true);
+            };
+            if handle.values()? != committed {
+                return Ok(true);
+            }
+        }
+        for index in 0..M::mapper().relationship_properties().len() {
+            let mut changed = false;
+            handle.relation(index, &mut |slot| {
+                let (added, removed) = slot.changes();
+                changed = !added.is_empty() || !removed.is_empty();
+            })?;
+            if changed {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     /// How many objects the identity map holds.
