@@ -410,17 +410,14 @@ fn begin_nested_rollback_undoes_only_the_savepoint() {
         let session = Session::new(db.engine());
         let outer = session.add(User::named("Outer", 1));
         let nested = session.begin_nested().unwrap();
-        let sp_name = {
-            let statements = capture.take();
-            statements
-                .last()
-                .unwrap()
-                .trim_start_matches("SAVEPOINT ")
-                .to_owned()
-        };
+        // It flushed the outer object; the SAVEPOINT waits for the savepoint's first flush.
+        assert_eq!(kinds(&capture.take()), ["BEGIN", "INSERT"]);
         let inner = session.add(User::named("Inner", 2));
         outer.write().unwrap().age = Some(10);
         session.flush().unwrap();
+        let flushed = capture.take();
+        assert_eq!(kinds(&flushed), ["SAVEPOINT", "INSERT", "UPDATE"]);
+        let sp_name = flushed[0].trim_start_matches("SAVEPOINT ").to_owned();
         assert!(inner.read().unwrap().id.is_some());
         let unflushed = session.add(User::named("Unflushed", 3));
         nested.rollback().unwrap();
@@ -795,5 +792,117 @@ fn is_modified_after_a_commit_that_keeps_the_values() {
             "the change was discarded"
         );
         assert_eq!(user.read().unwrap().age, Some(21));
+    });
+}
+
+#[test]
+fn an_empty_begin_nested_sends_nothing() {
+    for_each_backend(|db| {
+        create_tables(db, &[Registry::register::<User>]);
+        let capture = Capture::install(db.engine());
+        let session = Session::new(db.engine());
+
+        // Before any transaction: not even BEGIN.
+        session.begin_nested().unwrap().commit().unwrap();
+        session.begin_nested().unwrap().rollback().unwrap();
+        drop(session.begin_nested().unwrap());
+        assert!(capture.take().is_empty());
+
+        // Inside one, nested in each other.
+        session.add(User::named("Ann", 1));
+        session.flush().unwrap();
+        capture.clear();
+        let outer = session.begin_nested().unwrap();
+        let inner = session.begin_nested().unwrap();
+        inner.commit().unwrap();
+        outer.commit().unwrap();
+        session.begin_nested().unwrap().rollback().unwrap();
+        assert!(capture.take().is_empty());
+
+        // Work that does not reach the database is undone in memory alone.
+        let nested = session.begin_nested().unwrap();
+        let pending = session.add(User::named("Never", 2));
+        nested.rollback().unwrap();
+        assert!(capture.take().is_empty());
+        assert_eq!(pending.state(), ObjectState::Transient);
+
+        session.commit().unwrap();
+        assert_eq!(kinds(&capture.take()), ["COMMIT"]);
+        assert_eq!(Checker::new(db).count(db, "SELECT count(*) FROM users"), 1);
+    });
+}
+
+#[test]
+fn a_savepoint_opens_when_its_work_first_needs_the_database() {
+    for_each_backend(|db| {
+        create_tables(db, &[Registry::register::<User>]);
+        let checker = Checker::new(db);
+        let capture = Capture::install(db.engine());
+        let session = Session::new(db.engine());
+        let ann = session.add(User::named("Ann", 1));
+        session.commit().unwrap();
+        capture.clear();
+
+        // A query inside the savepoint needs the database: SAVEPOINT comes before it.
+        let nested = session.begin_nested().unwrap();
+        assert_eq!(session.query::<User>().count().unwrap(), 1);
+        nested.commit().unwrap();
+        assert_eq!(
+            kinds(&capture.take()),
+            ["BEGIN", "SAVEPOINT", "SELECT", "RELEASE"]
+        );
+
+        // Opened by a flush, and rolled back: the row is really gone.
+        let nested = session.begin_nested().unwrap();
+        let bob = session.add(User::named("Bob", 2));
+        ann.write().unwrap().age = Some(10);
+        session.flush().unwrap();
+        let flushed = capture.take();
+        // Ann was expired by the commit: writing her loaded her, the savepoint's first use
+        // of the database.
+        assert_eq!(kinds(&flushed), ["SAVEPOINT", "SELECT", "INSERT", "UPDATE"]);
+        assert_eq!(
+            checker.count(db, "SELECT count(*) FROM users"),
+            1,
+            "not committed"
+        );
+        nested.rollback().unwrap();
+        assert_eq!(
+            capture.take(),
+            [flushed[0].replace("SAVEPOINT", "ROLLBACK TO SAVEPOINT")]
+        );
+        assert_eq!(bob.state(), ObjectState::Transient);
+        assert_eq!(
+            ann.read().unwrap().age,
+            Some(1),
+            "reloaded as of the savepoint"
+        );
+        session.commit().unwrap();
+        assert_eq!(
+            checker.rows(db, "SELECT name, age FROM users", &[]),
+            vec![vec![txt("Ann"), Value::Int(1)]]
+        );
+        capture.clear();
+
+        // An outer savepoint left empty opens with the inner one that needs it, outermost
+        // first; rolling back the outer one undoes the inner one's released work.
+        let outer = session.begin_nested().unwrap();
+        let inner = session.begin_nested().unwrap();
+        session.add(User::named("Cy", 3));
+        inner.commit().unwrap();
+        let sent = capture.take();
+        assert_eq!(
+            kinds(&sent),
+            ["BEGIN", "SAVEPOINT", "SAVEPOINT", "INSERT", "RELEASE"]
+        );
+        assert_ne!(sent[1], sent[2]);
+        assert_eq!(sent[4], format!("RELEASE {}", sent[2]));
+        outer.rollback().unwrap();
+        assert_eq!(
+            capture.take(),
+            [sent[1].replace("SAVEPOINT", "ROLLBACK TO SAVEPOINT")]
+        );
+        session.commit().unwrap();
+        assert_eq!(checker.count(db, "SELECT count(*) FROM users"), 1);
     });
 }
