@@ -178,6 +178,27 @@ impl Error {
         )
     }
 
+    /// Names the model field a value was being read into, when this is a conversion error;
+    /// any other error comes back unchanged. `#[derive(Model)]` calls it for each field it
+    /// loads, so that a value the field's type cannot hold says where it was going:
+    ///
+    /// ```
+    /// use retort_core::value::{FromValue, Value};
+    ///
+    /// let err = i32::from_value(Value::Text("abc".into())).unwrap_err().in_field("User", "age");
+    /// assert_eq!(
+    ///     err.to_string(),
+    ///     "conversion error: User.age: cannot convert text value 'abc' to i32"
+    /// );
+    /// ```
+    #[cold]
+    pub fn in_field(self, model: &str, field: &str) -> Error {
+        match self {
+            Error::Conversion(message) => Error::Conversion(format!("{model}.{field}: {message}")),
+            other => other,
+        }
+    }
+
     /// Builds the family variant that matches `err.kind()`.
     pub fn from_database(err: DatabaseError) -> Error {
         match err.kind().family() {

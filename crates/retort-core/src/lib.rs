@@ -18,6 +18,7 @@ pub mod engine;
 pub mod error;
 pub mod schema;
 pub mod sql;
+pub mod testing;
 pub mod types;
 pub mod value;
 

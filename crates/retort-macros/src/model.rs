@@ -1,7 +1,8 @@
 //! `#[derive(Model)]`: parsing the struct and printing its `Model` implementation.
 
+use heck::ToSnakeCase;
 use proc_macro2::{Span, TokenStream};
-use quote::{format_ident, quote};
+use quote::{quote, quote_spanned};
 use syn::parse::ParseStream;
 use syn::{
     Data, DeriveInput, Expr, Fields, GenericArgument, Ident, LitStr, Path, PathArguments, Type,
@@ -20,6 +21,8 @@ pub struct ModelDef {
 /// A relationship field: `Many<T>` or `One<T>` with its options.
 struct RelationshipDef {
     field: Ident,
+    /// The name of its associated constant (`User::addresses`).
+    constant: Ident,
     ty: Type,
     target: Type,
     collection: bool,
@@ -47,6 +50,7 @@ impl RelationshipDef {
                 )),
             };
         let mut def = RelationshipDef {
+            constant: field.clone(),
             field,
             ty,
             target,
@@ -161,6 +165,8 @@ fn parse_cascade(value: &LitStr) -> syn::Result<[bool; 4]> {
 /// One mapped field.
 struct ColumnDef {
     field: Ident,
+    /// The name of its associated constant (`User::name`).
+    constant: Ident,
     ty: Type,
     column: String,
     primary_key: bool,
@@ -182,6 +188,7 @@ impl ColumnDef {
     fn new(field: Ident, ty: Type) -> Self {
         let column = unraw(&field);
         ColumnDef {
+            constant: field.clone(),
             field,
             ty,
             column,
@@ -207,20 +214,67 @@ fn unraw(ident: &Ident) -> String {
     s.strip_prefix("r#").map(str::to_owned).unwrap_or(s)
 }
 
-/// `UserAccount` -> `user_account`: the table name used when none is given.
-fn snake_case(name: &str) -> String {
-    let mut out = String::with_capacity(name.len() + 4);
-    for (i, c) in name.chars().enumerate() {
-        if c.is_uppercase() {
-            if i > 0 {
-                out.push('_');
-            }
-            out.extend(c.to_lowercase());
-        } else {
-            out.push(c);
-        }
+/// The name of a field's associated constant: its `const_name`, else the field's name with the
+/// model's `const_suffix`, else the field's name. The constant carries the span of what named
+/// it, so that rustc's "duplicate definitions" error for a method or constant of the user's own
+/// with the same name points at the field (or at its `const_name`).
+fn constant_name(
+    field: &Ident,
+    const_name: Option<&LitStr>,
+    suffix: Option<&LitStr>,
+) -> syn::Result<Ident> {
+    if let Some(name) = const_name {
+        return name.parse::<Ident>().map_err(|_| {
+            syn::Error::new_spanned(
+                name,
+                format!(
+                    "`const_name` must be a Rust identifier, not {:?}",
+                    name.value()
+                ),
+            )
+        });
     }
-    out
+    let Some(suffix) = suffix else {
+        return Ok(field.clone());
+    };
+    let name = format!("{}{}", unraw(field), suffix.value());
+    match syn::parse_str::<Ident>(&name) {
+        Ok(mut ident) => {
+            ident.set_span(field.span());
+            Ok(ident)
+        }
+        Err(_) => Err(syn::Error::new_spanned(
+            suffix,
+            format!(
+                "`const_suffix` makes `{name}` for field `{}`, which is not a Rust identifier",
+                unraw(field)
+            ),
+        )),
+    }
+}
+
+/// Refuses two fields whose constants would share a name, naming both, rather than leaving it
+/// to rustc's duplicate-definitions error inside the derive's output.
+fn check_distinct_constants<'a>(
+    constants: impl Iterator<Item = (&'a Ident, &'a Ident)>,
+) -> syn::Result<()> {
+    let mut seen: Vec<(String, &Ident)> = Vec::new();
+    for (constant, field) in constants {
+        let name = unraw(constant);
+        if let Some((_, first)) = seen.iter().find(|(seen, _)| *seen == name) {
+            return Err(syn::Error::new(
+                constant.span(),
+                format!(
+                    "fields `{}` and `{}` would both get the constant `{name}`; give one of them \
+                     another `const_name`",
+                    unraw(first),
+                    unraw(field)
+                ),
+            ));
+        }
+        seen.push((name, field));
+    }
+    Ok(())
 }
 
 /// Whether `ty` is spelled `Option<..>`.
@@ -266,14 +320,19 @@ impl ModelDef {
 
         let mut table = None;
         let mut krate: Path = syn::parse_quote!(::retort);
+        let mut const_suffix: Option<LitStr> = None;
         for attr in input.attrs.iter().filter(|a| a.path().is_ident("retort")) {
             attr.parse_nested_meta(|meta| {
                 if meta.path.is_ident("table") {
                     table = Some(meta.value()?.parse::<LitStr>()?.value());
                 } else if meta.path.is_ident("crate") {
                     krate = meta.value()?.parse::<LitStr>()?.parse()?;
+                } else if meta.path.is_ident("const_suffix") {
+                    const_suffix = Some(meta.value()?.parse()?);
                 } else {
-                    return Err(meta.error("unknown model attribute; expected `table` or `crate`"));
+                    return Err(meta.error(
+                        "unknown model attribute; expected `table`, `crate` or `const_suffix`",
+                    ));
                 }
                 Ok(())
             })?;
@@ -288,6 +347,7 @@ impl ModelDef {
             };
             let mut col = ColumnDef::new(ident.clone(), field.ty.clone());
             let mut mapped = true;
+            let mut const_name: Option<LitStr> = None;
             for attr in field.attrs.iter().filter(|a| a.path().is_ident("retort")) {
                 attr.parse_nested_meta(|meta| {
                     let key = meta
@@ -312,6 +372,7 @@ impl ModelDef {
                             )?);
                         }
                         "column" => col.column = meta.value()?.parse::<LitStr>()?.value(),
+                        "const_name" => const_name = Some(meta.value()?.parse()?),
                         "sql_type" => col.sql_type = Some(meta.value()?.parse()?),
                         "length" => col.length = Some(meta.value()?.parse()?),
                         "default" => col.default = Some(meta.value()?.parse()?),
@@ -325,21 +386,37 @@ impl ModelDef {
                         _ => {
                             return Err(meta.error(format!(
                                 "unknown field attribute `{key}`; expected one of primary_key, \
-                                 column, sql_type, length, nullable, not_null, default, \
-                                 server_default, unique, index, foreign_key, on_delete, \
-                                 on_update, autoincrement, version, skip, relationship"
+                                 column, const_name, sql_type, length, nullable, not_null, \
+                                 default, server_default, unique, index, foreign_key, \
+                                 on_delete, on_update, autoincrement, version, skip, \
+                                 relationship"
                             )))
                         }
                     }
                     Ok(())
                 })?;
             }
+            let constant = constant_name(&ident, const_name.as_ref(), const_suffix.as_ref())?;
             if mapped {
+                col.constant = constant;
                 columns.push(col);
-            } else if !relationships.iter().any(|r| r.field == ident) {
+            } else if let Some(rel) = relationships.iter_mut().find(|r| r.field == ident) {
+                rel.constant = constant;
+            } else if let Some(name) = const_name {
+                return Err(syn::Error::new_spanned(
+                    name,
+                    "a skipped field has no constant to name; remove `const_name`",
+                ));
+            } else {
                 other_fields.push(ident);
             }
         }
+        check_distinct_constants(
+            columns
+                .iter()
+                .map(|c| (&c.constant, &c.field))
+                .chain(relationships.iter().map(|r| (&r.constant, &r.field))),
+        )?;
         if columns.is_empty() {
             return Err(syn::Error::new_spanned(
                 &input.ident,
@@ -353,7 +430,7 @@ impl ModelDef {
             ));
         }
         Ok(ModelDef {
-            table: table.unwrap_or_else(|| snake_case(&input.ident.to_string())),
+            table: table.unwrap_or_else(|| unraw(&input.ident).to_snake_case()),
             ident: input.ident.clone(),
             krate,
             columns,
@@ -453,12 +530,23 @@ impl ModelDef {
         });
         let rel_indexes: Vec<usize> = (0..self.relationships.len()).collect();
         let rel_fields: Vec<&Ident> = self.relationships.iter().map(|r| &r.field).collect();
-        let rel_tys: Vec<&Type> = self.relationships.iter().map(|r| &r.ty).collect();
-        let rel_attr_idents: Vec<Ident> = self
+        let rel_constants = self
             .relationships
             .iter()
-            .map(|r| format_ident!("{}", unraw(&r.field), span = r.field.span()))
-            .collect();
+            .zip(&rel_indexes)
+            .map(|(r, index)| {
+                let doc = format!(
+                    "The `{}` relationship, for loader options, joins and filters.",
+                    unraw(&r.field)
+                );
+                let ty = &r.ty;
+                constant(
+                    &r.constant,
+                    &doc,
+                    quote!(#orm::Rel<#ident, #ty>),
+                    quote!(#orm::Rel::new(#index)),
+                )
+            });
         let relationship_fn = if self.relationships.is_empty() {
             quote!()
         } else {
@@ -475,12 +563,18 @@ impl ModelDef {
         let indexes: Vec<usize> = (0..self.columns.len()).collect();
         let fields: Vec<&Ident> = self.columns.iter().map(|c| &c.field).collect();
         let tys: Vec<&Type> = self.columns.iter().map(|c| &c.ty).collect();
+        let field_names: Vec<String> = self.columns.iter().map(|c| unraw(&c.field)).collect();
         let others = &self.other_fields;
-        let attr_idents: Vec<Ident> = self
-            .columns
-            .iter()
-            .map(|c| format_ident!("{}", unraw(&c.field), span = c.field.span()))
-            .collect();
+        let constants = self.columns.iter().zip(&indexes).map(|(c, index)| {
+            let doc = format!("The `{}` column, for typed expressions.", unraw(&c.field));
+            let ty = &c.ty;
+            constant(
+                &c.constant,
+                &doc,
+                quote!(#orm::Attr<#ident, #ty>),
+                quote!(#orm::Attr::new(#index)),
+            )
+        });
         let unknown = LitStr::new(
             &format!("model {model_name} has no column at index {{}}"),
             Span::call_site(),
@@ -510,7 +604,8 @@ impl ModelDef {
                 ) -> #core::Result<()> {
                     match index {
                         #(#indexes => {
-                            self.#fields = <#tys as #core::value::FromValue>::from_value(value)?;
+                            self.#fields = <#tys as #core::value::FromValue>::from_value(value)
+                                .map_err(|e| e.in_field(#model_name, #field_names))?;
                         })*
                         _ => return ::std::result::Result::Err(#core::Error::Argument(
                             ::std::format!(#unknown, index),
@@ -524,7 +619,7 @@ impl ModelDef {
                     ::std::result::Result::Ok(#ident {
                         #(#fields: <#tys as #core::value::FromValue>::from_value(
                             values.next().unwrap_or(#core::value::Value::Null),
-                        )?,)*
+                        ).map_err(|e| e.in_field(#model_name, #field_names))?,)*
                         #(#others: ::std::default::Default::default(),)*
                         #(#rel_fields: ::std::default::Default::default(),)*
                     })
@@ -539,16 +634,23 @@ impl ModelDef {
 
             #[allow(non_upper_case_globals)]
             impl #ident {
-                #(
-                    #[doc = concat!("The `", stringify!(#attr_idents), "` column, for typed expressions.")]
-                    pub const #attr_idents: #orm::Attr<#ident, #tys> = #orm::Attr::new(#indexes);
-                )*
-                #(
-                    #[doc = concat!("The `", stringify!(#rel_attr_idents), "` relationship, for loader options, joins and filters.")]
-                    pub const #rel_attr_idents: #orm::Rel<#ident, #rel_tys> = #orm::Rel::new(#rel_indexes);
-                )*
+                #(#constants)*
+                #(#rel_constants)*
             }
         }
+    }
+}
+
+/// An associated constant, placed at the field (or `const_name`) that named it but marked as
+/// the derive's output: rustc's error for a clash with an item of the user's own then points
+/// at the field and adds that the derive macro `Model` made the constant.
+fn constant(name: &Ident, doc: &str, ty: TokenStream, value: TokenStream) -> TokenStream {
+    let span = Span::call_site().located_at(name.span());
+    let mut name = name.clone();
+    name.set_span(span);
+    quote_spanned! {span=>
+        #[doc = #doc]
+        pub const #name: #ty = #value;
     }
 }
 
@@ -567,10 +669,132 @@ fn parse_bool(input: ParseStream<'_>) -> syn::Result<bool> {
 mod tests {
     use super::*;
 
+    fn parse(input: DeriveInput) -> Result<ModelDef, String> {
+        ModelDef::parse(&input).map_err(|e| e.to_string())
+    }
+
     #[test]
     fn table_names_default_to_snake_case() {
-        assert_eq!(snake_case("User"), "user");
-        assert_eq!(snake_case("UserAccount"), "user_account");
+        for (name, table) in [
+            ("User", "user"),
+            ("UserAccount", "user_account"),
+            ("HTTPServer", "http_server"),
+            ("XmlHTTPRequest", "xml_http_request"),
+            ("User2FA", "user2_fa"),
+        ] {
+            let ident = Ident::new(name, Span::call_site());
+            let def = parse(syn::parse_quote! {
+                struct #ident { #[retort(primary_key)] id: i64 }
+            });
+            assert_eq!(def.map(|d| d.table).as_deref(), Ok(table), "{name}");
+        }
+    }
+
+    #[test]
+    fn a_table_attribute_wins_over_the_default_name() {
+        let def = parse(syn::parse_quote! {
+            #[retort(table = "servers")]
+            struct HTTPServer { #[retort(primary_key)] id: i64 }
+        });
+        assert_eq!(def.map(|d| d.table).as_deref(), Ok("servers"));
+    }
+
+    fn constants(def: &ModelDef) -> Vec<String> {
+        def.columns
+            .iter()
+            .map(|c| c.constant.to_string())
+            .chain(def.relationships.iter().map(|r| r.constant.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn const_name_renames_a_fields_constant() {
+        let def = parse(syn::parse_quote! {
+            struct User {
+                #[retort(primary_key)] id: i64,
+                #[retort(const_name = "name_col")] name: String,
+                #[retort(relationship, const_name = "addresses_rel")] addresses: Many<Address>,
+                r#type: String,
+            }
+        });
+        assert_eq!(
+            def.as_ref().map(constants),
+            Ok(vec![
+                "id".to_owned(),
+                "name_col".to_owned(),
+                "r#type".to_owned(),
+                "addresses_rel".to_owned()
+            ])
+        );
+    }
+
+    #[test]
+    fn const_suffix_renames_every_constant_but_a_const_name() {
+        let def = parse(syn::parse_quote! {
+            #[retort(const_suffix = "_col")]
+            struct User {
+                #[retort(primary_key)] id: i64,
+                #[retort(const_name = "label")] name: String,
+                #[retort(relationship)] addresses: Many<Address>,
+                r#type: String,
+            }
+        });
+        assert_eq!(
+            def.as_ref().map(constants),
+            Ok(vec![
+                "id_col".to_owned(),
+                "label".to_owned(),
+                "type_col".to_owned(),
+                "addresses_col".to_owned()
+            ])
+        );
+    }
+
+    #[test]
+    fn constant_names_that_cannot_be_are_refused() {
+        let err = parse(syn::parse_quote! {
+            struct User { #[retort(primary_key, const_name = "not an ident")] id: i64 }
+        });
+        assert_eq!(
+            err.err().as_deref(),
+            Some("`const_name` must be a Rust identifier, not \"not an ident\"")
+        );
+        let err = parse(syn::parse_quote! {
+            #[retort(const_suffix = "-x")]
+            struct User { #[retort(primary_key)] id: i64 }
+        });
+        assert_eq!(
+            err.err().as_deref(),
+            Some("`const_suffix` makes `id-x` for field `id`, which is not a Rust identifier")
+        );
+        let err = parse(syn::parse_quote! {
+            struct User {
+                #[retort(primary_key)] id: i64,
+                #[retort(skip, const_name = "cache_col")] cache: String,
+            }
+        });
+        assert_eq!(
+            err.err().as_deref(),
+            Some("a skipped field has no constant to name; remove `const_name`")
+        );
+    }
+
+    #[test]
+    fn two_fields_with_one_constant_name_are_refused() {
+        let err = parse(syn::parse_quote! {
+            struct User {
+                #[retort(primary_key)] id: i64,
+                name: String,
+                #[retort(const_name = "name")] nickname: String,
+            }
+        });
+        assert_eq!(
+            err.err().as_deref(),
+            Some(
+                "fields `name` and `nickname` would both get the constant `name`; give one of \
+                 them another `const_name`"
+            )
+        );
     }
 
     #[test]

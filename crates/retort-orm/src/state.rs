@@ -123,6 +123,9 @@ pub(crate) trait ObjHandle: Send + Sync {
     fn values_at(&self, columns: &[usize]) -> Result<Vec<Value>>;
     /// Sets one column from the database.
     fn set_value(&self, index: usize, value: Value) -> Result<()>;
+    /// Sets several columns from the database, all or none: when one value cannot be read
+    /// into its field, the columns already set get their earlier values back.
+    fn set_values(&self, values: &mut dyn Iterator<Item = (usize, Value)>) -> Result<()>;
     /// Fails, naming the model, while a write guard of the object is alive: a flush checks
     /// this before it sends anything, so it never stops halfway for a borrowed object.
     fn check_readable(&self) -> Result<()>;
@@ -217,6 +220,23 @@ impl<M: Model> ObjHandle for ObjCell<M> {
 
     fn set_value(&self, index: usize, value: Value) -> Result<()> {
         self.try_write()?.set_column_value(index, value)
+    }
+
+    fn set_values(&self, values: &mut dyn Iterator<Item = (usize, Value)>) -> Result<()> {
+        let mut data = self.try_write()?;
+        let mut earlier = Vec::new();
+        for (index, value) in values {
+            let before = data.column_value(index);
+            if let Err(err) = data.set_column_value(index, value) {
+                // A field's own value always converts back into it.
+                for (index, before) in earlier.into_iter().rev() {
+                    let _ = data.set_column_value(index, before);
+                }
+                return Err(err);
+            }
+            earlier.push((index, before));
+        }
+        Ok(())
     }
 
     fn check_readable(&self) -> Result<()> {

@@ -82,6 +82,14 @@
 pub use retort_core as core;
 pub use retort_orm as orm;
 
+pub mod testing;
+
+/// Runs a test function on a fresh database on each backend it names:
+/// `#[retort::test(sqlite, postgres, mysql)] fn name(db: TestDatabase)` becomes the tests
+/// `name::sqlite`, `name::postgres` and `name::mysql`. See [`testing`] for its options, the
+/// servers it uses and when it skips.
+pub use retort_macros::test;
+
 /// Maps a struct to a table: `#[derive(Model)]` implements [`orm::Model`], registers the model
 /// with [`orm::Base`], and adds a typed column attribute per field (`User::age`).
 ///
@@ -93,8 +101,10 @@ pub use retort_orm as orm;
 /// |---|---|---|
 /// | struct | `table = "users"` | the table's name (default: the struct's name in snake_case) |
 /// | struct | `crate = "path"` | where retort is, when it is not `::retort` |
+/// | struct | `const_suffix = "_col"` | appended to the name of every field's constant: `User::name_col` (see below) |
 /// | field | `primary_key` | part of the primary key (several fields make a composite key) |
 /// | field | `column = "name"` | the column's name (default: the field's) |
+/// | field | `const_name = "name_col"` | the name of the field's constant (default: the field's), for a column or a relationship |
 /// | field | `sql_type = Text`, `sql_type = numeric(10, 2)` | a [`core::types::SqlType`] variant or constructor |
 /// | field | `length = 50` | `VARCHAR(50)` |
 /// | field | `nullable`, `not_null` | override the nullability the type gives |
@@ -124,6 +134,21 @@ pub use retort_orm as orm;
 /// The derive also adds a typed relationship attribute per relationship field (`User::addresses`,
 /// a [`orm::Rel`]) for loader options, joins and filters.
 ///
+/// These attributes are associated constants of the struct, named after their fields, so they
+/// share a namespace with its methods and constants. A method or constant of your own with a
+/// field's name — a getter `fn name(&self)`, say — makes rustc report E0592, "duplicate
+/// definitions with name \`name\`", pointing at the field and at your item. Rename the
+/// constant: `const_name = "name_col"` on the field gives `User::name_col`, and
+/// `const_suffix = "_col"` on the struct renames every constant at once (a field's
+/// `const_name` still wins). Only the constant changes: the field, its column, and the names
+/// that `filter_by` and `back_populates` take stay the field's. Rename it too for a field named
+/// after a method of [`orm::Model`] such as `select`, which the constant would hide
+/// (`User::select()` would no longer compile).
+///
+/// A value read from the database that the field's type cannot hold (a NULL for a
+/// non-`Option` field, text where an integer is expected, an integer beyond `i32`) is an
+/// [`Error::Conversion`] that names the model and field: `conversion error: User.age: ...`.
+///
 /// ```
 /// use retort::prelude::*;
 ///
@@ -147,6 +172,36 @@ pub use retort_orm as orm;
 /// assert_eq!(mapper.columns().len(), 4);
 /// assert!(!mapper.columns()[1].nullable);
 /// assert_eq!(Account::email.name(), "email");
+/// ```
+///
+/// With getters of the same names as the fields:
+///
+/// ```
+/// use retort::prelude::*;
+///
+/// #[derive(Model, Debug, Default)]
+/// #[retort(table = "users", const_suffix = "_col")]
+/// pub struct User {
+///     #[retort(primary_key)]
+///     id: Option<i64>,
+///     #[retort(const_name = "display_name")]
+///     name: String,
+/// }
+///
+/// impl User {
+///     pub fn id(&self) -> Option<i64> { self.id }
+///     pub fn name(&self) -> &str { &self.name }
+/// }
+///
+/// # fn main() -> retort::Result<()> {
+/// let engine = create_engine("sqlite://")?;
+/// Base::metadata()?.create_all(&engine)?;
+/// let session = Session::new(&engine);
+/// session.add(User { name: "Ann".into(), ..Default::default() });
+/// let found = session.query::<User>().filter(User::display_name.eq("Ann")).all()?;
+/// assert_eq!(found[0].read()?.name(), "Ann");
+/// assert_eq!(User::display_name.name(), "name"); // the column keeps the field's name
+/// # Ok(()) }
 /// ```
 pub use retort_macros::Model;
 

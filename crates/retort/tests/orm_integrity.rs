@@ -30,7 +30,7 @@ fn a_change_made_under_a_held_guard_survives_a_failed_autoflush() {
                 other => panic!("expected InvalidRequest, got {other:?}"),
             }
         }
-        assert!(session.is_modified(), "the change must still be pending");
+        assert!(session.has_changes(), "the change must still be pending");
         session.commit().unwrap();
         assert_eq!(
             checker.rows(db, "SELECT age FROM users WHERE id = 1", &[]),
@@ -98,7 +98,7 @@ fn a_write_that_races_an_update_is_flushed_next_time() {
         });
         session.commit().unwrap();
         assert!(
-            session.is_modified(),
+            session.has_changes(),
             "the raced write must stay registered"
         );
         session.commit().unwrap();
@@ -123,7 +123,7 @@ fn a_write_that_races_an_insert_is_flushed_next_time() {
         });
         session.commit().unwrap();
         assert!(
-            session.is_modified(),
+            session.has_changes(),
             "the raced write must stay registered"
         );
         session.commit().unwrap();

@@ -907,3 +907,50 @@ fn deleting_a_pending_parent_removes_its_pending_children() {
         assert_eq!(Checker::new(db).count(db, &count), 0);
     });
 }
+
+#[test]
+fn is_modified_counts_an_objects_own_relationship_changes() {
+    for_each_backend(|db| {
+        create_all(db);
+        seed_books(db);
+        let session = Session::new(db.engine());
+        let ann = session.get::<Author>(1).unwrap().unwrap();
+        let ben = session.get::<Author>(2).unwrap().unwrap();
+        let b1 = session.get::<Book>(4).unwrap().unwrap();
+        let a1 = session.get::<Book>(1).unwrap().unwrap();
+        let a1_books = ann.read().unwrap().books.get().unwrap();
+        assert_eq!(a1_books.len(), 3);
+        assert!(!session.is_modified(&ann).unwrap(), "loading is no change");
+
+        // A many-to-one pointed elsewhere and back is no change.
+        b1.read().unwrap().author.set(Some(&ann)).unwrap();
+        assert!(session.is_modified(&b1).unwrap());
+        b1.read().unwrap().author.set(Some(&ben)).unwrap();
+        assert!(!session.is_modified(&b1).unwrap(), "set, then set back");
+
+        // A collection: removing and pushing back the same object cancels out.
+        ann.read().unwrap().books.remove(&a1).unwrap();
+        assert!(session.is_modified(&ann).unwrap());
+        ann.read().unwrap().books.push(&a1).unwrap();
+        assert!(
+            !session.is_modified(&ann).unwrap(),
+            "removed, then pushed back"
+        );
+
+        // A many-to-many link.
+        let red = session.add(tag("red"));
+        session.flush().unwrap();
+        assert!(!session.is_modified(&red).unwrap());
+        a1.read().unwrap().tags.push(&red).unwrap();
+        assert!(session.is_modified(&a1).unwrap());
+        assert!(!session.is_modified(&ann).unwrap(), "a1's change is a1's");
+        session.flush().unwrap();
+        assert!(!session.is_modified(&a1).unwrap(), "written by the flush");
+
+        ann.read().unwrap().books.remove(&a1).unwrap();
+        assert!(session.is_modified(&ann).unwrap());
+        session.commit().unwrap();
+        assert!(!session.is_modified(&ann).unwrap());
+        assert_eq!(books(db)[0], book_of("a1", None));
+    });
+}

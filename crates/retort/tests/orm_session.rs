@@ -23,10 +23,10 @@ fn objects_move_through_the_lifecycle_states() {
         assert_eq!(user.state(), ObjectState::Transient);
         session.add_obj(&user).unwrap();
         assert_eq!(user.state(), ObjectState::Pending);
-        assert!(session.is_modified());
+        assert!(session.has_changes());
         session.flush().unwrap();
         assert_eq!(user.state(), ObjectState::Persistent);
-        assert!(!session.is_modified());
+        assert!(!session.has_changes());
         let id = user.read().unwrap().id.unwrap();
 
         session.delete(&user).unwrap();
@@ -410,17 +410,14 @@ fn begin_nested_rollback_undoes_only_the_savepoint() {
         let session = Session::new(db.engine());
         let outer = session.add(User::named("Outer", 1));
         let nested = session.begin_nested().unwrap();
-        let sp_name = {
-            let statements = capture.take();
-            statements
-                .last()
-                .unwrap()
-                .trim_start_matches("SAVEPOINT ")
-                .to_owned()
-        };
+        // It flushed the outer object; the SAVEPOINT waits for the savepoint's first flush.
+        assert_eq!(kinds(&capture.take()), ["BEGIN", "INSERT"]);
         let inner = session.add(User::named("Inner", 2));
         outer.write().unwrap().age = Some(10);
         session.flush().unwrap();
+        let flushed = capture.take();
+        assert_eq!(kinds(&flushed), ["SAVEPOINT", "INSERT", "UPDATE"]);
+        let sp_name = flushed[0].trim_start_matches("SAVEPOINT ").to_owned();
         assert!(inner.read().unwrap().id.is_some());
         let unflushed = session.add(User::named("Unflushed", 3));
         nested.rollback().unwrap();
@@ -694,5 +691,188 @@ fn changing_a_primary_key_keeps_one_object_per_row() {
         assert!(by_new_key.ptr_eq(&item), "the row is still the same object");
         let by_query = session.query::<Item>().one().unwrap();
         assert!(by_query.ptr_eq(&item));
+    });
+}
+
+fn invalid_request(result: Result<bool>, needle: &str) {
+    match result {
+        Err(Error::InvalidRequest(msg)) => {
+            assert!(msg.contains(needle), "{msg:?} lacks {needle:?}")
+        }
+        other => panic!("expected an InvalidRequest naming {needle:?}, got {other:?}"),
+    }
+}
+
+#[test]
+fn is_modified_compares_an_object_with_its_loaded_values() {
+    for_each_backend(|db| {
+        create_tables(db, &[Registry::register::<User>]);
+        let checker = Checker::new(db);
+        seed_users(db, &checker, &[("Alice", 30)]);
+        let capture = Capture::install(db.engine());
+        let session = Session::new(db.engine());
+
+        // Pending: the next flush INSERTs it.
+        let bob = session.add(User::named("Bob", 40));
+        assert!(session.is_modified(&bob).unwrap());
+        session.flush().unwrap();
+        assert!(!session.is_modified(&bob).unwrap(), "flushed");
+
+        let alice = session.get::<User>(1).unwrap().unwrap();
+        assert!(!session.is_modified(&alice).unwrap(), "as loaded");
+        alice.write().unwrap().age = Some(30);
+        assert!(
+            !session.is_modified(&alice).unwrap(),
+            "the same value written back is no change"
+        );
+        assert!(session.has_changes(), "though the session saw a write");
+        alice.write().unwrap().age = Some(31);
+        assert!(session.is_modified(&alice).unwrap());
+        alice.write().unwrap().age = Some(30);
+        assert!(!session.is_modified(&alice).unwrap(), "set, then set back");
+        capture.clear();
+        session.flush().unwrap();
+        assert!(capture.take().is_empty(), "a flush has nothing to write");
+
+        alice.write().unwrap().name = Some("Alicia".into());
+        assert!(session.is_modified(&alice).unwrap());
+        assert!(!session.is_modified(&bob).unwrap(), "per object");
+        {
+            let _guard = alice.write().unwrap();
+            invalid_request(session.is_modified(&alice), "already borrowed");
+        }
+        session.flush().unwrap();
+        assert_eq!(kinds(&capture.take()), ["UPDATE"]);
+        assert!(!session.is_modified(&alice).unwrap(), "after the flush");
+
+        // Marked for deletion, with no column changed.
+        session.delete(&bob).unwrap();
+        assert!(!session.is_modified(&bob).unwrap());
+
+        alice.write().unwrap().age = Some(50);
+        session.commit().unwrap();
+        capture.clear();
+        assert!(!session.is_modified(&alice).unwrap(), "after the commit");
+        assert!(capture.take().is_empty(), "answered without loading");
+        assert_eq!(alice.read().unwrap().age, Some(50));
+
+        // An expired object's unflushed change is gone.
+        alice.write().unwrap().age = Some(60);
+        session.expire(&alice);
+        assert!(!session.is_modified(&alice).unwrap());
+
+        // Objects that are not in this session have nothing to compare with.
+        invalid_request(session.is_modified(&bob), "not in this session");
+        invalid_request(
+            session.is_modified(&Obj::new(User::named("Eve", 1))),
+            "not in this session",
+        );
+        let other = Session::new(db.engine());
+        let carol = other.add(User::named("Carol", 9));
+        invalid_request(session.is_modified(&carol), "not in this session");
+    });
+}
+
+#[test]
+fn is_modified_after_a_commit_that_keeps_the_values() {
+    for_each_backend(|db| {
+        create_tables(db, &[Registry::register::<User>]);
+        let session = sessionmaker(db.engine()).expire_on_commit(false).session();
+        let user = session.add(User::named("Ann", 20));
+        session.commit().unwrap();
+        assert!(!session.is_modified(&user).unwrap());
+        user.write().unwrap().age = Some(21);
+        assert!(session.is_modified(&user).unwrap());
+        session.commit().unwrap();
+        assert!(!session.is_modified(&user).unwrap());
+        user.write().unwrap().age = Some(22);
+        session.rollback().unwrap();
+        assert!(
+            !session.is_modified(&user).unwrap(),
+            "the change was discarded"
+        );
+        assert_eq!(user.read().unwrap().age, Some(21));
+    });
+}
+
+#[test]
+fn an_empty_begin_nested_sends_nothing() {
+    for_each_backend(|db| {
+        create_tables(db, &[Registry::register::<User>]);
+        let capture = Capture::install(db.engine());
+        let session = Session::new(db.engine());
+
+        // Before any transaction: not even BEGIN.
+        session.begin_nested().unwrap().commit().unwrap();
+        session.begin_nested().unwrap().rollback().unwrap();
+        drop(session.begin_nested().unwrap());
+        assert!(capture.take().is_empty());
+
+        // Inside one, nested in each other.
+        session.add(User::named("Ann", 1));
+        session.flush().unwrap();
+        capture.clear();
+        let outer = session.begin_nested().unwrap();
+        let inner = session.begin_nested().unwrap();
+        inner.commit().unwrap();
+        outer.commit().unwrap();
+        session.begin_nested().unwrap().rollback().unwrap();
+        assert!(capture.take().is_empty());
+
+        // Work that does not reach the database is undone in memory alone.
+        let nested = session.begin_nested().unwrap();
+        let pending = session.add(User::named("Never", 2));
+        nested.rollback().unwrap();
+        assert!(capture.take().is_empty());
+        assert_eq!(pending.state(), ObjectState::Transient);
+
+        session.commit().unwrap();
+        assert_eq!(kinds(&capture.take()), ["COMMIT"]);
+        assert_eq!(Checker::new(db).count(db, "SELECT count(*) FROM users"), 1);
+    });
+}
+
+#[test]
+fn a_savepoint_opens_when_its_work_first_needs_the_database() {
+    for_each_backend(|db| {
+        create_tables(db, &[Registry::register::<User>]);
+        let checker = Checker::new(db);
+        let capture = Capture::install(db.engine());
+        let session = Session::new(db.engine());
+        session.add(User::named("Ann", 1));
+        session.commit().unwrap();
+        capture.clear();
+
+        // A query inside the savepoint needs the database: SAVEPOINT comes before it.
+        let nested = session.begin_nested().unwrap();
+        assert_eq!(session.query::<User>().count().unwrap(), 1);
+        nested.commit().unwrap();
+        assert_eq!(
+            kinds(&capture.take()),
+            ["BEGIN", "SAVEPOINT", "SELECT", "RELEASE"]
+        );
+        session.commit().unwrap();
+        capture.clear();
+
+        // An outer savepoint left empty opens with the inner one that needs it, outermost
+        // first; rolling back the outer one undoes the inner one's released work.
+        let outer = session.begin_nested().unwrap();
+        let inner = session.begin_nested().unwrap();
+        session.add(User::named("Cy", 3));
+        inner.commit().unwrap();
+        let sent = capture.take();
+        assert_eq!(
+            kinds(&sent),
+            ["BEGIN", "SAVEPOINT", "SAVEPOINT", "INSERT", "RELEASE"]
+        );
+        assert_ne!(sent[1], sent[2]);
+        assert_eq!(sent[4], format!("RELEASE {}", sent[2]));
+        outer.rollback().unwrap();
+        assert_eq!(
+            capture.take(),
+            [sent[1].replace("SAVEPOINT", "ROLLBACK TO SAVEPOINT")]
+        );
+        session.commit().unwrap();
+        assert_eq!(checker.count(db, "SELECT count(*) FROM users"), 1);
     });
 }

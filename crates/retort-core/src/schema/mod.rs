@@ -33,6 +33,7 @@ pub mod column;
 pub mod constraint;
 pub mod create;
 pub mod ddl;
+pub mod diagram;
 pub mod join;
 pub mod metadata;
 pub mod naming;

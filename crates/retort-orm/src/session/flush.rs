@@ -760,10 +760,7 @@ pub(super) fn assign_returned(
         )));
     }
     let fill = |obj: &Arc<dyn ObjHandle>, row: Vec<Value>| -> Result<()> {
-        for (&col, value) in batch.returning.iter().zip(row) {
-            obj.set_value(col, value)?;
-        }
-        Ok(())
+        obj.set_values(&mut batch.returning.iter().copied().zip(row))
     };
     match batch.pairing {
         uow::Pairing::ByKey => {

@@ -46,9 +46,7 @@ impl SessionShared {
                 let existing = Arc::clone(entry.get());
                 let expired = existing.meta().expired;
                 if expired {
-                    for (i, value) in values.into_iter().enumerate() {
-                        existing.set_value(i, value)?;
-                    }
+                    existing.set_values(&mut values.into_iter().enumerate())?;
                     let mut meta = existing.meta();
                     meta.expired = false;
                     meta.committed = None;

@@ -23,9 +23,7 @@ impl SessionShared {
                     if existing.meta().record_write(|| existing.values())? {
                         state.touched.push(Arc::clone(&existing));
                     }
-                    for (i, value) in source.values()?.into_iter().enumerate() {
-                        existing.set_value(i, value)?;
-                    }
+                    existing.set_values(&mut source.values()?.into_iter().enumerate())?;
                     existing
                 }
                 None => {

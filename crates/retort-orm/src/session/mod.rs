@@ -131,10 +131,17 @@ struct SessionState {
     removed: Vec<Arc<dyn ObjHandle>>,
     pending_rollback: Option<String>,
     no_autoflush: u32,
+    /// The id given to the last savepoint begun.
+    last_savepoint: u64,
 }
 
+/// A savepoint begun by `begin_nested`.
 struct Savepoint {
-    name: String,
+    /// Tells it apart from the others for its [`NestedTransaction`].
+    id: u64,
+    /// The database's name for it, once opened: it opens only when its work first needs the
+    /// database.
+    name: Option<String>,
     inserted_mark: usize,
     removed_mark: usize,
 }
@@ -197,7 +204,8 @@ impl SessionShared {
         weak
     }
 
-    /// The connection of the current transaction, beginning one if none is open.
+    /// The connection of the current transaction, beginning one if none is open, with every
+    /// savepoint begun so far opened.
     fn connection<'s>(&self, state: &'s mut SessionState) -> Result<&'s mut Connection> {
         if let Some(message) = &state.pending_rollback {
             return Err(Error::PendingRollback(message.clone()));
@@ -207,10 +215,18 @@ impl SessionShared {
             conn.begin_transaction()?;
             state.conn = Some(conn);
         }
-        state
-            .conn
+        let SessionState {
+            conn, savepoints, ..
+        } = state;
+        let conn = conn
             .as_mut()
-            .ok_or_else(|| Error::InvalidRequest("the session has no connection".into()))
+            .ok_or_else(|| Error::InvalidRequest("the session has no connection".into()))?;
+        // Savepoints open lazily, as SQLAlchemy's do: here, on the first use of the database
+        // after begin_nested(), outermost first. One that is never needed sends nothing.
+        for sp in savepoints.iter_mut().filter(|sp| sp.name.is_none()) {
+            sp.name = Some(conn.savepoint()?);
+        }
+        Ok(conn)
     }
 
     /// `SELECT <columns> FROM t WHERE <pk> = ...`: the one row with primary key `key`.
@@ -273,9 +289,7 @@ impl SessionShared {
                 mapper.model_name()
             )));
         };
-        for (i, value) in row.into_values().into_iter().enumerate() {
-            obj.set_value(i, value)?;
-        }
+        obj.set_values(&mut row.into_values().into_iter().enumerate())?;
         let mut meta = obj.meta();
         meta.expired = false;
         // The reload discarded any unflushed change: the next write must take a new
@@ -582,20 +596,70 @@ impl Session {
             .ok_or_else(|| Error::InvalidRequest("identity map entry has another type".into()))
     }
 
-    /// Opens a savepoint; changes flushed after it can be rolled back alone.
+    /// Begins a savepoint (SQLAlchemy's `begin_nested`): changes flushed after it can be
+    /// rolled back alone. Pending changes are flushed first.
+    ///
+    /// The `SAVEPOINT` itself is sent lazily, as SQLAlchemy does: when the savepoint's work
+    /// first needs the database (a flush with something to write, a query, a load, an
+    /// `execute`). A savepoint that never does sends nothing, neither `SAVEPOINT` nor
+    /// `RELEASE`/`ROLLBACK TO`; rolling it back still puts the objects back (pending ones
+    /// become transient, and every object is expired), as for one that was opened.
+    ///
+    /// ```
+    /// # mod retort { pub(crate) use retort_core as core; pub(crate) use retort_orm as orm; }
+    /// use std::sync::{Arc, Mutex};
+    /// use retort_orm::{Registry, Session};
+    /// # use retort_orm::__core::engine::create_engine;
+    ///
+    /// #[derive(retort_macros::Model, Debug, Default)]
+    /// #[retort(crate = "crate::retort", table = "users")]
+    /// pub struct User {
+    ///     #[retort(primary_key)]
+    ///     pub id: Option<i64>,
+    ///     pub name: Option<String>,
+    /// }
+    ///
+    /// # fn main() -> retort_core::Result<()> {
+    /// let engine = create_engine("sqlite://")?;
+    /// let registry = Registry::new();
+    /// registry.register::<User>()?;
+    /// registry.metadata().create_all(&engine)?;
+    /// let sent = Arc::new(Mutex::new(Vec::new()));
+    /// let log = Arc::clone(&sent);
+    /// engine.on_execute(move |sql, _| log.lock().unwrap().push(sql.to_owned()));
+    ///
+    /// let session = Session::new(&engine);
+    /// session.begin_nested()?.commit()?;          // no work: nothing sent
+    /// assert!(sent.lock().unwrap().is_empty());
+    ///
+    /// let nested = session.begin_nested()?;
+    /// session.add(User { name: Some("Ann".into()), ..Default::default() });
+    /// nested.rollback()?;                          // never flushed: still nothing sent
+    /// assert!(sent.lock().unwrap().is_empty());
+    ///
+    /// let nested = session.begin_nested()?;
+    /// session.add(User { name: Some("Bob".into()), ..Default::default() });
+    /// nested.commit()?;                            // BEGIN, SAVEPOINT, INSERT, RELEASE
+    /// let kinds: Vec<String> = sent.lock().unwrap().iter()
+    ///     .map(|s| s.split(' ').next().unwrap_or("").to_owned()).collect();
+    /// assert_eq!(kinds, ["BEGIN", "SAVEPOINT", "INSERT", "RELEASE"]);
+    /// # Ok(()) }
+    /// ```
     pub fn begin_nested(&self) -> Result<NestedTransaction<'_>> {
         let mut state = self.shared.lock();
         self.shared.flush_locked(&mut state)?;
-        let name = self.shared.connection(&mut state)?.savepoint()?;
-        let marks = (state.inserted.len(), state.removed.len());
+        state.last_savepoint += 1;
+        let id = state.last_savepoint;
+        let (inserted_mark, removed_mark) = (state.inserted.len(), state.removed.len());
         state.savepoints.push(Savepoint {
-            name: name.clone(),
-            inserted_mark: marks.0,
-            removed_mark: marks.1,
+            id,
+            name: None,
+            inserted_mark,
+            removed_mark,
         });
         Ok(NestedTransaction {
             session: self,
-            name,
+            id,
             done: false,
         })
     }
@@ -633,10 +697,111 @@ impl Session {
         self.shared.run_rows(stmt)
     }
 
-    /// Whether the session holds changes not yet flushed.
-    pub fn is_modified(&self) -> bool {
+    /// Whether the session holds changes not yet flushed: new or deleted objects, or objects
+    /// written or relinked since the last flush. Like SQLAlchemy's `session.new`,
+    /// `session.dirty` and `session.deleted` together, this is optimistic: an object written
+    /// and then set back to its loaded values still counts (the flush sends nothing for it).
+    /// [`Session::is_modified`] tells whether one object really changed.
+    pub fn has_changes(&self) -> bool {
         let state = self.shared.lock();
         !state.new.is_empty() || !state.deleted.is_empty() || !state.touched.is_empty()
+    }
+
+    /// Whether `obj` has changes the next flush would write: SQLAlchemy's
+    /// `Session.is_modified(instance)`, with collections included as its default is.
+    ///
+    /// - A persistent (or deleted) object is modified when a column's value differs from the
+    ///   one last loaded or flushed — writing the same value back is no change — or when a
+    ///   relationship field of its own was changed since the last flush (`push`, `remove`,
+    ///   `set`; pushing and then removing the same object cancels out). The other side of a
+    ///   `back_populates` pair follows in memory but counts only once the flush has written
+    ///   its foreign key.
+    /// - A pending object is always modified: the next flush INSERTs it.
+    /// - An expired object is not: its unflushed changes were discarded, and nothing is loaded
+    ///   to answer (no SQL is sent).
+    /// - After a flush or a commit, an object is not modified until it is changed again.
+    ///
+    /// Errors: [`Error::InvalidRequest`] when `obj` is not in this session (transient,
+    /// detached, or another session's), or while a write guard of it is alive (its values
+    /// cannot be read then).
+    ///
+    /// ```
+    /// # mod retort { pub(crate) use retort_core as core; pub(crate) use retort_orm as orm; }
+    /// use retort_orm::{Registry, Session};
+    /// # use retort_orm::__core::engine::create_engine;
+    ///
+    /// #[derive(retort_macros::Model, Debug, Default)]
+    /// #[retort(crate = "crate::retort", table = "users")]
+    /// pub struct User {
+    ///     #[retort(primary_key)]
+    ///     pub id: Option<i64>,
+    ///     pub name: Option<String>,
+    /// }
+    ///
+    /// # fn main() -> retort_core::Result<()> {
+    /// let engine = create_engine("sqlite://")?;
+    /// let registry = Registry::new();
+    /// registry.register::<User>()?;
+    /// registry.metadata().create_all(&engine)?;
+    /// let session = Session::new(&engine);
+    /// let ann = session.add(User { name: Some("Ann".into()), ..Default::default() });
+    /// assert!(session.is_modified(&ann)?);        // pending: the next flush INSERTs it
+    /// session.flush()?;
+    /// assert!(!session.is_modified(&ann)?);
+    ///
+    /// ann.write()?.name = Some("Anna".into());
+    /// assert!(session.is_modified(&ann)?);
+    /// ann.write()?.name = Some("Ann".into());     // back to the flushed value
+    /// assert!(!session.is_modified(&ann)?);
+    /// assert!(session.has_changes());             // written, though: optimistic
+    /// # Ok(()) }
+    /// ```
+    pub fn is_modified<M: Model>(&self, obj: &Obj<M>) -> Result<bool> {
+        let handle = obj.handle();
+        let (state, touched, expired, committed) = {
+            let meta = obj.meta();
+            if meta.session_id != self.shared.id {
+                return Err(Error::InvalidRequest(format!(
+                    "the {} object is not in this session ({:?}), so it has no loaded values \
+                     to compare with",
+                    M::mapper().model_name(),
+                    meta.state
+                )));
+            }
+            (
+                meta.state,
+                meta.touched,
+                meta.expired,
+                meta.committed.clone(),
+            )
+        };
+        if state == ObjectState::Pending {
+            return Ok(true);
+        }
+        if expired {
+            return Ok(false);
+        }
+        if touched {
+            // A write without a snapshot (made while the object was being deleted) cannot be
+            // compared: count it.
+            let Some(committed) = committed else {
+                return Ok(true);
+            };
+            if handle.values()? != committed {
+                return Ok(true);
+            }
+        }
+        for index in 0..M::mapper().relationship_properties().len() {
+            let mut changed = false;
+            handle.relation(index, &mut |slot| {
+                let (added, removed) = slot.changes();
+                changed = !added.is_empty() || !removed.is_empty();
+            })?;
+            if changed {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     /// How many objects the identity map holds.

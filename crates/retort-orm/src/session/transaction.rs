@@ -92,15 +92,16 @@ impl SessionShared {
     }
 }
 
-/// A savepoint opened by [`Session::begin_nested`]; rolled back if dropped uncommitted.
+/// A savepoint begun by [`Session::begin_nested`]; rolled back if dropped uncommitted.
 pub struct NestedTransaction<'s> {
     pub(super) session: &'s Session,
-    pub(super) name: String,
+    pub(super) id: u64,
     pub(super) done: bool,
 }
 
 impl NestedTransaction<'_> {
     /// Flushes and releases the savepoint, keeping its changes in the outer transaction.
+    /// A savepoint whose work never needed the database was never opened: nothing is sent.
     ///
     /// If the flush fails, the savepoint is rolled back (as when it is dropped) and the
     /// error returned; the outer transaction stays usable.
@@ -110,12 +111,15 @@ impl NestedTransaction<'_> {
         // On error `self` is dropped after the lock is released, and its Drop rolls back.
         shared.flush_locked(&mut state)?;
         self.done = true;
-        pop_savepoint(&mut state, &self.name);
-        shared.connection(&mut state)?.release_savepoint(&self.name)
+        match pop_savepoint(&mut state, self.id).and_then(|sp| sp.name) {
+            // The savepoints around it were opened before it, so this opens nothing more.
+            Some(name) => shared.connection(&mut state)?.release_savepoint(&name),
+            None => Ok(()),
+        }
     }
 
-    /// Rolls back to the savepoint: objects inserted after it become transient, and every
-    /// object is expired.
+    /// Rolls back to the savepoint: objects inserted or added after it become transient, and
+    /// every object is expired. A savepoint that was never opened sends nothing.
     pub fn rollback(mut self) -> Result<()> {
         self.done = true;
         self.rollback_inner()
@@ -124,17 +128,19 @@ impl NestedTransaction<'_> {
     pub(super) fn rollback_inner(&self) -> Result<()> {
         let shared = &self.session.shared;
         let mut state = shared.lock();
-        let Some(sp) = pop_savepoint(&mut state, &self.name) else {
+        let Some(sp) = pop_savepoint(&mut state, self.id) else {
             return Ok(());
         };
         let pending_rollback = state.pending_rollback.take();
-        let result = match state.conn.as_mut() {
-            Some(conn) => conn.rollback_to_savepoint(&self.name),
+        let result = match (&sp.name, state.conn.as_mut()) {
+            (Some(name), Some(conn)) => conn.rollback_to_savepoint(name),
             // The whole transaction is already gone (a failed flush rolled it back).
-            None => {
+            (Some(_), None) => {
                 state.pending_rollback = pending_rollback;
                 return Ok(());
             }
+            // Never opened: the database saw none of its work, only the objects go back.
+            (None, _) => Ok(()),
         };
         for obj in std::mem::take(&mut state.new) {
             let mut meta = obj.meta();
@@ -147,8 +153,9 @@ impl NestedTransaction<'_> {
     }
 }
 
-pub(super) fn pop_savepoint(state: &mut SessionState, name: &str) -> Option<Savepoint> {
-    let pos = state.savepoints.iter().position(|s| s.name == name)?;
+/// Removes the savepoint `id` and those begun inside it (ended with it), and returns it.
+pub(super) fn pop_savepoint(state: &mut SessionState, id: u64) -> Option<Savepoint> {
+    let pos = state.savepoints.iter().position(|s| s.id == id)?;
     state.savepoints.truncate(pos + 1);
     state.savepoints.pop()
 }
