@@ -17,11 +17,11 @@
 //! | `RETORT_MYSQL_URL` | the MySQL/MariaDB server test databases are made on | `mysql://root@127.0.0.1:3306/test` |
 //! | `RETORT_REQUIRE_ALL_BACKENDS` | `1`: a backend that cannot be reached fails the test | unset: it is skipped |
 //!
-//! A backend that cannot be reached (its server is down, or retort was built without it) is
-//! skipped by [`TestDatabase::create_or_skip`] and [`run`]: they write a line to the test
-//! binary's stderr, past the test harness's output capture, so the skip shows in a plain
-//! `cargo test`. A CI that has the servers sets `RETORT_REQUIRE_ALL_BACKENDS=1` so that a
-//! missing server fails instead.
+//! A backend whose server cannot be reached is skipped by [`TestDatabase::create_or_skip`]
+//! and [`run`]: they write a line to the test binary's stderr, past the test harness's output
+//! capture, so the skip shows in a plain `cargo test`. A CI that has the servers sets
+//! `RETORT_REQUIRE_ALL_BACKENDS=1` so that a missing server fails instead. A backend retort
+//! was built without (its cargo feature is off) always fails: no server can cure that.
 //!
 //! ```
 //! use retort_core::schema::{Column, MetaData, Table};
@@ -173,7 +173,7 @@ impl TestDatabase {
     pub fn create_or_skip(backend: Backend) -> Result<Option<TestDatabase>> {
         match reach(backend) {
             Ok(admin) => TestDatabase::create_on(backend, admin).map(Some),
-            Err(e) if require_all_backends() => Err(e),
+            Err(e) if must_fail(&e) => Err(e),
             Err(e) => {
                 report_skip(backend, &e);
                 Ok(None)
@@ -353,6 +353,13 @@ fn report_skip(backend: Backend, error: &Error) {
 }
 
 /// "cannot connect to <url>" for a server backend, "cannot open SQLite" for SQLite.
+/// Whether a backend that could not be reached fails the test rather than skipping it: when
+/// the variable asks for every backend, and always when retort was built without the
+/// backend's feature — a mistake in the build, which no server coming up would cure.
+fn must_fail(error: &Error) -> bool {
+    require_all_backends() || matches!(error, Error::BackendNotCompiled { .. })
+}
+
 fn unreachable(backend: Backend) -> String {
     match backend.server_url() {
         Some(url) => {
@@ -459,6 +466,9 @@ pub fn run<R: TestOutcome>(
     let fail = |what: &str, e: &dyn fmt::Display| TestFailure(format!("{what} on {backend}: {e}"));
     let admin = match reach(backend) {
         Ok(admin) => admin,
+        Err(e @ Error::BackendNotCompiled { .. }) => {
+            return Err(fail("the backend is not compiled in", &e));
+        }
         Err(e) if require_all_backends() => {
             return Err(TestFailure(format!(
                 "{backend} is required ({REQUIRE_ALL_VAR}=1) and retort {}: {e}",
@@ -481,5 +491,29 @@ pub fn run<R: TestOutcome>(
     match test(db).failure() {
         Some(message) => Err(fail("the test failed", &message)),
         None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// Runs in CI's `cargo test -p retort-core --no-default-features --features sqlite --lib`:
+    /// a test asking for a backend the build left out fails, whatever the environment says.
+    #[cfg(not(feature = "postgres"))]
+    #[test]
+    fn a_backend_left_out_of_the_build_fails_its_tests() {
+        use super::{run, Backend, TestDatabase};
+
+        let failure = run(Backend::Postgres, None, |_| ()).map_err(|f| f.to_string());
+        let message = failure.expect_err("a test on a left-out backend must fail");
+        assert!(
+            message.starts_with("the backend is not compiled in on postgresql: NoSuchModuleError"),
+            "{message}"
+        );
+        assert!(matches!(
+            TestDatabase::create_or_skip(Backend::Postgres),
+            Err(crate::Error::BackendNotCompiled {
+                feature: "postgres"
+            })
+        ));
     }
 }
