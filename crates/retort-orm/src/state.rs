@@ -224,9 +224,12 @@ impl<M: Model> ObjHandle for ObjCell<M> {
 
     fn set_values(&self, values: &mut dyn Iterator<Item = (usize, Value)>) -> Result<()> {
         let mut data = self.try_write()?;
+        let mut values = values.peekable();
         let mut earlier = Vec::new();
-        for (index, value) in values {
-            let before = data.column_value(index);
+        while let Some((index, value)) = values.next() {
+            // Only a value that a later one could fail after needs keeping: a lone value (the
+            // key an INSERT returns) costs no copy and no allocation.
+            let before = values.peek().is_some().then(|| data.column_value(index));
             if let Err(err) = data.set_column_value(index, value) {
                 // A field's own value always converts back into it.
                 for (index, before) in earlier.into_iter().rev() {
@@ -234,7 +237,7 @@ impl<M: Model> ObjHandle for ObjCell<M> {
                 }
                 return Err(err);
             }
-            earlier.push((index, before));
+            earlier.extend(before.map(|before| (index, before)));
         }
         Ok(())
     }
