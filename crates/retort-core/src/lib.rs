@@ -23,7 +23,7 @@ pub mod types;
 pub mod value;
 
 pub use engine::connection::{Connection, RowStream, Savepoint, Transaction};
-pub use engine::result::{CursorResult, FromRow, Row, RowIndex};
+pub use engine::result::{CursorResult, FromRow, Row, RowIndex, RowReader};
 pub use engine::url::Url;
 pub use engine::{
     create_engine, create_engine_with, Engine, EngineBuilder, EngineOptions, Inspector,

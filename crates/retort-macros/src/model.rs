@@ -614,12 +614,15 @@ impl ModelDef {
                     ::std::result::Result::Ok(())
                 }
 
-                fn from_values(values: ::std::vec::Vec<#core::value::Value>) -> #core::Result<Self> {
-                    let mut values = values.into_iter();
+                fn from_row(
+                    row: &mut dyn #core::engine::driver::DriverRow,
+                    offset: usize,
+                ) -> #core::Result<Self> {
                     ::std::result::Result::Ok(#ident {
-                        #(#fields: <#tys as #core::value::FromValue>::from_value(
-                            values.next().unwrap_or(#core::value::Value::Null),
-                        ).map_err(|e| e.in_field(#model_name, #field_names))?,)*
+                        #(#fields: row
+                            .take(offset + #indexes)
+                            .and_then(<#tys as #core::value::FromValue>::from_value)
+                            .map_err(|e| e.in_field(#model_name, #field_names))?,)*
                         #(#others: ::std::default::Default::default(),)*
                         #(#rel_fields: ::std::default::Default::default(),)*
                     })

@@ -5,6 +5,7 @@ use std::any::TypeId;
 use std::sync::{Arc, OnceLock, RwLock};
 
 use retort_core::dialect::Dialect;
+use retort_core::engine::driver::DriverRow;
 use retort_core::schema::Table;
 use retort_core::sql::ast::Statement;
 use retort_core::sql::Executable;
@@ -29,9 +30,10 @@ pub trait Model: Sized + Send + Sync + 'static {
     /// Sets the column at `index` from a database value.
     fn set_column_value(&mut self, index: usize, value: Value) -> Result<()>;
 
-    /// Builds an object from one value per column, in mapper order; non-column fields take
+    /// Builds an object from the columns of `row` that start at `offset`, one per mapped
+    /// column in mapper order, read straight from the driver's row; non-column fields take
     /// their defaults.
-    fn from_values(values: Vec<Value>) -> Result<Self>;
+    fn from_row(row: &mut dyn DriverRow, offset: usize) -> Result<Self>;
 
     /// The relationship field at `index` in [`Mapper::relationship_properties`].
     fn relationship(&self, index: usize) -> Option<RelationRef<'_>> {
@@ -153,7 +155,7 @@ impl ColumnProperty {
 }
 
 /// Builds a session object of the mapped type from a row, without knowing the type.
-type NewObject = fn(Vec<Value>, ObjMeta) -> Result<Arc<dyn ObjHandle>>;
+type NewObject = fn(&mut dyn DriverRow, usize, ObjMeta) -> Result<Arc<dyn ObjHandle>>;
 
 /// The mapping of one model: its table, columns and relationships.
 pub struct Mapper {
@@ -262,13 +264,14 @@ impl Mapper {
         self.model_type
     }
 
-    /// A session object of the mapped type made from one value per column.
+    /// A session object of the mapped type made from the columns of `row` from `offset` on.
     pub(crate) fn new_object(
         &self,
-        values: Vec<Value>,
+        row: &mut dyn DriverRow,
+        offset: usize,
         meta: ObjMeta,
     ) -> Result<Arc<dyn ObjHandle>> {
-        (self.new_object)(values, meta)
+        (self.new_object)(row, offset, meta)
     }
 
     /// The Rust type's name.

@@ -11,6 +11,7 @@ use std::fmt;
 use std::ops::{Deref, DerefMut};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard, Weak};
 
+use retort_core::engine::driver::DriverRow;
 use retort_core::value::Value;
 use retort_core::{Error, Result};
 
@@ -148,10 +149,11 @@ pub(crate) type Handle = Arc<dyn ObjHandle>;
 /// Builds a persistent object of `M` from a row, type-erased, for loaders that know only the
 /// mapper.
 pub(crate) fn new_object<M: Model>(
-    values: Vec<Value>,
+    row: &mut dyn DriverRow,
+    offset: usize,
     meta: ObjMeta,
 ) -> Result<Arc<dyn ObjHandle>> {
-    Ok(Obj::with_meta(M::from_values(values)?, meta).handle())
+    Ok(Obj::with_meta(M::from_row(row, offset)?, meta).handle())
 }
 
 fn poisoned<T>(_: T) -> Error {

@@ -52,10 +52,10 @@ use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
 
 use crate::dialect::{Dialect, DialectRef};
-use crate::engine::driver::DriverConnection;
+use crate::engine::driver::{DriverConnection, RowSink, RunOutcome};
 use crate::engine::events::Events;
 use crate::engine::pool::{Health, PooledConn};
-use crate::engine::result::{CursorResult, Row};
+use crate::engine::result::{CollectRows, CursorResult, Row, RowReader};
 use crate::error::{DatabaseError, Error, ErrorKind, Result};
 use crate::sql::compiler::Executable;
 use crate::value::Value;
@@ -237,13 +237,91 @@ impl Connection {
     /// A raw `COMMIT` whose connection is lost before the answer comes back fails with
     /// [`ErrorKind::CommitOutcomeUnknown`], as [`Transaction::commit`] does.
     pub fn exec_driver_sql(&mut self, sql: &str, params: &[Value]) -> Result<CursorResult> {
+        let mut rows = CollectRows::default();
+        let outcome = self.exec_driver_sql_into(sql, params, &mut rows)?;
+        Ok(rows.finish(outcome))
+    }
+
+    /// Compiles and runs `stmt`, handing each row to `sink` as the driver reads it: no row
+    /// is built as a [`Row`] and nothing holds the whole result unless the sink does. This is
+    /// how the ORM builds its objects.
+    pub fn execute_into(
+        &mut self,
+        stmt: &(impl Executable + ?Sized),
+        sink: &mut dyn RowSink,
+    ) -> Result<RunOutcome> {
+        let compiled = stmt.compile(self.dialect.as_ref())?;
+        self.exec_driver_sql_into(&compiled.sql, &compiled.params, sink)
+    }
+
+    /// Compiles and runs `stmt` and builds a value from each row with `f`, reading the
+    /// columns by position straight from the driver's row (rusqlite's `query_map`).
+    ///
+    /// ```
+    /// use retort_core::create_engine;
+    /// use retort_core::sql::{select, table};
+    ///
+    /// let engine = create_engine("sqlite://")?;
+    /// let mut conn = engine.connect()?;
+    /// conn.exec_driver_sql("CREATE TABLE users (id INTEGER, name TEXT)", &[])?;
+    /// conn.exec_driver_sql("INSERT INTO users VALUES (1, 'Alice'), (2, 'Bob')", &[])?;
+    ///
+    /// let users = table("users");
+    /// let stmt = select((users.c("id"), users.c("name"))).order_by(users.c("id"));
+    /// let rows: Vec<(i64, String)> = conn.query_map(&stmt, |row| Ok((row.get(0)?, row.get(1)?)))?;
+    /// assert_eq!(rows, vec![(1, "Alice".to_owned()), (2, "Bob".to_owned())]);
+    /// # Ok::<(), retort_core::Error>(())
+    /// ```
+    pub fn query_map<T>(
+        &mut self,
+        stmt: &(impl Executable + ?Sized),
+        f: impl FnMut(&mut RowReader<'_>) -> Result<T>,
+    ) -> Result<Vec<T>> {
+        let compiled = stmt.compile(self.dialect.as_ref())?;
+        self.query_map_driver_sql(&compiled.sql, &compiled.params, f)
+    }
+
+    /// [`query_map`](Self::query_map) for raw SQL.
+    pub fn query_map_driver_sql<T>(
+        &mut self,
+        sql: &str,
+        params: &[Value],
+        f: impl FnMut(&mut RowReader<'_>) -> Result<T>,
+    ) -> Result<Vec<T>> {
+        struct MapRows<F, T> {
+            f: F,
+            out: Vec<T>,
+        }
+        impl<F, T> RowSink for MapRows<F, T>
+        where
+            F: FnMut(&mut RowReader<'_>) -> Result<T>,
+        {
+            fn row(&mut self, row: &mut dyn crate::engine::driver::DriverRow) -> Result<()> {
+                let value = (self.f)(&mut RowReader::new(row))?;
+                self.out.push(value);
+                Ok(())
+            }
+        }
+        let mut sink = MapRows { f, out: Vec::new() };
+        self.exec_driver_sql_into(sql, params, &mut sink)?;
+        Ok(sink.out)
+    }
+
+    /// [`execute_into`](Self::execute_into) for raw SQL, with placeholders in the driver's
+    /// style.
+    pub fn exec_driver_sql_into(
+        &mut self,
+        sql: &str,
+        params: &[Value],
+        sink: &mut dyn RowSink,
+    ) -> Result<RunOutcome> {
         self.check_not_rolled_back(sql, params)?;
         self.events.before_execute(sql, params);
         if opens_transaction(sql) {
             self.raw_begin = true;
         }
-        match self.conn.driver.execute(sql, params) {
-            Ok(r) => CursorResult::new(r.columns, r.rows, r.rows_affected, r.last_insert_id),
+        match self.conn.driver.run(sql, params, sink) {
+            Ok(outcome) => Ok(outcome),
             Err(e) => {
                 let err = self.fail(e, sql, params);
                 Err(if is_commit(sql) {

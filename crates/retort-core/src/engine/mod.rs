@@ -53,7 +53,7 @@ pub use connection::{Connection, RowStream, Savepoint, Transaction};
 pub use driver::IsolationLevel;
 pub use events::StatementListener;
 pub use reflect::Inspector;
-pub use result::{CursorResult, Row, RowIndex};
+pub use result::{CursorResult, Row, RowIndex, RowReader};
 pub use url::{IntoUrl, Url};
 
 use crate::dialect::mysql::MySqlDialect;

@@ -17,6 +17,7 @@
 
 use std::sync::Arc;
 
+use crate::engine::driver::{DriverRow, RowSink, RunOutcome};
 use crate::error::{Error, Result};
 use crate::value::{FromValue, Value};
 
@@ -152,6 +153,32 @@ impl Row {
             )),
             other => other,
         }
+    }
+}
+
+/// A row already read, seen as a driver's row: what the ORM builds objects from when it has
+/// a whole [`Row`] rather than a driver's.
+impl DriverRow for Row {
+    fn column_count(&self) -> usize {
+        self.values.len()
+    }
+
+    fn column_name(&self, i: usize) -> &str {
+        self.columns.get(i).map_or("", String::as_str)
+    }
+
+    fn get(&self, i: usize) -> Result<Value> {
+        self.slot(i).map(|(_, value)| value.clone())
+    }
+
+    /// Moves the value out, leaving NULL.
+    fn take(&mut self, i: usize) -> Result<Value> {
+        self.slot(i)?;
+        Ok(self
+            .values
+            .get_mut(i)
+            .map(|v| std::mem::replace(v, Value::Null))
+            .unwrap_or(Value::Null))
     }
 }
 
@@ -348,6 +375,130 @@ impl<'a> IntoIterator for &'a CursorResult {
 
     fn into_iter(self) -> Self::IntoIter {
         self.rows.iter()
+    }
+}
+
+/// Builds a [`CursorResult`] from a statement's rows as the driver hands them over.
+#[derive(Default)]
+pub(crate) struct CollectRows {
+    columns: Option<Arc<[String]>>,
+    rows: Vec<Row>,
+}
+
+impl CollectRows {
+    pub(crate) fn finish(self, outcome: RunOutcome) -> CursorResult {
+        let columns = self.columns.unwrap_or_else(|| Arc::from([]));
+        let rowcount = if columns.is_empty() {
+            outcome.rows_affected
+        } else {
+            self.rows.len() as u64
+        };
+        CursorResult {
+            columns,
+            rows: self.rows,
+            rowcount,
+            last_insert_id: outcome.last_insert_id,
+        }
+    }
+}
+
+impl RowSink for CollectRows {
+    fn columns(&mut self, names: &mut dyn Iterator<Item = &str>) -> Result<()> {
+        self.columns = Some(names.map(str::to_owned).collect());
+        Ok(())
+    }
+
+    fn row(&mut self, row: &mut dyn DriverRow) -> Result<()> {
+        let columns = match &self.columns {
+            Some(columns) => Arc::clone(columns),
+            None => {
+                let names = (0..row.column_count()).map(|i| row.column_name(i).to_owned());
+                Arc::clone(self.columns.insert(names.collect()))
+            }
+        };
+        let mut values = Vec::with_capacity(columns.len());
+        for i in 0..row.column_count() {
+            values.push(row.take(i)?);
+        }
+        check_width(&columns, &values)?;
+        self.rows.push(Row { columns, values });
+        Ok(())
+    }
+}
+
+/// One row of a result, read by position while the driver holds it, without building a
+/// [`Row`]: what [`Connection::query_map`](crate::Connection::query_map) hands its closure.
+///
+/// Each column is read once: its value is moved out (no text is copied), and reading it again
+/// is an [`Error::InvalidRequest`].
+pub struct RowReader<'r> {
+    row: &'r mut dyn DriverRow,
+    /// The columns read so far, a bit each; columns past 64 in `more`.
+    read: u64,
+    more: Vec<u64>,
+}
+
+impl<'r> RowReader<'r> {
+    /// A reader of `row`, for a [`RowSink`] of one's own.
+    pub fn new(row: &'r mut dyn DriverRow) -> Self {
+        RowReader {
+            row,
+            read: 0,
+            more: Vec::new(),
+        }
+    }
+
+    /// The number of columns.
+    pub fn len(&self) -> usize {
+        self.row.column_count()
+    }
+
+    /// Whether the row has no columns.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The name of column `i`.
+    pub fn column_name(&self, i: usize) -> &str {
+        self.row.column_name(i)
+    }
+
+    /// Column `i`, converted to `T`: NULL reads as `None` into an `Option`; a value that does
+    /// not fit `T` is an [`Error::Conversion`] naming the column, a position past the last
+    /// column an [`Error::Argument`].
+    pub fn get<T: FromValue>(&mut self, i: usize) -> Result<T> {
+        let count = self.row.column_count();
+        if i >= count {
+            return Err(Error::Argument(format!(
+                "column index {i} is out of range for a row of {count} columns"
+            )));
+        }
+        let (word, bit) = (i / 64, 1u64 << (i % 64));
+        let read = if word == 0 {
+            &mut self.read
+        } else {
+            if self.more.len() < word {
+                self.more.resize(word, 0);
+            }
+            &mut self.more[word - 1]
+        };
+        if *read & bit != 0 {
+            return Err(Error::InvalidRequest(format!(
+                "column {i} ('{}') was already read from this row; keep the value the first \
+                 read returned",
+                self.row.column_name(i)
+            )));
+        }
+        *read |= bit;
+        let value = self.row.take(i)?;
+        T::from_value(value).map_err(|e| match e {
+            Error::Conversion(msg) => Error::Conversion(format!(
+                "column '{}' (index {i}) as {}: {msg}",
+                self.row.column_name(i),
+                short_type_name::<T>()
+            )),
+            other => other,
+        })
     }
 }
 

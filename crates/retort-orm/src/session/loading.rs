@@ -6,46 +6,123 @@ use crate::loading as statements;
 use crate::options::{self, LoadNode, Step, Strategy};
 use crate::relationship::Relationship;
 use crate::state::Handle;
+use retort_core::engine::driver::{DriverRow, RowSink};
 use retort_core::sql::ast::TableRef;
 use std::hash::BuildHasherDefault;
 
+/// Hands each row of a statement to a closure.
+struct EachRow<F>(F);
+
+impl<F: FnMut(&mut dyn DriverRow) -> Result<()>> RowSink for EachRow<F> {
+    fn row(&mut self, row: &mut dyn DriverRow) -> Result<()> {
+        (self.0)(row)
+    }
+}
+
+/// The primary key of `mapper`'s object in the columns of `row` from `offset` on, read before
+/// anything else so that a row whose object the session already has is not decoded further;
+/// `None` when a key column is NULL (no object: an outer join's missing side).
+fn row_key(mapper: &Mapper, row: &dyn DriverRow, offset: usize) -> Result<Option<Key>> {
+    let pk = mapper.primary_key();
+    if let [only] = pk {
+        return Ok(Key::from_values([&row.get(offset + only)?]));
+    }
+    let values = pk
+        .iter()
+        .map(|&i| row.get(offset + i))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Key::from_values(&values))
+}
+
+/// The error for a row of `mapper` whose primary key is NULL.
+fn null_key(mapper: &Mapper) -> Error {
+    Error::InvalidRequest(format!(
+        "a {} row came back with a NULL primary key",
+        mapper.model_name()
+    ))
+}
+
 impl SessionShared {
-    /// The object for a row of `M` (all mapper columns, in order): the one already in the
-    /// identity map, refreshed if it was expired, or a new persistent one.
-    pub(super) fn hydrate<M: Model>(
+    /// Runs `stmt` on the session's connection, handing each row to `f` with the identity
+    /// map, as the driver reads it.
+    pub(super) fn for_each_row(
         &self,
         state: &mut SessionState,
-        values: Vec<Value>,
-    ) -> Result<Obj<M>> {
-        let handle = self.hydrate_handle(state, M::mapper(), values)?;
-        Obj::from_handle(handle)
-            .ok_or_else(|| Error::InvalidRequest("identity map entry has another type".into()))
+        stmt: &(impl Executable + ?Sized),
+        mut f: impl FnMut(&mut IdentityMap, &mut dyn DriverRow) -> Result<()>,
+    ) -> Result<()> {
+        let (conn, identity) = self.connection_and_identity(state)?;
+        conn.execute_into(
+            stmt,
+            &mut EachRow(|row: &mut dyn DriverRow| f(identity, row)),
+        )?;
+        Ok(())
     }
 
-    /// [`hydrate`](Self::hydrate) for a model known only by its mapper.
-    pub(super) fn hydrate_handle(
+    /// The object of `mapper` with primary key `key`, loaded (or refreshed, when the session
+    /// has it expired) with one SELECT compiled once per mapper; `None` when no row has it.
+    pub(super) fn load_by_key(
         &self,
         state: &mut SessionState,
         mapper: &'static Mapper,
-        values: Vec<Value>,
-    ) -> Result<Arc<dyn ObjHandle>> {
-        let key = Key::from_values(mapper.primary_key().iter().map(|&i| &values[i])).ok_or_else(
-            || {
-                Error::InvalidRequest(format!(
-                    "a {} row came back with a NULL primary key",
-                    mapper.model_name()
-                ))
-            },
+        key: &[Value],
+    ) -> Result<Option<Handle>> {
+        let dialect = self.engine.dialect_ref();
+        let sql = mapper.cached_sql("select_by_key", &*dialect, || {
+            query::select_by_key(mapper, key)
+        })?;
+        let (conn, identity) = self.connection_and_identity(state)?;
+        let mut found = None;
+        conn.exec_driver_sql_into(
+            &sql,
+            key,
+            &mut EachRow(|row: &mut dyn DriverRow| {
+                if found.is_none() {
+                    found = Some(self.hydrate_handle(identity, mapper, row)?);
+                }
+                Ok(())
+            }),
         )?;
+        Ok(found)
+    }
+
+    /// The connection of the current transaction (see `connection`), and beside it the
+    /// identity map that rows read from it go into.
+    fn connection_and_identity<'s>(
+        &self,
+        state: &'s mut SessionState,
+    ) -> Result<(&'s mut Connection, &'s mut IdentityMap)> {
+        self.connection(state)?;
+        let SessionState { conn, identity, .. } = state;
+        let conn = conn
+            .as_mut()
+            .ok_or_else(|| Error::InvalidRequest("the session has no connection".into()))?;
+        Ok((conn, identity))
+    }
+
+    /// The object for the columns of `row` from `offset` on, all of `mapper`'s in order,
+    /// whose primary key is `key`: the one already in the identity map (its other columns are
+    /// not even read), refreshed if it was expired, or a new persistent one.
+    pub(super) fn hydrate_row(
+        &self,
+        identity: &mut IdentityMap,
+        mapper: &'static Mapper,
+        key: Key,
+        row: &mut dyn DriverRow,
+        offset: usize,
+    ) -> Result<Handle> {
         let ikey = IdentityKey {
             model: mapper.model_type(),
             key,
         };
-        match state.identity.entry(ikey) {
+        match identity.entry(ikey) {
             Entry::Occupied(entry) => {
                 let existing = Arc::clone(entry.get());
                 let expired = existing.meta().expired;
                 if expired {
+                    let values = (0..mapper.columns().len())
+                        .map(|i| row.take(offset + i))
+                        .collect::<Result<Vec<_>>>()?;
                     existing.set_values(&mut values.into_iter().enumerate())?;
                     let mut meta = existing.meta();
                     meta.expired = false;
@@ -65,11 +142,23 @@ impl SessionShared {
                     writes: 0,
                     key: Some(entry.key().key.clone()),
                 };
-                let obj = mapper.new_object(values, meta)?;
+                let obj = mapper.new_object(row, offset, meta)?;
                 entry.insert(Arc::clone(&obj));
                 Ok(obj)
             }
         }
+    }
+
+    /// [`hydrate_row`](Self::hydrate_row) for a whole row of `mapper`'s columns, whose key
+    /// must not be NULL.
+    pub(super) fn hydrate_handle(
+        &self,
+        identity: &mut IdentityMap,
+        mapper: &'static Mapper,
+        row: &mut dyn DriverRow,
+    ) -> Result<Handle> {
+        let key = row_key(mapper, row, 0)?.ok_or_else(|| null_key(mapper))?;
+        self.hydrate_row(identity, mapper, key, row, 0)
     }
 
     /// The related objects of each of `owners` through `rel`, in the owners' order: for a
@@ -158,12 +247,8 @@ impl SessionShared {
         let mut plan = Vec::new();
         let owner = owner.unwrap_or_else(|| TableRef::new(mapper.table_name()));
         statements::add_joined(&mut core, &owner, nodes, None, &mut plan);
-        let rows = self
-            .execute(state, &Statement::Query(CoreQuery::Select(Box::new(core))))?
-            .into_rows();
         let width = mapper.columns().len();
-        state.identity.reserve(rows.len());
-        let mut objs: Vec<(Arc<dyn ObjHandle>, Vec<Value>)> = Vec::with_capacity(rows.len());
+        let mut objs: Vec<(Arc<dyn ObjHandle>, Vec<Value>)> = Vec::new();
         let mut seen = HashSet::new();
         // Per joined load: each owner (by address) with its related objects, in row order.
         let mut related: Vec<Vec<(Handle, Vec<Handle>)>> = vec![Vec::new(); plan.len()];
@@ -172,17 +257,13 @@ impl SessionShared {
         // Joined rows repeat their parents: the previous row's object of each entry, by key.
         let mut last_base: Option<Repeated> = None;
         let mut last: Vec<Option<Repeated>> = vec![None; plan.len()];
-        for row in rows {
-            let mut values = row.into_values();
-            let mut slices: Vec<Vec<Value>> = Vec::with_capacity(plan.len());
-            for load in plan.iter().rev() {
-                slices.push(values.split_off(load.offset.min(values.len())));
-            }
-            slices.reverse();
-            let tail = values.split_off(width.min(values.len()));
-            let obj = self.hydrate_repeated(state, mapper, values, &mut last_base)?;
-            let mut in_row: Vec<Option<Arc<dyn ObjHandle>>> = Vec::with_capacity(plan.len());
-            for (j, (load, mut slice)) in plan.iter().zip(slices).enumerate() {
+        let mut in_row: Vec<Option<Handle>> = Vec::with_capacity(plan.len());
+        let stmt = Statement::Query(CoreQuery::Select(Box::new(core)));
+        self.for_each_row(state, &stmt, |identity, row| {
+            let key = row_key(mapper, row, 0)?.ok_or_else(|| null_key(mapper))?;
+            let obj = self.hydrate_repeated(identity, mapper, key, row, 0, &mut last_base)?;
+            in_row.clear();
+            for (j, load) in plan.iter().enumerate() {
                 let parent = match load.parent {
                     None => Some(Arc::clone(&obj)),
                     Some(p) => in_row[p].clone(),
@@ -191,17 +272,17 @@ impl SessionShared {
                     in_row.push(None);
                     continue;
                 };
-                slice.truncate(load.rel.target.columns().len());
-                let has_row = load
-                    .rel
-                    .target
-                    .primary_key()
-                    .iter()
-                    .all(|&i| slice.get(i).is_some_and(|v| !v.is_null()));
-                let child = if has_row {
-                    Some(self.hydrate_repeated(state, load.rel.target, slice, &mut last[j])?)
-                } else {
-                    None
+                let target = load.rel.target;
+                let child = match row_key(target, row, load.offset)? {
+                    Some(key) => Some(self.hydrate_repeated(
+                        identity,
+                        target,
+                        key,
+                        row,
+                        load.offset,
+                        &mut last[j],
+                    )?),
+                    None => None,
                 };
                 let at = *owner_at[j].entry(parent.addr()).or_insert_with(|| {
                     related[j].push((Arc::clone(&parent), Vec::new()));
@@ -217,9 +298,16 @@ impl SessionShared {
                 in_row.push(child);
             }
             if !unique || seen.insert(obj.addr()) {
+                // The columns between the object's and the first joined load's: the keys a
+                // selectin load matches its rows to their owners by.
+                let tail_end = plan.first().map_or(row.column_count(), |l| l.offset);
+                let tail = (width..tail_end)
+                    .map(|i| row.take(i))
+                    .collect::<Result<Vec<_>>>()?;
                 objs.push((obj, tail));
             }
-        }
+            Ok(())
+        })?;
         for (load, owners) in plan.iter().zip(&related) {
             for (parent, children) in owners {
                 fill_unloaded(parent, load.rel, children)?;
@@ -235,23 +323,23 @@ impl SessionShared {
         Ok(objs)
     }
 
-    /// [`hydrate_handle`](Self::hydrate_handle), reusing the previous row's object when the
-    /// key is the same (a joined query repeats a parent over its children's rows).
+    /// [`hydrate_row`](Self::hydrate_row), reusing the previous row's object when the key
+    /// is the same (a joined query repeats a parent over its children's rows).
     fn hydrate_repeated(
         &self,
-        state: &mut SessionState,
+        identity: &mut IdentityMap,
         mapper: &'static Mapper,
-        values: Vec<Value>,
+        key: Key,
+        row: &mut dyn DriverRow,
+        offset: usize,
         last: &mut Option<Repeated>,
     ) -> Result<Handle> {
-        let pk = mapper.primary_key();
-        if let Some((key, obj)) = last.as_ref() {
-            if pk.iter().zip(key).all(|(&i, k)| values.get(i) == Some(k)) {
+        if let Some((last_key, obj)) = last.as_ref() {
+            if *last_key == key {
                 return Ok(Arc::clone(obj));
             }
         }
-        let key = pk.iter().filter_map(|&i| values.get(i).cloned()).collect();
-        let obj = self.hydrate_handle(state, mapper, values)?;
+        let obj = self.hydrate_row(identity, mapper, key.clone(), row, offset)?;
         *last = Some((key, Arc::clone(&obj)));
         Ok(obj)
     }
@@ -342,22 +430,24 @@ impl SessionShared {
     ) -> Result<Vec<Obj<M>>> {
         let mut state = self.lock();
         self.autoflush(&mut state)?;
-        let rows = self.execute(&mut state, stmt)?.into_rows();
-        state.identity.reserve(rows.len());
-        let mut objs = Vec::with_capacity(rows.len());
+        let mapper = M::mapper();
+        let mut objs = Vec::new();
         let mut seen = HashSet::new();
-        for row in rows {
-            let obj = self.hydrate::<M>(&mut state, row.into_values())?;
-            if !unique || seen.insert(obj.handle().addr()) {
-                objs.push(obj);
+        self.for_each_row(&mut state, stmt, |identity, row| {
+            let handle = self.hydrate_handle(identity, mapper, row)?;
+            if !unique || seen.insert(handle.addr()) {
+                objs.push(Obj::from_handle(handle).ok_or_else(|| {
+                    Error::InvalidRequest("identity map entry has another type".into())
+                })?);
             }
-        }
+            Ok(())
+        })?;
         Ok(objs)
     }
 }
 
 /// A row's object and its key, kept to recognise the next row's repeat of it.
-type Repeated = (Vec<Value>, Handle);
+type Repeated = (Key, Handle);
 
 /// Fills `rel` of `parent` with `children`, unless it is loaded already (an eager load does
 /// not overwrite what the object holds, which may have unflushed changes).

@@ -90,13 +90,6 @@ impl SessionShared {
             }
         }
         self.autoflush(state)?;
-        match self.select_by_key(state, mapper, key)? {
-            Some(row) => Ok(Some(self.hydrate_handle(
-                state,
-                mapper,
-                row.into_values(),
-            )?)),
-            None => Ok(None),
-        }
+        self.load_by_key(state, mapper, key)
     }
 }

@@ -531,14 +531,14 @@ impl Session {
             return Ok(None);
         }
         self.shared.autoflush(&mut state)?;
-        let row = self.shared.select_by_key(&mut state, mapper, &values)?;
-        match row {
-            Some(row) => self
-                .shared
-                .hydrate::<M>(&mut state, row.into_values())
-                .map(Some),
-            None => Ok(None),
-        }
+        let found = self.shared.load_by_key(&mut state, mapper, &values)?;
+        found
+            .map(|handle| {
+                Obj::from_handle(handle).ok_or_else(|| {
+                    Error::InvalidRequest("identity map entry has another type".into())
+                })
+            })
+            .transpose()
     }
 
     /// Loads every column of `obj` from the database again, discarding unflushed changes.

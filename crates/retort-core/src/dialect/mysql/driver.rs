@@ -31,7 +31,8 @@ use super::errors::classify;
 use super::MySqlDialect;
 use crate::dialect::DialectRef;
 use crate::engine::driver::{
-    ConnectOptions, DriverConnection, DriverDialect, DriverResult, DriverStatement, DriverStream,
+    ConnectOptions, DriverConnection, DriverDialect, DriverRow, DriverStatement, DriverStream,
+    RowSink, RunOutcome,
 };
 use crate::engine::url::Url;
 use crate::error::{DatabaseError, Error, ErrorKind, Result};
@@ -451,26 +452,87 @@ fn decode_row(row: mysql::Row, columns: &[Column]) -> Result<Vec<Value>> {
         .collect()
 }
 
-/// Reads the first result set in full (and drains any others).
-fn collect<P: Protocol>(mut result: QueryResult<'_, '_, '_, P>) -> Result<DriverResult> {
+/// Hands the rows of the first result set to `sink` (dropping the result drains any others).
+fn run_into<P: Protocol>(
+    mut result: QueryResult<'_, '_, '_, P>,
+    sink: &mut dyn RowSink,
+) -> Result<RunOutcome> {
     // The counts belong to the current result set; read them before moving past it.
     let rows_affected = result.affected_rows();
     let last_insert_id = result
         .last_insert_id()
         .and_then(|id| i64::try_from(id).ok())
         .filter(|id| *id != 0);
-    let meta: Arc<[Column]> = result.columns().as_ref().into();
-    let columns: Arc<[String]> = meta.iter().map(|c| c.name_str().into_owned()).collect();
-    let mut rows = Vec::new();
-    for row in result.by_ref() {
-        rows.push(decode_row(row.map_err(classify)?, &meta)?);
+    let columns = result.columns();
+    if !columns.as_ref().is_empty() {
+        sink.columns(&mut columns.as_ref().iter().map(column_name))?;
     }
-    Ok(DriverResult {
-        columns,
-        rows,
+    for row in result.by_ref() {
+        let row = row.map_err(classify)?;
+        let columns = row.columns();
+        let mut row = MyRow {
+            values: row.unwrap_raw(),
+            columns,
+        };
+        sink.row(&mut row)?;
+    }
+    Ok(RunOutcome {
         rows_affected,
         last_insert_id,
     })
+}
+
+fn column_name(column: &Column) -> &str {
+    std::str::from_utf8(column.name_ref()).unwrap_or("")
+}
+
+/// A row the client has read; taking a column moves its value out.
+struct MyRow {
+    values: Vec<Option<mysql::Value>>,
+    columns: Arc<[Column]>,
+}
+
+/// Column `i` of `columns`.
+fn column_at(columns: &[Column], i: usize) -> Result<&Column> {
+    columns.get(i).ok_or_else(|| {
+        Error::Argument(format!(
+            "column index {i} is out of range for a row of {} columns",
+            columns.len()
+        ))
+    })
+}
+
+impl DriverRow for MyRow {
+    fn column_count(&self) -> usize {
+        self.values.len()
+    }
+
+    fn column_name(&self, i: usize) -> &str {
+        self.columns.get(i).map_or("", column_name)
+    }
+
+    fn get(&self, i: usize) -> Result<Value> {
+        let column = column_at(&self.columns, i)?;
+        match self.values.get(i) {
+            Some(Some(value)) => from_mysql(value.clone(), column),
+            _ => Err(taken(column)),
+        }
+    }
+
+    fn take(&mut self, i: usize) -> Result<Value> {
+        let column = column_at(&self.columns, i)?;
+        match self.values.get_mut(i).and_then(Option::take) {
+            Some(value) => from_mysql(value, column),
+            None => Err(taken(column)),
+        }
+    }
+}
+
+fn taken(column: &Column) -> Error {
+    Error::InvalidRequest(format!(
+        "the value of column {} was already read",
+        column.name_str()
+    ))
 }
 
 fn stream_rows<'c, P: Protocol + 'c>(result: QueryResult<'c, 'c, 'c, P>) -> DriverStream<'c> {
@@ -485,13 +547,13 @@ fn stream_rows<'c, P: Protocol + 'c>(result: QueryResult<'c, 'c, 'c, P>) -> Driv
 }
 
 impl DriverConnection for MySqlConnection {
-    fn execute(&mut self, sql: &str, params: &[Value]) -> Result<DriverResult> {
+    fn run(&mut self, sql: &str, params: &[Value], sink: &mut dyn RowSink) -> Result<RunOutcome> {
         check_query_size(sql, self.max_allowed_packet)?;
         if params.is_empty() {
-            collect(self.conn.query_iter(sql).map_err(classify)?)
+            run_into(self.conn.query_iter(sql).map_err(classify)?, sink)
         } else {
             let params = to_params(params, self.max_allowed_packet)?;
-            collect(self.conn.exec_iter(sql, params).map_err(classify)?)
+            run_into(self.conn.exec_iter(sql, params).map_err(classify)?, sink)
         }
     }
 

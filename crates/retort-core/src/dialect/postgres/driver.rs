@@ -14,7 +14,6 @@
 //! parameters (or a placeholder numbered past that) is an [`Error::Argument`] before anything
 //! is sent: the protocol counts them in 16 bits.
 
-use std::collections::HashMap;
 use std::error::Error as StdError;
 use std::str::FromStr;
 use std::sync::Arc;
@@ -28,9 +27,11 @@ use postgres::{Client, NoTls, Statement};
 use super::errors::{
     aborted_commit, classify, is_in_failed_transaction, server_failure, BindError,
 };
+use super::statement_cache::StatementCache;
 use super::PostgresDialect;
 use crate::engine::driver::{
-    ConnectOptions, DriverConnection, DriverDialect, DriverResult, DriverStatement, DriverStream,
+    ConnectOptions, DriverConnection, DriverDialect, DriverRow, DriverStatement, DriverStream,
+    RowSink, RunOutcome,
 };
 use crate::engine::url::Url;
 use crate::error::{Error, ErrorKind, Result};
@@ -97,7 +98,7 @@ impl DriverDialect for PostgresDialect {
         }
         Ok(Box::new(PgConnection {
             client,
-            statements: HashMap::new(),
+            statements: StatementCache::new(STATEMENT_CACHE_CAPACITY),
             last_failure: None,
         }))
     }
@@ -112,7 +113,7 @@ struct Prepared {
 
 struct PgConnection {
     client: Client,
-    statements: HashMap<String, Prepared>,
+    statements: StatementCache<Prepared>,
     /// The server's last error, other than "transaction aborted", described: what aborted
     /// the transaction, when a COMMIT finds it aborted.
     last_failure: Option<String>,
@@ -129,7 +130,7 @@ fn noted(last_failure: &mut Option<String>, err: postgres::Error) -> Error {
 impl PgConnection {
     fn prepared(&mut self, sql: &str) -> Result<Prepared> {
         if let Some(p) = self.statements.get(sql) {
-            return Ok(p.clone());
+            return Ok(p);
         }
         let highest = highest_placeholder(sql);
         if highest > MAX_PARAMS {
@@ -148,12 +149,7 @@ impl PgConnection {
             .map(|c| c.name().to_owned())
             .collect();
         let prepared = Prepared { statement, columns };
-        if self.statements.len() >= STATEMENT_CACHE_CAPACITY {
-            if let Some(evict) = self.statements.keys().next().cloned() {
-                self.statements.remove(&evict);
-            }
-        }
-        self.statements.insert(sql.to_owned(), prepared.clone());
+        self.statements.insert(sql, prepared.clone());
         Ok(prepared)
     }
 
@@ -252,42 +248,65 @@ fn is_stale_plan(err: &postgres::Error) -> bool {
         .is_some_and(|db| db.code().code() == "0A000" && db.message().contains("cached plan"))
 }
 
-fn query_all(
+/// Why a statement run into a sink stopped.
+enum RunError {
+    Server(postgres::Error),
+    Sink(Error),
+}
+
+/// Runs `statement`, handing its rows to `sink`; `delivered` counts the rows handed over, so
+/// that a failure before the first one can be retried.
+fn run_into(
     client: &mut Client,
-    statement: &Statement,
+    prepared: &Prepared,
     params: &[Value],
-) -> Result<(Vec<postgres::Row>, u64), postgres::Error> {
-    let mut it = client.query_raw(statement, params.iter().map(PgParam))?;
-    let mut rows = Vec::new();
-    while let Some(row) = it.next()? {
-        rows.push(row);
+    sink: &mut dyn RowSink,
+    delivered: &mut u64,
+) -> std::result::Result<u64, RunError> {
+    let mut it = client
+        .query_raw(&prepared.statement, params.iter().map(PgParam))
+        .map_err(RunError::Server)?;
+    let returns_rows = !prepared.columns.is_empty();
+    let names = || prepared.columns.iter().map(String::as_str);
+    while let Some(row) = it.next().map_err(RunError::Server)? {
+        if *delivered == 0 {
+            sink.columns(&mut names()).map_err(RunError::Sink)?;
+        }
+        *delivered += 1;
+        sink.row(&mut PgRow(&row)).map_err(RunError::Sink)?;
     }
-    Ok((rows, it.rows_affected().unwrap_or(0)))
+    if returns_rows && *delivered == 0 {
+        sink.columns(&mut names()).map_err(RunError::Sink)?;
+    }
+    Ok(it.rows_affected().unwrap_or(*delivered))
 }
 
 impl DriverConnection for PgConnection {
-    fn execute(&mut self, sql: &str, params: &[Value]) -> Result<DriverResult> {
+    fn run(&mut self, sql: &str, params: &[Value], sink: &mut dyn RowSink) -> Result<RunOutcome> {
         check_param_limit(params)?;
         let mut stale: Option<postgres::Error> = None;
         loop {
             let prepared = self.prepared(sql)?;
             check_params(&prepared.statement, params)?;
-            match query_all(&mut self.client, &prepared.statement, params) {
-                Ok((rows, rows_affected)) => {
-                    return Ok(DriverResult {
-                        columns: prepared.columns,
-                        rows: rows.iter().map(read_row).collect::<Result<_>>()?,
+            let mut delivered = 0;
+            match run_into(&mut self.client, &prepared, params, sink, &mut delivered) {
+                Ok(rows_affected) => {
+                    return Ok(RunOutcome {
                         rows_affected,
                         last_insert_id: None,
                     })
                 }
-                // Prepare again, once. Inside a transaction the retry fails as well (the
-                // transaction is aborted) and the first error is the one reported.
-                Err(e) if stale.is_none() && is_stale_plan(&e) => {
+                Err(RunError::Sink(e)) => return Err(e),
+                // Prepare again, once, if no row was handed over yet. Inside a transaction
+                // the retry fails as well (the transaction is aborted) and the first error is
+                // the one reported.
+                Err(RunError::Server(e))
+                    if stale.is_none() && delivered == 0 && is_stale_plan(&e) =>
+                {
                     self.statements.remove(sql);
                     stale = Some(e);
                 }
-                Err(e) => return Err(self.fail(sql, stale.take().unwrap_or(e))),
+                Err(RunError::Server(e)) => return Err(self.fail(sql, stale.take().unwrap_or(e))),
             }
         }
     }
@@ -670,26 +689,48 @@ impl<'a> FromSql<'a> for Raw<'a> {
     }
 }
 
+/// Decodes column `i` of `row`.
+fn column_value(row: &postgres::Row, i: usize) -> Result<Value> {
+    let Some(column) = row.columns().get(i) else {
+        return Err(Error::Argument(format!(
+            "column index {i} is out of range for a row of {} columns",
+            row.len()
+        )));
+    };
+    let raw: Option<Raw<'_>> = row
+        .try_get(i)
+        .map_err(|e| Error::Conversion(format!("column '{}': {e}", column.name())))?;
+    match raw {
+        None => Ok(Value::Null),
+        Some(Raw(bytes)) => decode(column.type_(), bytes).map_err(|e| {
+            Error::Conversion(format!(
+                "column '{}' of type {}: {e}",
+                column.name(),
+                column.type_().name()
+            ))
+        }),
+    }
+}
+
 fn read_row(row: &postgres::Row) -> Result<Vec<Value>> {
-    row.columns()
-        .iter()
-        .enumerate()
-        .map(|(i, column)| {
-            let raw: Option<Raw<'_>> = row
-                .try_get(i)
-                .map_err(|e| Error::Conversion(format!("column '{}': {e}", column.name())))?;
-            match raw {
-                None => Ok(Value::Null),
-                Some(Raw(bytes)) => decode(column.type_(), bytes).map_err(|e| {
-                    Error::Conversion(format!(
-                        "column '{}' of type {}: {e}",
-                        column.name(),
-                        column.type_().name()
-                    ))
-                }),
-            }
-        })
-        .collect()
+    (0..row.len()).map(|i| column_value(row, i)).collect()
+}
+
+/// A row the client has read, decoded column by column.
+struct PgRow<'r>(&'r postgres::Row);
+
+impl DriverRow for PgRow<'_> {
+    fn column_count(&self) -> usize {
+        self.0.len()
+    }
+
+    fn column_name(&self, i: usize) -> &str {
+        self.0.columns().get(i).map_or("", |c| c.name())
+    }
+
+    fn get(&self, i: usize) -> Result<Value> {
+        column_value(self.0, i)
+    }
 }
 
 /// Decodes a non-NULL binary-format value of type `ty`.

@@ -7,6 +7,8 @@ mod driver;
 #[cfg(feature = "postgres")]
 mod errors;
 mod reflect;
+#[cfg(feature = "postgres")]
+mod statement_cache;
 
 use super::{push_quoted, Capabilities, Dialect, UpsertStyle};
 use crate::error::Result;

@@ -33,8 +33,8 @@ use rusqlite::{CachedStatement, ToSql};
 use super::errors::classify;
 use super::SqliteDialect;
 use crate::engine::driver::{
-    ConnectOptions, DriverConnection, DriverDialect, DriverResult, DriverStatement, DriverStream,
-    IsolationLevel,
+    ConnectOptions, DriverConnection, DriverDialect, DriverRow, DriverStatement, DriverStream,
+    IsolationLevel, RowSink, RunOutcome,
 };
 use crate::engine::url::Url;
 use crate::error::{DatabaseError, Error, ErrorKind, Result};
@@ -256,23 +256,48 @@ fn column_names(stmt: &CachedStatement<'_>) -> Arc<[String]> {
     stmt.column_names().into_iter().map(str::to_owned).collect()
 }
 
+/// A column's value as retort holds it: text that is not UTF-8 reads as bytes.
+fn to_value(value: ValueRef<'_>) -> Value {
+    match value {
+        ValueRef::Null => Value::Null,
+        ValueRef::Integer(i) => Value::Int(i),
+        ValueRef::Real(x) => Value::Float(x),
+        ValueRef::Text(t) => match std::str::from_utf8(t) {
+            Ok(s) => Value::Text(s.to_owned()),
+            Err(_) => Value::Bytes(t.to_vec()),
+        },
+        ValueRef::Blob(b) => Value::Bytes(b.to_vec()),
+    }
+}
+
 /// Reads a row. The column count comes from the statement as it is now: stepping may have
 /// recompiled it after a schema change (`SELECT *` gaining a column).
 fn read_row(row: &rusqlite::Row<'_>) -> Result<Vec<Value>> {
     (0..row.as_ref().column_count())
-        .map(|i| {
-            Ok(match row.get_ref(i).map_err(classify)? {
-                ValueRef::Null => Value::Null,
-                ValueRef::Integer(i) => Value::Int(i),
-                ValueRef::Real(x) => Value::Float(x),
-                ValueRef::Text(t) => match std::str::from_utf8(t) {
-                    Ok(s) => Value::Text(s.to_owned()),
-                    Err(_) => Value::Bytes(t.to_vec()),
-                },
-                ValueRef::Blob(b) => Value::Bytes(b.to_vec()),
-            })
-        })
+        .map(|i| row.get_ref(i).map(to_value).map_err(classify))
         .collect()
+}
+
+/// A row being stepped, read in place.
+struct SqliteRow<'r, 's>(&'r rusqlite::Row<'s>);
+
+impl DriverRow for SqliteRow<'_, '_> {
+    fn column_count(&self) -> usize {
+        self.0.as_ref().column_count()
+    }
+
+    fn column_name(&self, i: usize) -> &str {
+        self.0.as_ref().column_name(i).unwrap_or("")
+    }
+
+    fn get(&self, i: usize) -> Result<Value> {
+        self.0.get_ref(i).map(to_value).map_err(classify)
+    }
+}
+
+/// The statement's column names, as it stands after its first step.
+fn names<'s>(stmt: &'s rusqlite::Statement<'_>) -> impl Iterator<Item = &'s str> {
+    (0..stmt.column_count()).map(|i| stmt.column_name(i).unwrap_or(""))
 }
 
 /// Whether the statement is an INSERT (or REPLACE), whose rowid SQLite then reports.
@@ -285,7 +310,7 @@ fn is_insert(sql: &str) -> bool {
 }
 
 impl DriverConnection for SqliteConnection {
-    fn execute(&mut self, sql: &str, params: &[Value]) -> Result<DriverResult> {
+    fn run(&mut self, sql: &str, params: &[Value], sink: &mut dyn RowSink) -> Result<RunOutcome> {
         check_param_count(&self.conn, params)?;
         let mut stmt = self.conn.prepare_cached(sql).map_err(classify)?;
         bind(&mut stmt, params)?;
@@ -293,29 +318,31 @@ impl DriverConnection for SqliteConnection {
             let changed = stmt.raw_execute().map_err(classify)?;
             let last_insert_id =
                 (changed > 0 && is_insert(sql)).then(|| self.conn.last_insert_rowid());
-            return Ok(DriverResult {
-                columns: Arc::from([]),
-                rows: Vec::new(),
+            return Ok(RunOutcome {
                 rows_affected: changed as u64,
                 last_insert_id,
             });
         }
-        let mut out = Vec::new();
+        let mut count = 0u64;
         {
             let mut rows = stmt.raw_query();
             while let Some(row) = rows.next().map_err(classify)? {
-                out.push(read_row(row)?);
+                // Named after the first step, which recompiles a statement whose tables
+                // changed.
+                if count == 0 {
+                    sink.columns(&mut names(row.as_ref()))?;
+                }
+                sink.row(&mut SqliteRow(row))?;
+                count += 1;
             }
         }
-        // Named after stepping, which recompiles a statement whose tables changed.
-        let columns = column_names(&stmt);
+        if count == 0 {
+            sink.columns(&mut names(&stmt))?;
+        }
         // INSERT ... RETURNING
-        let last_insert_id =
-            (!out.is_empty() && is_insert(sql)).then(|| self.conn.last_insert_rowid());
-        Ok(DriverResult {
-            columns,
-            rows_affected: out.len() as u64,
-            rows: out,
+        let last_insert_id = (count > 0 && is_insert(sql)).then(|| self.conn.last_insert_rowid());
+        Ok(RunOutcome {
+            rows_affected: count,
             last_insert_id,
         })
     }
