@@ -8,8 +8,10 @@
 //! *matched*, like the other databases (the `CLIENT_FOUND_ROWS` flag). URL query options are
 //! the `mysql` crate's (`tcp_connect_timeout_ms`, `stmt_cache_size`, `prefer_socket`, ...).
 //!
-//! Statements with parameters go through the binary protocol, prepared once per connection
-//! by the driver's statement cache; statements without run as plain text queries. Either way
+//! Statements with parameters, and queries (`SELECT`, `WITH`) without, go through the binary
+//! protocol, prepared once per connection by the driver's statement cache: numbers then
+//! arrive as numbers rather than as text to parse. Other statements without parameters run as
+//! plain text queries, as some (DDL, `LOCK TABLES`, ...) cannot be prepared. Either way
 //! columns decode by their type: integers (signed or unsigned), `DECIMAL` as a decimal, dates
 //! and times as chrono values, strings as text unless their character set is binary, JSON as
 //! text, and a DECIMAL that `rust_decimal` cannot hold exactly as its text.
@@ -452,6 +454,17 @@ fn decode_row(row: mysql::Row, columns: &[Column]) -> Result<Vec<Value>> {
         .collect()
 }
 
+/// Whether `sql` is a query (`SELECT`, `WITH`, or one in parentheses), which the server can
+/// always prepare.
+fn is_query(sql: &str) -> bool {
+    let head = sql.trim_start_matches(|c: char| c.is_whitespace() || c == '(');
+    ["SELECT", "WITH"].iter().any(|kw| {
+        head.get(..kw.len())
+            .is_some_and(|h| h.eq_ignore_ascii_case(kw))
+            && !head[kw.len()..].starts_with(|c: char| c.is_alphanumeric() || c == '_')
+    })
+}
+
 /// Hands the rows of the first result set to `sink` (dropping the result drains any others).
 fn run_into<P: Protocol>(
     mut result: QueryResult<'_, '_, '_, P>,
@@ -549,7 +562,7 @@ fn stream_rows<'c, P: Protocol + 'c>(result: QueryResult<'c, 'c, 'c, P>) -> Driv
 impl DriverConnection for MySqlConnection {
     fn run(&mut self, sql: &str, params: &[Value], sink: &mut dyn RowSink) -> Result<RunOutcome> {
         check_query_size(sql, self.max_allowed_packet)?;
-        if params.is_empty() {
+        if params.is_empty() && !is_query(sql) {
             run_into(self.conn.query_iter(sql).map_err(classify)?, sink)
         } else {
             let params = to_params(params, self.max_allowed_packet)?;
@@ -559,7 +572,7 @@ impl DriverConnection for MySqlConnection {
 
     fn stream<'c>(&'c mut self, sql: &str, params: &[Value]) -> Result<DriverStream<'c>> {
         check_query_size(sql, self.max_allowed_packet)?;
-        if params.is_empty() {
+        if params.is_empty() && !is_query(sql) {
             Ok(stream_rows(self.conn.query_iter(sql).map_err(classify)?))
         } else {
             let params = to_params(params, self.max_allowed_packet)?;

@@ -256,6 +256,10 @@ enum RunError {
 
 /// Runs `statement`, handing its rows to `sink`; `delivered` counts the rows handed over, so
 /// that a failure before the first one can be retried.
+///
+/// The rows are read in one call and then handed over: the synchronous client's row iterator
+/// enters its runtime once per row, which cost more than decoding the row. What is held
+/// meanwhile is the server's encoded rows, as the raw client holds them.
 fn run_into(
     client: &mut Client,
     prepared: &Prepared,
@@ -263,22 +267,23 @@ fn run_into(
     sink: &mut dyn RowSink,
     delivered: &mut u64,
 ) -> std::result::Result<u64, RunError> {
-    let mut it = client
-        .query_raw(&prepared.statement, params.iter().map(PgParam))
+    let params: Vec<PgParam<'_>> = params.iter().map(PgParam).collect();
+    let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
+    if prepared.columns.is_empty() {
+        return client
+            .execute(&prepared.statement, &refs)
+            .map_err(RunError::Server);
+    }
+    let rows = client
+        .query(&prepared.statement, &refs)
         .map_err(RunError::Server)?;
-    let returns_rows = !prepared.columns.is_empty();
-    let names = || prepared.columns.iter().map(String::as_str);
-    while let Some(row) = it.next().map_err(RunError::Server)? {
-        if *delivered == 0 {
-            sink.columns(&mut names()).map_err(RunError::Sink)?;
-        }
+    sink.columns(&mut prepared.columns.iter().map(String::as_str))
+        .map_err(RunError::Sink)?;
+    for row in &rows {
         *delivered += 1;
-        sink.row(&mut PgRow(&row)).map_err(RunError::Sink)?;
+        sink.row(&mut PgRow(row)).map_err(RunError::Sink)?;
     }
-    if returns_rows && *delivered == 0 {
-        sink.columns(&mut names()).map_err(RunError::Sink)?;
-    }
-    Ok(it.rows_affected().unwrap_or(*delivered))
+    Ok(*delivered)
 }
 
 impl DriverConnection for PgConnection {
