@@ -216,7 +216,7 @@ pub use retort_core::uuid;
 
 pub use retort_core::{
     create_engine, create_engine_with, Connection, CursorResult, DatabaseError, Engine,
-    EngineOptions, Error, ErrorKind, Result, Row, Transaction, Value,
+    EngineOptions, Error, ErrorKind, Result, Row, RowReader, Transaction, Value,
 };
 
 /// Everything a program using retort usually needs, for a glob import.

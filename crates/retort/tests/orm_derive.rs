@@ -226,3 +226,35 @@ fn a_refresh_that_reads_a_bad_value_names_the_model_and_field_and_changes_nothin
         assert_eq!(gauge.read().unwrap().label, "fits");
     });
 }
+
+#[test]
+fn a_row_whose_object_the_session_has_is_recognised_by_its_key_and_not_decoded_again() {
+    for_each_backend(|db| {
+        let checker = gauges_with_bad_rows(db);
+        let session = sessionmaker(db.engine()).expire_on_commit(false).session();
+        let gauge = session.get::<Gauge>(1).unwrap().unwrap();
+        session.commit().unwrap();
+        checker.exec(
+            db,
+            "UPDATE gauges SET label = 'changed', level = 1099511627776 WHERE id = 1",
+            &[],
+        );
+        // The identity map has id 1, so its row is matched by key and the rest of it is not
+        // read: neither the new label nor the level that would not fit.
+        let again = session
+            .query::<Gauge>()
+            .filter(Gauge::id.eq(1))
+            .all()
+            .unwrap();
+        assert_eq!(again.len(), 1);
+        assert!(again[0].ptr_eq(&gauge));
+        assert_eq!(gauge.read().unwrap().label, "fits");
+        assert_eq!(gauge.read().unwrap().level, 3);
+        // Once expired, the row is read in full, and the bad value is reported.
+        session.expire(&gauge);
+        assert_eq!(
+            conversion_message(session.query::<Gauge>().filter(Gauge::id.eq(1)).all()),
+            "Gauge.level: 1099511627776 is out of range for i32"
+        );
+    });
+}

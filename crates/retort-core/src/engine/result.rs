@@ -433,6 +433,7 @@ impl RowSink for CollectRows {
 /// is an [`Error::InvalidRequest`].
 pub struct RowReader<'r> {
     row: &'r mut dyn DriverRow,
+    count: usize,
     /// The columns read so far, a bit each; columns past 64 in `more`.
     read: u64,
     more: Vec<u64>,
@@ -442,6 +443,7 @@ impl<'r> RowReader<'r> {
     /// A reader of `row`, for a [`RowSink`] of one's own.
     pub fn new(row: &'r mut dyn DriverRow) -> Self {
         RowReader {
+            count: row.column_count(),
             row,
             read: 0,
             more: Vec::new(),
@@ -450,7 +452,7 @@ impl<'r> RowReader<'r> {
 
     /// The number of columns.
     pub fn len(&self) -> usize {
-        self.row.column_count()
+        self.count
     }
 
     /// Whether the row has no columns.
@@ -467,7 +469,7 @@ impl<'r> RowReader<'r> {
     /// not fit `T` is an [`Error::Conversion`] naming the column, a position past the last
     /// column an [`Error::Argument`].
     pub fn get<T: FromValue>(&mut self, i: usize) -> Result<T> {
-        let count = self.row.column_count();
+        let count = self.count;
         if i >= count {
             return Err(Error::Argument(format!(
                 "column index {i} is out of range for a row of {count} columns"
