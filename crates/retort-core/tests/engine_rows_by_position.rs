@@ -18,7 +18,11 @@ fn people(db: &TestDb) -> retort_core::Connection {
     for id in 1..=300i64 {
         params.push(Value::Int(id));
         params.push(Value::Text(format!("person {id}")));
-        params.push(if id % 3 == 0 { Value::Null } else { Value::Int(20 + id % 50) });
+        params.push(if id % 3 == 0 {
+            Value::Null
+        } else {
+            Value::Int(20 + id % 50)
+        });
     }
     let rows = vec!["(?, ?, ?)"; 300].join(", ");
     conn.exec_driver_sql(
@@ -131,7 +135,10 @@ fn a_sink_that_fails_halfway_stops_the_statement_and_the_connection_goes_on() {
         let err = conn
             .exec_driver_sql_into("SELECT id, name FROM people ORDER BY id", &[], &mut sink)
             .unwrap_err();
-        assert!(matches!(&err, Error::Argument(m) if m == "stop here"), "{err:?}");
+        assert!(
+            matches!(&err, Error::Argument(m) if m == "stop here"),
+            "{err:?}"
+        );
         assert_eq!(sink.columns, ["id", "name"]);
         assert_eq!(sink.seen, (1..150).collect::<Vec<_>>());
         // The rest of the result was discarded: the next statements see their own rows.
@@ -146,8 +153,12 @@ fn a_sink_that_fails_halfway_stops_the_statement_and_the_connection_goes_on() {
             seen: Vec::new(),
             columns: Vec::new(),
         };
-        conn.exec_driver_sql_into(&db.sql("SELECT id FROM people WHERE id > ?"), &[Value::Int(298)], &mut all)
-            .unwrap();
+        conn.exec_driver_sql_into(
+            &db.sql("SELECT id FROM people WHERE id > ?"),
+            &[Value::Int(298)],
+            &mut all,
+        )
+        .unwrap();
         assert_eq!(all.seen, vec![299, 300]);
     });
 }

@@ -62,6 +62,10 @@ impl SessionShared {
         if let Some(message) = &state.pending_rollback {
             return Err(Error::PendingRollback(message.clone()));
         }
+        // Nothing added, changed or deleted: nothing to plan (every query autoflushes).
+        if state.touched.is_empty() && state.new.is_empty() && state.deleted.is_empty() {
+            return Ok(());
+        }
         let touched: Vec<Arc<dyn ObjHandle>> = std::mem::take(&mut state.touched);
         // An object under a live write guard cannot be read. Refuse before anything is sent,
         // with every change still registered, so that nothing is lost and the session stays

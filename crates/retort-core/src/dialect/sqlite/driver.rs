@@ -300,6 +300,11 @@ fn names<'s>(stmt: &'s rusqlite::Statement<'_>) -> impl Iterator<Item = &'s str>
     (0..stmt.column_count()).map(|i| stmt.column_name(i).unwrap_or(""))
 }
 
+/// Whether `sql` is exactly one of the fixed transaction-control statements the engine sends.
+fn is_transaction_control(sql: &str) -> bool {
+    matches!(sql, "BEGIN" | "COMMIT" | "ROLLBACK")
+}
+
 /// Whether the statement is an INSERT (or REPLACE), whose rowid SQLite then reports.
 fn is_insert(sql: &str) -> bool {
     let head = sql.trim_start();
@@ -372,6 +377,12 @@ impl DriverConnection for SqliteConnection {
     }
 
     fn execute_batch(&mut self, sql: &str) -> Result<()> {
+        // Transaction control runs for every session and transaction: prepared once and
+        // reused, rather than parsed on every call as a batch is.
+        if is_transaction_control(sql) {
+            let mut stmt = self.conn.prepare_cached(sql).map_err(classify)?;
+            return stmt.raw_execute().map(drop).map_err(classify);
+        }
         self.conn.execute_batch(sql).map_err(classify)
     }
 
