@@ -191,3 +191,35 @@ fn a_query_with_no_rows_still_names_its_columns_and_dml_names_none() {
         assert_eq!(dml.columns, ["untouched"]);
     });
 }
+
+#[test]
+fn tuples_and_scalars_read_typed_rows_without_building_rows() {
+    for_each_backend(|db| {
+        let mut conn = people(db);
+        let t = table("people");
+        let stmt = select((t.c("name"), t.c("age")))
+            .where_(t.c("id").in_([2, 3]))
+            .order_by(t.c("id"));
+        let rows: Vec<(String, Option<i64>)> = conn.tuples(&stmt).unwrap();
+        assert_eq!(
+            rows,
+            vec![
+                ("person 2".to_owned(), Some(22)),
+                ("person 3".to_owned(), None)
+            ]
+        );
+        let names: Vec<String> = conn
+            .scalars(
+                &select(t.c("name"))
+                    .where_(t.c("id").gt(298))
+                    .order_by(t.c("id")),
+            )
+            .unwrap();
+        assert_eq!(names, ["person 299", "person 300"]);
+        let wrong = conn.tuples::<(String,)>(&stmt).unwrap_err();
+        assert!(
+            matches!(&wrong, Error::Argument(m) if m.contains("a row of 2 column(s) cannot be read as a tuple of 1")),
+            "{wrong:?}"
+        );
+    });
+}

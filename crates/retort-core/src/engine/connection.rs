@@ -55,10 +55,10 @@ use crate::dialect::{Dialect, DialectRef};
 use crate::engine::driver::{DriverConnection, RowSink, RunOutcome};
 use crate::engine::events::Events;
 use crate::engine::pool::{Health, PooledConn};
-use crate::engine::result::{CollectRows, CursorResult, Row, RowReader};
+use crate::engine::result::{CollectRows, CursorResult, FromRow, Row, RowReader};
 use crate::error::{DatabaseError, Error, ErrorKind, Result};
 use crate::sql::compiler::Executable;
-use crate::value::Value;
+use crate::value::{FromValue, Value};
 
 /// A connection checked out of an [`Engine`](crate::Engine)'s pool.
 ///
@@ -279,6 +279,27 @@ impl Connection {
     ) -> Result<Vec<T>> {
         let compiled = stmt.compile(self.dialect.as_ref())?;
         self.query_map_driver_sql(&compiled.sql, &compiled.params, f)
+    }
+
+    /// Compiles and runs `stmt` and reads every row as a tuple of typed values, straight from
+    /// the driver's rows (the streaming form of [`CursorResult::tuples`]).
+    ///
+    /// ```
+    /// let engine = retort_core::create_engine("sqlite://")?;
+    /// let mut conn = engine.connect()?;
+    /// let rows: Vec<(String, i64)> =
+    ///     conn.tuples(&retort_core::sql::text("SELECT 'a', 1 UNION ALL SELECT 'b', 2"))?;
+    /// assert_eq!(rows, vec![("a".to_owned(), 1), ("b".to_owned(), 2)]);
+    /// # Ok::<(), retort_core::Error>(())
+    /// ```
+    pub fn tuples<T: FromRow>(&mut self, stmt: &(impl Executable + ?Sized)) -> Result<Vec<T>> {
+        self.query_map(stmt, T::from_reader)
+    }
+
+    /// Compiles and runs `stmt` and reads the first column of every row, straight from the
+    /// driver's rows (the streaming form of [`CursorResult::scalars`]).
+    pub fn scalars<T: FromValue>(&mut self, stmt: &(impl Executable + ?Sized)) -> Result<Vec<T>> {
+        self.query_map(stmt, |row| row.get(0))
     }
 
     /// [`query_map`](Self::query_map) for raw SQL.

@@ -509,6 +509,9 @@ impl<'r> RowReader<'r> {
 pub trait FromRow: Sized {
     /// Converts the row.
     fn from_row(row: Row) -> Result<Self>;
+
+    /// Reads the value from a driver's row, column by column, without building a [`Row`].
+    fn from_reader(row: &mut RowReader<'_>) -> Result<Self>;
 }
 
 macro_rules! tuple_from_row {
@@ -524,6 +527,17 @@ macro_rules! tuple_from_row {
                 }
                 let mut row = row;
                 Ok(($(row.take::<$t>($i)?,)+))
+            }
+
+            fn from_reader(row: &mut RowReader<'_>) -> Result<Self> {
+                if row.len() != $len {
+                    return Err(Error::Argument(format!(
+                        "a row of {} column(s) cannot be read as a tuple of {}",
+                        row.len(),
+                        $len
+                    )));
+                }
+                Ok(($(row.get::<$t>($i)?,)+))
             }
         }
     };
