@@ -1,0 +1,269 @@
+//! The compiled-statement cache: SQL text compiled once per statement shape (SQLAlchemy's
+//! compiled cache).
+//!
+//! Each [`Engine`](crate::Engine) keeps one, shared by its connections and sized by
+//! [`EngineOptions::query_cache_size`](crate::engine::EngineOptions::query_cache_size)
+//! (500 entries by default; 0 turns it off). A statement built anew for every call, with
+//! other values each time, compiles its SQL text once; later executions only collect its
+//! parameters.
+//!
+//! **The key.** [`Connection::execute`](crate::Connection::execute) runs the statement
+//! compiler in shape mode ([`SqlCompiler::run_shape`]): the same pass as a full compile,
+//! which writes a *shape key* instead of SQL text and collects the parameters as it goes. The
+//! key records every piece of text, every name and every placeholder the compile would write,
+//! so equal keys on one dialect mean equal SQL, and wherever a value decides the SQL (a
+//! `NULL` compared with `=` rendered `IS NULL`, a LIMIT written as a number, a cast that
+//! PostgreSQL adds for a value's type, an empty IN list) the key differs as the SQL does.
+//! Keys are compared byte for byte (a hash only finds the bucket), and the dialect is part of
+//! the key (MySQL and MariaDB compile differently).
+//!
+//! **The parameters** of a hit are the ones the shape-mode pass collected: the compiler's own
+//! walk decides their order, as it does for a full compile.
+//!
+//! **Left out**, compiled every time: textual SQL ([`text`](crate::sql::text)), statement
+//! types of other crates that do not implement [`Executable::compile_into`], and shapes whose
+//! key is over [`MAX_KEY_BYTES`] (a huge IN list, a bulk INSERT of thousands of rows).
+//!
+//! **Eviction** is least recently used: a full cache drops the entry whose last use is
+//! oldest before adding a new one.
+//!
+//! In debug builds every hit is checked against a full compile, and a difference panics with
+//! both, so that every test that executes statements also checks the cache.
+//! [`Engine::query_cache_stats`](crate::Engine::query_cache_stats) tells hits and misses.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use crate::dialect::{Dialect, DialectRef};
+use crate::error::Result;
+use crate::sql::compiler::{Executable, SqlCompiler};
+use crate::value::Value;
+
+/// The longest shape key that is cached, in bytes. A key is about as long as the SQL it
+/// stands for; longer statements are compiled every time rather than holding that much
+/// memory per entry.
+pub const MAX_KEY_BYTES: usize = 64 * 1024;
+
+/// What the compiled-statement cache has done, from [`Engine::query_cache_stats`].
+///
+/// [`Engine::query_cache_stats`]: crate::Engine::query_cache_stats
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct QueryCacheStats {
+    /// Executions whose SQL text came from the cache.
+    pub hits: u64,
+    /// Executions of a cacheable statement that compiled it (and stored the result).
+    pub misses: u64,
+    /// Executions compiled without the cache: textual SQL, statements too large to cache,
+    /// statements that failed to compile, and every execution when the cache is off.
+    pub uncached: u64,
+    /// Entries dropped to make room.
+    pub evictions: u64,
+    /// Entries held now.
+    pub entries: usize,
+    /// The most entries held ([`EngineOptions::query_cache_size`]).
+    ///
+    /// [`EngineOptions::query_cache_size`]: crate::engine::EngineOptions::query_cache_size
+    pub capacity: usize,
+}
+
+/// A statement's SQL text, from the cache or compiled for this execution, and its parameters.
+pub(crate) struct CompiledStatement {
+    sql: SqlText,
+    /// The parameters, in placeholder order.
+    pub(crate) params: Vec<Value>,
+}
+
+enum SqlText {
+    Shared(Arc<str>),
+    Owned(String),
+}
+
+impl CompiledStatement {
+    /// The SQL text.
+    pub(crate) fn sql(&self) -> &str {
+        match &self.sql {
+            SqlText::Shared(s) => s,
+            SqlText::Owned(s) => s,
+        }
+    }
+}
+
+/// An engine's compiled-statement cache; see the [module](self) documentation.
+pub(crate) struct QueryCache {
+    capacity: usize,
+    state: Mutex<State>,
+}
+
+#[derive(Default)]
+struct State {
+    /// The dialects keys were made for; a key ends with its dialect's index here. Held so
+    /// that a dialect's identity (its address) cannot be reused while its entries live.
+    dialects: Vec<DialectRef>,
+    entries: HashMap<Vec<u8>, Entry>,
+    /// Counts uses, to order entries by their last.
+    clock: u64,
+    stats: QueryCacheStats,
+}
+
+struct Entry {
+    sql: Arc<str>,
+    last_used: u64,
+}
+
+impl State {
+    /// The index of `dialect` in `dialects`, adding it if new.
+    fn dialect_index(&mut self, dialect: &DialectRef) -> usize {
+        match self.dialects.iter().position(|d| Arc::ptr_eq(d, dialect)) {
+            Some(i) => i,
+            None => {
+                self.dialects.push(dialect.clone());
+                self.dialects.len() - 1
+            }
+        }
+    }
+
+    fn tick(&mut self) -> u64 {
+        self.clock += 1;
+        self.clock
+    }
+}
+
+impl QueryCache {
+    /// A cache of at most `capacity` entries; 0 caches nothing.
+    pub(crate) fn new(capacity: usize) -> QueryCache {
+        QueryCache {
+            capacity,
+            state: Mutex::new(State::default()),
+        }
+    }
+
+    /// The counters and the current size.
+    pub(crate) fn stats(&self) -> QueryCacheStats {
+        let state = self.lock();
+        QueryCacheStats {
+            entries: state.entries.len(),
+            capacity: self.capacity,
+            ..state.stats
+        }
+    }
+
+    /// A panic while the lock was held cannot leave the map inconsistent (each change is one
+    /// map operation), so a poisoned lock is used as it is.
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn uncached(
+        &self,
+        dialect: &dyn Dialect,
+        stmt: &(impl Executable + ?Sized),
+    ) -> Result<CompiledStatement> {
+        self.lock().stats.uncached += 1;
+        let compiled = stmt.compile(dialect)?;
+        Ok(CompiledStatement {
+            sql: SqlText::Owned(compiled.sql),
+            params: compiled.params,
+        })
+    }
+
+    /// `stmt`'s SQL for `dialect` and its parameters: the SQL from the cache when a
+    /// statement of the same shape was compiled before, else compiled (and stored).
+    pub(crate) fn compile(
+        &self,
+        dialect: &DialectRef,
+        stmt: &(impl Executable + ?Sized),
+    ) -> Result<CompiledStatement> {
+        if self.capacity == 0 {
+            return self.uncached(dialect.as_ref(), stmt);
+        }
+        let mut cacheable = true;
+        let shaped = SqlCompiler::new(dialect.as_ref()).run_shape(|c| match stmt.compile_into(c) {
+            Some(result) => result,
+            None => {
+                cacheable = false;
+                Ok(())
+            }
+        });
+        // A statement that fails here fails the full compile too, with its own error.
+        let (mut key, params) = match shaped {
+            Ok(shaped) if cacheable && shaped.0.len() <= MAX_KEY_BYTES => shaped,
+            _ => return self.uncached(dialect.as_ref(), stmt),
+        };
+        let mut state = self.lock();
+        let index = state.dialect_index(dialect);
+        // A fixed-width suffix keeps keys of different dialects apart.
+        key.extend_from_slice(&index.to_le_bytes());
+        let now = state.tick();
+        if let Some(entry) = state.entries.get_mut(key.as_slice()) {
+            entry.last_used = now;
+            let sql = entry.sql.clone();
+            state.stats.hits += 1;
+            drop(state);
+            #[cfg(debug_assertions)]
+            check_hit(dialect.as_ref(), stmt, &sql, &params);
+            return Ok(CompiledStatement {
+                sql: SqlText::Shared(sql),
+                params,
+            });
+        }
+        state.stats.misses += 1;
+        drop(state);
+        let compiled = stmt.compile(dialect.as_ref())?;
+        debug_assert!(
+            compiled.params == params || format!("{:?}", compiled.params) == format!("{params:?}"),
+            "shape-mode parameters {params:?} differ from the compiled {:?}",
+            compiled.params
+        );
+        let sql: Arc<str> = compiled.sql.into();
+        let mut state = self.lock();
+        if state.entries.len() >= self.capacity && !state.entries.contains_key(key.as_slice()) {
+            let oldest = state
+                .entries
+                .iter()
+                .min_by_key(|(_, e)| e.last_used)
+                .map(|(k, _)| k.clone());
+            if let Some(oldest) = oldest {
+                state.entries.remove(&oldest);
+                state.stats.evictions += 1;
+            }
+        }
+        state.entries.insert(
+            key,
+            Entry {
+                sql: sql.clone(),
+                last_used: now,
+            },
+        );
+        drop(state);
+        Ok(CompiledStatement {
+            sql: SqlText::Shared(sql),
+            params: compiled.params,
+        })
+    }
+}
+
+/// Panics unless a full compile of `stmt` gives the SQL and parameters a cache hit gave.
+#[cfg(debug_assertions)]
+fn check_hit(
+    dialect: &dyn Dialect,
+    stmt: &(impl Executable + ?Sized),
+    sql: &str,
+    params: &[Value],
+) {
+    let full = stmt.compile(dialect);
+    let same = match &full {
+        // Compared as shown too: a NaN parameter is not equal to itself.
+        Ok(c) => {
+            c.sql == sql
+                && (c.params == params || format!("{:?}", c.params) == format!("{params:?}"))
+        }
+        Err(_) => false,
+    };
+    assert!(
+        same,
+        "compiled-statement cache mismatch on {}:\n cached: {sql}\n  params {params:?}\n \
+         compiled: {full:?}",
+        dialect.name()
+    );
+}
