@@ -267,3 +267,92 @@ fn check_hit(
         dialect.name()
     );
 }
+
+#[cfg(test)]
+mod tests {
+    use std::cell::Cell;
+
+    use super::*;
+    use crate::dialect::mysql::MySqlDialect;
+    use crate::dialect::postgres::PostgresDialect;
+    use crate::sql::{select, table, Compiled};
+    use crate::types::SqlType;
+
+    fn dialect(d: impl Dialect + 'static) -> DialectRef {
+        Arc::new(d)
+    }
+
+    #[test]
+    fn mysql_and_mariadb_keep_entries_apart() {
+        let cache = QueryCache::new(10);
+        let t = table("t");
+        // MariaDB's JSON is text: the cast differs.
+        let q = |n: i64| select(t.c("a").cast(SqlType::Json)).where_(t.c("b").eq(n));
+        let mysql = dialect(MySqlDialect { mariadb: false });
+        let mariadb = dialect(MySqlDialect { mariadb: true });
+        let a = cache.compile(&mysql, &q(1)).unwrap();
+        let b = cache.compile(&mariadb, &q(2)).unwrap();
+        assert!(a.sql().contains("AS JSON)"), "{}", a.sql());
+        assert!(b.sql().contains("AS CHAR)"), "{}", b.sql());
+        let c = cache.compile(&mariadb, &q(3)).unwrap();
+        assert_eq!(
+            (c.sql(), c.params.as_slice()),
+            (b.sql(), &[Value::Int(3)][..])
+        );
+        let stats = cache.stats();
+        assert_eq!((stats.misses, stats.hits, stats.entries), (2, 1, 2));
+    }
+
+    #[test]
+    fn a_value_that_changes_the_sql_changes_the_key() {
+        // PostgreSQL casts a parameter alone in the select list to its value's type, and an
+        // integer past 32 bits is a BIGINT.
+        let cache = QueryCache::new(10);
+        let pg = dialect(PostgresDialect);
+        let q = |v: Value| select(crate::sql::expr::literal(v));
+        let small = cache.compile(&pg, &q(Value::Int(1))).unwrap();
+        let big = cache.compile(&pg, &q(Value::Int(1 << 40))).unwrap();
+        let text = cache.compile(&pg, &q(Value::Text("x".into()))).unwrap();
+        assert_eq!(small.sql(), "SELECT $1::INTEGER");
+        assert_eq!(big.sql(), "SELECT $1::BIGINT");
+        assert_eq!(text.sql(), "SELECT $1");
+        assert_eq!(cache.stats().misses, 3);
+        let again = cache.compile(&pg, &q(Value::Int(7))).unwrap();
+        assert_eq!(
+            (again.sql(), again.params.as_slice()),
+            ("SELECT $1::INTEGER", &[Value::Int(7)][..])
+        );
+        assert_eq!(cache.stats().hits, 1);
+    }
+
+    /// A statement whose full compile changes from one call to the next, as a bug in the key
+    /// would look from the cache.
+    struct Drifting {
+        calls: Cell<u32>,
+    }
+
+    impl Executable for Drifting {
+        fn compile(&self, dialect: &dyn Dialect) -> Result<Compiled> {
+            self.calls.set(self.calls.get() + 1);
+            let t = table(if self.calls.get() == 1 { "a" } else { "b" });
+            select(t.c("x")).compile(dialect)
+        }
+
+        fn compile_into(&self, c: &mut SqlCompiler<'_>) -> Option<Result<()>> {
+            Some(c.select(select(table("a").c("x")).core()))
+        }
+    }
+
+    #[test]
+    #[cfg(debug_assertions)]
+    #[should_panic(expected = "compiled-statement cache mismatch")]
+    fn a_hit_that_differs_from_a_full_compile_panics_in_debug_builds() {
+        let cache = QueryCache::new(10);
+        let pg = dialect(PostgresDialect);
+        let stmt = Drifting {
+            calls: Cell::new(0),
+        };
+        cache.compile(&pg, &stmt).unwrap();
+        let _ = cache.compile(&pg, &stmt);
+    }
+}
