@@ -547,7 +547,8 @@ impl<'d> SqlCompiler<'d> {
         SqlCompiler {
             dialect,
             caps: dialect.capabilities(),
-            sql: String::with_capacity(256),
+            // Reserved by `run`: a shape-mode pass writes no SQL.
+            sql: String::new(),
             params: Vec::new(),
             scope: Vec::new(),
             ctes_placed: false,
@@ -577,7 +578,7 @@ impl<'d> SqlCompiler<'d> {
         f: impl FnOnce(&mut Self) -> Result<()>,
     ) -> Result<(Vec<u8>, Vec<Value>)> {
         self.keying = true;
-        self.key.reserve(128);
+        self.key.reserve(256);
         f(&mut self)?;
         self.check_param_count()?;
         Ok((self.key, self.params))
@@ -614,6 +615,7 @@ impl<'d> SqlCompiler<'d> {
     /// Runs `f` on the compiler and returns what it compiled. A statement with more
     /// parameters than the dialect's [`Capabilities::max_params`] is a compile error.
     pub fn run(mut self, f: impl FnOnce(&mut Self) -> Result<()>) -> Result<Compiled> {
+        self.sql.reserve(256);
         f(&mut self)?;
         if let Some(e) = self.name_error {
             return Err(e);
