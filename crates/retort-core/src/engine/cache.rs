@@ -32,6 +32,7 @@
 //! [`Engine::query_cache_stats`](crate::Engine::query_cache_stats) tells hits and misses.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use crate::dialect::{Dialect, DialectRef};
@@ -100,10 +101,38 @@ struct State {
     /// The dialects keys were made for; a key ends with its dialect's index here. Held so
     /// that a dialect's identity (its address) cannot be reused while its entries live.
     dialects: Vec<DialectRef>,
-    entries: HashMap<Vec<u8>, Entry>,
+    entries: HashMap<Vec<u8>, Entry, BuildHasherDefault<KeyHasher>>,
     /// Counts uses, to order entries by their last.
     clock: u64,
     stats: QueryCacheStats,
+}
+
+/// A fast hash of shape keys: keys are compared whole, so the hash only has to spread them
+/// over buckets, and the map is too small (bounded by the capacity) for crafted collisions to
+/// cost much.
+#[derive(Default)]
+struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        // FxHash's step, 8 bytes at a time.
+        const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+        let mut step = |word: u64| self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(K);
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            let mut word = [0; 8];
+            word.copy_from_slice(chunk);
+            step(u64::from_le_bytes(word));
+        }
+        let rest = chunks.remainder();
+        let mut word = [0; 8];
+        word[..rest.len()].copy_from_slice(rest);
+        step(u64::from_le_bytes(word) ^ ((rest.len() as u64) << 59));
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }
 
 struct Entry {
