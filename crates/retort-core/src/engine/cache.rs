@@ -20,12 +20,13 @@
 //! **The parameters** of a hit are the ones the shape-mode pass collected: the compiler's own
 //! walk decides their order, as it does for a full compile.
 //!
-//! **Left out**, compiled every time: textual SQL ([`text`](crate::sql::text)), statement
+//! **Left out**, compiled every time: textual SQL ([`text()`](crate::sql::text())), statement
 //! types of other crates that do not implement [`Executable::compile_into`], and shapes whose
 //! key is over [`MAX_KEY_BYTES`] (a huge IN list, a bulk INSERT of thousands of rows).
 //!
 //! **Eviction** is least recently used: a full cache drops the entry whose last use is
-//! oldest before adding a new one.
+//! oldest before adding a new one (found by a scan of the entries, on a miss only; a hit only
+//! stamps its entry).
 //!
 //! In debug builds every hit is checked against a full compile, and a difference panics with
 //! both, so that every test that executes statements also checks the cache.
@@ -33,6 +34,7 @@
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use crate::dialect::{Dialect, DialectRef};
@@ -53,10 +55,12 @@ pub const MAX_KEY_BYTES: usize = 64 * 1024;
 pub struct QueryCacheStats {
     /// Executions whose SQL text came from the cache.
     pub hits: u64,
-    /// Executions of a cacheable statement that compiled it (and stored the result).
+    /// Executions of a cacheable statement not found in the cache: compiled, and stored when
+    /// that succeeded.
     pub misses: u64,
     /// Executions compiled without the cache: textual SQL, statements too large to cache,
-    /// statements that failed to compile, and every execution when the cache is off.
+    /// statements refused already by the shape-mode pass, and every execution when the cache
+    /// is off.
     pub uncached: u64,
     /// Entries dropped to make room.
     pub evictions: u64,
@@ -94,6 +98,8 @@ impl CompiledStatement {
 pub(crate) struct QueryCache {
     capacity: usize,
     state: Mutex<State>,
+    /// Outside the lock: a cache of size 0 takes none.
+    uncached: AtomicU64,
 }
 
 #[derive(Default)]
@@ -164,6 +170,7 @@ impl QueryCache {
         QueryCache {
             capacity,
             state: Mutex::new(State::default()),
+            uncached: AtomicU64::new(0),
         }
     }
 
@@ -173,6 +180,7 @@ impl QueryCache {
         QueryCacheStats {
             entries: state.entries.len(),
             capacity: self.capacity,
+            uncached: self.uncached.load(Ordering::Relaxed),
             ..state.stats
         }
     }
@@ -188,7 +196,7 @@ impl QueryCache {
         dialect: &dyn Dialect,
         stmt: &(impl Executable + ?Sized),
     ) -> Result<CompiledStatement> {
-        self.lock().stats.uncached += 1;
+        self.uncached.fetch_add(1, Ordering::Relaxed);
         let compiled = stmt.compile(dialect)?;
         Ok(CompiledStatement {
             sql: SqlText::Owned(compiled.sql),
