@@ -262,3 +262,39 @@ impl<'q> CteCollector<'q> {
         });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sql::func::call;
+    use crate::sql::table;
+
+    /// Every node, parents first and children left to right, recursing all the way down.
+    fn preorder<'e>(e: &'e Expr, out: &mut Vec<&'e Expr>) {
+        out.push(e);
+        for_each_child(e, &mut |child| preorder(child, out));
+    }
+
+    #[test]
+    fn deep_expressions_are_walked_in_the_same_order_past_the_recursion_levels() {
+        // Nested on both sides and through lists, well past RECURSION_LEVELS.
+        let mut e = table("t0").c("c");
+        for i in 1..(3 * RECURSION_LEVELS) {
+            let t = table(format!("t{i}"));
+            e = match i % 3 {
+                0 => t.c("a").add(e),
+                1 => call("f", (e, t.c("b"), t.c("c"))),
+                _ => e.eq(t.c("d")).and(t.c("e").is_null()),
+            };
+        }
+        let mut expected = Vec::new();
+        preorder(&e, &mut expected);
+        let mut seen = Vec::new();
+        for_each_node(&e, &mut |node| seen.push(node));
+        assert_eq!(seen.len(), expected.len());
+        assert!(seen
+            .iter()
+            .zip(&expected)
+            .all(|(a, b)| std::ptr::eq(*a, *b)));
+    }
+}
