@@ -6,7 +6,7 @@ use retort_core::dialect::postgres::PostgresDialect;
 use retort_core::dialect::sqlite::SqliteDialect;
 use retort_core::dialect::Dialect;
 use retort_core::sql::prelude::*;
-use retort_core::sql::Compiled;
+use retort_core::sql::{Compiled, SqlCompiler};
 use retort_core::types::SqlType;
 use retort_core::value::Value;
 use retort_core::Error;
@@ -18,11 +18,26 @@ fn v(x: impl Into<Value>) -> Value {
     x.into()
 }
 
+/// Compiles, and checks that the shape-mode pass the statement cache keys by collects the
+/// same parameters.
 fn compile(stmt: &impl Executable, dialect: &dyn Dialect) -> Compiled {
-    match stmt.compile(dialect) {
+    let compiled = match stmt.compile(dialect) {
         Ok(c) => c,
         Err(e) => panic!("compiling for {} failed: {e}", dialect.name()),
+    };
+    if let Ok((_, params)) =
+        SqlCompiler::new(dialect).run_shape(|c| stmt.compile_into(c).unwrap_or(Ok(())))
+    {
+        if stmt.compile_into(&mut SqlCompiler::new(dialect)).is_some() {
+            assert_eq!(
+                params,
+                compiled.params,
+                "shape-mode parameters on {}",
+                dialect.name()
+            );
+        }
     }
+    compiled
 }
 
 /// Asserts the SQL on the three dialects (MySQL as MariaDB) and returns the compiled forms.

@@ -51,6 +51,7 @@ use std::fmt;
 use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
 
+use super::cache::QueryCache;
 use crate::dialect::{Dialect, DialectRef};
 use crate::engine::driver::{DriverConnection, RowSink, RunOutcome};
 use crate::engine::events::Events;
@@ -68,6 +69,8 @@ pub struct Connection {
     conn: PooledConn,
     dialect: DialectRef,
     events: Arc<Events>,
+    /// The engine's compiled-statement cache.
+    cache: Arc<QueryCache>,
     /// 0 outside a transaction, 1 in one, one more per open savepoint.
     depth: usize,
     savepoints: u64,
@@ -202,11 +205,17 @@ fn opens_transaction(sql: &str) -> bool {
 }
 
 impl Connection {
-    pub(crate) fn new(conn: PooledConn, dialect: DialectRef, events: Arc<Events>) -> Connection {
+    pub(crate) fn new(
+        conn: PooledConn,
+        dialect: DialectRef,
+        events: Arc<Events>,
+        cache: Arc<QueryCache>,
+    ) -> Connection {
         Connection {
             conn,
             dialect,
             events,
+            cache,
             depth: 0,
             savepoints: 0,
             raw_begin: false,
@@ -225,10 +234,12 @@ impl Connection {
         self.dialect.clone()
     }
 
-    /// Compiles `stmt` for the dialect and runs it, reading the whole result.
+    /// Compiles `stmt` for the dialect and runs it, reading the whole result. The SQL text
+    /// of a statement shaped like one run before comes from the engine's
+    /// [compiled-statement cache](crate::engine::cache).
     pub fn execute(&mut self, stmt: &(impl Executable + ?Sized)) -> Result<CursorResult> {
-        let compiled = stmt.compile(self.dialect.as_ref())?;
-        self.exec_driver_sql(&compiled.sql, &compiled.params)
+        let compiled = self.cache.compile(&self.dialect, stmt)?;
+        self.exec_driver_sql(compiled.sql(), &compiled.params)
     }
 
     /// Runs SQL as written, with placeholders in the driver's style (`?` on SQLite and MySQL,
@@ -383,8 +394,8 @@ impl Connection {
     /// Compiles and runs `stmt`, returning its rows as the driver reads them rather than all
     /// at once. The connection stays borrowed until the stream is dropped.
     pub fn stream(&mut self, stmt: &(impl Executable + ?Sized)) -> Result<RowStream<'_>> {
-        let compiled = stmt.compile(self.dialect.as_ref())?;
-        self.stream_driver_sql(&compiled.sql, &compiled.params)
+        let compiled = self.cache.compile(&self.dialect, stmt)?;
+        self.stream_driver_sql(compiled.sql(), &compiled.params)
     }
 
     /// [`stream`](Self::stream) for raw SQL.

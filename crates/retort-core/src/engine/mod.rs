@@ -36,6 +36,7 @@
 //! writer's COMMIT until it ends. The mode is stored in the file: leaving WAL needs every
 //! other connection to it closed. In-memory databases are unchanged.
 
+pub mod cache;
 pub mod connection;
 pub mod driver;
 mod events;
@@ -49,6 +50,7 @@ use std::fmt;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+pub use cache::QueryCacheStats;
 pub use connection::{Connection, RowStream, Savepoint, Transaction};
 pub use driver::IsolationLevel;
 pub use events::StatementListener;
@@ -62,6 +64,7 @@ use crate::dialect::sqlite::SqliteDialect;
 use crate::dialect::{Dialect, DialectRef};
 use crate::error::{Error, Result};
 use crate::value::Value;
+use cache::QueryCache;
 use driver::ConnectOptions;
 use events::Events;
 use pool::{Pool, PoolConfig};
@@ -95,6 +98,12 @@ pub struct EngineOptions {
     /// which only matters for connections sharing a cache, and the other levels are served
     /// by SQLite's serializable transactions (a stricter level is a valid substitute).
     pub isolation_level: Option<IsolationLevel>,
+    /// How many compiled statements the engine keeps (SQLAlchemy's `query_cache_size`,
+    /// default 500; 0 turns the cache off). Statements of one shape (the same structure with
+    /// other values) compile their SQL text once and reuse it; the least recently used entry
+    /// makes room for a new one. See [`cache`] for what is cached and
+    /// [`Engine::query_cache_stats`] for its counters.
+    pub query_cache_size: usize,
 }
 
 impl Default for EngineOptions {
@@ -107,6 +116,7 @@ impl Default for EngineOptions {
             echo: false,
             hide_parameters: false,
             isolation_level: None,
+            query_cache_size: 500,
         }
     }
 }
@@ -174,6 +184,13 @@ impl EngineBuilder {
         self
     }
 
+    /// How many compiled statements to keep; 0 turns the cache off. See
+    /// [`EngineOptions::query_cache_size`].
+    pub fn query_cache_size(mut self, size: usize) -> Self {
+        self.options.query_cache_size = size;
+        self
+    }
+
     /// All options at once.
     pub fn options(mut self, options: EngineOptions) -> Self {
         self.options = options;
@@ -201,6 +218,7 @@ struct EngineInner {
     pool: Pool,
     options: EngineOptions,
     events: Arc<Events>,
+    cache: Arc<QueryCache>,
 }
 
 /// Creates an [`Engine`] for `url` with default options.
@@ -274,6 +292,7 @@ impl Engine {
                 initialized,
                 pool,
                 events: Arc::new(Events::new(options.echo, options.hide_parameters)),
+                cache: Arc::new(QueryCache::new(options.query_cache_size)),
                 options,
             }),
         })
@@ -290,6 +309,7 @@ impl Engine {
             conn,
             self.dialect_ref(),
             self.inner.events.clone(),
+            self.inner.cache.clone(),
         ))
     }
 
@@ -351,6 +371,28 @@ impl Engine {
     /// one connection *is* the database, so disposing of it empties the database.
     pub fn dispose(&self) {
         self.inner.pool.dispose();
+    }
+
+    /// What the compiled-statement cache has done: hits, misses, evictions and its size
+    /// (see [`EngineOptions::query_cache_size`]).
+    ///
+    /// ```
+    /// use retort_core::create_engine;
+    /// use retort_core::sql::{select, table};
+    ///
+    /// let engine = create_engine("sqlite://")?;
+    /// let mut conn = engine.connect()?;
+    /// conn.exec_driver_sql("CREATE TABLE t (id INTEGER PRIMARY KEY)", &[])?;
+    /// let t = table("t");
+    /// for id in 0..3 {
+    ///     conn.execute(&select(t.c("id")).where_(t.c("id").eq(id)))?;
+    /// }
+    /// let stats = engine.query_cache_stats();
+    /// assert_eq!((stats.misses, stats.hits, stats.entries), (1, 2, 1));
+    /// # Ok::<(), retort_core::Error>(())
+    /// ```
+    pub fn query_cache_stats(&self) -> QueryCacheStats {
+        self.inner.cache.stats()
     }
 
     /// The number of connections the pool holds open, and how many of those are idle.

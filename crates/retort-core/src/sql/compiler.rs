@@ -317,6 +317,15 @@ pub trait Executable {
     fn dml(&self) -> Option<Dml<'_>> {
         None
     }
+
+    /// Compiles into `c` what [`compile`](Self::compile) compiles, for a statement whose SQL
+    /// text follows from its structure (every statement builder does), so that an engine's
+    /// compiled-statement cache can key it (see [`SqlCompiler::run_shape`]). `None`, the
+    /// default, keeps the statement out of the cache: it is then compiled on every execution,
+    /// as textual SQL is.
+    fn compile_into(&self, _c: &mut SqlCompiler<'_>) -> Option<Result<()>> {
+        None
+    }
 }
 
 /// An UPDATE or DELETE statement, borrowed; see [`Executable::dml`].
@@ -333,6 +342,13 @@ impl Executable for Statement {
         SqlCompiler::new(dialect).run(|c| c.statement(self))
     }
 
+    fn compile_into(&self, c: &mut SqlCompiler<'_>) -> Option<Result<()>> {
+        match self {
+            Statement::Text(_) => None,
+            _ => Some(c.statement(self)),
+        }
+    }
+
     fn dml(&self) -> Option<Dml<'_>> {
         match self {
             Statement::Update(u) => Some(Dml::Update(u)),
@@ -345,6 +361,10 @@ impl Executable for Statement {
 impl Executable for Query {
     fn compile(&self, dialect: &dyn Dialect) -> Result<Compiled> {
         SqlCompiler::new(dialect).run(|c| c.query(self))
+    }
+
+    fn compile_into(&self, c: &mut SqlCompiler<'_>) -> Option<Result<()>> {
+        Some(c.query(self))
     }
 }
 
@@ -506,7 +526,20 @@ pub struct SqlCompiler<'d> {
     depth: usize,
     /// The first name the database would refuse or truncate.
     name_error: Option<Error>,
+    /// Writing a shape key instead of SQL text (see [`run_shape`](Self::run_shape)).
+    keying: bool,
+    /// The shape key, when `keying`.
+    key: Vec<u8>,
 }
+
+/// Starts a token in a shape key; never a byte of UTF-8 text, so text needs no escaping.
+const KEY_MARK: u8 = 0xFF;
+/// Key token: an identifier, then its length (a `usize`'s bytes) and bytes.
+const KEY_IDENT: u8 = b'I';
+/// Key token: an alias, then its length (a `usize`'s bytes) and bytes.
+const KEY_ALIAS: u8 = b'A';
+/// Key token: a placeholder.
+const KEY_PARAM: u8 = b'P';
 
 impl<'d> SqlCompiler<'d> {
     /// A compiler for `dialect` with an empty buffer.
@@ -514,23 +547,44 @@ impl<'d> SqlCompiler<'d> {
         SqlCompiler {
             dialect,
             caps: dialect.capabilities(),
-            sql: String::with_capacity(256),
+            // Reserved by `run`: a shape-mode pass writes no SQL.
+            sql: String::new(),
             params: Vec::new(),
             scope: Vec::new(),
             ctes_placed: false,
             bare_columns: false,
             depth: 0,
             name_error: None,
+            keying: false,
+            key: Vec::new(),
         }
     }
 
-    /// Runs `f` on the compiler and returns what it compiled. A statement with more
-    /// parameters than the dialect's [`Capabilities::max_params`] is a compile error.
-    pub fn run(mut self, f: impl FnOnce(&mut Self) -> Result<()>) -> Result<Compiled> {
+    /// Runs `f` in shape mode: instead of SQL text, the compiler writes a *shape key*, and
+    /// collects the parameters exactly as [`run`](Self::run) would. The statement cache
+    /// ([`crate::engine::cache`]) keys compiled SQL by it.
+    ///
+    /// Every piece of output goes through the same few methods in both modes: text through
+    /// [`push`](Self::push) (and numbers written alike), names through
+    /// [`push_identifier`](Self::push_identifier) and [`push_alias`](Self::push_alias),
+    /// values through [`push_param`](Self::push_param). The key records each of these
+    /// (text as is, names with their length, a marker per placeholder), so two runs with the
+    /// same key on the same dialect write the same SQL text, and anything in a value that
+    /// changes the SQL (a NULL compared with `=` becoming `IS NULL`, a LIMIT written out, a
+    /// PostgreSQL cast chosen by the value's type) changes the key too. Names are not
+    /// checked for length here; the full compile that fills a cache entry does that.
+    pub fn run_shape(
+        mut self,
+        f: impl FnOnce(&mut Self) -> Result<()>,
+    ) -> Result<(Vec<u8>, Vec<Value>)> {
+        self.keying = true;
+        self.key.reserve(256);
         f(&mut self)?;
-        if let Some(e) = self.name_error {
-            return Err(e);
-        }
+        self.check_param_count()?;
+        Ok((self.key, self.params))
+    }
+
+    fn check_param_count(&self) -> Result<()> {
         if self.params.len() > self.caps.max_params {
             return Err(Error::Compile(format!(
                 "the statement has {} parameters; the {} dialect allows at most {}",
@@ -539,6 +593,34 @@ impl<'d> SqlCompiler<'d> {
                 self.caps.max_params
             )));
         }
+        Ok(())
+    }
+
+    /// Appends a length-prefixed token to the shape key.
+    fn key_token(&mut self, tag: u8, bytes: &[u8]) {
+        self.key.extend_from_slice(&[KEY_MARK, tag]);
+        self.key.extend_from_slice(&bytes.len().to_le_bytes());
+        self.key.extend_from_slice(bytes);
+    }
+
+    /// Appends something displayed (a number), to the SQL text or the shape key.
+    fn push_display(&mut self, x: impl fmt::Display) {
+        if self.keying {
+            let _ = std::io::Write::write_fmt(&mut self.key, format_args!("{x}"));
+        } else {
+            let _ = write!(self.sql, "{x}");
+        }
+    }
+
+    /// Runs `f` on the compiler and returns what it compiled. A statement with more
+    /// parameters than the dialect's [`Capabilities::max_params`] is a compile error.
+    pub fn run(mut self, f: impl FnOnce(&mut Self) -> Result<()>) -> Result<Compiled> {
+        self.sql.reserve(256);
+        f(&mut self)?;
+        if let Some(e) = self.name_error {
+            return Err(e);
+        }
+        self.check_param_count()?;
         Ok(Compiled {
             sql: self.sql,
             params: self.params,
@@ -579,7 +661,11 @@ impl<'d> SqlCompiler<'d> {
 
     /// Appends SQL text as is.
     pub fn push(&mut self, sql: &str) {
-        self.sql.push_str(sql);
+        if self.keying {
+            self.key.extend_from_slice(sql.as_bytes());
+        } else {
+            self.sql.push_str(sql);
+        }
     }
 
     /// Appends an identifier (a table, column, schema or CTE name), quoted by the dialect.
@@ -587,6 +673,9 @@ impl<'d> SqlCompiler<'d> {
     /// [`DdlHooks::max_identifier_length`](crate::schema::ddl::DdlHooks::max_identifier_length))
     /// makes the statement a compile error.
     pub fn push_identifier(&mut self, ident: &str) {
+        if self.keying {
+            return self.key_token(KEY_IDENT, ident.as_bytes());
+        }
         self.check_name(ident, false);
         self.dialect.quote_identifier(ident, &mut self.sql);
     }
@@ -595,6 +684,9 @@ impl<'d> SqlCompiler<'d> {
     /// the dialect and checked against [`SqlHooks::max_alias_bytes`] where the dialect sets
     /// it, else as identifiers are.
     pub fn push_alias(&mut self, alias: &str) {
+        if self.keying {
+            return self.key_token(KEY_ALIAS, alias.as_bytes());
+        }
         self.check_name(alias, true);
         self.dialect.quote_identifier(alias, &mut self.sql);
     }
@@ -639,12 +731,22 @@ impl<'d> SqlCompiler<'d> {
     /// Appends a placeholder and records `value` as its parameter.
     pub fn push_param(&mut self, value: Value) {
         self.params.push(value);
-        self.dialect.placeholder(self.params.len(), &mut self.sql);
+        if self.keying {
+            self.key.extend_from_slice(&[KEY_MARK, KEY_PARAM]);
+        } else {
+            self.dialect.placeholder(self.params.len(), &mut self.sql);
+        }
     }
 
     /// Appends `value` as a SQL literal. Only for fixed pieces of syntax (an ESCAPE
     /// character); values given by users are bound with [`push_param`](Self::push_param).
     pub fn push_literal(&mut self, value: &Value) -> Result<()> {
+        if self.keying {
+            let mut literal = String::new();
+            self.dialect.render_literal(value, &mut literal)?;
+            self.push(&literal);
+            return Ok(());
+        }
         self.dialect.render_literal(value, &mut self.sql)
     }
 
@@ -659,9 +761,7 @@ impl<'d> SqlCompiler<'d> {
         let n = n.min(self.dialect.max_row_count());
         match i64::try_from(n) {
             Ok(i) if !self.caps.literal_limit => self.push_param(Value::Int(i)),
-            _ => {
-                let _ = write!(self.sql, "{n}");
-            }
+            _ => self.push_display(n),
         }
     }
 
@@ -1001,7 +1101,9 @@ impl<'d> SqlCompiler<'d> {
                 self.precision_scale(*precision, *scale);
             }
             SqlType::String(Some(n)) => {
-                let _ = write!(self.sql, "VARCHAR({n})");
+                self.push("VARCHAR(");
+                self.push_display(n);
+                self.push(")");
             }
             SqlType::String(None) => self.push("VARCHAR"),
             SqlType::Text => self.push("TEXT"),
@@ -1021,15 +1123,14 @@ impl<'d> SqlCompiler<'d> {
 
     /// Appends `(p)` or `(p, s)` when a precision is given.
     pub fn precision_scale(&mut self, precision: Option<u32>, scale: Option<u32>) {
-        match (precision, scale) {
-            (Some(p), Some(s)) => {
-                let _ = write!(self.sql, "({p}, {s})");
-            }
-            (Some(p), None) => {
-                let _ = write!(self.sql, "({p})");
-            }
-            _ => {}
+        let Some(p) = precision else { return };
+        self.push("(");
+        self.push_display(p);
+        if let Some(s) = scale {
+            self.push(", ");
+            self.push_display(s);
         }
+        self.push(")");
     }
 
     /// Renders `body` after the WITH clause of `ctes`, with nested queries told the WITH
@@ -2022,7 +2123,7 @@ impl<'d> SqlCompiler<'d> {
                 let n = n
                     .min(self.dialect.max_row_count())
                     .min(i64::MAX.unsigned_abs());
-                let _ = write!(self.sql, "{n}");
+                self.push_display(n);
                 self.push(if matches!(bound, FrameBound::Preceding(_)) {
                     " PRECEDING"
                 } else {

@@ -204,6 +204,10 @@ impl Executable for Insert {
     fn compile(&self, dialect: &dyn Dialect) -> Result<Compiled> {
         SqlCompiler::new(dialect).run(|c| c.insert(&self.stmt))
     }
+
+    fn compile_into(&self, c: &mut SqlCompiler<'_>) -> Option<Result<()>> {
+        Some(c.insert(&self.stmt))
+    }
 }
 
 /// `UPDATE table SET ...`; see [`Update`].
@@ -283,6 +287,10 @@ impl Executable for Update {
         SqlCompiler::new(dialect).run(|c| c.update(&self.stmt))
     }
 
+    fn compile_into(&self, c: &mut SqlCompiler<'_>) -> Option<Result<()>> {
+        Some(c.update(&self.stmt))
+    }
+
     fn dml(&self) -> Option<Dml<'_>> {
         Some(Dml::Update(&self.stmt))
     }
@@ -343,6 +351,10 @@ impl From<Delete> for Statement {
 impl Executable for Delete {
     fn compile(&self, dialect: &dyn Dialect) -> Result<Compiled> {
         SqlCompiler::new(dialect).run(|c| c.delete(&self.stmt))
+    }
+
+    fn compile_into(&self, c: &mut SqlCompiler<'_>) -> Option<Result<()>> {
+        Some(c.delete(&self.stmt))
     }
 
     fn dml(&self) -> Option<Dml<'_>> {

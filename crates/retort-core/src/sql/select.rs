@@ -515,6 +515,10 @@ impl Executable for Select {
     fn compile(&self, dialect: &dyn Dialect) -> Result<Compiled> {
         SqlCompiler::new(dialect).run(|c| c.select(&self.core))
     }
+
+    fn compile_into(&self, c: &mut SqlCompiler<'_>) -> Option<Result<()>> {
+        Some(c.select(&self.core))
+    }
 }
 
 /// A UNION, INTERSECT or EXCEPT of queries, with its own ORDER BY, LIMIT and OFFSET.
@@ -667,5 +671,9 @@ impl From<Query> for Statement {
 impl Executable for CompoundSelect {
     fn compile(&self, dialect: &dyn Dialect) -> Result<Compiled> {
         self.query.compile(dialect)
+    }
+
+    fn compile_into(&self, c: &mut SqlCompiler<'_>) -> Option<Result<()>> {
+        self.query.compile_into(c)
     }
 }

@@ -44,55 +44,86 @@ impl<'a> Source<'a> {
 }
 
 /// Calls `f` on `e` and every expression inside it, parents first and children left to
-/// right, without entering nested queries (they are scopes of their own). It keeps a work list
-/// rather than recursing, so any depth is safe.
+/// right, without entering nested queries (they are scopes of their own). It recurses only a
+/// few levels (so the usual small expression needs no allocation) and keeps a work list below
+/// that, so any depth is safe.
 pub(crate) fn for_each_node<'e>(e: &'e Expr, f: &mut dyn FnMut(&'e Expr)) {
-    let mut todo: Vec<&'e Expr> = vec![e];
-    // Children are pushed in reverse so that they come off the list left to right.
+    visit(e, f, 0);
+}
+
+/// How deep [`for_each_node`] recurses before it keeps a work list.
+const RECURSION_LEVELS: usize = 16;
+
+fn visit<'e>(e: &'e Expr, f: &mut dyn FnMut(&'e Expr), depth: usize) {
+    f(e);
+    if depth < RECURSION_LEVELS {
+        for_each_child(e, &mut |child| visit(child, f, depth + 1));
+        return;
+    }
+    let mut todo: Vec<&'e Expr> = Vec::new();
     let mut children: Vec<&'e Expr> = Vec::new();
+    for_each_child(e, &mut |child| children.push(child));
+    // Children are pushed in reverse so that they come off the list left to right.
+    todo.extend(children.drain(..).rev());
     while let Some(e) = todo.pop() {
         f(e);
-        match e {
-            Expr::Binary { left, right, .. } => children.extend([&**left, &**right]),
-            Expr::Unary { expr, .. }
-            | Expr::IsNull { expr, .. }
-            | Expr::Cast { expr, .. }
-            | Expr::Label { expr, .. }
-            | Expr::InSubquery { expr, .. } => children.push(expr),
-            Expr::And(items) | Expr::Or(items) | Expr::Tuple(items) => children.extend(items),
-            Expr::InList { expr, list, .. } => {
-                children.push(expr);
-                children.extend(list);
-            }
-            Expr::Between {
-                expr, low, high, ..
-            } => children.extend([&**expr, &**low, &**high]),
-            Expr::Like { expr, pattern, .. } => children.extend([&**expr, &**pattern]),
-            Expr::Function(call) => children.extend(&call.args),
-            Expr::Case {
-                operand,
-                whens,
-                else_,
-            } => {
-                children.extend(operand.as_deref());
-                for (when, then) in whens {
-                    children.extend([when, then]);
-                }
-                children.extend(else_.as_deref());
-            }
-            Expr::Over {
-                func,
-                partition_by,
-                order_by,
-                ..
-            } => {
-                children.push(func);
-                children.extend(partition_by);
-                children.extend(order_by.iter().map(|o| &o.expr));
-            }
-            _ => continue,
-        }
+        for_each_child(e, &mut |child| children.push(child));
         todo.extend(children.drain(..).rev());
+    }
+}
+
+/// Calls `f` on each expression directly inside `e`, left to right.
+fn for_each_child<'e>(e: &'e Expr, f: &mut dyn FnMut(&'e Expr)) {
+    match e {
+        Expr::Binary { left, right, .. } => {
+            f(left);
+            f(right);
+        }
+        Expr::Unary { expr, .. }
+        | Expr::IsNull { expr, .. }
+        | Expr::Cast { expr, .. }
+        | Expr::Label { expr, .. }
+        | Expr::InSubquery { expr, .. } => f(expr),
+        Expr::And(items) | Expr::Or(items) | Expr::Tuple(items) => items.iter().for_each(f),
+        Expr::InList { expr, list, .. } => {
+            f(expr);
+            list.iter().for_each(f);
+        }
+        Expr::Between {
+            expr, low, high, ..
+        } => {
+            f(expr);
+            f(low);
+            f(high);
+        }
+        Expr::Like { expr, pattern, .. } => {
+            f(expr);
+            f(pattern);
+        }
+        Expr::Function(call) => call.args.iter().for_each(f),
+        Expr::Case {
+            operand,
+            whens,
+            else_,
+        } => {
+            operand.as_deref().into_iter().for_each(&mut *f);
+            for (when, then) in whens {
+                f(when);
+                f(then);
+            }
+            else_.as_deref().into_iter().for_each(f);
+        }
+        Expr::Over {
+            func,
+            partition_by,
+            order_by,
+            ..
+        } => {
+            f(func);
+            partition_by.iter().for_each(&mut *f);
+            order_by.iter().for_each(|o| f(&o.expr));
+        }
+        _ => {}
     }
 }
 
@@ -229,5 +260,41 @@ impl<'q> CteCollector<'q> {
             | Expr::InSubquery { query: q, .. } => self.query(q),
             _ => {}
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sql::func::call;
+    use crate::sql::table;
+
+    /// Every node, parents first and children left to right, recursing all the way down.
+    fn preorder<'e>(e: &'e Expr, out: &mut Vec<&'e Expr>) {
+        out.push(e);
+        for_each_child(e, &mut |child| preorder(child, out));
+    }
+
+    #[test]
+    fn deep_expressions_are_walked_in_the_same_order_past_the_recursion_levels() {
+        // Nested on both sides and through lists, well past RECURSION_LEVELS.
+        let mut e = table("t0").c("c");
+        for i in 1..(3 * RECURSION_LEVELS) {
+            let t = table(format!("t{i}"));
+            e = match i % 3 {
+                0 => t.c("a").add(e),
+                1 => call("f", (e, t.c("b"), t.c("c"))),
+                _ => e.eq(t.c("d")).and(t.c("e").is_null()),
+            };
+        }
+        let mut expected = Vec::new();
+        preorder(&e, &mut expected);
+        let mut seen = Vec::new();
+        for_each_node(&e, &mut |node| seen.push(node));
+        assert_eq!(seen.len(), expected.len());
+        assert!(seen
+            .iter()
+            .zip(&expected)
+            .all(|(a, b)| std::ptr::eq(*a, *b)));
     }
 }
