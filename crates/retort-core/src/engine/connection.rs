@@ -261,8 +261,8 @@ impl Connection {
         stmt: &(impl Executable + ?Sized),
         sink: &mut dyn RowSink,
     ) -> Result<RunOutcome> {
-        let compiled = stmt.compile(self.dialect.as_ref())?;
-        self.exec_driver_sql_into(&compiled.sql, &compiled.params, sink)
+        let compiled = self.cache.compile(&self.dialect, stmt)?;
+        self.exec_driver_sql_into(compiled.sql(), &compiled.params, sink)
     }
 
     /// Compiles and runs `stmt` and builds a value from each row with `f`, reading the
@@ -288,8 +288,8 @@ impl Connection {
         stmt: &(impl Executable + ?Sized),
         f: impl FnMut(&mut RowReader<'_>) -> Result<T>,
     ) -> Result<Vec<T>> {
-        let compiled = stmt.compile(self.dialect.as_ref())?;
-        self.query_map_driver_sql(&compiled.sql, &compiled.params, f)
+        let compiled = self.cache.compile(&self.dialect, stmt)?;
+        self.query_map_driver_sql(compiled.sql(), &compiled.params, f)
     }
 
     /// Compiles and runs `stmt` and reads every row as a tuple of typed values, straight from
