@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sqlite3
 import statistics
 import sys
 import tempfile
@@ -165,6 +166,10 @@ DDL = {
         " FOREIGN KEY (post_id) REFERENCES posts (id)) ENGINE = InnoDB",
     ],
 }
+DDL["sqlite-memory"] = DDL["sqlite"]
+
+# Connections that keep the in-memory SQLite databases alive for the whole run.
+KEEP_ALIVE: List[sqlite3.Connection] = []
 
 metadata = MetaData()
 users_t = Table(
@@ -226,29 +231,45 @@ class Comment(Base):
 
 def fresh_engine(backend: str, database: str):
     """A new, empty database with the schema, and an engine on it."""
-    if backend == "sqlite":
-        path = os.path.join(tempfile.gettempdir(), f"{database}.sqlite3")
-        for suffix in ("", "-wal", "-shm", "-journal"):
-            if os.path.exists(path + suffix):
-                os.remove(path + suffix)
-        engine = create_engine(f"sqlite:///{path}")
+    if backend in ("sqlite", "sqlite-memory"):
+        memory = backend == "sqlite-memory"
+        if memory:
+            # One in-memory database shared by the process's connections (SQLite's memdb VFS),
+            # as in the Rust bench; it lives while a connection to it is open.
+            uri = f"file:/{database}?vfs=memdb"
+            KEEP_ALIVE.append(sqlite3.connect(uri, uri=True))
+            engine = create_engine(f"sqlite:///{uri}&uri=true")
+        else:
+            path = os.path.join(tempfile.gettempdir(), f"{database}.sqlite3")
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                if os.path.exists(path + suffix):
+                    os.remove(path + suffix)
+            engine = create_engine(f"sqlite:///{path}")
 
         @event.listens_for(engine, "connect")
         def pragmas(dbapi_connection, _record):
-            # The same settings as config::SQLITE_CONNECTION_PRAGMAS in the Rust bench.
+            # The same settings as config::SQLITE_CONNECTION_PRAGMAS and SQLITE_MEMORY_PRAGMAS
+            # in the Rust bench.
             cursor = dbapi_connection.cursor()
+            if memory:
+                cursor.execute("PRAGMA journal_mode = MEMORY")
             cursor.execute("PRAGMA synchronous = NORMAL")
             cursor.execute("PRAGMA foreign_keys = ON")
             cursor.close()
 
-        with engine.connect() as conn:
-            conn.exec_driver_sql("PRAGMA journal_mode = WAL")
+        if not memory:
+            with engine.connect() as conn:
+                conn.exec_driver_sql("PRAGMA journal_mode = WAL")
     else:
         env, default, driver = {
             "postgres": ("RETORT_POSTGRES_URL", DEFAULT_POSTGRES_URL, "postgresql+psycopg2"),
             "mysql": ("RETORT_MYSQL_URL", DEFAULT_MYSQL_URL, "mysql+pymysql"),
         }[backend]
         server = make_url(os.environ.get(env, default)).set(drivername=driver)
+        if backend == "postgres" and "sslmode" not in server.query:
+            # Over TCP without TLS, as every client of the Rust bench; PyMySQL uses TCP for a
+            # host name and TLS only when given `ssl` arguments.
+            server = server.update_query_dict({"sslmode": "disable"})
         admin = create_engine(server, isolation_level="AUTOCOMMIT")
         quote = '"' if backend == "postgres" else "`"
         with admin.connect() as conn:
@@ -507,8 +528,9 @@ def check(impl, engine, workload: str, n: int, fixture: Fixture) -> None:
 
 
 def measure(routine: Callable[[], object], setup: Callable[[], None], min_time: float,
-            min_samples: int, max_samples: int) -> float:
-    """Median of per-run wall times in nanoseconds; `setup` runs untimed before each run."""
+            min_samples: int, max_samples: int) -> tuple:
+    """Median of per-run wall times in nanoseconds and their median absolute deviation (scaled
+    by 1.4826, as criterion's); `setup` runs untimed before each run."""
     setup()
     routine()  # warm-up: compiled caches, prepared statements
     samples = []
@@ -520,7 +542,8 @@ def measure(routine: Callable[[], object], setup: Callable[[], None], min_time: 
         t0 = time.perf_counter_ns()
         routine()
         samples.append(time.perf_counter_ns() - t0)
-    return statistics.median(samples)
+    median = statistics.median(samples)
+    return median, 1.4826 * statistics.median(abs(x - median) for x in samples)
 
 
 def format_duration(ns: float) -> str:
@@ -536,7 +559,8 @@ def format_duration(ns: float) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--backends", default="sqlite",
-                        help="comma-separated subset of sqlite,postgres,mysql (default sqlite)")
+                        help="comma-separated subset of sqlite,sqlite-memory,postgres,mysql "
+                        "(default sqlite)")
     parser.add_argument("--all-backends", action="store_true",
                         help="same as --backends sqlite,postgres,mysql")
     parser.add_argument("--json", help="write the medians to this file for `summary --extra`")
@@ -545,8 +569,9 @@ def main() -> int:
                         help="seconds of measurement per workload and implementation (default 3)")
     args = parser.parse_args()
 
-    backends = ["sqlite", "postgres", "mysql"] if args.all_backends else [
-        {"postgresql": "postgres", "mariadb": "mysql"}.get(b.strip(), b.strip())
+    backends = ["sqlite", "sqlite-memory", "postgres", "mysql"] if args.all_backends else [
+        {"postgresql": "postgres", "mariadb": "mysql", "sqlite_memory": "sqlite-memory"}
+        .get(b.strip(), b.strip())
         for b in args.backends.split(",") if b.strip()
     ]
     min_time, min_samples, max_samples = (0.3, 3, 20) if args.quick else (args.min_time, 10, 200)
@@ -580,9 +605,10 @@ def main() -> int:
                     if workload == "insert":
                         clear_users(engine)
 
-                median = measure(routine, setup, min_time, min_samples, max_samples)
+                median, mad = measure(routine, setup, min_time, min_samples, max_samples)
                 results.append({"workload": workload, "backend": backend, "n": n,
-                                "implementation": impl.name, "median_ns": median})
+                                "implementation": impl.name, "median_ns": median,
+                                "mad_ns": mad})
                 print(f"| {backend} | {workload} | {n} | {impl.name} | {format_duration(median)} |",
                       flush=True)
         engine.dispose()
