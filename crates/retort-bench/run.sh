@@ -15,14 +15,16 @@
 #   --sqlalchemy     also run sqlalchemy_bench.py (needs `pip install 'sqlalchemy>=2,<3'`, plus
 #                    psycopg2-binary and pymysql for the servers) and add its rows to the table
 #   --no-memory      skip the peak-memory measurement (the `memory` bin)
+#   --plots          let criterion draw its plots for the HTML report (about 5 s more per
+#                    benchmark, a quarter of an hour on a full run)
 #   --publish        copy the charts into crates/retort-bench/results/ and rewrite the results
 #                    part of BENCHMARKS.md (between its results:begin/end markers)
 #   --publish-to FILE  with --publish, rewrite FILE instead of BENCHMARKS.md
 #   -- ARGS          passed to criterion, e.g. `-- trivial_query` to run one workload (sampling
 #                    is set per workload in the bench, so criterion's sampling flags are ignored)
 #
-# Outputs, under $CARGO_TARGET_DIR (default target/): criterion/ (criterion's HTML report in
-# criterion/report/index.html), retort-bench/summary.md, retort-bench/memory.json,
+# Outputs, under $CARGO_TARGET_DIR (default target/): criterion/ (with --plots, criterion's HTML
+# report in criterion/report/index.html), retort-bench/summary.md, retort-bench/memory.json,
 # retort-bench/ratios-<backend>.svg and, where rsvg-convert is installed (Debian:
 # librsvg2-bin), ratios-<backend>.png.
 set -euo pipefail
@@ -34,6 +36,7 @@ backends=sqlite,sqlite-memory
 quick=0
 sqlalchemy=0
 memory=1
+plots=0
 publish=0
 publish_to=$root/BENCHMARKS.md
 criterion_args=()
@@ -45,16 +48,20 @@ while (($#)); do
         --quick) quick=1 ;;
         --sqlalchemy) sqlalchemy=1 ;;
         --no-memory) memory=0 ;;
+        --plots) plots=1 ;;
         --publish) publish=1 ;;
         --publish-to) publish_to=$(realpath "${2:?--publish-to needs a file}"); shift ;;
         --) shift; criterion_args+=("$@"); break ;;
-        -h | --help) sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h | --help) sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "run.sh: unknown option $1 (try --help)" >&2; exit 2 ;;
     esac
     shift
 done
 if ((quick)); then
     export RETORT_BENCH_QUICK=1
+fi
+if ((!plots)); then
+    criterion_args=(--noplot "${criterion_args[@]}")
 fi
 started=$SECONDS
 elapsed() { echo "run.sh: $1 done after $(((SECONDS - started) / 60)) min $(((SECONDS - started) % 60)) s"; }
@@ -126,4 +133,4 @@ if ((publish)); then
     "${summary[@]}" "${publish_args[@]}" >/dev/null
 fi
 elapsed "everything"
-echo "run.sh: table in $out/summary.md, charts in $out/, criterion report in $target_dir/criterion/report/index.html"
+echo "run.sh: table in $out/summary.md, charts in $out/, criterion's data in $target_dir/criterion/"

@@ -40,7 +40,7 @@ fn run(c: &mut Criterion) -> BenchResult<()> {
                 .sampling_mode(if sampling.flat {
                     SamplingMode::Flat
                 } else {
-                    SamplingMode::Linear
+                    SamplingMode::Auto
                 });
             for runner in runners.iter_mut().filter(|r| r.runs(case)) {
                 runner

@@ -159,12 +159,14 @@ pub struct Sampling {
     /// The time criterion aims to spend sampling; with flat sampling a slow implementation
     /// takes longer, `sample_size` runs at least.
     pub measurement: Duration,
-    /// `SamplingMode::Flat` rather than `Linear`.
+    /// `SamplingMode::Flat`; otherwise `Auto`, which samples linearly unless that would take
+    /// more than twice the measurement time (an `insert` of 100 rows waits for the server's
+    /// flush to disk, milliseconds on some machines), and then flat.
     pub flat: bool,
 }
 
 impl Sampling {
-    /// Runs of microseconds: criterion's linear sampling.
+    /// Runs of microseconds: criterion's linear sampling where it fits the time.
     pub const FAST: Sampling = Sampling {
         sample_size: 60,
         warm_up: Duration::from_secs(1),

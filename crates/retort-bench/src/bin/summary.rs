@@ -730,7 +730,11 @@ fn describe_sampling(sampling: &Sampling) -> String {
         sampling.sample_size,
         sampling.warm_up.as_secs_f64(),
         sampling.measurement.as_secs_f64(),
-        if sampling.flat { "flat" } else { "linear" }
+        if sampling.flat {
+            "flat"
+        } else {
+            "linear (flat where linear would take twice as long)"
+        }
     )
 }
 
