@@ -72,6 +72,10 @@ pkg-config --exists libpq 2>/dev/null || missing+=(libpq-dev)
 pkg-config --exists mysqlclient 2>/dev/null || pkg-config --exists libmariadb 2>/dev/null \
     || missing+=(libmariadb-dev-compat libmariadb-dev)
 command -v pkg-config >/dev/null || missing+=(pkg-config)
+# The published charts are PNGs (the SVGs are kept beside them).
+if ((publish)) && ! command -v rsvg-convert >/dev/null; then
+    missing+=(librsvg2-bin)
+fi
 if ((${#missing[@]})); then
     if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
         echo "run.sh: installing ${missing[*]}"
@@ -103,12 +107,17 @@ if ((sqlalchemy)); then
     elapsed "SQLAlchemy"
 fi
 
-rm -f "$out/memory.json"
+rm -f "$out/memory.json" "$out/sqlalchemy-memory.json"
 if ((memory)); then
     # The bench profile reuses the libraries `cargo bench` just built.
     cargo run -q --profile bench -p retort-bench --bin memory -- \
         --backends "$backends" --json "$out/memory.json"
     extra+=(--memory "$out/memory.json")
+    if ((sqlalchemy)); then
+        python3 "$here/sqlalchemy_bench.py" --backends "$backends" \
+            --memory "$out/sqlalchemy-memory.json"
+        extra+=(--memory "$out/sqlalchemy-memory.json")
+    fi
     elapsed "the memory measurement"
 fi
 

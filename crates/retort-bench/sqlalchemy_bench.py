@@ -229,8 +229,10 @@ class Comment(Base):
 # Backends.
 
 
-def fresh_engine(backend: str, database: str):
-    """A new, empty database with the schema, and an engine on it."""
+def fresh_engine(backend: str, database: str, recreate: bool = True):
+    """A new, empty database with the schema, and an engine on it; with `recreate=False` an
+    engine on the database an earlier call made (an in-memory one is always new)."""
+    recreate = recreate or backend == "sqlite-memory"
     if backend in ("sqlite", "sqlite-memory"):
         memory = backend == "sqlite-memory"
         if memory:
@@ -241,7 +243,7 @@ def fresh_engine(backend: str, database: str):
             engine = create_engine(f"sqlite:///{uri}&uri=true")
         else:
             path = os.path.join(tempfile.gettempdir(), f"{database}.sqlite3")
-            for suffix in ("", "-wal", "-shm", "-journal"):
+            for suffix in ("", "-wal", "-shm", "-journal") if recreate else ():
                 if os.path.exists(path + suffix):
                     os.remove(path + suffix)
             engine = create_engine(f"sqlite:///{path}")
@@ -270,6 +272,8 @@ def fresh_engine(backend: str, database: str):
             # Over TCP without TLS, as every client of the Rust bench; PyMySQL uses TCP for a
             # host name and TLS only when given `ssl` arguments.
             server = server.update_query_dict({"sslmode": "disable"})
+        if not recreate:
+            return create_engine(server.set(database=database))
         admin = create_engine(server, isolation_level="AUTOCOMMIT")
         quote = '"' if backend == "postgres" else "`"
         with admin.connect() as conn:
@@ -279,6 +283,8 @@ def fresh_engine(backend: str, database: str):
             conn.exec_driver_sql(f"CREATE DATABASE {quote}{database}{quote}{charset}")
         admin.dispose()
         engine = create_engine(server.set(database=database))
+    if not recreate:
+        return engine
     with engine.begin() as conn:
         for ddl in DDL[backend]:
             conn.exec_driver_sql(ddl)
@@ -546,6 +552,73 @@ def measure(routine: Callable[[], object], setup: Callable[[], None], min_time: 
     return median, 1.4826 * statistics.median(abs(x - median) for x in samples)
 
 
+def proc_status(field: str) -> int:
+    """A `/proc/self/status` field in bytes."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError(f"no {field} in /proc/self/status")
+
+
+def memory_child(name: str, backend: str, rows: int, what: str, database: str) -> dict:
+    """One load of every user, in this fresh process, as the Rust `memory` bin measures it:
+    `heap` traces Python's allocations with tracemalloc (peak during the load less what was
+    live before); `rss` measures without tracemalloc, which has a cost of its own in memory."""
+    import tracemalloc
+
+    engine = fresh_engine(backend, database, recreate=False)
+    if backend == "sqlite-memory":
+        load(engine, backend, Fixture.with_users(rows))
+    impl = {"sqlalchemy_core": CoreImpl, "sqlalchemy_orm": OrmImpl}[name](engine)
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")  # resets VmHWM to the current resident set
+    rss_before = proc_status("VmRSS")
+    if what == "heap":
+        tracemalloc.start()
+        before = tracemalloc.get_traced_memory()[0]
+        tracemalloc.reset_peak()
+    loaded = impl.trivial_query()
+    figures = {"rows": len(loaded)}
+    if what == "heap":
+        figures["heap_peak_bytes"] = tracemalloc.get_traced_memory()[1] - before
+        tracemalloc.stop()
+    else:
+        figures["vm_hwm_bytes"] = proc_status("VmHWM")
+        figures["rss_growth_bytes"] = figures["vm_hwm_bytes"] - rss_before
+    if len(loaded) != rows:
+        raise RuntimeError(f"{name} loaded {len(loaded)} rows of {rows}")
+    return figures
+
+
+def measure_memory(backends: list, rows: int, database: str) -> list:
+    """Seeds each backend and runs two fresh child processes per implementation."""
+    import subprocess
+
+    results = []
+    for backend in backends:
+        if backend != "sqlite-memory":
+            engine = fresh_engine(backend, database)
+            load(engine, backend, Fixture.with_users(rows))
+            engine.dispose()
+        for name in ("sqlalchemy_core", "sqlalchemy_orm"):
+            figures = {"backend": backend, "implementation": name}
+            for what in ("heap", "rss"):
+                child = subprocess.run(
+                    [sys.executable, __file__, "--memory-child", name, backend, str(rows), what],
+                    capture_output=True, text=True, check=False,
+                )
+                if child.returncode != 0:
+                    raise RuntimeError(f"{name} on {backend}: {child.stderr.strip()}")
+                figures.update(json.loads(child.stdout))
+            print(f"memory: {backend:<13} {name:<16} heap peak "
+                  f"{figures['heap_peak_bytes'] / 2**20:7.1f} MiB, RSS growth "
+                  f"{figures['rss_growth_bytes'] / 2**20:7.1f} MiB, VmHWM "
+                  f"{figures['vm_hwm_bytes'] / 2**20:7.1f} MiB", file=sys.stderr)
+            results.append(figures)
+    return results
+
+
 def format_duration(ns: float) -> str:
     if ns >= 1e9:
         return f"{ns / 1e9:.2f} s"
@@ -567,7 +640,19 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="short measurements (0.3 s each)")
     parser.add_argument("--min-time", type=float, default=3.0,
                         help="seconds of measurement per workload and implementation (default 3)")
+    parser.add_argument("--memory", metavar="FILE",
+                        help="instead of timing, measure the peak memory of loading --rows users "
+                        "as the Rust `memory` bin does, and write it to FILE for `summary "
+                        "--memory`")
+    parser.add_argument("--rows", type=int, default=100_000,
+                        help="users loaded by --memory (default 100000)")
+    parser.add_argument("--memory-child", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    database = os.environ.get("RETORT_BENCH_PY_DATABASE", "retort_bench_sqlalchemy")
+    if args.memory_child:
+        name, backend, rows, what = args.memory_child
+        print(json.dumps(memory_child(name, backend, int(rows), what, database)))
+        return 0
 
     backends = ["sqlite", "sqlite-memory", "postgres", "mysql"] if args.all_backends else [
         {"postgresql": "postgres", "mariadb": "mysql", "sqlite_memory": "sqlite-memory"}
@@ -575,7 +660,11 @@ def main() -> int:
         for b in args.backends.split(",") if b.strip()
     ]
     min_time, min_samples, max_samples = (0.3, 3, 20) if args.quick else (args.min_time, 10, 200)
-    database = os.environ.get("RETORT_BENCH_PY_DATABASE", "retort_bench_sqlalchemy")
+    if args.memory:
+        with open(args.memory, "w") as f:
+            json.dump(measure_memory(backends, args.rows, database), f, indent=1)
+        print(f"wrote {args.memory}", file=sys.stderr)
+        return 0
 
     results = []
     print(f"SQLAlchemy {sqlalchemy.__version__}, Python {sys.version.split()[0]}")

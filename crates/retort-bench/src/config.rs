@@ -121,11 +121,8 @@ pub struct Target {
 }
 
 impl Target {
-    /// Reads the environment and prepares a fresh, empty database (with the schema) for each
-    /// requested backend.
-    ///
-    /// The in-memory SQLite database lives as long as a connection to it is open: keep the
-    /// returned [`Admin`] (see [`Target::fresh`]) open while the implementations run.
+    /// Reads the environment: each requested backend's bench database, not yet created (see
+    /// [`Target::fresh`]).
     pub fn from_env() -> BenchResult<Vec<Target>> {
         Self::requested_backends()?
             .into_iter()
@@ -167,8 +164,9 @@ impl Target {
         Ok(Target { backend, url })
     }
 
-    /// Drops and creates the bench database and its schema, and returns the admin connection
-    /// (which keeps the in-memory database alive).
+    /// Drops and creates the bench database and its schema, and returns the admin connection.
+    /// The in-memory database lives as long as a connection to it is open: keep this one open
+    /// while the implementations run.
     pub fn fresh(&self) -> BenchResult<Box<dyn Admin>> {
         let database =
             env::var("RETORT_BENCH_DATABASE").unwrap_or_else(|_| DEFAULT_DATABASE.to_owned());

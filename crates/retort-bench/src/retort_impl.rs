@@ -64,14 +64,17 @@ fn orm_engine(target: &Target) -> BenchResult<Engine> {
     let engine = Engine::builder(engine_url(target).as_str())
         .pool_size(1)
         .build()?;
+    // Opened now, so the transport check sees it too; it waits in the pool for the first
+    // Session.
+    let mut conn = engine.connect()?;
     if let Some(pragmas) = target.backend.sqlite_pragmas() {
-        let mut conn = engine.connect()?;
         run_pragmas(&mut conn, pragmas)?;
         let synchronous: i64 = conn.exec_driver_sql("PRAGMA synchronous", &[])?.scalar()?;
         if synchronous != 1 {
             return Err("the ORM's connection did not take synchronous = NORMAL".into());
         }
     }
+    drop(conn);
     Ok(engine)
 }
 

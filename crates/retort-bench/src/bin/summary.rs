@@ -7,7 +7,7 @@
 //!
 //! ```text
 //! summary [--criterion-dir DIR] [--backends sqlite,postgres] [--extra sqlalchemy.json]...
-//!         [--memory memory.json] [--svg-dir DIR]
+//!         [--memory memory.json]... [--svg-dir DIR]
 //!         [--publish BENCHMARKS.md --charts DIR --run 'run.sh ARGS' [--quick]]
 //! ```
 
@@ -46,7 +46,7 @@ struct Options {
     criterion_dir: PathBuf,
     backends: Option<Vec<String>>,
     extra: Vec<PathBuf>,
-    memory: Option<PathBuf>,
+    memory: Vec<PathBuf>,
     svg_dir: Option<PathBuf>,
     publish: Option<PathBuf>,
     charts: Option<PathBuf>,
@@ -59,7 +59,7 @@ fn parse_args() -> BenchResult<Options> {
         criterion_dir: default_criterion_dir(),
         backends: None,
         extra: Vec::new(),
-        memory: None,
+        memory: Vec::new(),
         svg_dir: None,
         publish: None,
         charts: None,
@@ -81,7 +81,7 @@ fn parse_args() -> BenchResult<Options> {
                 options.backends = Some(names);
             }
             "--extra" => options.extra.push(PathBuf::from(value()?)),
-            "--memory" => options.memory = Some(PathBuf::from(value()?)),
+            "--memory" => options.memory.push(PathBuf::from(value()?)),
             "--svg-dir" => options.svg_dir = Some(PathBuf::from(value()?)),
             "--publish" => options.publish = Some(PathBuf::from(value()?)),
             "--charts" => options.charts = Some(PathBuf::from(value()?)),
@@ -90,7 +90,7 @@ fn parse_args() -> BenchResult<Options> {
             "-h" | "--help" => {
                 println!(
                     "summary [--criterion-dir DIR] [--backends LIST] [--extra FILE.json]... \
-                     [--memory FILE.json] [--svg-dir DIR] \
+                     [--memory FILE.json]... [--svg-dir DIR] \
                      [--publish BENCHMARKS.md --charts DIR --run 'run.sh ARGS' [--quick]]"
                 );
                 std::process::exit(0);
@@ -518,8 +518,15 @@ fn run() -> BenchResult<()> {
     }
     let columns = columns(&measurements);
     let mut results = markdown(&table, &spreads, &names, &columns);
-    if let Some(path) = &options.memory {
-        results.push_str(&memory_markdown(&read_json(path)?)?);
+    if !options.memory.is_empty() {
+        let mut rows = Vec::new();
+        for path in &options.memory {
+            match read_json(path)? {
+                Value::Array(list) => rows.extend(list),
+                _ => return Err(format!("{}: expected a JSON list", path.display()).into()),
+            }
+        }
+        results.push_str(&memory_markdown(&Value::Array(rows))?);
     }
     print!("{results}");
     if let Some(dir) = &options.svg_dir {
@@ -587,15 +594,17 @@ fn memory_markdown(json: &Value) -> BenchResult<String> {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "### Peak memory, loading {loaded} users\n\nOne fresh process per library and backend \
+        "### Peak memory, loading {} users\n\nOne fresh process per library and backend \
          loads every user with its `trivial_query` code and holds the result. **Heap**: the \
-         peak of the bytes allocated through Rust's allocator during the load, less those live \
-         before it, in MiB, with the ratio to the raw driver. **RSS**: how much the resident set \
+         peak of the bytes allocated through Rust's allocator (SQLAlchemy: traced by \
+         `tracemalloc`, in a process of its own) during the load, less those live before it, \
+         in MiB, with the ratio to the raw driver. **RSS**: how much the resident set \
          grew during the load (it also sees the C libraries' allocations: SQLite's page cache, \
          libpq's and libmariadb's result buffers under Diesel) / the process's peak resident set \
          (`VmHWM`). On SQLite in memory the process holds the database and seeded it itself, \
          so its RSS growth is lower (seeding left freed memory to reuse) and its `VmHWM` \
-         higher.\n"
+         higher.\n",
+        thousands(loaded)
     );
     let titles: Vec<String> = backends.iter().map(|b| backend_title(b)).collect();
     let _ = writeln!(out, "| library | {} |", titles.join(" | "));
@@ -624,6 +633,19 @@ fn memory_markdown(json: &Value) -> BenchResult<String> {
     }
     out.push('\n');
     Ok(out)
+}
+
+/// `100000` as `100 000`.
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(' ');
+        }
+        out.push(digit);
+    }
+    out
 }
 
 /// Runs a command and returns its trimmed standard output, if it ran.
@@ -860,6 +882,13 @@ mod tests {
         assert_eq!(replace_between_markers(&new, "new numbers\n").unwrap(), new);
         assert!(replace_between_markers("no markers", "x").is_err());
         assert!(replace_between_markers(&format!("{END}\n{BEGIN}\n"), "x").is_err());
+    }
+
+    #[test]
+    fn thousands_are_spaced() {
+        assert_eq!(thousands(100_000), "100 000");
+        assert_eq!(thousands(1_234_567), "1 234 567");
+        assert_eq!(thousands(999), "999");
     }
 
     #[test]
