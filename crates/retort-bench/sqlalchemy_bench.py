@@ -8,11 +8,13 @@ workload in the same units as the Rust summary. `--json FILE` writes the medians
 `summary --extra FILE` merges into the Rust table, as ratios to the Rust raw driver.
 
     python3 crates/retort-bench/sqlalchemy_bench.py                    # SQLite
-    python3 crates/retort-bench/sqlalchemy_bench.py --all-backends     # + PostgreSQL, MariaDB
+    python3 crates/retort-bench/sqlalchemy_bench.py --all-backends     # + in memory, PostgreSQL, MariaDB
 
-Each backend gets a fresh database of its own (SQLite: a temporary file; the servers: the
+Each backend gets a fresh database of its own (SQLite: a temporary file, and for
+`sqlite-memory` an in-memory database shared by the process's connections; the servers: the
 database named by RETORT_BENCH_PY_DATABASE, default `retort_bench_sqlalchemy`, dropped and
-created on the server of RETORT_POSTGRES_URL / RETORT_MYSQL_URL).
+created on the server of RETORT_POSTGRES_URL / RETORT_MYSQL_URL, reached over TCP without TLS).
+`--memory FILE` measures the peak memory of loading 100 000 users instead of timing.
 """
 
 from __future__ import annotations
