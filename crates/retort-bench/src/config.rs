@@ -1,7 +1,8 @@
 //! Which databases the benchmark runs on, and a fresh database on each for the bench data.
 //!
 //! Environment:
-//! - `RETORT_BENCH_BACKENDS`: comma-separated subset of `sqlite,postgres,mysql` (default `sqlite`).
+//! - `RETORT_BENCH_BACKENDS`: comma-separated subset of `sqlite,sqlite-memory,postgres,mysql`
+//!   (default `sqlite`; `run.sh` defaults to both SQLite targets).
 //! - `RETORT_POSTGRES_URL` (default `postgresql://postgres@127.0.0.1:5432/test`) and
 //!   `RETORT_MYSQL_URL` (default `mysql://root@127.0.0.1:3306/test`): a server to connect to; the
 //!   bench drops and creates its own database there, named by `RETORT_BENCH_DATABASE`
@@ -72,11 +73,6 @@ impl Backend {
             Backend::Postgres => "postgres",
             Backend::Mysql => "mysql",
         }
-    }
-
-    /// Whether this is one of the SQLite targets.
-    pub fn is_sqlite(self) -> bool {
-        matches!(self, Backend::Sqlite | Backend::SqliteMemory)
     }
 
     /// The SQLite pragmas every connection to this target runs first (none for the servers).

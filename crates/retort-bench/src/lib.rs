@@ -1,8 +1,8 @@
 //! retort side by side with the raw drivers, Diesel and SeaORM.
 //!
 //! Every implementation runs the same five workloads (see [`workload::Case`]) against the same
-//! data set ([`data::Fixture`]) on SQLite, and with `RETORT_BENCH_BACKENDS` also on PostgreSQL
-//! and MariaDB. An implementation is a type implementing [`workload::Workloads`]; the list the
+//! data set ([`data::Fixture`]) on SQLite (a WAL file, and in memory), and with
+//! `RETORT_BENCH_BACKENDS` also on PostgreSQL and MariaDB. An implementation is a type implementing [`workload::Workloads`]; the list the
 //! benchmark runs comes from [`implementations`]. retort's own rows plug into
 //! [`retort_impl::implementations`]; one of them, the ORM loading relationships with
 //! `joinedload`, runs only the two workloads that load related rows.
