@@ -8,11 +8,13 @@ workload in the same units as the Rust summary. `--json FILE` writes the medians
 `summary --extra FILE` merges into the Rust table, as ratios to the Rust raw driver.
 
     python3 crates/retort-bench/sqlalchemy_bench.py                    # SQLite
-    python3 crates/retort-bench/sqlalchemy_bench.py --all-backends     # + PostgreSQL, MariaDB
+    python3 crates/retort-bench/sqlalchemy_bench.py --all-backends     # + in memory, PostgreSQL, MariaDB
 
-Each backend gets a fresh database of its own (SQLite: a temporary file; the servers: the
+Each backend gets a fresh database of its own (SQLite: a temporary file, and for
+`sqlite-memory` an in-memory database shared by the process's connections; the servers: the
 database named by RETORT_BENCH_PY_DATABASE, default `retort_bench_sqlalchemy`, dropped and
-created on the server of RETORT_POSTGRES_URL / RETORT_MYSQL_URL).
+created on the server of RETORT_POSTGRES_URL / RETORT_MYSQL_URL, reached over TCP without TLS).
+`--memory FILE` measures the peak memory of loading 100 000 users instead of timing.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sqlite3
 import statistics
 import sys
 import tempfile
@@ -165,6 +168,10 @@ DDL = {
         " FOREIGN KEY (post_id) REFERENCES posts (id)) ENGINE = InnoDB",
     ],
 }
+DDL["sqlite-memory"] = DDL["sqlite"]
+
+# Connections that keep the in-memory SQLite databases alive for the whole run.
+KEEP_ALIVE: List[sqlite3.Connection] = []
 
 metadata = MetaData()
 users_t = Table(
@@ -224,31 +231,51 @@ class Comment(Base):
 # Backends.
 
 
-def fresh_engine(backend: str, database: str):
-    """A new, empty database with the schema, and an engine on it."""
-    if backend == "sqlite":
-        path = os.path.join(tempfile.gettempdir(), f"{database}.sqlite3")
-        for suffix in ("", "-wal", "-shm", "-journal"):
-            if os.path.exists(path + suffix):
-                os.remove(path + suffix)
-        engine = create_engine(f"sqlite:///{path}")
+def fresh_engine(backend: str, database: str, recreate: bool = True):
+    """A new, empty database with the schema, and an engine on it; with `recreate=False` an
+    engine on the database an earlier call made (an in-memory one is always new)."""
+    recreate = recreate or backend == "sqlite-memory"
+    if backend in ("sqlite", "sqlite-memory"):
+        memory = backend == "sqlite-memory"
+        if memory:
+            # One in-memory database shared by the process's connections (SQLite's memdb VFS),
+            # as in the Rust bench; it lives while a connection to it is open.
+            uri = f"file:/{database}?vfs=memdb"
+            KEEP_ALIVE.append(sqlite3.connect(uri, uri=True))
+            engine = create_engine(f"sqlite:///{uri}&uri=true")
+        else:
+            path = os.path.join(tempfile.gettempdir(), f"{database}.sqlite3")
+            for suffix in ("", "-wal", "-shm", "-journal") if recreate else ():
+                if os.path.exists(path + suffix):
+                    os.remove(path + suffix)
+            engine = create_engine(f"sqlite:///{path}")
 
         @event.listens_for(engine, "connect")
         def pragmas(dbapi_connection, _record):
-            # The same settings as config::SQLITE_CONNECTION_PRAGMAS in the Rust bench.
+            # The same settings as config::SQLITE_CONNECTION_PRAGMAS and SQLITE_MEMORY_PRAGMAS
+            # in the Rust bench.
             cursor = dbapi_connection.cursor()
+            if memory:
+                cursor.execute("PRAGMA journal_mode = MEMORY")
             cursor.execute("PRAGMA synchronous = NORMAL")
             cursor.execute("PRAGMA foreign_keys = ON")
             cursor.close()
 
-        with engine.connect() as conn:
-            conn.exec_driver_sql("PRAGMA journal_mode = WAL")
+        if not memory:
+            with engine.connect() as conn:
+                conn.exec_driver_sql("PRAGMA journal_mode = WAL")
     else:
         env, default, driver = {
             "postgres": ("RETORT_POSTGRES_URL", DEFAULT_POSTGRES_URL, "postgresql+psycopg2"),
             "mysql": ("RETORT_MYSQL_URL", DEFAULT_MYSQL_URL, "mysql+pymysql"),
         }[backend]
         server = make_url(os.environ.get(env, default)).set(drivername=driver)
+        if backend == "postgres" and "sslmode" not in server.query:
+            # Over TCP without TLS, as every client of the Rust bench; PyMySQL uses TCP for a
+            # host name and TLS only when given `ssl` arguments.
+            server = server.update_query_dict({"sslmode": "disable"})
+        if not recreate:
+            return create_engine(server.set(database=database))
         admin = create_engine(server, isolation_level="AUTOCOMMIT")
         quote = '"' if backend == "postgres" else "`"
         with admin.connect() as conn:
@@ -258,6 +285,8 @@ def fresh_engine(backend: str, database: str):
             conn.exec_driver_sql(f"CREATE DATABASE {quote}{database}{quote}{charset}")
         admin.dispose()
         engine = create_engine(server.set(database=database))
+    if not recreate:
+        return engine
     with engine.begin() as conn:
         for ddl in DDL[backend]:
             conn.exec_driver_sql(ddl)
@@ -507,8 +536,9 @@ def check(impl, engine, workload: str, n: int, fixture: Fixture) -> None:
 
 
 def measure(routine: Callable[[], object], setup: Callable[[], None], min_time: float,
-            min_samples: int, max_samples: int) -> float:
-    """Median of per-run wall times in nanoseconds; `setup` runs untimed before each run."""
+            min_samples: int, max_samples: int) -> tuple:
+    """Median of per-run wall times in nanoseconds and their median absolute deviation (scaled
+    by 1.4826, as criterion's); `setup` runs untimed before each run."""
     setup()
     routine()  # warm-up: compiled caches, prepared statements
     samples = []
@@ -520,7 +550,75 @@ def measure(routine: Callable[[], object], setup: Callable[[], None], min_time: 
         t0 = time.perf_counter_ns()
         routine()
         samples.append(time.perf_counter_ns() - t0)
-    return statistics.median(samples)
+    median = statistics.median(samples)
+    return median, 1.4826 * statistics.median(abs(x - median) for x in samples)
+
+
+def proc_status(field: str) -> int:
+    """A `/proc/self/status` field in bytes."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError(f"no {field} in /proc/self/status")
+
+
+def memory_child(name: str, backend: str, rows: int, what: str, database: str) -> dict:
+    """One load of every user, in this fresh process, as the Rust `memory` bin measures it:
+    `heap` traces Python's allocations with tracemalloc (peak during the load less what was
+    live before); `rss` measures without tracemalloc, which has a cost of its own in memory."""
+    import tracemalloc
+
+    engine = fresh_engine(backend, database, recreate=False)
+    if backend == "sqlite-memory":
+        load(engine, backend, Fixture.with_users(rows))
+    impl = {"sqlalchemy_core": CoreImpl, "sqlalchemy_orm": OrmImpl}[name](engine)
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")  # resets VmHWM to the current resident set
+    rss_before = proc_status("VmRSS")
+    if what == "heap":
+        tracemalloc.start()
+        before = tracemalloc.get_traced_memory()[0]
+        tracemalloc.reset_peak()
+    loaded = impl.trivial_query()
+    figures = {"rows": len(loaded)}
+    if what == "heap":
+        figures["heap_peak_bytes"] = tracemalloc.get_traced_memory()[1] - before
+        tracemalloc.stop()
+    else:
+        figures["vm_hwm_bytes"] = proc_status("VmHWM")
+        figures["rss_growth_bytes"] = figures["vm_hwm_bytes"] - rss_before
+    if len(loaded) != rows:
+        raise RuntimeError(f"{name} loaded {len(loaded)} rows of {rows}")
+    return figures
+
+
+def measure_memory(backends: list, rows: int, database: str) -> list:
+    """Seeds each backend and runs two fresh child processes per implementation."""
+    import subprocess
+
+    results = []
+    for backend in backends:
+        if backend != "sqlite-memory":
+            engine = fresh_engine(backend, database)
+            load(engine, backend, Fixture.with_users(rows))
+            engine.dispose()
+        for name in ("sqlalchemy_core", "sqlalchemy_orm"):
+            figures = {"backend": backend, "implementation": name}
+            for what in ("heap", "rss"):
+                child = subprocess.run(
+                    [sys.executable, __file__, "--memory-child", name, backend, str(rows), what],
+                    capture_output=True, text=True, check=False,
+                )
+                if child.returncode != 0:
+                    raise RuntimeError(f"{name} on {backend}: {child.stderr.strip()}")
+                figures.update(json.loads(child.stdout))
+            print(f"memory: {backend:<13} {name:<16} heap peak "
+                  f"{figures['heap_peak_bytes'] / 2**20:7.1f} MiB, RSS growth "
+                  f"{figures['rss_growth_bytes'] / 2**20:7.1f} MiB, VmHWM "
+                  f"{figures['vm_hwm_bytes'] / 2**20:7.1f} MiB", file=sys.stderr)
+            results.append(figures)
+    return results
 
 
 def format_duration(ns: float) -> str:
@@ -536,21 +634,39 @@ def format_duration(ns: float) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--backends", default="sqlite",
-                        help="comma-separated subset of sqlite,postgres,mysql (default sqlite)")
+                        help="comma-separated subset of sqlite,sqlite-memory,postgres,mysql "
+                        "(default sqlite)")
     parser.add_argument("--all-backends", action="store_true",
                         help="same as --backends sqlite,postgres,mysql")
     parser.add_argument("--json", help="write the medians to this file for `summary --extra`")
     parser.add_argument("--quick", action="store_true", help="short measurements (0.3 s each)")
     parser.add_argument("--min-time", type=float, default=3.0,
                         help="seconds of measurement per workload and implementation (default 3)")
+    parser.add_argument("--memory", metavar="FILE",
+                        help="instead of timing, measure the peak memory of loading --rows users "
+                        "as the Rust `memory` bin does, and write it to FILE for `summary "
+                        "--memory`")
+    parser.add_argument("--rows", type=int, default=100_000,
+                        help="users loaded by --memory (default 100000)")
+    parser.add_argument("--memory-child", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    database = os.environ.get("RETORT_BENCH_PY_DATABASE", "retort_bench_sqlalchemy")
+    if args.memory_child:
+        name, backend, rows, what = args.memory_child
+        print(json.dumps(memory_child(name, backend, int(rows), what, database)))
+        return 0
 
-    backends = ["sqlite", "postgres", "mysql"] if args.all_backends else [
-        {"postgresql": "postgres", "mariadb": "mysql"}.get(b.strip(), b.strip())
+    backends = ["sqlite", "sqlite-memory", "postgres", "mysql"] if args.all_backends else [
+        {"postgresql": "postgres", "mariadb": "mysql", "sqlite_memory": "sqlite-memory"}
+        .get(b.strip(), b.strip())
         for b in args.backends.split(",") if b.strip()
     ]
     min_time, min_samples, max_samples = (0.3, 3, 20) if args.quick else (args.min_time, 10, 200)
-    database = os.environ.get("RETORT_BENCH_PY_DATABASE", "retort_bench_sqlalchemy")
+    if args.memory:
+        with open(args.memory, "w") as f:
+            json.dump(measure_memory(backends, args.rows, database), f, indent=1)
+        print(f"wrote {args.memory}", file=sys.stderr)
+        return 0
 
     results = []
     print(f"SQLAlchemy {sqlalchemy.__version__}, Python {sys.version.split()[0]}")
@@ -580,9 +696,10 @@ def main() -> int:
                     if workload == "insert":
                         clear_users(engine)
 
-                median = measure(routine, setup, min_time, min_samples, max_samples)
+                median, mad = measure(routine, setup, min_time, min_samples, max_samples)
                 results.append({"workload": workload, "backend": backend, "n": n,
-                                "implementation": impl.name, "median_ns": median})
+                                "implementation": impl.name, "median_ns": median,
+                                "mad_ns": mad})
                 print(f"| {backend} | {workload} | {n} | {impl.name} | {format_duration(median)} |",
                       flush=True)
         engine.dispose()

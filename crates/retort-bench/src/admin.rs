@@ -3,7 +3,7 @@
 //! Nothing here is timed: it prepares each workload's data and lets the checks look at what an
 //! implementation inserted.
 
-use crate::config::{Backend, Target, SQLITE_CONNECTION_PRAGMAS};
+use crate::config::{self, Backend, Target};
 use crate::data::{Fixture, User};
 use crate::BenchResult;
 
@@ -18,23 +18,35 @@ pub trait Admin {
     fn clear_users(&mut self) -> BenchResult<()>;
     /// Every user, ordered by id.
     fn users(&mut self) -> BenchResult<Vec<User>>;
+    /// Fails unless every connection to the bench database (this one included) reaches the
+    /// server over TCP without TLS, so no client is measured over a faster or slower transport
+    /// than the others; returns how many connections it looked at (0 for SQLite).
+    fn check_transport(&mut self) -> BenchResult<usize> {
+        Ok(0)
+    }
 }
 
 /// Opens the admin connection for `target`.
 pub fn connect(target: &Target) -> BenchResult<Box<dyn Admin>> {
     Ok(match target.backend {
-        Backend::Sqlite => {
-            let conn = rusqlite::Connection::open(&target.url)?;
-            conn.execute_batch(SQLITE_CONNECTION_PRAGMAS)?;
-            Box::new(conn)
-        }
+        Backend::Sqlite | Backend::SqliteMemory => Box::new(open_sqlite(target)?),
         Backend::Postgres => Box::new(postgres::Client::connect(&target.url, postgres::NoTls)?),
-        Backend::Mysql => Box::new(mysql::Conn::new(mysql::Opts::from_url(&target.url)?)?),
+        Backend::Mysql => Box::new(mysql::Conn::new(target.mysql_opts()?)?),
     })
 }
 
+/// A rusqlite connection to a SQLite target, with the target's pragmas run.
+pub fn open_sqlite(target: &Target) -> BenchResult<rusqlite::Connection> {
+    // rusqlite opens with SQLITE_OPEN_URI, which the in-memory target's `file:` name needs.
+    let conn = rusqlite::Connection::open(&target.url)?;
+    if let Some(pragmas) = target.backend.sqlite_pragmas() {
+        conn.execute_batch(pragmas)?;
+    }
+    Ok(conn)
+}
+
 /// Accepts only plain names, so the database name can be spliced into DDL unquoted.
-fn checked_database_name(database: &str) -> BenchResult<&str> {
+pub(crate) fn checked_database_name(database: &str) -> BenchResult<&str> {
     let plain = !database.is_empty()
         && database
             .chars()
@@ -64,7 +76,7 @@ pub fn recreate_postgres_database(server_url: &str, database: &str) -> BenchResu
 pub fn recreate_mysql_database(server_url: &str, database: &str) -> BenchResult<()> {
     use mysql::prelude::Queryable;
     let database = checked_database_name(database)?;
-    let mut conn = mysql::Conn::new(mysql::Opts::from_url(server_url)?)
+    let mut conn = mysql::Conn::new(config::mysql_opts(server_url)?)
         .map_err(|e| format!("MariaDB at {server_url} is not reachable: {e}"))?;
     conn.query_drop(format!("DROP DATABASE IF EXISTS `{database}`"))?;
     conn.query_drop(format!(
@@ -153,6 +165,7 @@ fn values_list(rows: usize, width: usize, numbered: bool) -> String {
     sql
 }
 
+// On the in-memory target SQLite refuses WAL and keeps the connection's memory journal.
 const SQLITE_SCHEMA: &str = "
 PRAGMA journal_mode = WAL;
 CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT NOT NULL, hair_color TEXT);
@@ -264,6 +277,26 @@ impl Admin for postgres::Client {
         Ok(())
     }
 
+    fn check_transport(&mut self) -> BenchResult<usize> {
+        // No client address means a Unix socket.
+        let row = self.query_one(
+            "SELECT count(*), count(*) FILTER (WHERE a.client_addr IS NULL), \
+             count(*) FILTER (WHERE s.ssl) \
+             FROM pg_stat_activity a JOIN pg_stat_ssl s USING (pid) \
+             WHERE a.datname = current_database()",
+            &[],
+        )?;
+        let (all, socket, tls): (i64, i64, i64) = (row.get(0), row.get(1), row.get(2));
+        if socket > 0 || tls > 0 {
+            return Err(format!(
+                "of {all} connections to the bench database, {socket} use a Unix socket and \
+                 {tls} use TLS; every client must use TCP without TLS"
+            )
+            .into());
+        }
+        Ok(usize::try_from(all)?)
+    }
+
     fn users(&mut self) -> BenchResult<Vec<User>> {
         let rows = self.query("SELECT id, name, hair_color FROM users ORDER BY id", &[])?;
         Ok(rows
@@ -330,6 +363,30 @@ impl Admin for mysql::Conn {
         use mysql::prelude::Queryable;
         self.query_drop("DELETE FROM users")?;
         Ok(())
+    }
+
+    fn check_transport(&mut self) -> BenchResult<usize> {
+        use mysql::prelude::Queryable;
+        // A TCP client's host is `address:port`; a Unix socket's is `localhost`.
+        let hosts: Vec<String> =
+            self.query("SELECT host FROM information_schema.processlist WHERE db = DATABASE()")?;
+        let socket = hosts.iter().filter(|h| !h.contains(':')).count();
+        if socket > 0 {
+            return Err(format!(
+                "of {} connections to the bench database, {socket} use a Unix socket; every \
+                 client must use TCP",
+                hosts.len()
+            )
+            .into());
+        }
+        // Other sessions' TLS state is not visible without performance_schema; a server
+        // without TLS rules it out, and the clients are told not to use it.
+        let cipher: Option<(String, String)> =
+            self.query_first("SHOW SESSION STATUS LIKE 'Ssl_cipher'")?;
+        if cipher.is_some_and(|(_, value)| !value.is_empty()) {
+            return Err("the admin connection uses TLS".into());
+        }
+        Ok(hosts.len())
     }
 
     fn users(&mut self) -> BenchResult<Vec<User>> {

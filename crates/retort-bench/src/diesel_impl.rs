@@ -6,7 +6,7 @@
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 
-use crate::config::{Backend, Target, SQLITE_CONNECTION_PRAGMAS};
+use crate::config::{Backend, Target};
 use crate::data::{self, NewUser as SharedNewUser, BLACK};
 use crate::workload::{runner, Runner, Workloads};
 use crate::BenchResult;
@@ -143,12 +143,17 @@ impl From<Comment> for data::Comment {
 /// Opens a Diesel connection of the backend's type.
 pub fn connect(target: &Target) -> BenchResult<Box<dyn Runner>> {
     Ok(match target.backend {
-        Backend::Sqlite => {
+        Backend::Sqlite | Backend::SqliteMemory => {
+            // Diesel opens with SQLITE_OPEN_URI, which the in-memory target's `file:` name needs.
             let mut conn = SqliteConnection::establish(&target.url)?;
-            conn.batch_execute(SQLITE_CONNECTION_PRAGMAS)?;
+            if let Some(pragmas) = target.backend.sqlite_pragmas() {
+                conn.batch_execute(pragmas)?;
+            }
             runner(NAME, DieselSqlite(conn))
         }
         Backend::Postgres => runner(NAME, DieselPostgres(PgConnection::establish(&target.url)?)),
+        // libmysqlclient / MariaDB Connector/C use TCP for any host but `localhost`, and
+        // Connector/C 3.3 uses TLS only when asked to.
         Backend::Mysql => runner(NAME, DieselMysql(MysqlConnection::establish(&target.url)?)),
     })
 }

@@ -1,14 +1,15 @@
 //! retort side by side with the raw drivers, Diesel and SeaORM.
 //!
 //! Every implementation runs the same five workloads (see [`workload::Case`]) against the same
-//! data set ([`data::Fixture`]) on SQLite, and with `RETORT_BENCH_BACKENDS` also on PostgreSQL
-//! and MariaDB. An implementation is a type implementing [`workload::Workloads`]; the list the
+//! data set ([`data::Fixture`]) on SQLite (a WAL file, and in memory), and with
+//! `RETORT_BENCH_BACKENDS` also on PostgreSQL and MariaDB. An implementation is a type implementing [`workload::Workloads`]; the list the
 //! benchmark runs comes from [`implementations`]. retort's own rows plug into
 //! [`retort_impl::implementations`]; one of them, the ORM loading relationships with
 //! `joinedload`, runs only the two workloads that load related rows.
 //!
-//! The benchmark itself lives in `benches/comparison.rs`; `src/bin/summary.rs` turns criterion's
-//! estimates into the comparison table. See `BENCHMARKS.md` at the repository root.
+//! The benchmark itself lives in `benches/comparison.rs`; `src/bin/memory.rs` measures the
+//! memory each library needs to load 100 000 rows; `src/bin/summary.rs` turns criterion's
+//! estimates and the memory figures into the tables of `BENCHMARKS.md` at the repository root.
 
 #![warn(missing_docs)]
 
@@ -58,6 +59,28 @@ pub const IMPLEMENTATION_ORDER: &[&str] = &[
     "sqlalchemy_core",
     "sqlalchemy_orm",
 ];
+
+/// The implementations that run `trivial_query`, whose memory the `memory` bin measures.
+pub const LOADING_IMPLEMENTATIONS: &[&str] = &[
+    BASELINE,
+    retort_impl::CORE,
+    retort_impl::ORM,
+    diesel_impl::NAME,
+    sea_orm_impl::NAME,
+];
+
+/// Opens only the implementation called `name` (a function id) on `target`.
+pub fn implementation(target: &Target, name: &str) -> BenchResult<Box<dyn Runner>> {
+    match name {
+        BASELINE => raw::connect(target),
+        diesel_impl::NAME => diesel_impl::connect(target),
+        sea_orm_impl::NAME => sea_orm_impl::connect(target),
+        _ => retort_impl::implementations(target)?
+            .into_iter()
+            .find(|r| r.name() == name)
+            .ok_or_else(|| format!("no implementation named `{name}`").into()),
+    }
+}
 
 /// Opens one connection per implementation to `target`, in [`IMPLEMENTATION_ORDER`].
 ///

@@ -11,7 +11,8 @@ use std::collections::HashMap;
 
 use mysql::prelude::Queryable;
 
-use crate::config::{Backend, Target, SQLITE_CONNECTION_PRAGMAS};
+use crate::admin::open_sqlite;
+use crate::config::{Backend, Target};
 use crate::data::{Comment, NewUser, Post, User, UserTree, UserWithPost, BLACK};
 use crate::workload::{runner, Runner, Workloads};
 use crate::BenchResult;
@@ -30,16 +31,17 @@ const COMMENTS_OF: &str = "SELECT id, post_id, text FROM comments WHERE post_id 
 /// Opens the raw driver for `target`.
 pub fn connect(target: &Target) -> BenchResult<Box<dyn Runner>> {
     Ok(match target.backend {
-        Backend::Sqlite => {
-            let conn = rusqlite::Connection::open(&target.url)?;
-            conn.execute_batch(SQLITE_CONNECTION_PRAGMAS)?;
-            runner(NAME, RawSqlite { conn })
-        }
+        Backend::Sqlite | Backend::SqliteMemory => runner(
+            NAME,
+            RawSqlite {
+                conn: open_sqlite(target)?,
+            },
+        ),
         Backend::Postgres => runner(NAME, RawPostgres::connect(&target.url)?),
         Backend::Mysql => runner(
             NAME,
             RawMysql {
-                conn: mysql::Conn::new(mysql::Opts::from_url(&target.url)?)?,
+                conn: mysql::Conn::new(target.mysql_opts()?)?,
             },
         ),
     })

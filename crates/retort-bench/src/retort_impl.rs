@@ -44,22 +44,58 @@ pub fn runs(name: &str, workload: &str) -> bool {
 
 /// retort's implementations for `target`, in the order of [`NAMES`].
 pub fn implementations(target: &Target) -> BenchResult<Vec<Box<dyn Runner>>> {
-    let engine = create_engine(engine_url(target).as_str())?;
+    let core_engine = create_engine(engine_url(target).as_str())?;
+    let orm_engine = orm_engine(target)?;
     Ok(vec![
-        runner(CORE, RetortCore::open(&engine)?),
-        runner(ORM, RetortOrm::open(&engine, Eager::SelectIn)),
+        runner(CORE, RetortCore::open(&core_engine, target)?),
+        runner(ORM, RetortOrm::open(&orm_engine, Eager::SelectIn)),
         runner_for(
             ORM_JOINED,
-            RetortOrm::open(&engine, Eager::Joined),
+            RetortOrm::open(&orm_engine, Eager::Joined),
             Case::loads_relationships,
         ),
     ])
+}
+
+/// The ORMs' engine: a pool of one connection, opened here with the target's SQLite pragmas,
+/// so every Session checks out that connection and works under the same settings as the
+/// other implementations (retort has no per-connection hook to run them on).
+fn orm_engine(target: &Target) -> BenchResult<Engine> {
+    let engine = Engine::builder(engine_url(target).as_str())
+        .pool_size(1)
+        .build()?;
+    // Opened now, so the transport check sees it too; it waits in the pool for the first
+    // Session.
+    let mut conn = engine.connect()?;
+    if let Some(pragmas) = target.backend.sqlite_pragmas() {
+        run_pragmas(&mut conn, pragmas)?;
+        let synchronous: i64 = conn.exec_driver_sql("PRAGMA synchronous", &[])?.scalar()?;
+        if synchronous != 1 {
+            return Err("the ORM's connection did not take synchronous = NORMAL".into());
+        }
+    }
+    drop(conn);
+    Ok(engine)
+}
+
+/// Runs `pragmas` one statement at a time (the driver prepares one statement per call).
+fn run_pragmas(conn: &mut Connection, pragmas: &str) -> BenchResult<()> {
+    for pragma in pragmas.split(';').map(str::trim).filter(|p| !p.is_empty()) {
+        conn.exec_driver_sql(pragma, &[])?;
+    }
+    Ok(())
 }
 
 fn engine_url(target: &Target) -> String {
     match target.backend {
         // `sqlite:///` + an absolute path gives the four-slash absolute form.
         Backend::Sqlite => format!("sqlite:///{}", target.url),
+        // The URI's `?` is escaped so that retort hands the whole name to SQLite; retort's own
+        // WAL setting does not apply to memory (the pragmas then choose the memory journal).
+        Backend::SqliteMemory => format!(
+            "sqlite:///{}?journal_mode=delete",
+            target.url.replace('?', "%3F").replace('=', "%3D")
+        ),
         Backend::Postgres | Backend::Mysql => target.url.clone(),
     }
 }
@@ -97,11 +133,11 @@ pub struct RetortCore {
 }
 
 impl RetortCore {
-    fn open(engine: &Engine) -> BenchResult<Self> {
+    fn open(engine: &Engine, target: &Target) -> BenchResult<Self> {
         let (_metadata, users, posts, comments) = tables()?;
         let mut conn = engine.connect()?;
-        if engine.dialect().name() == "sqlite" {
-            conn.exec_driver_sql(crate::config::SQLITE_CONNECTION_PRAGMAS, &[])?;
+        if let Some(pragmas) = target.backend.sqlite_pragmas() {
+            run_pragmas(&mut conn, pragmas)?;
         }
         let dialect = engine.dialect();
         let user_cols = (users.c("id"), users.c("name"), users.c("hair_color"));
@@ -134,7 +170,7 @@ impl RetortCore {
     }
 }
 
-fn user_of(values: &mut std::vec::IntoIter<Value>) -> retort::Result<User> {
+fn user_of(values: &mut std::vec::IntoIter<Value>) -> Result<User> {
     Ok(User {
         id: i32::from_value(values.next().unwrap_or(Value::Null))?,
         name: String::from_value(values.next().unwrap_or(Value::Null))?,
@@ -142,7 +178,7 @@ fn user_of(values: &mut std::vec::IntoIter<Value>) -> retort::Result<User> {
     })
 }
 
-fn post_of(values: &mut std::vec::IntoIter<Value>) -> retort::Result<Option<Post>> {
+fn post_of(values: &mut std::vec::IntoIter<Value>) -> Result<Option<Post>> {
     let Some(id) = Option::<i32>::from_value(values.next().unwrap_or(Value::Null))? else {
         return Ok(None);
     };
@@ -164,7 +200,7 @@ impl Workloads for RetortCore {
         let users = result
             .into_iter()
             .map(|row| user_of(&mut row.into_values().into_iter()))
-            .collect::<retort::Result<_>>()?;
+            .collect::<Result<_>>()?;
         Ok(users)
     }
 
@@ -201,7 +237,7 @@ impl Workloads for RetortCore {
                 let mut values = row.into_values().into_iter();
                 Ok((user_of(&mut values)?, post_of(&mut values)?))
             })
-            .collect::<retort::Result<_>>()?;
+            .collect::<Result<_>>()?;
         Ok(rows)
     }
 
@@ -221,7 +257,7 @@ impl Workloads for RetortCore {
             .into_iter()
             .map(|row| post_of(&mut row.into_values().into_iter()))
             .filter_map(Result::transpose)
-            .collect::<retort::Result<_>>()?;
+            .collect::<Result<_>>()?;
         let comments: Vec<Comment> = self
             .conn
             .execute(

@@ -15,7 +15,7 @@ use sea_orm::{
     TransactionTrait,
 };
 
-use crate::config::{Backend, Target};
+use crate::config::{with_query, Backend, Target};
 use crate::data::{self, NewUser, BLACK};
 use crate::workload::{runner, Runner, Workloads};
 use crate::BenchResult;
@@ -188,8 +188,14 @@ pub fn connect(target: &Target) -> BenchResult<Box<dyn Runner>> {
         .build()?;
     let url = match target.backend {
         Backend::Sqlite => format!("sqlite://{}", target.url),
-        Backend::Postgres | Backend::Mysql => target.url.clone(),
+        // sqlx takes the VFS as an option and builds the `file:` URI itself.
+        Backend::SqliteMemory => format!("sqlite://{}?vfs=memdb", memdb_path(&target.url)?),
+        // The PostgreSQL URL carries `sslmode=disable` already.
+        Backend::Postgres => target.url.clone(),
+        // sqlx prefers TLS when the server offers it; every other client goes without.
+        Backend::Mysql => with_query(&target.url, "ssl-mode=disabled"),
     };
+    let memory = target.backend == Backend::SqliteMemory;
     let mut options = ConnectOptions::new(url);
     options
         .max_connections(1)
@@ -203,12 +209,26 @@ pub fn connect(target: &Target) -> BenchResult<Box<dyn Runner>> {
         .sqlx_logging(false)
         // The same settings as `config::SQLITE_CONNECTION_PRAGMAS`, through sqlx's options so
         // they hold for every connection the pool opens.
-        .map_sqlx_sqlite_opts(|o| {
-            o.synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
-                .foreign_keys(true)
+        .map_sqlx_sqlite_opts(move |o| {
+            let o = o
+                .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
+                .foreign_keys(true);
+            if memory {
+                o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Memory)
+            } else {
+                o
+            }
         });
     let db = runtime.block_on(Database::connect(options))?;
     Ok(runner(NAME, SeaOrm { runtime, db }))
+}
+
+/// The path inside the `memdb` VFS of a `file:/name?vfs=memdb` URI.
+fn memdb_path(uri: &str) -> BenchResult<&str> {
+    uri.strip_prefix("file:")
+        .and_then(|rest| rest.split_once('?'))
+        .map(|(path, _)| path)
+        .ok_or_else(|| format!("`{uri}` is not a file:/name?vfs=memdb URI").into())
 }
 
 impl Workloads for SeaOrm {

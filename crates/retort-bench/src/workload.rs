@@ -1,6 +1,8 @@
 //! The five workloads, the trait every implementation implements, and the glue that checks an
 //! implementation once and then times it under criterion.
 
+use std::time::Duration;
+
 use criterion::{black_box, BatchSize, Bencher};
 
 use crate::admin::Admin;
@@ -99,6 +101,26 @@ impl Case {
         }
     }
 
+    /// How criterion samples this case. Runs of a millisecond or more (the 10 000-row load, the
+    /// 1 000 lookups, the 1 000-row insert and the relationship loads, up to a quarter of a
+    /// second per run for the slowest implementation) use flat sampling: every sample is the
+    /// same number of runs, so a slow implementation needs `sample_size` runs rather than the
+    /// `sample_size * (sample_size + 1) / 2` of criterion's linear sampling.
+    pub fn sampling(&self) -> Sampling {
+        let slow = match self {
+            Case::TrivialQuery(f) => f.users.len() >= 10_000,
+            Case::Insert(users) => users.len() >= 1000,
+            Case::QueryById { .. } | Case::MediumComplexQuery(_) | Case::LoadingAssociations(_) => {
+                true
+            }
+        };
+        if slow {
+            Sampling::SLOW
+        } else {
+            Sampling::FAST
+        }
+    }
+
     /// Whether the workload is one of [`RELATIONSHIP_WORKLOADS`].
     pub fn loads_relationships(&self) -> bool {
         RELATIONSHIP_WORKLOADS.contains(&self.name())
@@ -127,6 +149,46 @@ impl Case {
     }
 }
 
+/// Criterion's sampling settings for one benchmark group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sampling {
+    /// Samples taken (each one or more timed runs).
+    pub sample_size: usize,
+    /// Untimed running before the samples.
+    pub warm_up: Duration,
+    /// The time criterion aims to spend sampling; with flat sampling a slow implementation
+    /// takes longer, `sample_size` runs at least.
+    pub measurement: Duration,
+    /// `SamplingMode::Flat`; otherwise `Auto`, which samples linearly unless that would take
+    /// more than twice the measurement time (an `insert` of 100 rows waits for the server's
+    /// flush to disk, milliseconds on some machines), and then flat.
+    pub flat: bool,
+}
+
+impl Sampling {
+    /// Runs of microseconds: criterion's linear sampling where it fits the time.
+    pub const FAST: Sampling = Sampling {
+        sample_size: 60,
+        warm_up: Duration::from_secs(1),
+        measurement: Duration::from_secs(3),
+        flat: false,
+    };
+    /// Runs of milliseconds: flat sampling.
+    pub const SLOW: Sampling = Sampling {
+        sample_size: 30,
+        warm_up: Duration::from_secs(1),
+        measurement: Duration::from_secs(4),
+        flat: true,
+    };
+    /// `run.sh --quick`: enough to see that everything works.
+    pub const QUICK: Sampling = Sampling {
+        sample_size: 10,
+        warm_up: Duration::from_millis(300),
+        measurement: Duration::from_millis(700),
+        flat: true,
+    };
+}
+
 /// An implementation as the harness drives it: object-safe, so the list of implementations is a
 /// plain `Vec<Box<dyn Runner>>`, while the timed loops inside stay monomorphic.
 pub trait Runner {
@@ -144,6 +206,10 @@ pub trait Runner {
     /// Times `case`. Panics if the implementation fails mid-measurement: criterion offers no
     /// other way to abort, and a failing implementation must not report a time.
     fn bench(&mut self, case: &Case, b: &mut Bencher<'_>, admin: &mut dyn Admin);
+
+    /// Runs `trivial_query` once and calls `while_held` while its result is still alive (the
+    /// memory measurement looks at the heap then); returns the number of rows loaded.
+    fn hold_trivial_query(&mut self, while_held: &mut dyn FnMut()) -> BenchResult<usize>;
 }
 
 /// Wraps a [`Workloads`] implementation under its criterion function id.
@@ -275,6 +341,12 @@ impl<W: Workloads> Runner for Named<W> {
                 same(&what, got, fixture.expected_trees())
             }
         }
+    }
+
+    fn hold_trivial_query(&mut self, while_held: &mut dyn FnMut()) -> BenchResult<usize> {
+        let users = self.workloads.trivial_query()?;
+        while_held();
+        Ok(black_box(users).len())
     }
 
     fn bench(&mut self, case: &Case, b: &mut Bencher<'_>, admin: &mut dyn Admin) {
