@@ -1,8 +1,9 @@
 //! retort's own rows: the Core (engine, connection, expression language) and the ORM
 //! (`#[derive(Model)]` structs and a `Session`).
 //!
-//! - Core: every statement is built with the expression language and compiled once when the
-//!   implementation is opened; rows are read by position into [`data`]'s structs.
+//! - Core: every statement is built with the expression language where it runs (the engine's
+//!   statement cache compiles each shape once); rows are read by position into [`data`]'s
+//!   structs with `query_map`.
 //! - ORM: each workload runs in a fresh `Session`, so lookups miss the identity map and loads
 //!   build new session objects, as a request handler would see them. The workloads that load
 //!   related rows query users with a loader option and walk the relationship fields; they run
@@ -10,7 +11,7 @@
 //!
 //! [`data`]: crate::data
 
-use retort::core::sql::Compiled;
+use retort::core::sql::Expr;
 use retort::orm::{joinedload, selectinload, Many, One};
 use retort::prelude::*;
 
@@ -121,15 +122,14 @@ fn tables() -> BenchResult<(MetaData, Table, Table, Table)> {
     Ok((metadata, users, posts, comments))
 }
 
-/// The Core: one connection, statements compiled once.
+/// The Core: one connection; each statement built with the expression language where it is
+/// run, as the README writes it (the engine's statement cache compiles each shape once), and
+/// rows read by position straight from the driver with `query_map`.
 pub struct RetortCore {
     conn: Connection,
     users: Table,
     posts: Table,
     comments: Table,
-    all_users: Compiled,
-    user_by_id: Compiled,
-    medium: Compiled,
 }
 
 impl RetortCore {
@@ -139,54 +139,42 @@ impl RetortCore {
         if let Some(pragmas) = target.backend.sqlite_pragmas() {
             run_pragmas(&mut conn, pragmas)?;
         }
-        let dialect = engine.dialect();
-        let user_cols = (users.c("id"), users.c("name"), users.c("hair_color"));
-        let all_users = select(user_cols.clone()).compile(dialect)?;
-        let user_by_id = select(user_cols)
-            .where_(users.c("id").eq(0))
-            .compile(dialect)?;
-        let medium = select((
-            users.c("id"),
-            users.c("name"),
-            users.c("hair_color"),
-            posts.c("id"),
-            posts.c("user_id"),
-            posts.c("title"),
-            posts.c("body"),
-        ))
-        .select_from(&users)
-        .outerjoin(&posts, posts.c("user_id").eq(users.c("id")))
-        .where_(users.c("hair_color").eq(BLACK))
-        .compile(dialect)?;
         Ok(RetortCore {
             conn,
             users,
             posts,
             comments,
-            all_users,
-            user_by_id,
-            medium,
         })
+    }
+
+    fn user_columns(&self) -> (Expr, Expr, Expr) {
+        (
+            self.users.c("id"),
+            self.users.c("name"),
+            self.users.c("hair_color"),
+        )
     }
 }
 
-fn user_of(values: &mut std::vec::IntoIter<Value>) -> Result<User> {
+/// A user from the row's columns `at..at + 3`.
+fn user_at(row: &mut RowReader<'_>, at: usize) -> Result<User> {
     Ok(User {
-        id: i32::from_value(values.next().unwrap_or(Value::Null))?,
-        name: String::from_value(values.next().unwrap_or(Value::Null))?,
-        hair_color: Option::<String>::from_value(values.next().unwrap_or(Value::Null))?,
+        id: row.get(at)?,
+        name: row.get(at + 1)?,
+        hair_color: row.get(at + 2)?,
     })
 }
 
-fn post_of(values: &mut std::vec::IntoIter<Value>) -> Result<Option<Post>> {
-    let Some(id) = Option::<i32>::from_value(values.next().unwrap_or(Value::Null))? else {
+/// A post from the row's columns `at..at + 4`; `None` for an outer join's missing side.
+fn post_at(row: &mut RowReader<'_>, at: usize) -> Result<Option<Post>> {
+    let Some(id) = row.get::<Option<i32>>(at)? else {
         return Ok(None);
     };
     Ok(Some(Post {
         id,
-        user_id: i32::from_value(values.next().unwrap_or(Value::Null))?,
-        title: String::from_value(values.next().unwrap_or(Value::Null))?,
-        body: Option::<String>::from_value(values.next().unwrap_or(Value::Null))?,
+        user_id: row.get(at + 1)?,
+        title: row.get(at + 2)?,
+        body: row.get(at + 3)?,
     }))
 }
 
@@ -196,22 +184,19 @@ impl Workloads for RetortCore {
     type Comment = Comment;
 
     fn trivial_query(&mut self) -> BenchResult<Vec<User>> {
-        let result = self.conn.exec_driver_sql(&self.all_users.sql, &[])?;
-        let users = result
-            .into_iter()
-            .map(|row| user_of(&mut row.into_values().into_iter()))
-            .collect::<Result<_>>()?;
-        Ok(users)
+        let stmt = select(self.user_columns());
+        Ok(self.conn.query_map(&stmt, |row| user_at(row, 0))?)
     }
 
     fn query_by_id(&mut self, ids: &[i32]) -> BenchResult<Vec<User>> {
         let mut users = Vec::with_capacity(ids.len());
         for &id in ids {
-            let row = self
-                .conn
-                .exec_driver_sql(&self.user_by_id.sql, &[Value::Int(i64::from(id))])?
-                .one()?;
-            users.push(user_of(&mut row.into_values().into_iter())?);
+            let stmt = select(self.user_columns()).where_(self.users.c("id").eq(id));
+            let mut found = self.conn.query_map(&stmt, |row| user_at(row, 0))?;
+            match (found.pop(), found.is_empty()) {
+                (Some(user), true) => users.push(user),
+                _ => return Err(format!("expected exactly one user {id}").into()),
+            }
         }
         Ok(users)
     }
@@ -229,46 +214,48 @@ impl Workloads for RetortCore {
     }
 
     fn medium_complex_query(&mut self) -> BenchResult<Vec<UserWithPost>> {
-        let params = [Value::from(BLACK)];
-        let result = self.conn.exec_driver_sql(&self.medium.sql, &params)?;
-        let rows = result
-            .into_iter()
-            .map(|row| {
-                let mut values = row.into_values().into_iter();
-                Ok((user_of(&mut values)?, post_of(&mut values)?))
-            })
-            .collect::<Result<_>>()?;
-        Ok(rows)
+        let (users, posts) = (&self.users, &self.posts);
+        let stmt = select((
+            users.c("id"),
+            users.c("name"),
+            users.c("hair_color"),
+            posts.c("id"),
+            posts.c("user_id"),
+            posts.c("title"),
+            posts.c("body"),
+        ))
+        .select_from(users)
+        .outerjoin(posts, posts.c("user_id").eq(users.c("id")))
+        .where_(users.c("hair_color").eq(BLACK));
+        Ok(self
+            .conn
+            .query_map(&stmt, |row| Ok((user_at(row, 0)?, post_at(row, 3)?)))?)
     }
 
     fn loading_associations(&mut self) -> BenchResult<Vec<UserTree>> {
         let users = self.trivial_query()?;
+        let posts = select((
+            self.posts.c("id"),
+            self.posts.c("user_id"),
+            self.posts.c("title"),
+            self.posts.c("body"),
+        ))
+        .where_(self.posts.c("user_id").in_(users.iter().map(|u| u.id)));
         let posts: Vec<Post> = self
             .conn
-            .execute(
-                &select((
-                    self.posts.c("id"),
-                    self.posts.c("user_id"),
-                    self.posts.c("title"),
-                    self.posts.c("body"),
-                ))
-                .where_(self.posts.c("user_id").in_(users.iter().map(|u| u.id))),
-            )?
+            .query_map(&posts, |row| post_at(row, 0))?
             .into_iter()
-            .map(|row| post_of(&mut row.into_values().into_iter()))
-            .filter_map(Result::transpose)
-            .collect::<Result<_>>()?;
+            .flatten()
+            .collect();
+        let comments = select((
+            self.comments.c("id"),
+            self.comments.c("post_id"),
+            self.comments.c("text"),
+        ))
+        .where_(self.comments.c("post_id").in_(posts.iter().map(|p| p.id)));
         let comments: Vec<Comment> = self
             .conn
-            .execute(
-                &select((
-                    self.comments.c("id"),
-                    self.comments.c("post_id"),
-                    self.comments.c("text"),
-                ))
-                .where_(self.comments.c("post_id").in_(posts.iter().map(|p| p.id))),
-            )?
-            .tuples::<(i32, i32, String)>()?
+            .tuples::<(i32, i32, String)>(&comments)?
             .into_iter()
             .map(|(id, post_id, text)| Comment { id, post_id, text })
             .collect();

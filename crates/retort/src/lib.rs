@@ -230,7 +230,7 @@ pub mod prelude {
     pub use retort_core::value::{FromValue, ToValue, Value};
     pub use retort_core::{
         create_engine, create_engine_with, Connection, CursorResult, Engine, EngineOptions, Error,
-        ErrorKind, Result, Row,
+        ErrorKind, Result, Row, RowReader,
     };
     pub use retort_macros::Model;
     pub use retort_orm::{
