@@ -249,7 +249,7 @@ impl SessionShared {
         statements::add_joined(&mut core, &owner, nodes, None, &mut plan);
         let width = mapper.columns().len();
         let mut objs: Vec<(Arc<dyn ObjHandle>, Vec<Value>)> = Vec::new();
-        let mut seen = HashSet::new();
+        let mut seen = AddrSet::default();
         // Per joined load: each owner (by address) with its related objects, in row order.
         let mut related: Vec<Vec<(Handle, Vec<Handle>)>> = vec![Vec::new(); plan.len()];
         let mut owner_at: Vec<HashMap<usize, usize, BuildHasherDefault<FastHasher>>> =
@@ -432,7 +432,7 @@ impl SessionShared {
         self.autoflush(&mut state)?;
         let mapper = M::mapper();
         let mut objs = Vec::new();
-        let mut seen = HashSet::new();
+        let mut seen = AddrSet::default();
         self.for_each_row(&mut state, stmt, |identity, row| {
             let handle = self.hydrate_handle(identity, mapper, row)?;
             if !unique || seen.insert(handle.addr()) {
@@ -445,6 +445,9 @@ impl SessionShared {
         Ok(objs)
     }
 }
+
+/// Objects seen already, by address (a fast hash: addresses are not chosen by anyone).
+type AddrSet = HashSet<usize, BuildHasherDefault<FastHasher>>;
 
 /// A row's object and its key, kept to recognise the next row's repeat of it.
 type Repeated = (Key, Handle);
@@ -467,7 +470,7 @@ fn fill_unloaded(
 
 /// The objects of `objs`, each once, in first-seen order.
 fn distinct<'a>(objs: impl Iterator<Item = &'a Arc<dyn ObjHandle>>) -> Vec<Arc<dyn ObjHandle>> {
-    let mut seen = HashSet::new();
+    let mut seen = AddrSet::with_capacity_and_hasher(objs.size_hint().0, Default::default());
     objs.filter(|o| seen.insert(o.addr()))
         .map(Arc::clone)
         .collect()
