@@ -657,12 +657,22 @@ fn command_output(program: &str, args: &[&str]) -> Option<String> {
         .then(|| String::from_utf8_lossy(&output.stdout).trim().to_owned())
 }
 
-/// The commit measured: `git rev-parse --short HEAD`, `-dirty` with uncommitted changes.
+/// The commit measured: `git rev-parse --short HEAD`, `-dirty` with uncommitted changes other
+/// than the files publishing writes (this file's results and the charts, copied before it).
 fn commit() -> String {
     let Some(head) = command_output("git", &["rev-parse", "--short", "HEAD"]) else {
         return "unknown".to_owned();
     };
-    match command_output("git", &["status", "--porcelain", "--untracked-files=no"]) {
+    let status = [
+        "status",
+        "--porcelain",
+        "--untracked-files=no",
+        "--",
+        ".",
+        ":(exclude)BENCHMARKS.md",
+        ":(exclude)crates/retort-bench/results",
+    ];
+    match command_output("git", &status) {
         Some(changes) if changes.is_empty() => head,
         _ => format!("{head}-dirty"),
     }
