@@ -156,32 +156,6 @@ impl Row {
     }
 }
 
-/// A row already read, seen as a driver's row: what the ORM builds objects from when it has
-/// a whole [`Row`] rather than a driver's.
-impl DriverRow for Row {
-    fn column_count(&self) -> usize {
-        self.values.len()
-    }
-
-    fn column_name(&self, i: usize) -> &str {
-        self.columns.get(i).map_or("", String::as_str)
-    }
-
-    fn get(&self, i: usize) -> Result<Value> {
-        self.slot(i).map(|(_, value)| value.clone())
-    }
-
-    /// Moves the value out, leaving NULL.
-    fn take(&mut self, i: usize) -> Result<Value> {
-        self.slot(i)?;
-        Ok(self
-            .values
-            .get_mut(i)
-            .map(|v| std::mem::replace(v, Value::Null))
-            .unwrap_or(Value::Null))
-    }
-}
-
 /// [`Error::Argument`] unless `values` holds exactly one value per column.
 fn check_width(columns: &[String], values: &[Value]) -> Result<()> {
     if values.len() == columns.len() {

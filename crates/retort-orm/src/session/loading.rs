@@ -67,10 +67,7 @@ impl SessionShared {
         mapper: &'static Mapper,
         key: &[Value],
     ) -> Result<Option<Handle>> {
-        let dialect = self.engine.dialect_ref();
-        let sql = mapper.cached_sql("select_by_key", &*dialect, || {
-            query::select_by_key(mapper, key)
-        })?;
+        let sql = self.select_by_key_sql(mapper, key)?;
         let (conn, identity) = self.connection_and_identity(state)?;
         let mut found = None;
         conn.exec_driver_sql_into(

@@ -236,11 +236,17 @@ impl SessionShared {
         mapper: &Mapper,
         key: &[Value],
     ) -> Result<Option<retort_core::Row>> {
-        let dialect = self.engine.dialect_ref();
-        let sql = mapper.cached_sql("select_by_key", &*dialect, || {
-            query::select_by_key(mapper, key)
-        })?;
+        let sql = self.select_by_key_sql(mapper, key)?;
         self.connection(state)?.exec_driver_sql(&sql, key)?.first()
+    }
+
+    /// The SQL of `SELECT <columns> FROM t WHERE <pk> = ...`, compiled once per mapper and
+    /// dialect (`key` only shapes the placeholders).
+    fn select_by_key_sql(&self, mapper: &Mapper, key: &[Value]) -> Result<Arc<str>> {
+        let dialect = self.engine.dialect_ref();
+        mapper.cached_sql("select_by_key", &*dialect, || {
+            query::select_by_key(mapper, key)
+        })
     }
 
     fn execute(&self, state: &mut SessionState, stmt: &impl Executable) -> Result<CursorResult> {
