@@ -3,7 +3,7 @@
 use std::any::TypeId;
 use std::collections::hash_map::Entry;
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hash, Hasher};
+use std::hash::BuildHasherDefault;
 use std::sync::Arc;
 
 use retort_core::value::Value;
@@ -37,12 +37,15 @@ impl KeyPart {
 
 /// A row's primary key. `None` components are not allowed: an object whose key is not yet
 /// known (a pending object before its INSERT) has no key at all.
+///
+/// Kept to 16 bytes, as every object and every identity-map entry holds one: an integer key,
+/// the common case, is inline; any other key is boxed.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Key {
-    /// A single-column key, kept inline: an integer key costs no allocation.
-    One(KeyPart),
-    /// A composite key.
-    Many(Box<[KeyPart]>),
+    /// A single integer (or boolean) column.
+    Int(i64),
+    /// A single column of another type, or a composite key.
+    Parts(Box<[KeyPart]>),
 }
 
 impl Key {
@@ -50,14 +53,15 @@ impl Key {
     pub fn from_values<'a>(values: impl IntoIterator<Item = &'a Value>) -> Option<Key> {
         let mut values = values.into_iter();
         let first = KeyPart::from_value(values.next()?)?;
-        match values.next() {
-            None => Some(Key::One(first)),
-            Some(second) => {
+        match (first, values.next()) {
+            (KeyPart::Int(i), None) => Some(Key::Int(i)),
+            (first, None) => Some(Key::Parts(Box::new([first]))),
+            (first, Some(second)) => {
                 let mut parts = vec![first, KeyPart::from_value(second)?];
                 for value in values {
                     parts.push(KeyPart::from_value(value)?);
                 }
-                Some(Key::Many(parts.into_boxed_slice()))
+                Some(Key::Parts(parts.into_boxed_slice()))
             }
         }
     }
@@ -68,6 +72,8 @@ impl Key {
 /// SipHash dominated the cost of loading rows.
 pub(crate) type FastHasher = rustc_hash::FxHasher;
 
+type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FastHasher>>;
+
 /// What the identity map is keyed by: the model type and the primary key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct IdentityKey {
@@ -75,65 +81,65 @@ pub(crate) struct IdentityKey {
     pub key: Key,
 }
 
-impl Hash for IdentityKey {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        self.model.hash(state);
-        self.key.hash(state);
-    }
-}
-
-/// The identity map of one session.
+/// The identity map of one session: one map of keys to objects per model type, so an entry
+/// is only its key and its object (32 bytes), not the model type too.
 #[derive(Default)]
 pub(crate) struct IdentityMap {
-    objects: HashMap<IdentityKey, Arc<dyn ObjHandle>, BuildHasherDefault<FastHasher>>,
+    by_model: FastMap<TypeId, FastMap<Key, Arc<dyn ObjHandle>>>,
 }
 
 impl IdentityMap {
-    pub fn entry(&mut self, key: IdentityKey) -> Entry<'_, IdentityKey, Arc<dyn ObjHandle>> {
-        self.objects.entry(key)
+    pub fn entry(&mut self, model: TypeId, key: Key) -> Entry<'_, Key, Arc<dyn ObjHandle>> {
+        self.by_model.entry(model).or_default().entry(key)
     }
 
-    /// Makes room for `additional` more objects, so loading many rows rehashes once.
-    pub fn reserve(&mut self, additional: usize) {
-        self.objects.reserve(additional);
+    /// Makes room for `additional` more objects of `model`, so loading many rows rehashes
+    /// once.
+    pub fn reserve(&mut self, model: TypeId, additional: usize) {
+        self.by_model.entry(model).or_default().reserve(additional);
     }
 
     pub fn get(&self, key: &IdentityKey) -> Option<&Arc<dyn ObjHandle>> {
-        self.objects.get(key)
+        self.by_model.get(&key.model)?.get(&key.key)
     }
 
     /// Adds `obj` under `key`; another object already there under the same key is an error
     /// (two objects may not claim one row).
     pub fn insert(&mut self, key: IdentityKey, obj: Arc<dyn ObjHandle>) -> Result<()> {
-        if let Some(existing) = self.objects.get(&key) {
-            if !Arc::ptr_eq(existing, &obj) {
-                return Err(Error::InvalidRequest(format!(
-                    "another {} object with the same primary key {:?} is already in this \
-                     session",
-                    obj.model_name(),
-                    key.key
-                )));
+        match self.entry(key.model, key.key) {
+            Entry::Occupied(existing) => {
+                if !Arc::ptr_eq(existing.get(), &obj) {
+                    return Err(Error::InvalidRequest(format!(
+                        "another {} object with the same primary key {:?} is already in this \
+                         session",
+                        obj.model_name(),
+                        existing.key()
+                    )));
+                }
             }
-            return Ok(());
+            Entry::Vacant(vacant) => {
+                vacant.insert(obj);
+            }
         }
-        self.objects.insert(key, obj);
         Ok(())
     }
 
     pub fn remove(&mut self, key: &IdentityKey) -> Option<Arc<dyn ObjHandle>> {
-        self.objects.remove(key)
+        self.by_model.get_mut(&key.model)?.remove(&key.key)
     }
 
     pub fn values(&self) -> impl Iterator<Item = &Arc<dyn ObjHandle>> {
-        self.objects.values()
+        self.by_model.values().flat_map(|objects| objects.values())
     }
 
     pub fn len(&self) -> usize {
-        self.objects.len()
+        self.by_model.values().map(|objects| objects.len()).sum()
     }
 
     pub fn drain(&mut self) -> impl Iterator<Item = Arc<dyn ObjHandle>> + '_ {
-        self.objects.drain().map(|(_, v)| v)
+        self.by_model
+            .drain()
+            .flat_map(|(_, objects)| objects.into_values())
     }
 }
 
@@ -142,8 +148,18 @@ mod tests {
     use super::*;
 
     #[test]
+    #[cfg(target_pointer_width = "64")]
+    fn an_identity_map_entry_is_a_key_and_a_handle() {
+        // Every object and every entry hold a key: an integer key costs no allocation, and an
+        // entry is 32 bytes.
+        assert_eq!(size_of::<Key>(), 16);
+        assert_eq!(size_of::<(Key, Arc<dyn ObjHandle>)>(), 32);
+    }
+
+    #[test]
     fn keys_with_null_components_do_not_exist() {
         assert!(Key::from_values([&Value::Int(1), &Value::Null]).is_none());
+        assert_eq!(Key::from_values([&Value::Int(7)]), Some(Key::Int(7)));
         assert_eq!(
             Key::from_values([&Value::Int(1)]),
             Key::from_values([&Value::Int(1)])

@@ -67,29 +67,42 @@ impl<T: Model> Clone for Link<T> {
     }
 }
 
-/// The state of one relationship field of one object.
+/// The state of one relationship field of one object: 56 bytes, as every loaded object has
+/// one per relationship.
 struct Slot<T: Model> {
-    /// The object the field belongs to, and the relationship's position; set when the object
-    /// is wrapped in an [`Obj`].
-    owner: Option<(Weak<dyn ObjHandle>, usize)>,
-    /// The related objects, once loaded (at most one for a `One`).
-    loaded: Option<Vec<Link<T>>>,
+    /// The object the field belongs to; set when the object is wrapped in an [`Obj`].
+    owner: Option<Weak<dyn ObjHandle>>,
+    /// The relationship's position among the owner's.
+    index: u32,
     /// A loader set on this object by a query option (`raiseload`, `noload`).
     strategy: Option<Lazy>,
-    /// Added since the last flush.
+    /// The related objects, once loaded (at most one for a `One`).
+    loaded: Option<Vec<Link<T>>>,
+    /// What changed since the last flush; allocated by the first change, as most loaded
+    /// objects' relationships are never changed.
+    changes: Option<Box<Pending<T>>>,
+}
+
+/// The objects added to and removed from one relationship field since the last flush.
+struct Pending<T: Model> {
     added: Vec<Obj<T>>,
-    /// Removed since the last flush.
     removed: Vec<Obj<T>>,
 }
 
 impl<T: Model> Slot<T> {
     fn loaded_with(items: Vec<Obj<T>>) -> Self {
+        let changes = (!items.is_empty()).then(|| {
+            Box::new(Pending {
+                added: items.clone(),
+                removed: Vec::new(),
+            })
+        });
         Slot {
             owner: None,
-            added: items.clone(),
-            loaded: Some(items.into_iter().map(Link::Strong).collect()),
+            index: 0,
             strategy: None,
-            removed: Vec::new(),
+            loaded: Some(items.into_iter().map(Link::Strong).collect()),
+            changes,
         }
     }
 
@@ -99,21 +112,32 @@ impl<T: Model> Slot<T> {
         self.loaded.as_ref()?.iter().map(Link::get).collect()
     }
 
+    fn pending(&mut self) -> &mut Pending<T> {
+        self.changes.get_or_insert_with(|| {
+            Box::new(Pending {
+                added: Vec::new(),
+                removed: Vec::new(),
+            })
+        })
+    }
+
     fn record_added(&mut self, obj: &Obj<T>) {
         let addr = obj.addr();
-        let before = self.removed.len();
-        self.removed.retain(|o| o.addr() != addr);
-        if self.removed.len() == before && !self.added.iter().any(|o| o.addr() == addr) {
-            self.added.push(obj.clone());
+        let pending = self.pending();
+        let before = pending.removed.len();
+        pending.removed.retain(|o| o.addr() != addr);
+        if pending.removed.len() == before && !pending.added.iter().any(|o| o.addr() == addr) {
+            pending.added.push(obj.clone());
         }
     }
 
     fn record_removed(&mut self, obj: &Obj<T>) {
         let addr = obj.addr();
-        let before = self.added.len();
-        self.added.retain(|o| o.addr() != addr);
-        if self.added.len() == before && !self.removed.iter().any(|o| o.addr() == addr) {
-            self.removed.push(obj.clone());
+        let pending = self.pending();
+        let before = pending.added.len();
+        pending.added.retain(|o| o.addr() != addr);
+        if pending.added.len() == before && !pending.removed.iter().any(|o| o.addr() == addr) {
+            pending.removed.push(obj.clone());
         }
     }
 }
@@ -170,8 +194,11 @@ struct Bound {
 }
 
 fn bound<T: Model>(slot: &Mutex<Slot<T>>) -> Result<Option<Bound>> {
-    let owner = lock(slot).owner.clone();
-    let Some((owner, index)) = owner else {
+    let (owner, index) = {
+        let s = lock(slot);
+        (s.owner.clone(), s.index as usize)
+    };
+    let Some(owner) = owner else {
         return Ok(None);
     };
     let Some(owner) = owner.upgrade() else {
@@ -553,11 +580,11 @@ macro_rules! slot_impl {
         impl<T: Model> AnySlot for $ty<T> {
             fn bind(&self, owner: Weak<dyn ObjHandle>, index: usize, loaded: bool) {
                 let mut s = lock(&self.slot);
-                s.owner = Some((owner, index));
+                s.owner = Some(owner);
+                s.index = index as u32;
                 if !loaded {
                     s.loaded = None;
-                    s.added.clear();
-                    s.removed.clear();
+                    s.changes = None;
                 }
             }
 
@@ -594,8 +621,7 @@ macro_rules! slot_impl {
                 let mut s = lock(&self.slot);
                 s.loaded = None;
                 s.strategy = None;
-                s.added.clear();
-                s.removed.clear();
+                s.changes = None;
             }
 
             fn set_strategy(&self, lazy: Lazy) {
@@ -607,24 +633,25 @@ macro_rules! slot_impl {
             }
 
             fn changes(&self) -> Changes {
-                let s = lock(&self.slot);
-                (
-                    s.added.iter().map(Obj::handle).collect(),
-                    s.removed.iter().map(Obj::handle).collect(),
-                )
+                match &lock(&self.slot).changes {
+                    Some(pending) => (
+                        pending.added.iter().map(Obj::handle).collect(),
+                        pending.removed.iter().map(Obj::handle).collect(),
+                    ),
+                    None => (Vec::new(), Vec::new()),
+                }
             }
 
             fn is_inert(&self) -> bool {
                 let s = lock(&self.slot);
-                s.added.is_empty()
-                    && s.removed.is_empty()
+                s.changes
+                    .as_ref()
+                    .map_or(true, |p| p.added.is_empty() && p.removed.is_empty())
                     && s.loaded.as_ref().map_or(true, Vec::is_empty)
             }
 
             fn clear_changes(&self) {
-                let mut s = lock(&self.slot);
-                s.added.clear();
-                s.removed.clear();
+                lock(&self.slot).changes = None;
             }
 
             fn holds_strong(&self, addr: usize) -> bool {

@@ -51,22 +51,24 @@ pub(crate) trait SessionLink: Send + Sync {
     fn cascade_add(&self, obj: Arc<dyn ObjHandle>);
 }
 
-/// Bookkeeping the session keeps on each object.
+/// Bookkeeping the session keeps on each object: 64 bytes, as every loaded object has one.
 pub(crate) struct ObjMeta {
-    pub state: ObjectState,
+    /// The session the object belongs to; `None` outside one.
     pub session: Option<Weak<dyn SessionLink>>,
-    pub session_id: u64,
-    /// The column values as last read from or written to the database.
-    pub committed: Option<Vec<Value>>,
+    /// The column values as last read from or written to the database, once a write needs
+    /// them kept.
+    pub committed: Option<Box<[Value]>>,
+    /// The identity key, once the object is persistent.
+    pub key: Option<Key>,
+    /// How many times a write guard was asked for: a flush compares it before and after, to
+    /// notice a write that raced with it and keep that object registered. Wraps; a flush
+    /// would have to span 2^32 writes to one object to be fooled.
+    pub writes: u32,
+    pub state: ObjectState,
     /// The attributes must be loaded again before use.
     pub expired: bool,
     /// Written since the last flush.
     pub touched: bool,
-    /// How many times a write guard was asked for: a flush compares it before and after, to
-    /// notice a write that raced with it and keep that object registered.
-    pub writes: u64,
-    /// The identity key, once the object is persistent.
-    pub key: Option<Key>,
 }
 
 impl ObjMeta {
@@ -83,7 +85,7 @@ impl ObjMeta {
             return Ok(false);
         }
         if self.state == ObjectState::Persistent && self.committed.is_none() {
-            self.committed = Some(values()?);
+            self.committed = Some(values()?.into_boxed_slice());
         }
         self.touched = true;
         Ok(true)
@@ -93,7 +95,6 @@ impl ObjMeta {
         ObjMeta {
             state: ObjectState::Transient,
             session: None,
-            session_id: 0,
             committed: None,
             expired: false,
             touched: false,
@@ -504,5 +505,18 @@ impl<M> Deref for WriteGuard<'_, M> {
 impl<M> DerefMut for WriteGuard<'_, M> {
     fn deref_mut(&mut self) -> &mut M {
         &mut self.guard
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    #[cfg(target_pointer_width = "64")]
+    fn the_bookkeeping_of_an_object_stays_small() {
+        // Every loaded object has one (with its 8-byte lock): a field more here is a field
+        // more per row loaded.
+        assert_eq!(size_of::<ObjMeta>(), 64);
     }
 }

@@ -114,7 +114,6 @@ pub(super) fn synchronize(
                     let key = meta.key.take();
                     meta.state = ObjectState::Detached;
                     meta.session = None;
-                    meta.session_id = 0;
                     drop(meta);
                     if let Some(key) = key {
                         state.identity.remove(&identity_key(&*obj, key));

@@ -37,7 +37,7 @@ impl DeleteContext for Deleting<'_> {
     fn delete(&mut self, obj: &Arc<dyn ObjHandle>) -> bool {
         let mut meta = obj.meta();
         match meta.state {
-            ObjectState::Persistent if meta.session_id == self.shared.id => {
+            ObjectState::Persistent if self.shared.owns(&meta) => {
                 meta.state = ObjectState::Deleted;
                 drop(meta);
                 self.state.deleted.push(Arc::clone(obj));
@@ -46,7 +46,6 @@ impl DeleteContext for Deleting<'_> {
             ObjectState::Pending => {
                 meta.state = ObjectState::Transient;
                 meta.session = None;
-                meta.session_id = 0;
                 drop(meta);
                 let addr = obj.addr();
                 self.state.new.retain(|o| o.addr() != addr);
@@ -351,7 +350,7 @@ impl SessionShared {
                 obj.set_value(vi, Value::Int(1))?;
             }
         }
-        let writes: Vec<u64> = objs.iter().map(|o| o.meta().writes).collect();
+        let writes: Vec<u32> = objs.iter().map(|o| o.meta().writes).collect();
         let values: Vec<Vec<Value>> = objs.iter().map(|o| o.values()).collect::<Result<_>>()?;
         // Consecutive objects that send the same columns share a statement.
         let mut groups = Vec::new();
@@ -458,7 +457,11 @@ impl SessionShared {
         inserted: Vec<Inserted>,
         seen: Vec<Seen>,
     ) {
-        state.identity.reserve(inserted.len());
+        for group in inserted.chunk_by(|a, b| a.obj.model_type() == b.obj.model_type()) {
+            state
+                .identity
+                .reserve(group[0].obj.model_type(), group.len());
+        }
         for entry in &inserted {
             let key_values = entry.obj.key_values().ok();
             let key = key_values.as_deref().and_then(Key::from_values);
@@ -471,7 +474,9 @@ impl SessionShared {
                 // Written while its INSERT was on the way: the values sent are not known any
                 // more, so the next flush compares with a row of NULLs (but the key and the
                 // version the row was inserted with), and writes every column it has.
-                meta.committed = Some(insert_baseline(entry.obj.mapper(), key_values.clone()));
+                meta.committed = Some(
+                    insert_baseline(entry.obj.mapper(), key_values.clone()).into_boxed_slice(),
+                );
                 meta.touched = true;
                 state.touched.push(Arc::clone(&entry.obj));
             }
@@ -508,7 +513,7 @@ pub(super) struct Update {
 /// persistent object the values the flush wrote (the snapshot for a later change).
 pub(super) struct Seen {
     obj: Arc<dyn ObjHandle>,
-    writes: u64,
+    writes: u32,
     flushed: Option<Vec<Value>>,
 }
 
@@ -631,7 +636,11 @@ fn merge_synced(
         .collect();
     let mut unchanged = HashSet::new();
     for (obj, before) in synced {
-        let committed = obj.meta().committed.clone().unwrap_or(before);
+        let committed = obj
+            .meta()
+            .committed
+            .clone()
+            .unwrap_or_else(|| before.into());
         let (update, flushed) = diff(&obj, &committed, obj.values()?);
         let addr = obj.addr();
         match (update_at.get(&addr), update) {
@@ -717,7 +726,7 @@ pub(super) fn settle_touched(state: &mut SessionState, seen: Vec<Seen>) {
             meta.touched = false;
             meta.committed = None;
         } else if let Some(flushed) = entry.flushed {
-            meta.committed = Some(flushed);
+            meta.committed = Some(flushed.into_boxed_slice());
             drop(meta);
             state.touched.push(entry.obj);
         }

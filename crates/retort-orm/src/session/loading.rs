@@ -108,11 +108,7 @@ impl SessionShared {
         row: &mut dyn DriverRow,
         offset: usize,
     ) -> Result<Handle> {
-        let ikey = IdentityKey {
-            model: mapper.model_type(),
-            key,
-        };
-        match identity.entry(ikey) {
+        match identity.entry(mapper.model_type(), key) {
             Entry::Occupied(entry) => {
                 let existing = Arc::clone(entry.get());
                 let expired = existing.meta().expired;
@@ -132,12 +128,11 @@ impl SessionShared {
                 let meta = ObjMeta {
                     state: ObjectState::Persistent,
                     session: Some(self.link()),
-                    session_id: self.id,
                     committed: None,
                     expired: false,
                     touched: false,
                     writes: 0,
-                    key: Some(entry.key().key.clone()),
+                    key: Some(entry.key().clone()),
                 };
                 let obj = mapper.new_object(row, offset, meta)?;
                 entry.insert(Arc::clone(&obj));

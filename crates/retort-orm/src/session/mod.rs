@@ -16,7 +16,6 @@
 use std::any::TypeId;
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use retort_core::engine::{Connection, Engine};
@@ -91,8 +90,6 @@ impl SessionMaker {
     }
 }
 
-static NEXT_SESSION_ID: AtomicU64 = AtomicU64::new(1);
-
 /// A unit of work against one engine. Not shared between threads at once, but it and its
 /// objects may be moved to another thread.
 pub struct Session {
@@ -100,7 +97,6 @@ pub struct Session {
 }
 
 pub(crate) struct SessionShared {
-    id: u64,
     engine: Engine,
     options: SessionOptions,
     state: Mutex<SessionState>,
@@ -114,7 +110,7 @@ struct Inserted {
     /// Foreign key columns the flush copied a parent's key into, with their values before.
     synced: Vec<(usize, Value)>,
     /// The object's write count when its values were read for the INSERT.
-    writes: u64,
+    writes: u32,
 }
 
 #[derive(Default)]
@@ -199,6 +195,15 @@ impl SessionShared {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Whether the object with `meta` belongs to this session. Its link is compared by
+    /// address: the link keeps this session's allocation, so no other session can have that
+    /// address while the object holds it.
+    fn owns(&self, meta: &ObjMeta) -> bool {
+        meta.session
+            .as_ref()
+            .is_some_and(|link| std::ptr::addr_eq(link.as_ptr(), self as *const Self))
+    }
+
     fn link(&self) -> Weak<dyn SessionLink> {
         let weak: Weak<dyn SessionLink> = self.this.clone();
         weak
@@ -274,7 +279,6 @@ impl SessionShared {
         let mut meta = obj.meta();
         meta.state = new_state;
         meta.session = Some(self.link());
-        meta.session_id = self.id;
     }
 
     fn autoflush(&self, state: &mut SessionState) -> Result<()> {
@@ -317,7 +321,6 @@ impl Session {
     /// A session on `engine` with `options`.
     pub fn with_options(engine: &Engine, options: SessionOptions) -> Session {
         let shared = Arc::new_cyclic(|this| SessionShared {
-            id: NEXT_SESSION_ID.fetch_add(1, Ordering::Relaxed),
             engine: engine.clone(),
             options,
             state: Mutex::new(SessionState::default()),
@@ -367,11 +370,12 @@ impl Session {
     pub fn add_obj<M: Model>(&self, obj: &Obj<M>) -> Result<()> {
         let handle = obj.handle();
         let mut state = self.shared.lock();
-        let (current, key, owner) = {
+        let (current, key, elsewhere) = {
             let meta = obj.meta();
-            (meta.state, meta.key.clone(), meta.session_id)
+            let elsewhere = meta.session.is_some() && !self.shared.owns(&meta);
+            (meta.state, meta.key.clone(), elsewhere)
         };
-        if owner != 0 && owner != self.shared.id && current != ObjectState::Detached {
+        if elsewhere && current != ObjectState::Detached {
             return Err(Error::InvalidRequest(format!(
                 "the {} object is already attached to another session",
                 M::mapper().model_name()
@@ -409,11 +413,10 @@ impl Session {
                     let mut meta = pending.meta();
                     meta.state = ObjectState::Transient;
                     meta.session = None;
-                    meta.session_id = 0;
                 }
                 Ok(())
             }
-            ObjectState::Persistent if obj.meta().session_id == self.shared.id => {
+            ObjectState::Persistent if self.shared.owns(&obj.meta()) => {
                 obj.meta().state = ObjectState::Deleted;
                 state.deleted.push(handle);
                 Ok(())
@@ -472,7 +475,6 @@ impl Session {
             let mut meta = obj.meta();
             meta.state = ObjectState::Transient;
             meta.session = None;
-            meta.session_id = 0;
         }
         self.shared.restore_after_rollback(&mut state, 0, 0);
         state.pending_rollback = None;
@@ -494,7 +496,6 @@ impl Session {
                 meta.state = ObjectState::Detached;
             }
             meta.session = None;
-            meta.session_id = 0;
         }
         result
     }
@@ -583,7 +584,6 @@ impl Session {
             _ => ObjectState::Detached,
         };
         meta.session = None;
-        meta.session_id = 0;
     }
 
     /// Copies the state of `model` onto the session's object with the same primary key
@@ -766,7 +766,7 @@ impl Session {
         let handle = obj.handle();
         let (state, touched, expired, committed) = {
             let meta = obj.meta();
-            if meta.session_id != self.shared.id {
+            if !self.shared.owns(&meta) {
                 return Err(Error::InvalidRequest(format!(
                     "the {} object is not in this session ({:?}), so it has no loaded values \
                      to compare with",
@@ -793,7 +793,7 @@ impl Session {
             let Some(committed) = committed else {
                 return Ok(true);
             };
-            if handle.values()? != committed {
+            if *handle.values()? != *committed {
                 return Ok(true);
             }
         }
@@ -839,7 +839,6 @@ impl Drop for Session {
                 _ => ObjectState::Detached,
             };
             meta.session = None;
-            meta.session_id = 0;
         }
     }
 }

@@ -11,7 +11,6 @@ impl SessionShared {
             let mut meta = obj.meta();
             meta.state = ObjectState::Detached;
             meta.session = None;
-            meta.session_id = 0;
             meta.key = None;
         }
         if expire {
@@ -69,7 +68,6 @@ impl SessionShared {
             let mut meta = entry.obj.meta();
             meta.state = ObjectState::Transient;
             meta.session = None;
-            meta.session_id = 0;
             meta.expired = false;
             meta.touched = false;
         }
@@ -146,7 +144,6 @@ impl NestedTransaction<'_> {
             let mut meta = obj.meta();
             meta.state = ObjectState::Transient;
             meta.session = None;
-            meta.session_id = 0;
         }
         shared.restore_after_rollback(&mut state, sp.inserted_mark, sp.removed_mark);
         result
