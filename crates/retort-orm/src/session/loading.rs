@@ -204,8 +204,8 @@ impl SessionShared {
             let rows = self.run_loading(state, core, rel.target, None, below, false)?;
             let mut by_key: HashMap<Key, Vec<Handle>, BuildHasherDefault<FastHasher>> =
                 HashMap::default();
-            for (obj, tail) in rows {
-                if let Some(key) = Key::from_values(&tail) {
+            for (obj, owner_key) in rows {
+                if let Some(key) = owner_key {
                     // A joined collection below repeats the row: keep each object once.
                     let list = by_key.entry(key).or_default();
                     if !list.iter().any(|o| o.addr() == obj.addr()) {
@@ -224,8 +224,8 @@ impl SessionShared {
 
     /// Runs `core` — a query of `mapper`'s columns (qualified by `owner`, else its table),
     /// then any extra columns — with the loads of `nodes`: joined ones in the statement,
-    /// the others after it. Returns each row's object (once each with `unique`) and its extra
-    /// values.
+    /// the others after it. Returns each row's object (once each with `unique`) and the key
+    /// its extra columns make, if any (a selectin load's owner key).
     #[allow(clippy::too_many_arguments)]
     pub(super) fn run_loading(
         &self,
@@ -235,12 +235,12 @@ impl SessionShared {
         owner: Option<TableRef>,
         nodes: &[LoadNode],
         unique: bool,
-    ) -> Result<Vec<(Handle, Vec<Value>)>> {
+    ) -> Result<Vec<(Handle, Option<Key>)>> {
         let mut plan = Vec::new();
         let owner = owner.unwrap_or_else(|| TableRef::new(mapper.table_name()));
         statements::add_joined(&mut core, &owner, nodes, None, &mut plan);
         let width = mapper.columns().len();
-        let mut objs: Vec<(Arc<dyn ObjHandle>, Vec<Value>)> = Vec::new();
+        let mut objs: Vec<(Arc<dyn ObjHandle>, Option<Key>)> = Vec::new();
         let mut seen = AddrSet::default();
         // Per joined load: each owner (by address) with its related objects, in row order.
         let mut related: Vec<Vec<(Handle, Vec<Handle>)>> = vec![Vec::new(); plan.len()];
@@ -293,10 +293,16 @@ impl SessionShared {
                 // The columns between the object's and the first joined load's: the keys a
                 // selectin load matches its rows to their owners by.
                 let tail_end = plan.first().map_or(row.column_count(), |l| l.offset);
-                let tail = (width..tail_end)
-                    .map(|i| row.take(i))
-                    .collect::<Result<Vec<_>>>()?;
-                objs.push((obj, tail));
+                let owner_key = match tail_end.saturating_sub(width) {
+                    0 => None,
+                    1 => Key::from_values([&row.take(width)?]),
+                    _ => Key::from_values(
+                        &(width..tail_end)
+                            .map(|i| row.take(i))
+                            .collect::<Result<Vec<_>>>()?,
+                    ),
+                };
+                objs.push((obj, owner_key));
             }
             Ok(())
         })?;

@@ -827,8 +827,7 @@ impl Drop for Session {
         let mut state = self.shared.lock();
         state.conn = None;
         let pending = std::mem::take(&mut state.new);
-        let attached = state.identity.drain().chain(pending).collect::<Vec<_>>();
-        for obj in attached {
+        for obj in state.identity.drain().chain(pending) {
             // An object nobody else holds is freed here; no one can see its state.
             if Arc::strong_count(&obj) == 1 {
                 continue;
