@@ -7,7 +7,7 @@ use std::sync::{Arc, OnceLock, RwLock};
 use retort_core::dialect::Dialect;
 use retort_core::engine::driver::DriverRow;
 use retort_core::schema::Table;
-use retort_core::sql::ast::Statement;
+use retort_core::sql::ast::{Expr, Statement};
 use retort_core::sql::Executable;
 use retort_core::types::SqlType;
 use retort_core::value::Value;
@@ -173,6 +173,8 @@ pub struct Mapper {
     core_table: OnceLock<std::result::Result<Table, String>>,
     /// The column the database's own autoincrement fills, decided by the schema's rule.
     autoincrement: OnceLock<Option<usize>>,
+    /// Every column as an expression qualified by the table, the start of every query.
+    column_exprs: OnceLock<Vec<Expr>>,
     /// SQL of the statements the session sends for every object (the load by primary key),
     /// compiled once per dialect.
     sql_cache: RwLock<Vec<(&'static str, &'static str, Arc<str>)>>,
@@ -215,6 +217,7 @@ impl Mapper {
             version_column,
             core_table: OnceLock::new(),
             autoincrement: OnceLock::new(),
+            column_exprs: OnceLock::new(),
             sql_cache: RwLock::new(Vec::new()),
         }
     }
@@ -363,6 +366,11 @@ impl Mapper {
         let mut cache = self.sql_cache.write().unwrap_or_else(|p| p.into_inner());
         cache.push((purpose, name, Arc::clone(&sql)));
         Ok(sql)
+    }
+
+    /// Every column as a qualified expression, built by `build` on first use.
+    pub(crate) fn column_exprs(&self, build: impl FnOnce() -> Vec<Expr>) -> &[Expr] {
+        self.column_exprs.get_or_init(build)
     }
 
     /// Position of the column whose SQL name is `name`.

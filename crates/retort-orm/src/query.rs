@@ -71,10 +71,16 @@ fn column_of(mapper: &Mapper, index: usize) -> Expr {
     })
 }
 
+/// Every column of `mapper`, qualified by its table: built once per mapper, as every query
+/// of the model starts from it.
 fn all_columns(mapper: &Mapper) -> Vec<Expr> {
-    (0..mapper.columns().len())
-        .map(|i| column_of(mapper, i))
-        .collect()
+    mapper
+        .column_exprs(|| {
+            (0..mapper.columns().len())
+                .map(|i| column_of(mapper, i))
+                .collect()
+        })
+        .to_vec()
 }
 
 /// `SELECT <all columns> FROM t WHERE <pk> = ?`.
@@ -169,13 +175,12 @@ impl<M: Model> ModelSelect<M> {
     }
 
     /// Runs the query in `session` (after autoflush), with its loader options.
-    pub(crate) fn run(&self, session: &Session, unique: bool) -> Result<Vec<Obj<M>>> {
+    pub(crate) fn run(self, session: &Session, unique: bool) -> Result<Vec<Obj<M>>> {
         self.checked()?;
-        session.shared().run_select::<M>(
-            self.core.clone(),
-            &self.options,
-            unique || self.has_joins(),
-        )
+        let unique = unique || self.has_joins();
+        session
+            .shared()
+            .run_select::<M>(self.core, &self.options, unique)
     }
 
     /// Keeps the first error found while building, to report when the query runs.

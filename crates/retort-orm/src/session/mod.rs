@@ -687,7 +687,7 @@ impl Session {
     /// Runs a `select(User)`-style statement and returns the objects: SQLAlchemy 2.0's
     /// `session.scalars(select(User))`.
     pub fn scalars<M: Model>(&self, select: &query::ModelSelect<M>) -> Result<Vec<Obj<M>>> {
-        select.run(self, false)
+        select.clone().run(self, false)
     }
 
     /// Runs any Core statement in the session's transaction (after autoflush) and returns its
