@@ -16,6 +16,7 @@
 
 use std::fmt;
 
+use crate::engine::driver::DriverRow;
 use crate::error::{Error, Result};
 
 /// A SQL value: what a parameter is bound as and what a column is read as.
@@ -142,6 +143,21 @@ pub trait ToValue {
 pub trait FromValue: Sized {
     /// Converts, or reports why the value does not fit.
     fn from_value(value: Value) -> Result<Self>;
+
+    /// Reads column `i` of a driver's row: the same result as `from_value` of the column's
+    /// value, where a type can skip building that value (integers, text).
+    fn from_driver(row: &mut dyn DriverRow, i: usize) -> Result<Self> {
+        Self::from_value(row.take(i)?)
+    }
+
+    /// Reads column `i` of a driver's row into an `Option` (NULL is `None`), as
+    /// [`from_driver`](Self::from_driver) does for `Option<Self>`.
+    fn from_driver_opt(row: &mut dyn DriverRow, i: usize) -> Result<Option<Self>> {
+        match row.take(i)? {
+            Value::Null => Ok(None),
+            value => Self::from_value(value).map(Some),
+        }
+    }
 }
 
 impl ToValue for Value {
@@ -178,6 +194,10 @@ impl<T: FromValue> FromValue for Option<T> {
             v => T::from_value(v).map(Some),
         }
     }
+
+    fn from_driver(row: &mut dyn DriverRow, i: usize) -> Result<Self> {
+        T::from_driver_opt(row, i)
+    }
 }
 
 /// The error for a value that cannot become `target`.
@@ -203,6 +223,21 @@ macro_rules! integer_conversions {
         }
 
         impl FromValue for $t {
+            fn from_driver(row: &mut dyn DriverRow, i: usize) -> Result<Self> {
+                match row.take_int(i)? {
+                    Ok(wide) => narrow(wide),
+                    Err(value) => Self::from_value(value),
+                }
+            }
+
+            fn from_driver_opt(row: &mut dyn DriverRow, i: usize) -> Result<Option<Self>> {
+                match row.take_int(i)? {
+                    Ok(wide) => narrow(wide).map(Some),
+                    Err(Value::Null) => Ok(None),
+                    Err(value) => Self::from_value(value).map(Some),
+                }
+            }
+
             fn from_value(value: Value) -> Result<Self> {
                 let wide = match &value {
                     Value::Int(i) => *i,
@@ -214,12 +249,20 @@ macro_rules! integer_conversions {
                     Value::Text(s) => s.trim().parse::<i64>().map_err(|_| mismatch(&value, stringify!($t)))?,
                     _ => return Err(mismatch(&value, stringify!($t))),
                 };
-                <$t>::try_from(wide).map_err(|_| {
-                    Error::Conversion(format!("{wide} is out of range for {}", stringify!($t)))
-                })
+                narrow(wide)
             }
         }
     )*};
+}
+
+/// `wide` as the integer type `T`, or the error for a value out of its range.
+fn narrow<T: TryFrom<i64>>(wide: i64) -> Result<T> {
+    T::try_from(wide).map_err(|_| {
+        Error::Conversion(format!(
+            "{wide} is out of range for {}",
+            std::any::type_name::<T>()
+        ))
+    })
 }
 
 integer_conversions!(i8, i16, i32, i64, u8, u16, u32);
@@ -338,6 +381,21 @@ impl ToValue for String {
 }
 
 impl FromValue for String {
+    fn from_driver(row: &mut dyn DriverRow, i: usize) -> Result<Self> {
+        match row.take_text(i)? {
+            Ok(text) => Ok(text),
+            Err(value) => Self::from_value(value),
+        }
+    }
+
+    fn from_driver_opt(row: &mut dyn DriverRow, i: usize) -> Result<Option<Self>> {
+        match row.take_text(i)? {
+            Ok(text) => Ok(Some(text)),
+            Err(Value::Null) => Ok(None),
+            Err(value) => Self::from_value(value).map(Some),
+        }
+    }
+
     fn from_value(value: Value) -> Result<Self> {
         match value {
             Value::Text(s) => Ok(s),

@@ -223,3 +223,55 @@ fn tuples_and_scalars_read_typed_rows_without_building_rows() {
         );
     });
 }
+
+/// Reads every column of `sql`'s one row as `T`, by position and through a `Value`; the two
+/// must agree, value for value and error for error.
+fn reads_agree<T: retort_core::value::FromValue + PartialEq + std::fmt::Debug>(
+    conn: &mut retort_core::Connection,
+    sql: &str,
+) {
+    let by_position = conn
+        .query_map_driver_sql(sql, &[], |row| {
+            Ok((0..row.len())
+                .map(|i| row.get::<T>(i).map_err(|e| e.to_string()))
+                .collect::<Vec<_>>())
+        })
+        .unwrap()
+        .pop()
+        .unwrap();
+    let values = conn.exec_driver_sql(sql, &[]).unwrap().all()[0]
+        .values()
+        .to_vec();
+    assert_eq!(by_position.len(), values.len());
+    for (i, (read, value)) in by_position.into_iter().zip(values).enumerate() {
+        let through_value = T::from_value(value.clone());
+        match (read, through_value) {
+            (Ok(a), Ok(b)) => assert_eq!(a, b, "column {i} ({value:?})"),
+            (Err(a), Err(b)) => assert!(
+                a.contains(&b.to_string().replace("conversion error: ", "")),
+                "column {i} ({value:?}): `{a}` against `{b}`"
+            ),
+            (a, b) => {
+                panic!("column {i} ({value:?}) read by position as {a:?}, through a value as {b:?}")
+            }
+        }
+    }
+}
+
+#[test]
+fn reading_by_position_converts_exactly_as_reading_a_value() {
+    for_each_backend(|db| {
+        let mut conn = db.engine().connect().unwrap();
+        // An integer in and out of small types' range, text holding a number and not, NULL,
+        // a float: the typed fast paths and the fallbacks.
+        let sql = "SELECT 300 AS a, -7 AS b, '42' AS c, 'x' AS d, NULL AS e, 1.5 AS f";
+        reads_agree::<i64>(&mut conn, sql);
+        reads_agree::<i32>(&mut conn, sql);
+        reads_agree::<i8>(&mut conn, sql);
+        reads_agree::<u16>(&mut conn, sql);
+        reads_agree::<Option<i32>>(&mut conn, sql);
+        reads_agree::<String>(&mut conn, sql);
+        reads_agree::<Option<String>>(&mut conn, sql);
+        reads_agree::<Option<f64>>(&mut conn, sql);
+    });
+}

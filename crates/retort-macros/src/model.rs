@@ -619,9 +619,10 @@ impl ModelDef {
                     offset: usize,
                 ) -> #core::Result<Self> {
                     ::std::result::Result::Ok(#ident {
-                        #(#fields: row
-                            .take(offset + #indexes)
-                            .and_then(<#tys as #core::value::FromValue>::from_value)
+                        #(#fields: <#tys as #core::value::FromValue>::from_driver(
+                                row,
+                                offset + #indexes,
+                            )
                             .map_err(|e| e.in_field(#model_name, #field_names))?,)*
                         #(#others: ::std::default::Default::default(),)*
                         #(#rel_fields: ::std::default::Default::default(),)*

@@ -118,6 +118,24 @@ pub trait DriverRow {
     fn take(&mut self, i: usize) -> Result<Value> {
         self.get(i)
     }
+
+    /// Column `i` as an integer, when it holds one, without building a [`Value`]; any other
+    /// value (NULL included) comes back as `Err(value)`, exactly as [`take`](Self::take)
+    /// gives it. Drivers whose rows hold typed values override this for speed.
+    fn take_int(&mut self, i: usize) -> Result<std::result::Result<i64, Value>> {
+        Ok(match self.take(i)? {
+            Value::Int(n) => Ok(n),
+            other => Err(other),
+        })
+    }
+
+    /// Column `i` as text, like [`take_int`](Self::take_int).
+    fn take_text(&mut self, i: usize) -> Result<std::result::Result<String, Value>> {
+        Ok(match self.take(i)? {
+            Value::Text(s) => Ok(s),
+            other => Err(other),
+        })
+    }
 }
 
 /// Receives the rows of a statement as the driver reads them, one at a time: nothing holds

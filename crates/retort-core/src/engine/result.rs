@@ -466,8 +466,7 @@ impl<'r> RowReader<'r> {
             )));
         }
         *read |= bit;
-        let value = self.row.take(i)?;
-        T::from_value(value).map_err(|e| match e {
+        T::from_driver(&mut *self.row, i).map_err(|e| match e {
             Error::Conversion(msg) => Error::Conversion(format!(
                 "column '{}' (index {i}) as {}: {msg}",
                 self.row.column_name(i),

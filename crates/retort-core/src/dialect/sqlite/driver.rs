@@ -257,15 +257,19 @@ fn column_names(stmt: &CachedStatement<'_>) -> Arc<[String]> {
 }
 
 /// A column's value as retort holds it: text that is not UTF-8 reads as bytes.
+/// SQLite text as a `String`; text that is not UTF-8 is kept as its bytes.
+fn text(t: &[u8]) -> std::result::Result<String, Vec<u8>> {
+    std::str::from_utf8(t)
+        .map(str::to_owned)
+        .map_err(|_| t.to_vec())
+}
+
 fn to_value(value: ValueRef<'_>) -> Value {
     match value {
         ValueRef::Null => Value::Null,
         ValueRef::Integer(i) => Value::Int(i),
         ValueRef::Real(x) => Value::Float(x),
-        ValueRef::Text(t) => match std::str::from_utf8(t) {
-            Ok(s) => Value::Text(s.to_owned()),
-            Err(_) => Value::Bytes(t.to_vec()),
-        },
+        ValueRef::Text(t) => text(t).map_or_else(Value::Bytes, Value::Text),
         ValueRef::Blob(b) => Value::Bytes(b.to_vec()),
     }
 }
@@ -292,6 +296,20 @@ impl DriverRow for SqliteRow<'_, '_> {
 
     fn get(&self, i: usize) -> Result<Value> {
         self.0.get_ref(i).map(to_value).map_err(classify)
+    }
+
+    fn take_int(&mut self, i: usize) -> Result<std::result::Result<i64, Value>> {
+        Ok(match self.0.get_ref(i).map_err(classify)? {
+            ValueRef::Integer(n) => Ok(n),
+            other => Err(to_value(other)),
+        })
+    }
+
+    fn take_text(&mut self, i: usize) -> Result<std::result::Result<String, Value>> {
+        Ok(match self.0.get_ref(i).map_err(classify)? {
+            ValueRef::Text(t) => text(t).map_err(Value::Bytes),
+            other => Err(to_value(other)),
+        })
     }
 }
 
