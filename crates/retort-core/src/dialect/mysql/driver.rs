@@ -303,8 +303,29 @@ fn from_mysql(value: mysql::Value, column: &Column) -> Result<Value> {
     })
 }
 
+/// Whether the column's bytes are character data, read as they are: not a number, date or
+/// bit string the text protocol spells out, and not a binary string.
+fn is_character_data(column: &Column) -> bool {
+    use ColumnType::*;
+    matches!(
+        column.column_type(),
+        MYSQL_TYPE_VARCHAR
+            | MYSQL_TYPE_VAR_STRING
+            | MYSQL_TYPE_STRING
+            | MYSQL_TYPE_TINY_BLOB
+            | MYSQL_TYPE_MEDIUM_BLOB
+            | MYSQL_TYPE_LONG_BLOB
+            | MYSQL_TYPE_BLOB
+            | MYSQL_TYPE_ENUM
+            | MYSQL_TYPE_SET
+    ) && column.character_set() != BINARY_CHARSET
+}
+
 fn from_text_protocol(bytes: Vec<u8>, column: &Column) -> Result<Value> {
     use ColumnType::*;
+    if is_character_data(column) {
+        return Ok(text_or_bytes(bytes));
+    }
     let ty = column.column_type();
     let text = || {
         std::str::from_utf8(&bytes).map_err(|_| {
@@ -536,6 +557,26 @@ impl DriverRow for MyRow {
         let column = column_at(&self.columns, i)?;
         match self.values.get_mut(i).and_then(Option::take) {
             Some(value) => from_mysql(value, column),
+            None => Err(taken(column)),
+        }
+    }
+
+    fn take_int(&mut self, i: usize) -> Result<std::result::Result<i64, Value>> {
+        let column = column_at(&self.columns, i)?;
+        match self.values.get_mut(i).and_then(Option::take) {
+            Some(mysql::Value::Int(n)) => Ok(Ok(n)),
+            Some(value) => from_mysql(value, column).map(Err),
+            None => Err(taken(column)),
+        }
+    }
+
+    fn take_text(&mut self, i: usize) -> Result<std::result::Result<String, Value>> {
+        let column = column_at(&self.columns, i)?;
+        match self.values.get_mut(i).and_then(Option::take) {
+            Some(mysql::Value::Bytes(bytes)) if is_character_data(column) => {
+                Ok(String::from_utf8(bytes).map_err(|e| Value::Bytes(e.into_bytes())))
+            }
+            Some(value) => from_mysql(value, column).map(Err),
             None => Err(taken(column)),
         }
     }
