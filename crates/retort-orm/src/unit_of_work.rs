@@ -238,6 +238,47 @@ pub(crate) fn insert_batches(
     Ok(batches)
 }
 
+/// One single-row INSERT sending the columns `sent`, to run prepared once per row of `rows`
+/// (each the full column values of one object, taken by value): the statement, and each
+/// row's parameters in placeholder order.
+pub(crate) fn insert_each(
+    mapper: &Mapper,
+    sent: &[usize],
+    rows: Vec<Vec<Value>>,
+) -> (Statement, Vec<Vec<Value>>) {
+    let params: Vec<Vec<Value>> = rows
+        .into_iter()
+        .map(|mut values| {
+            sent.iter()
+                .map(|&i| {
+                    let value = std::mem::replace(&mut values[i], Value::Null);
+                    insert_value(mapper, i, value)
+                })
+                .collect()
+        })
+        .collect();
+    let source = if sent.is_empty() {
+        InsertSource::DefaultValues
+    } else {
+        // The first row's values shape the SQL as any row's would; each run binds its own.
+        let first = params
+            .first()
+            .map_or_else(|| vec![Value::Null; sent.len()], Vec::clone);
+        InsertSource::Values(vec![first.into_iter().map(Expr::Param).collect()])
+    };
+    let statement = Statement::Insert(InsertStatement {
+        table: TableRef::new(mapper.table_name()),
+        columns: sent
+            .iter()
+            .map(|&i| Arc::from(mapper.columns()[i].name))
+            .collect(),
+        source,
+        on_conflict: None,
+        returning: Vec::new(),
+    });
+    (statement, params)
+}
+
 /// `UPDATE t SET <changed> WHERE <pk> [AND version = old]`, bumping the version counter.
 pub(crate) fn update_statement(
     mapper: &Mapper,
