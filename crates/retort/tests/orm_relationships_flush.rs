@@ -110,7 +110,11 @@ fn a_parent_with_children_is_inserted_first_and_the_children_in_one_batch() {
         let mut expected = inserts(db, "authors", 1);
         expected.extend(inserts(db, "books", 3));
         assert_eq!(writes(&statements), expected, "{statements:#?}");
-        assert_eq!(statements.len(), expected.len() + 2, "BEGIN, INSERTs, COMMIT");
+        assert_eq!(
+            statements.len(),
+            expected.len() + 2,
+            "BEGIN, INSERTs, COMMIT"
+        );
         assert_eq!(kinds(&statements[..1]), ["BEGIN"]);
         assert_eq!(kinds(&statements[statements.len() - 1..]), ["COMMIT"]);
         let ann_id = id_of(&ann);

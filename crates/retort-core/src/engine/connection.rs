@@ -511,12 +511,13 @@ impl Connection {
         };
         let params = [Value::Text(table.to_owned())];
         let found = match self.conn.driver.execute(sql, &params) {
-            Ok(result) => result.rows.into_iter().next().and_then(|row| {
-                match row.into_iter().next() {
+            Ok(result) => {
+                let first = result.rows.into_iter().next();
+                match first.and_then(|row| row.into_iter().next()) {
                     Some(Value::Text(name)) => Some(Arc::from(name)),
                     _ => None,
                 }
-            }),
+            }
             Err(e) => return Err(self.fail(e, sql, &params)),
         };
         self.insert_ids
