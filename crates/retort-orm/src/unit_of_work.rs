@@ -240,28 +240,25 @@ pub(crate) fn insert_batches(
 
 /// One single-row INSERT sending the columns `sent`, to run prepared once per row of `rows`
 /// (each the full column values of one object, taken by value): the statement, and each
-/// row's parameters in placeholder order.
+/// row's parameters in placeholder order, made in place of its values.
 pub(crate) fn insert_each(
     mapper: &Mapper,
     sent: &[usize],
-    rows: Vec<Vec<Value>>,
+    mut rows: Vec<Vec<Value>>,
 ) -> (Statement, Vec<Vec<Value>>) {
-    let params: Vec<Vec<Value>> = rows
-        .into_iter()
-        .map(|mut values| {
-            sent.iter()
-                .map(|&i| {
-                    let value = std::mem::replace(&mut values[i], Value::Null);
-                    insert_value(mapper, i, value)
-                })
-                .collect()
-        })
-        .collect();
+    for values in &mut rows {
+        // `sent` is in column order, so each value moves to a place at or before its own.
+        for (at, &i) in sent.iter().enumerate() {
+            let value = std::mem::replace(&mut values[i], Value::Null);
+            values[at] = insert_value(mapper, i, value);
+        }
+        values.truncate(sent.len());
+    }
     let source = if sent.is_empty() {
         InsertSource::DefaultValues
     } else {
         // The first row's values shape the SQL as any row's would; each run binds its own.
-        let first = params
+        let first = rows
             .first()
             .map_or_else(|| vec![Value::Null; sent.len()], Vec::clone);
         InsertSource::Values(vec![first.into_iter().map(Expr::Param).collect()])
@@ -276,7 +273,7 @@ pub(crate) fn insert_each(
         on_conflict: None,
         returning: Vec::new(),
     });
-    (statement, params)
+    (statement, rows)
 }
 
 /// `UPDATE t SET <changed> WHERE <pk> [AND version = old]`, bumping the version counter.

@@ -288,7 +288,7 @@ impl SessionShared {
                 // as they were added (the generated columns were NULL, or they would have
                 // been sent), and so must the foreign keys copied into them.
                 for entry in &inserted {
-                    for &g in &entry.generated {
+                    for &g in entry.generated.iter() {
                         let _ = entry.obj.set_value(g, Value::Null);
                     }
                     entry.obj.meta().expired = false;
@@ -368,7 +368,7 @@ impl SessionShared {
         let mut values = values.into_iter();
         for (start, end, sent) in groups {
             let rows: Vec<Vec<Value>> = values.by_ref().take(end - start).collect();
-            let generated = uow::generated_columns(mapper, &sent);
+            let generated: Arc<[usize]> = uow::generated_columns(mapper, &sent).into();
             if self.keyed_by_insert_id(state, mapper, &generated)? {
                 let (statement, params) = uow::insert_each(mapper, &sent, rows);
                 let outcomes = self.connection(state)?.run_many(&statement, params)?;
@@ -379,7 +379,7 @@ impl SessionShared {
                     // NULL when the flush is undone.
                     inserted.push(Inserted {
                         obj: Arc::clone(obj),
-                        generated: generated.clone(),
+                        generated: Arc::clone(&generated),
                         synced: Vec::new(),
                         writes,
                     });
@@ -415,7 +415,7 @@ impl SessionShared {
                 for (obj, &writes) in group.iter().zip(&writes[offset..]) {
                     inserted.push(Inserted {
                         obj: Arc::clone(obj),
-                        generated: generated.clone(),
+                        generated: Arc::clone(&generated),
                         synced: Vec::new(),
                         writes,
                     });
