@@ -438,6 +438,16 @@ fn insert_id_column_names_sqlite_rowid_aliases_only() {
         .exec_driver_sql("CREATE TABLE a (id BIGINT PRIMARY KEY, name TEXT)", &[])
         .unwrap();
     assert_eq!(conn.insert_id_column("a").unwrap(), None);
+
+    // DDL in a transaction: another connection reads the table as it was until the COMMIT,
+    // and what it learns then is forgotten at the COMMIT.
+    let mut tx = conn.begin().unwrap();
+    tx.exec_driver_sql("DROP TABLE b", &[]).unwrap();
+    tx.exec_driver_sql("CREATE TABLE b (id BIGINT PRIMARY KEY, name TEXT)", &[])
+        .unwrap();
+    assert_eq!(other.insert_id_column("b").unwrap().as_deref(), Some("id"));
+    tx.commit().unwrap();
+    assert_eq!(other.insert_id_column("b").unwrap(), None);
 }
 
 #[test]

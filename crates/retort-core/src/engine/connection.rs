@@ -84,6 +84,9 @@ pub struct Connection {
     /// failure, described. Until the transaction is ended, statements are refused (they
     /// would run outside it) and COMMIT fails.
     rolled_back: Option<String>,
+    /// DDL ran in the open transaction: until it ends, other connections may still read the
+    /// tables as they were, so what they learn of their keys is forgotten again at its end.
+    schema_changed: bool,
     /// The last statement failure inside the transaction, not yet examined: whether the
     /// database rolled back the transaction because of it is asked before the next
     /// operation.
@@ -101,13 +104,6 @@ impl InsertIdColumns {
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Option<Arc<str>>>> {
         // A panic while holding the lock cannot leave the map half-written.
         self.0.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Forgets everything if `sql` may change a table.
-    fn note(&self, sql: &str) {
-        if changes_schema(sql) {
-            self.lock().clear();
-        }
     }
 }
 
@@ -255,7 +251,26 @@ impl Connection {
             savepoints: 0,
             raw_begin: false,
             rolled_back: None,
+            schema_changed: false,
             failure: None,
+        }
+    }
+
+    /// After `sql` ran or failed: DDL may have made a table again with another key, so the
+    /// engine forgets what it knew of its tables' keys.
+    fn after_statement(&mut self, sql: &str) {
+        if changes_schema(sql) {
+            self.insert_ids.lock().clear();
+            self.schema_changed |= self.depth > 0 || self.raw_begin;
+        }
+    }
+
+    /// At the end of a transaction (or savepoint) in which DDL ran: forgets again what was
+    /// learned of the tables' keys while it was open.
+    fn settle_schema(&mut self) {
+        if self.schema_changed {
+            self.insert_ids.lock().clear();
+            self.schema_changed = self.depth > 0;
         }
     }
 
@@ -387,8 +402,9 @@ impl Connection {
         if opens_transaction(sql) {
             self.raw_begin = true;
         }
-        self.insert_ids.note(sql);
-        match self.conn.driver.run(sql, params, sink) {
+        let result = self.conn.driver.run(sql, params, sink);
+        self.after_statement(sql);
+        match result {
             Ok(outcome) => Ok(outcome),
             Err(e) => {
                 let err = self.fail(e, sql, params);
@@ -412,7 +428,6 @@ impl Connection {
         let sql = stmt.sql_for(self.dialect.as_ref())?;
         self.check_not_rolled_back(&sql, &[])?;
         self.events.before_execute(&sql, &[]);
-        self.insert_ids.note(&sql);
         let run = |driver: &mut dyn DriverConnection| {
             let mut prepared = driver.prepare(&sql).map_err(|e| (e, Vec::new()))?;
             let mut total = 0;
@@ -422,7 +437,9 @@ impl Connection {
             }
             Ok(total)
         };
-        match run(&mut *self.conn.driver) {
+        let result = run(&mut *self.conn.driver);
+        self.after_statement(&sql);
+        match result {
             Ok(total) => Ok(total),
             Err((e, params)) => Err(self.fail(e, &sql, &params)),
         }
@@ -459,7 +476,6 @@ impl Connection {
     {
         let sql = stmt.sql_for(self.dialect.as_ref())?;
         self.check_not_rolled_back(&sql, &[])?;
-        self.insert_ids.note(&sql);
         let param_sets = param_sets.into_iter();
         let mut outcomes = Vec::with_capacity(param_sets.size_hint().0);
         let events = &*self.events;
@@ -475,7 +491,9 @@ impl Connection {
             }
             Ok(())
         };
-        match run(&mut *self.conn.driver) {
+        let result = run(&mut *self.conn.driver);
+        self.after_statement(&sql);
+        match result {
             Ok(()) => Ok(outcomes),
             Err((e, params)) => Err(self.fail(e, &sql, &params)),
         }
@@ -537,7 +555,9 @@ impl Connection {
     pub fn stream_driver_sql(&mut self, sql: &str, params: &[Value]) -> Result<RowStream<'_>> {
         self.check_not_rolled_back(sql, params)?;
         self.events.before_execute(sql, params);
-        self.insert_ids.note(sql);
+        // A statement read as a stream has not run to its end here; DDL is not streamed, but
+        // if it is, what is known of the tables' keys is forgotten first.
+        self.after_statement(sql);
         let hide_params = self.events.hide_parameters();
         let pooled = &mut *self.conn;
         // The driver stays borrowed on the error path too, so the failure is only recorded
@@ -744,6 +764,7 @@ impl Connection {
         let rolled_back = self.rolled_back.take();
         self.depth = 0;
         self.raw_begin = false;
+        self.settle_schema();
         if commit {
             if let Some(cause) = rolled_back {
                 // Nothing is left to commit. A ROLLBACK makes sure no transaction stays open
@@ -797,6 +818,7 @@ impl Connection {
         // there is nothing to release, and rolling back to it cannot bring the work back.
         let refused = self.check_not_rolled_back(&sql, &[]);
         self.depth = self.depth.saturating_sub(1);
+        self.settle_schema();
         refused?;
         self.control(&sql)
     }
@@ -859,6 +881,8 @@ impl Drop for Connection {
         if open {
             self.rollback_quietly();
         }
+        self.depth = 0;
+        self.settle_schema();
     }
 }
 
@@ -923,6 +947,7 @@ impl Drop for Transaction<'_> {
             self.conn.raw_begin = false;
             self.conn.rolled_back = None;
             self.conn.failure = None;
+            self.conn.settle_schema();
             self.conn.rollback_quietly();
         }
     }
