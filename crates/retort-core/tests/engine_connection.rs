@@ -286,8 +286,11 @@ fn execute_many_runs_one_statement_per_parameter_set() {
     });
 }
 
+/// Statements as listeners see them, with their parameters.
+type Seen = Arc<Mutex<Vec<(String, Vec<Value>)>>>;
+
 /// Every statement an engine's listeners see, with its parameters.
-fn listen(engine: &retort_core::Engine) -> Arc<Mutex<Vec<(String, Vec<Value>)>>> {
+fn listen(engine: &retort_core::Engine) -> Seen {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let log = seen.clone();
     engine.on_execute(move |sql, params| {
