@@ -286,6 +286,190 @@ fn execute_many_runs_one_statement_per_parameter_set() {
     });
 }
 
+/// Statements as listeners see them, with their parameters.
+type Seen = Arc<Mutex<Vec<(String, Vec<Value>)>>>;
+
+/// Every statement an engine's listeners see, with its parameters.
+fn listen(engine: &retort_core::Engine) -> Seen {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = seen.clone();
+    engine.on_execute(move |sql, params| {
+        let mut log = log.lock().unwrap_or_else(|p| p.into_inner());
+        log.push((sql.to_owned(), params.to_vec()));
+    });
+    seen
+}
+
+#[test]
+fn run_many_reports_each_execution_and_stops_at_the_first_failure() {
+    for_each_backend(|db| {
+        let mut conn = db.engine().connect().unwrap();
+        let key = match db.name() {
+            "sqlite" => "id INTEGER PRIMARY KEY",
+            "postgresql" => "id SERIAL PRIMARY KEY",
+            _ => "id INTEGER AUTO_INCREMENT PRIMARY KEY",
+        };
+        conn.exec_driver_sql(
+            &format!("CREATE TABLE tags ({key}, name VARCHAR(20) NOT NULL UNIQUE)"),
+            &[],
+        )
+        .unwrap();
+        let seen = listen(db.engine());
+        let insert = db.sql("INSERT INTO tags (name) VALUES (?)");
+        let outcomes = conn
+            .run_many(
+                insert.as_str(),
+                [["a"], ["b"], ["c"]].map(|[n]| [Value::from(n)]),
+            )
+            .unwrap();
+        assert!(outcomes.iter().all(|o| o.rows_affected == 1));
+        let ids: Vec<Option<i64>> = outcomes.iter().map(|o| o.last_insert_id).collect();
+        match db.name() {
+            // PostgreSQL reports no generated key.
+            "postgresql" => assert_eq!(ids, [None, None, None]),
+            _ => assert_eq!(ids, [Some(1), Some(2), Some(3)]),
+        }
+        // Each execution was seen with its own parameters.
+        let sent: Vec<(String, Vec<Value>)> = ["a", "b", "c"]
+            .map(|n| (insert.clone(), vec![Value::from(n)]))
+            .into();
+        assert_eq!(*seen.lock().unwrap(), sent);
+
+        // Inside a transaction, a failing execution stops the run, and its error names its own
+        // parameters; the transaction fares as after any failed statement.
+        let mut tx = conn.begin().unwrap();
+        seen.lock().unwrap().clear();
+        let err = tx
+            .run_many(
+                insert.as_str(),
+                [["d"], ["a"], ["e"]].map(|[n]| [Value::from(n)]),
+            )
+            .unwrap_err();
+        let Error::Integrity(e) = &err else {
+            panic!("expected an IntegrityError, got {err:?}")
+        };
+        assert_eq!(e.sql(), Some(insert.as_str()));
+        assert_eq!(e.params(), Some(&[Value::from("a")][..]));
+        let sent: Vec<(String, Vec<Value>)> = ["d", "a"]
+            .map(|n| (insert.clone(), vec![Value::from(n)]))
+            .into();
+        assert_eq!(*seen.lock().unwrap(), sent, "nothing after the failure");
+        let committed = tx.commit();
+        let names: Vec<String> = conn
+            .exec_driver_sql("SELECT name FROM tags ORDER BY name", &[])
+            .unwrap()
+            .scalars()
+            .unwrap();
+        match db.name() {
+            // PostgreSQL aborts the whole transaction at the error.
+            "postgresql" => {
+                assert!(committed.is_err());
+                assert_eq!(names, ["a", "b", "c"]);
+            }
+            _ => {
+                committed.unwrap();
+                assert_eq!(names, ["a", "b", "c", "d"]);
+            }
+        }
+    });
+}
+
+#[test]
+fn insert_id_column_names_sqlite_rowid_aliases_only() {
+    let db = retort_testkit::sqlite();
+    let engine = db.engine();
+    let seen = listen(engine);
+    let mut conn = engine.connect().unwrap();
+    let tables = [
+        ("a", "id INTEGER PRIMARY KEY, name TEXT", true),
+        ("b", "id integer primary key autoincrement, name TEXT", true),
+        // A key named in a table constraint is the rowid even when descending.
+        ("c", "id INTEGER, name TEXT, PRIMARY KEY (id DESC)", true),
+        ("d", "id BIGINT PRIMARY KEY, name TEXT", false),
+        ("e", "id INT PRIMARY KEY, name TEXT", false),
+        ("f", "id INTEGER PRIMARY KEY DESC, name TEXT", false),
+        (
+            "g",
+            "id INTEGER PRIMARY KEY, name TEXT) WITHOUT ROWID",
+            false,
+        ),
+        (
+            "h",
+            "id INTEGER, k INTEGER, name TEXT, PRIMARY KEY (id, k)",
+            false,
+        ),
+        ("i", "id INTEGER, name TEXT", false),
+    ];
+    for (table, columns, _) in &tables {
+        let close = if columns.ends_with("ROWID") { "" } else { ")" };
+        conn.exec_driver_sql(&format!("CREATE TABLE {table} ({columns}{close}"), &[])
+            .unwrap();
+    }
+    conn.exec_driver_sql("CREATE VIEW v AS SELECT * FROM a", &[])
+        .unwrap();
+    seen.lock().unwrap().clear();
+    for (table, _, alias) in &tables {
+        let found = conn.insert_id_column(table).unwrap();
+        assert_eq!(found.as_deref(), alias.then_some("id"), "{table}");
+        if *alias {
+            // The key of a row inserted without one is the rowid SQLite reports.
+            let outcome = conn
+                .run_many(
+                    format!("INSERT INTO {table} (name) VALUES ('x')").as_str(),
+                    [[]; 1],
+                )
+                .unwrap();
+            let id: i64 = conn
+                .exec_driver_sql(&format!("SELECT id FROM {table} WHERE name = 'x'"), &[])
+                .unwrap()
+                .scalar()
+                .unwrap();
+            assert_eq!(outcome[0].last_insert_id, Some(id), "{table}");
+        }
+    }
+    assert_eq!(conn.insert_id_column("v").unwrap(), None);
+    assert_eq!(conn.insert_id_column("missing").unwrap(), None);
+    // Listeners saw the three INSERTs and their SELECTs, not the catalog lookups.
+    let seen = seen.lock().unwrap().len();
+    assert_eq!(seen, 6, "the catalog lookups are not reported");
+
+    // Known to every connection of the engine, until DDL makes the table again.
+    let mut other = engine.connect().unwrap();
+    assert_eq!(other.insert_id_column("a").unwrap().as_deref(), Some("id"));
+    other.exec_driver_sql("DROP TABLE a", &[]).unwrap();
+    other
+        .exec_driver_sql("CREATE TABLE a (id BIGINT PRIMARY KEY, name TEXT)", &[])
+        .unwrap();
+    assert_eq!(conn.insert_id_column("a").unwrap(), None);
+
+    // DDL in a transaction: another connection reads the table as it was until the COMMIT,
+    // and what it learns then is forgotten at the COMMIT.
+    let mut tx = conn.begin().unwrap();
+    tx.exec_driver_sql("DROP TABLE b", &[]).unwrap();
+    tx.exec_driver_sql("CREATE TABLE b (id BIGINT PRIMARY KEY, name TEXT)", &[])
+        .unwrap();
+    assert_eq!(other.insert_id_column("b").unwrap().as_deref(), Some("id"));
+    tx.commit().unwrap();
+    assert_eq!(other.insert_id_column("b").unwrap(), None);
+}
+
+#[test]
+fn insert_id_column_is_none_where_the_reported_key_is_not_a_columns() {
+    for_each_backend(|db| {
+        if db.name() == "sqlite" {
+            return;
+        }
+        let mut conn = db.engine().connect().unwrap();
+        let key = match db.name() {
+            "postgresql" => "id SERIAL PRIMARY KEY",
+            _ => "id INTEGER AUTO_INCREMENT PRIMARY KEY",
+        };
+        conn.exec_driver_sql(&format!("CREATE TABLE t ({key})"), &[])
+            .unwrap();
+        assert_eq!(conn.insert_id_column("t").unwrap(), None);
+    });
+}
+
 /// A statement as the expression language will hand it over: SQL for the dialect plus
 /// parameters.
 struct Stmt {

@@ -155,6 +155,16 @@ fn changing_one_column_emits_one_update_with_one_set() {
     });
 }
 
+/// `" RETURNING <columns>"` for an INSERT whose only generated column is its integer key,
+/// where such rows go in multi-row INSERTs; nothing where they go one by one.
+fn key_returning(db: &retort_testkit::TestDb, columns: &str) -> String {
+    if inserts_one_by_one(db) {
+        String::new()
+    } else {
+        returning(db, columns)
+    }
+}
+
 /// The INSERT of `rows` users sending `(name, age)`, as this backend words it.
 fn users_insert(db: &retort_testkit::TestDb, rows: usize) -> String {
     let values = vec!["(?, ?)"; rows].join(", ");
@@ -162,7 +172,7 @@ fn users_insert(db: &retort_testkit::TestDb, rows: usize) -> String {
         db,
         &format!(
             r#"INSERT INTO "users" ("name", "age") VALUES {values}{}"#,
-            returning(db, r#""id""#)
+            key_returning(db, r#""id""#)
         ),
     )
 }
@@ -177,16 +187,22 @@ fn adding_a_thousand_users_emits_the_batched_inserts_and_no_more() {
         assert!(users.iter().all(|u| u.read().unwrap().id.is_none()));
         session.commit().unwrap();
 
-        let statements = capture.take();
-        if insert_returning(db) {
+        let sent = capture.take_with_params();
+        let statements: Vec<String> = sent.iter().map(|(s, _)| s.clone()).collect();
+        if inserts_one_by_one(db) {
+            // One row per execution, each reporting its generated key, each seen with its
+            // own parameters.
+            assert_eq!(statements.len(), 1002);
+            for (i, (sql, params)) in (0..1000).zip(&sent[1..1001]) {
+                assert_eq!(*sql, users_insert(db, 1));
+                assert_eq!(
+                    *params,
+                    [txt(&format!("user{i}")), Value::Int(i64::from(i % 90))]
+                );
+            }
+        } else {
             assert_eq!(statements.len(), 3, "BEGIN, one INSERT, COMMIT");
             assert_eq!(statements[1], users_insert(db, 1000));
-        } else {
-            // One row per statement, each reporting its generated key.
-            assert_eq!(statements.len(), 1002);
-            assert!(statements[1..1001]
-                .iter()
-                .all(|s| *s == users_insert(db, 1)));
         }
         assert_eq!(statements[0], "BEGIN");
         assert_eq!(statements[statements.len() - 1], "COMMIT");
@@ -226,13 +242,14 @@ fn large_flushes_are_chunked_into_inserts_of_at_most_a_thousand_rows() {
             .into_iter()
             .filter(|(s, _)| kind_of(s) == "INSERT")
             .collect();
-        if insert_returning(db) {
+        if inserts_one_by_one(db) {
+            assert_eq!(inserts.len(), 2500);
+            assert!(inserts.iter().all(|(s, _)| *s == users_insert(db, 1)));
+        } else {
             let rows: Vec<usize> = inserts.iter().map(|(_, p)| p.len() / 2).collect();
             assert_eq!(rows, vec![1000, 1000, 500]);
             assert_eq!(inserts[0].0, users_insert(db, 1000));
             assert_eq!(inserts[2].0, users_insert(db, 500));
-        } else {
-            assert_eq!(inserts.len(), 2500);
         }
         session.commit().unwrap();
         assert_eq!(
@@ -307,11 +324,10 @@ fn inserts_stay_below_the_databases_parameter_limit() {
             .collect();
         assert!(params.iter().all(|&n| n <= max), "{params:?} within {max}");
         assert_eq!(params.iter().sum::<usize>(), 35 * 1000);
-        match db.name() {
-            // 32,766 / 35 = 936 rows per statement.
-            "sqlite" => assert_eq!(params, vec![936 * 35, 64 * 35]),
-            _ if insert_returning(db) => assert_eq!(params, vec![35_000]),
-            _ => assert_eq!(params.len(), 1000),
+        if inserts_one_by_one(db) {
+            assert_eq!(params, vec![35; 1000]);
+        } else {
+            assert_eq!(params, vec![35_000]);
         }
         let checker = Checker::new(db);
         assert_eq!(
@@ -330,6 +346,37 @@ fn inserts_stay_below_the_databases_parameter_limit() {
                 vec![vec![Value::Int(i64::from(c01))]]
             );
         }
+    });
+}
+
+#[test]
+fn inserts_that_send_their_keys_stay_below_the_parameter_limit_too() {
+    for_each_backend(|db| {
+        create_tables(db, &[Registry::register::<Wide>]);
+        let capture = Capture::install(db.engine());
+        let session = Session::new(db.engine());
+        // Nothing to read back: multi-row INSERTs everywhere, of 36 parameters a row.
+        session.add_all((0..1000).map(|i| Wide {
+            id: Some(i64::from(i) + 1),
+            c01: Some(i),
+            ..Default::default()
+        }));
+        session.commit().unwrap();
+        let params: Vec<usize> = capture
+            .take_with_params()
+            .into_iter()
+            .filter(|(s, _)| kind_of(s) == "INSERT")
+            .map(|(_, p)| p.len())
+            .collect();
+        match db.name() {
+            // 32,766 / 36 = 910 rows per statement.
+            "sqlite" => assert_eq!(params, vec![910 * 36, 90 * 36]),
+            _ => assert_eq!(params, vec![36_000]),
+        }
+        assert_eq!(
+            Checker::new(db).count(db, "SELECT count(*) FROM wide WHERE id = c01 + 1"),
+            1000
+        );
     });
 }
 
@@ -483,7 +530,7 @@ fn flush_orders_inserts_and_deletes_by_foreign_key() {
                 db,
                 &format!(
                     r#"INSERT INTO "addresses" ("email", "user_id") VALUES (?, ?){}"#,
-                    returning(db, r#""id""#)
+                    key_returning(db, r#""id""#)
                 )
             )
         );
@@ -617,16 +664,15 @@ fn the_first_flush_of_a_new_engine_is_batched_too() {
         let session = Session::new(&engine);
         let users = session.add_all([User::named("a", 1), User::named("b", 2)]);
         session.commit().unwrap();
-        if insert_returning(db) {
-            assert_eq!(
-                capture.take(),
-                vec![
-                    "BEGIN".to_string(),
-                    users_insert(db, 2),
-                    "COMMIT".to_string()
-                ]
-            );
-        }
+        let inserts = if inserts_one_by_one(db) {
+            vec![users_insert(db, 1), users_insert(db, 1)]
+        } else {
+            vec![users_insert(db, 2)]
+        };
+        let mut expected = vec!["BEGIN".to_string()];
+        expected.extend(inserts);
+        expected.push("COMMIT".to_string());
+        assert_eq!(capture.take(), expected);
         assert!(users.iter().all(|u| u.read().unwrap().id.is_some()));
     });
 }

@@ -47,13 +47,14 @@
 //! connection with no transaction open.
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 use std::fmt;
 use std::ops::{Deref, DerefMut};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use super::cache::QueryCache;
 use crate::dialect::{Dialect, DialectRef};
-use crate::engine::driver::{DriverConnection, RowSink, RunOutcome};
+use crate::engine::driver::{Discard, DriverConnection, RowSink, RunOutcome};
 use crate::engine::events::Events;
 use crate::engine::pool::{Health, PooledConn};
 use crate::engine::result::{CollectRows, CursorResult, FromRow, Row, RowReader};
@@ -71,6 +72,8 @@ pub struct Connection {
     events: Arc<Events>,
     /// The engine's compiled-statement cache.
     cache: Arc<QueryCache>,
+    /// The engine's knowledge of which column a one-row INSERT reports.
+    insert_ids: Arc<InsertIdColumns>,
     /// 0 outside a transaction, 1 in one, one more per open savepoint.
     depth: usize,
     savepoints: u64,
@@ -81,10 +84,36 @@ pub struct Connection {
     /// failure, described. Until the transaction is ended, statements are refused (they
     /// would run outside it) and COMMIT fails.
     rolled_back: Option<String>,
+    /// DDL ran in the open transaction: until it ends, other connections may still read the
+    /// tables as they were, so what they learn of their keys is forgotten again at its end.
+    schema_changed: bool,
     /// The last statement failure inside the transaction, not yet examined: whether the
     /// database rolled back the transaction because of it is asked before the next
     /// operation.
     failure: Option<Error>,
+}
+
+/// What an engine has learned of its tables, per table name: the column whose value a one-row
+/// INSERT reports as its `last_insert_id`, or `None` where none is. DDL sent through any of
+/// the engine's connections forgets it all, since a table may have been made again with
+/// another key.
+#[derive(Default)]
+pub(crate) struct InsertIdColumns(Mutex<HashMap<String, Option<Arc<str>>>>);
+
+impl InsertIdColumns {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Option<Arc<str>>>> {
+        // A panic while holding the lock cannot leave the map half-written.
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Whether raw SQL is DDL (`CREATE`, `DROP`, `ALTER`), which may change a table's key.
+fn changes_schema(sql: &str) -> bool {
+    let head = sql.trim_start();
+    ["CREATE", "DROP", "ALTER"].iter().any(|kw| {
+        head.get(..kw.len())
+            .is_some_and(|h| h.eq_ignore_ascii_case(kw))
+    })
 }
 
 /// Something `execute_many` can run: raw SQL, or a statement compiled for the dialect (its
@@ -210,17 +239,38 @@ impl Connection {
         dialect: DialectRef,
         events: Arc<Events>,
         cache: Arc<QueryCache>,
+        insert_ids: Arc<InsertIdColumns>,
     ) -> Connection {
         Connection {
             conn,
             dialect,
             events,
             cache,
+            insert_ids,
             depth: 0,
             savepoints: 0,
             raw_begin: false,
             rolled_back: None,
+            schema_changed: false,
             failure: None,
+        }
+    }
+
+    /// After `sql` ran or failed: DDL may have made a table again with another key, so the
+    /// engine forgets what it knew of its tables' keys.
+    fn after_statement(&mut self, sql: &str) {
+        if changes_schema(sql) {
+            self.insert_ids.lock().clear();
+            self.schema_changed |= self.depth > 0 || self.raw_begin;
+        }
+    }
+
+    /// At the end of a transaction (or savepoint) in which DDL ran: forgets again what was
+    /// learned of the tables' keys while it was open.
+    fn settle_schema(&mut self) {
+        if self.schema_changed {
+            self.insert_ids.lock().clear();
+            self.schema_changed = self.depth > 0;
         }
     }
 
@@ -352,7 +402,9 @@ impl Connection {
         if opens_transaction(sql) {
             self.raw_begin = true;
         }
-        match self.conn.driver.run(sql, params, sink) {
+        let result = self.conn.driver.run(sql, params, sink);
+        self.after_statement(sql);
+        match result {
             Ok(outcome) => Ok(outcome),
             Err(e) => {
                 let err = self.fail(e, sql, params);
@@ -385,10 +437,111 @@ impl Connection {
             }
             Ok(total)
         };
-        match run(&mut *self.conn.driver) {
+        let result = run(&mut *self.conn.driver);
+        self.after_statement(&sql);
+        match result {
             Ok(total) => Ok(total),
             Err((e, params)) => Err(self.fail(e, &sql, &params)),
         }
+    }
+
+    /// Runs one statement once per parameter set, prepared once, and returns what each
+    /// execution reported, in order: its rows affected and, for an INSERT, the key the
+    /// database generated where it reports one ([`RunOutcome::last_insert_id`]). Rows the
+    /// statement returns are read and dropped. `stmt` is raw SQL (`&str`) or a statement to
+    /// compile, as for [`execute_many`](Self::execute_many).
+    ///
+    /// Each execution is reported to the engine's listeners with its own parameters. The
+    /// first that fails stops the run; its error carries the statement and that execution's
+    /// parameters, and the executions before it stay done (inside a transaction, they go
+    /// with it if it is rolled back).
+    ///
+    /// ```
+    /// use retort_core::{create_engine, Value};
+    ///
+    /// let engine = create_engine("sqlite://")?;
+    /// let mut conn = engine.connect()?;
+    /// conn.exec_driver_sql("CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT)", &[])?;
+    /// let names = [[Value::from("Alice")], [Value::from("Bob")]];
+    /// let outcomes = conn.run_many("INSERT INTO users (name) VALUES (?)", names)?;
+    /// let ids: Vec<Option<i64>> = outcomes.iter().map(|o| o.last_insert_id).collect();
+    /// assert_eq!(ids, [Some(1), Some(2)]);
+    /// # Ok::<(), retort_core::Error>(())
+    /// ```
+    pub fn run_many<S, I>(&mut self, stmt: &S, param_sets: I) -> Result<Vec<RunOutcome>>
+    where
+        S: SqlSource + ?Sized,
+        I: IntoIterator,
+        I::Item: AsRef<[Value]>,
+    {
+        let sql = stmt.sql_for(self.dialect.as_ref())?;
+        self.check_not_rolled_back(&sql, &[])?;
+        let param_sets = param_sets.into_iter();
+        let mut outcomes = Vec::with_capacity(param_sets.size_hint().0);
+        let events = &*self.events;
+        let run = |driver: &mut dyn DriverConnection| {
+            let mut prepared = driver.prepare(&sql).map_err(|e| (e, Vec::new()))?;
+            for params in param_sets {
+                let params = params.as_ref();
+                events.before_execute(&sql, params);
+                let outcome = prepared
+                    .run(params, &mut Discard)
+                    .map_err(|e| (e, params.to_vec()))?;
+                outcomes.push(outcome);
+            }
+            Ok(())
+        };
+        let result = run(&mut *self.conn.driver);
+        self.after_statement(&sql);
+        match result {
+            Ok(()) => Ok(outcomes),
+            Err((e, params)) => Err(self.fail(e, &sql, &params)),
+        }
+    }
+
+    /// The column of `table` whose value, for a row inserted alone, is the
+    /// [`last_insert_id`](RunOutcome::last_insert_id) its INSERT reports, exactly: on SQLite
+    /// the rowid alias, a column declared `INTEGER PRIMARY KEY` (not `BIGINT`, not
+    /// `INTEGER PRIMARY KEY DESC`) of a table with rowids (not `WITHOUT ROWID`). `None` for a
+    /// table without one, for a table that does not exist, and on databases where the
+    /// reported key is not tied to a column this way.
+    ///
+    /// Read from the database's catalog the first time a table is asked about, then kept by
+    /// the engine for all its connections until DDL (`CREATE`, `DROP`, `ALTER`) runs through
+    /// one of them; a table changed by another engine or process is not noticed. The catalog
+    /// query is the engine's own, like its first-connection setup: listeners do not see it.
+    ///
+    /// ```
+    /// let engine = retort_core::create_engine("sqlite://")?;
+    /// let mut conn = engine.connect()?;
+    /// conn.exec_driver_sql("CREATE TABLE a (id INTEGER PRIMARY KEY, name TEXT)", &[])?;
+    /// conn.exec_driver_sql("CREATE TABLE b (id BIGINT PRIMARY KEY, name TEXT)", &[])?;
+    /// assert_eq!(conn.insert_id_column("a")?.as_deref(), Some("id"));
+    /// assert_eq!(conn.insert_id_column("b")?, None);
+    /// # Ok::<(), retort_core::Error>(())
+    /// ```
+    pub fn insert_id_column(&mut self, table: &str) -> Result<Option<Arc<str>>> {
+        if let Some(known) = self.insert_ids.lock().get(table) {
+            return Ok(known.clone());
+        }
+        let Some(sql) = self.dialect.insert_id_column_query() else {
+            return Ok(None);
+        };
+        let params = [Value::Text(table.to_owned())];
+        let found = match self.conn.driver.execute(sql, &params) {
+            Ok(result) => {
+                let first = result.rows.into_iter().next();
+                match first.and_then(|row| row.into_iter().next()) {
+                    Some(Value::Text(name)) => Some(Arc::from(name)),
+                    _ => None,
+                }
+            }
+            Err(e) => return Err(self.fail(e, sql, &params)),
+        };
+        self.insert_ids
+            .lock()
+            .insert(table.to_owned(), found.clone());
+        Ok(found)
     }
 
     /// Compiles and runs `stmt`, returning its rows as the driver reads them rather than all
@@ -402,6 +555,9 @@ impl Connection {
     pub fn stream_driver_sql(&mut self, sql: &str, params: &[Value]) -> Result<RowStream<'_>> {
         self.check_not_rolled_back(sql, params)?;
         self.events.before_execute(sql, params);
+        // A statement read as a stream has not run to its end here; DDL is not streamed, but
+        // if it is, what is known of the tables' keys is forgotten first.
+        self.after_statement(sql);
         let hide_params = self.events.hide_parameters();
         let pooled = &mut *self.conn;
         // The driver stays borrowed on the error path too, so the failure is only recorded
@@ -608,6 +764,7 @@ impl Connection {
         let rolled_back = self.rolled_back.take();
         self.depth = 0;
         self.raw_begin = false;
+        self.settle_schema();
         if commit {
             if let Some(cause) = rolled_back {
                 // Nothing is left to commit. A ROLLBACK makes sure no transaction stays open
@@ -661,6 +818,7 @@ impl Connection {
         // there is nothing to release, and rolling back to it cannot bring the work back.
         let refused = self.check_not_rolled_back(&sql, &[]);
         self.depth = self.depth.saturating_sub(1);
+        self.settle_schema();
         refused?;
         self.control(&sql)
     }
@@ -723,6 +881,8 @@ impl Drop for Connection {
         if open {
             self.rollback_quietly();
         }
+        self.depth = 0;
+        self.settle_schema();
     }
 }
 
@@ -787,6 +947,7 @@ impl Drop for Transaction<'_> {
             self.conn.raw_begin = false;
             self.conn.rolled_back = None;
             self.conn.failure = None;
+            self.conn.settle_schema();
             self.conn.rollback_quietly();
         }
     }

@@ -79,6 +79,14 @@ pub trait DriverDialect {
         false
     }
 
+    /// A query taking one parameter, a table's name, whose one row (or none) names the column
+    /// whose value, for a row inserted alone, is exactly the `last_insert_id` the driver
+    /// reports: see [`Connection::insert_id_column`](crate::Connection::insert_id_column).
+    /// `None` (the default) where the reported key is not tied to a column that way.
+    fn insert_id_column_query(&self) -> Option<&'static str> {
+        None
+    }
+
     /// Runs once, on the engine's first connection, and may return the dialect to use from
     /// then on — refined by what the server reports (MySQL or MariaDB, say).
     fn initialize(&self, conn: &mut dyn DriverConnection) -> Result<Option<DialectRef>> {
@@ -201,8 +209,23 @@ impl fmt::Debug for DriverStream<'_> {
 
 /// A statement prepared once to run many times, borrowing its connection.
 pub trait DriverStatement {
+    /// Runs the statement with one set of parameters, handing each row it returns to `sink`,
+    /// as [`DriverConnection::run`] does.
+    fn run(&mut self, params: &[Value], sink: &mut dyn RowSink) -> Result<RunOutcome>;
+
     /// Runs the statement with one set of parameters; returns the rows affected.
-    fn execute(&mut self, params: &[Value]) -> Result<u64>;
+    fn execute(&mut self, params: &[Value]) -> Result<u64> {
+        self.run(params, &mut Discard).map(|o| o.rows_affected)
+    }
+}
+
+/// Drops the rows of a statement run for its effect.
+pub(crate) struct Discard;
+
+impl RowSink for Discard {
+    fn row(&mut self, _row: &mut dyn DriverRow) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// One open connection of a driver.

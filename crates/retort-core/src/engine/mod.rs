@@ -65,6 +65,7 @@ use crate::dialect::{Dialect, DialectRef};
 use crate::error::{Error, Result};
 use crate::value::Value;
 use cache::QueryCache;
+use connection::InsertIdColumns;
 use driver::ConnectOptions;
 use events::Events;
 use pool::{Pool, PoolConfig};
@@ -219,6 +220,7 @@ struct EngineInner {
     options: EngineOptions,
     events: Arc<Events>,
     cache: Arc<QueryCache>,
+    insert_ids: Arc<InsertIdColumns>,
 }
 
 /// Creates an [`Engine`] for `url` with default options.
@@ -293,6 +295,7 @@ impl Engine {
                 pool,
                 events: Arc::new(Events::new(options.echo, options.hide_parameters)),
                 cache: Arc::new(QueryCache::new(options.query_cache_size)),
+                insert_ids: Arc::default(),
                 options,
             }),
         })
@@ -310,6 +313,7 @@ impl Engine {
             self.dialect_ref(),
             self.inner.events.clone(),
             self.inner.cache.clone(),
+            self.inner.insert_ids.clone(),
         ))
     }
 

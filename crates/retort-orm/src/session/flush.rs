@@ -287,7 +287,7 @@ impl SessionShared {
                 // as they were added (the generated columns were NULL, or they would have
                 // been sent), and so must the foreign keys copied into them.
                 for entry in &inserted {
-                    for &g in &entry.generated {
+                    for &g in entry.generated.iter() {
                         let _ = entry.obj.set_value(g, Value::Null);
                     }
                     entry.obj.meta().expired = false;
@@ -367,7 +367,31 @@ impl SessionShared {
         let mut values = values.into_iter();
         for (start, end, sent) in groups {
             let rows: Vec<Vec<Value>> = values.by_ref().take(end - start).collect();
-            let generated = uow::generated_columns(mapper, &sent);
+            let generated: Arc<[usize]> = uow::generated_columns(mapper, &sent).into();
+            if self.keyed_by_insert_id(state, mapper, &generated)? {
+                let (statement, params) = uow::insert_each(mapper, &sent, rows);
+                let outcomes = self.connection(state)?.run_many(&statement, params)?;
+                let key = mapper.primary_key()[0];
+                let group = objs[start..end].iter().zip(&writes[start..end]);
+                for ((obj, &writes), outcome) in group.zip(outcomes) {
+                    // Recorded first, so that a failure below still puts the key back to
+                    // NULL when the flush is undone.
+                    inserted.push(Inserted {
+                        obj: Arc::clone(obj),
+                        generated: Arc::clone(&generated),
+                        synced: Vec::new(),
+                        writes,
+                    });
+                    let Some(id) = outcome.last_insert_id else {
+                        return Err(Error::InvalidRequest(format!(
+                            "an INSERT of a {} row inserted nothing",
+                            mapper.model_name()
+                        )));
+                    };
+                    obj.set_value(key, Value::Int(id))?;
+                }
+                continue;
+            }
             let mut offset = start;
             for batch in uow::insert_batches(mapper, &sent, rows, caps)? {
                 let group = &objs[offset..offset + batch.rows];
@@ -390,7 +414,7 @@ impl SessionShared {
                 for (obj, &writes) in group.iter().zip(&writes[offset..]) {
                     inserted.push(Inserted {
                         obj: Arc::clone(obj),
-                        generated: generated.clone(),
+                        generated: Arc::clone(&generated),
                         synced: Vec::new(),
                         writes,
                     });
@@ -399,6 +423,30 @@ impl SessionShared {
             }
         }
         Ok(())
+    }
+
+    /// Whether the objects of `mapper` whose INSERT leaves the columns `generated` to the
+    /// database can be inserted one at a time by one prepared statement, each taking its key
+    /// from the key the database reports for it, rather than by a multi-row INSERT ...
+    /// RETURNING: when the key is all the database generates, and the table's key column is
+    /// the one whose value that report is (SQLite's rowid alias, where RETURNING costs more
+    /// than the row). The table is asked about once per engine.
+    fn keyed_by_insert_id(
+        &self,
+        state: &mut SessionState,
+        mapper: &Mapper,
+        generated: &[usize],
+    ) -> Result<bool> {
+        let [key] = mapper.primary_key() else {
+            return Ok(false);
+        };
+        if generated != [*key] {
+            return Ok(false);
+        }
+        let column = self
+            .connection(state)?
+            .insert_id_column(mapper.table_name())?;
+        Ok(column.as_deref() == Some(mapper.columns()[*key].name))
     }
 
     pub(super) fn update_object(&self, state: &mut SessionState, update: &Update) -> Result<()> {

@@ -106,7 +106,8 @@ pub(crate) struct SessionShared {
 /// A pending object and the columns its INSERT left to the database.
 struct Inserted {
     obj: Arc<dyn ObjHandle>,
-    generated: Vec<usize>,
+    /// Shared by the objects of one INSERT group.
+    generated: Arc<[usize]>,
     /// Foreign key columns the flush copied a parent's key into, with their values before.
     synced: Vec<(usize, Value)>,
     /// The object's write count when its values were read for the INSERT.

@@ -58,7 +58,7 @@ impl SessionShared {
                 state.identity.remove(&identity_key(&*entry.obj, key));
             }
             // A key the database generated for a row that no longer exists must not linger.
-            for &g in &entry.generated {
+            for &g in entry.generated.iter() {
                 let _ = entry.obj.set_value(g, Value::Null);
             }
             // And so must the parents' keys copied into it.

@@ -657,11 +657,13 @@ struct MySqlPrepared<'c> {
 }
 
 impl DriverStatement for MySqlPrepared<'_> {
-    fn execute(&mut self, params: &[Value]) -> Result<u64> {
+    fn run(&mut self, params: &[Value], sink: &mut dyn RowSink) -> Result<RunOutcome> {
         let params = to_params(params, self.max_allowed_packet)?;
-        self.conn
-            .exec_drop(&self.statement, params)
-            .map_err(classify)?;
-        Ok(self.conn.affected_rows())
+        run_into(
+            self.conn
+                .exec_iter(&self.statement, params)
+                .map_err(classify)?,
+            sink,
+        )
     }
 }

@@ -346,7 +346,7 @@ impl DriverConnection for PgConnection {
         Ok(Box::new(PgPrepared {
             client: &mut self.client,
             last_failure: &mut self.last_failure,
-            statement: prepared.statement,
+            prepared,
         }))
     }
 
@@ -378,25 +378,21 @@ impl DriverConnection for PgConnection {
 struct PgPrepared<'c> {
     client: &'c mut Client,
     last_failure: &'c mut Option<String>,
-    statement: Statement,
+    prepared: Prepared,
 }
 
 impl DriverStatement for PgPrepared<'_> {
-    fn execute(&mut self, params: &[Value]) -> Result<u64> {
-        check_params(&self.statement, params)?;
-        let mut it = self
-            .client
-            .query_raw(&self.statement, params.iter().map(PgParam))
-            .map_err(|e| noted(self.last_failure, e))?;
-        let mut returned = 0;
-        while it
-            .next()
-            .map_err(|e| noted(self.last_failure, e))?
-            .is_some()
-        {
-            returned += 1;
+    fn run(&mut self, params: &[Value], sink: &mut dyn RowSink) -> Result<RunOutcome> {
+        check_params(&self.prepared.statement, params)?;
+        let mut delivered = 0;
+        match run_into(self.client, &self.prepared, params, sink, &mut delivered) {
+            Ok(rows_affected) => Ok(RunOutcome {
+                rows_affected,
+                last_insert_id: None,
+            }),
+            Err(RunError::Sink(e)) => Err(e),
+            Err(RunError::Server(e)) => Err(noted(self.last_failure, e)),
         }
-        Ok(it.rows_affected().unwrap_or(returned))
     }
 }
 

@@ -106,6 +106,18 @@ impl DriverDialect for SqliteDialect {
     fn requires_single_connection(&self, url: &Url) -> bool {
         is_memory(url)
     }
+
+    fn insert_id_column_query(&self) -> Option<&'static str> {
+        // last_insert_rowid() is the key only where the key is the rowid: a table's one key
+        // column declared exactly INTEGER PRIMARY KEY. Any other key (BIGINT, INTEGER PRIMARY
+        // KEY DESC, composite, WITHOUT ROWID) is kept in an index whose origin is 'pk'; the
+        // rowid alias has none.
+        Some(
+            "SELECT name FROM pragma_table_info(?1) WHERE pk = 1 AND upper(type) = 'INTEGER' \
+             AND NOT EXISTS (SELECT 1 FROM pragma_table_info(?1) WHERE pk > 1) \
+             AND NOT EXISTS (SELECT 1 FROM pragma_index_list(?1) WHERE origin = 'pk')",
+        )
+    }
 }
 
 /// The journal modes a URL may ask for: those that keep a journal on disk, on which
@@ -332,42 +344,52 @@ fn is_insert(sql: &str) -> bool {
     })
 }
 
+/// Steps a bound statement to its end, handing its rows to `sink`; `insert` says whether it is
+/// an INSERT, whose new rowid SQLite then reports.
+fn run_bound(
+    conn: &rusqlite::Connection,
+    stmt: &mut CachedStatement<'_>,
+    insert: bool,
+    sink: &mut dyn RowSink,
+) -> Result<RunOutcome> {
+    if stmt.column_count() == 0 {
+        let changed = stmt.raw_execute().map_err(classify)?;
+        let last_insert_id = (changed > 0 && insert).then(|| conn.last_insert_rowid());
+        return Ok(RunOutcome {
+            rows_affected: changed as u64,
+            last_insert_id,
+        });
+    }
+    let mut count = 0u64;
+    {
+        let mut rows = stmt.raw_query();
+        while let Some(row) = rows.next().map_err(classify)? {
+            // Named after the first step, which recompiles a statement whose tables
+            // changed.
+            if count == 0 {
+                sink.columns(&mut names(row.as_ref()))?;
+            }
+            sink.row(&mut SqliteRow(row))?;
+            count += 1;
+        }
+    }
+    if count == 0 {
+        sink.columns(&mut names(stmt))?;
+    }
+    // INSERT ... RETURNING
+    let last_insert_id = (count > 0 && insert).then(|| conn.last_insert_rowid());
+    Ok(RunOutcome {
+        rows_affected: count,
+        last_insert_id,
+    })
+}
+
 impl DriverConnection for SqliteConnection {
     fn run(&mut self, sql: &str, params: &[Value], sink: &mut dyn RowSink) -> Result<RunOutcome> {
         check_param_count(&self.conn, params)?;
         let mut stmt = self.conn.prepare_cached(sql).map_err(classify)?;
         bind(&mut stmt, params)?;
-        if stmt.column_count() == 0 {
-            let changed = stmt.raw_execute().map_err(classify)?;
-            let last_insert_id =
-                (changed > 0 && is_insert(sql)).then(|| self.conn.last_insert_rowid());
-            return Ok(RunOutcome {
-                rows_affected: changed as u64,
-                last_insert_id,
-            });
-        }
-        let mut count = 0u64;
-        {
-            let mut rows = stmt.raw_query();
-            while let Some(row) = rows.next().map_err(classify)? {
-                // Named after the first step, which recompiles a statement whose tables
-                // changed.
-                if count == 0 {
-                    sink.columns(&mut names(row.as_ref()))?;
-                }
-                sink.row(&mut SqliteRow(row))?;
-                count += 1;
-            }
-        }
-        if count == 0 {
-            sink.columns(&mut names(&stmt))?;
-        }
-        // INSERT ... RETURNING
-        let last_insert_id = (count > 0 && is_insert(sql)).then(|| self.conn.last_insert_rowid());
-        Ok(RunOutcome {
-            rows_affected: count,
-            last_insert_id,
-        })
+        run_bound(&self.conn, &mut stmt, is_insert(sql), sink)
     }
 
     fn stream<'c>(&'c mut self, sql: &str, params: &[Value]) -> Result<DriverStream<'c>> {
@@ -390,8 +412,13 @@ impl DriverConnection for SqliteConnection {
     }
 
     fn prepare<'c>(&'c mut self, sql: &str) -> Result<Box<dyn DriverStatement + 'c>> {
-        let stmt = self.conn.prepare_cached(sql).map_err(classify)?;
-        Ok(Box::new(SqlitePrepared { stmt }))
+        let conn = &self.conn;
+        let stmt = conn.prepare_cached(sql).map_err(classify)?;
+        Ok(Box::new(SqlitePrepared {
+            conn,
+            stmt,
+            insert: is_insert(sql),
+        }))
     }
 
     fn execute_batch(&mut self, sql: &str) -> Result<()> {
@@ -469,20 +496,15 @@ impl Drop for SqliteRows<'_> {
 }
 
 struct SqlitePrepared<'c> {
+    conn: &'c rusqlite::Connection,
     stmt: CachedStatement<'c>,
+    /// Whether the statement is an INSERT, whose rowid each run reports.
+    insert: bool,
 }
 
 impl DriverStatement for SqlitePrepared<'_> {
-    fn execute(&mut self, params: &[Value]) -> Result<u64> {
+    fn run(&mut self, params: &[Value], sink: &mut dyn RowSink) -> Result<RunOutcome> {
         bind(&mut self.stmt, params)?;
-        if self.stmt.column_count() == 0 {
-            return self.stmt.raw_execute().map(|n| n as u64).map_err(classify);
-        }
-        let mut count = 0;
-        let mut rows = self.stmt.raw_query();
-        while rows.next().map_err(classify)?.is_some() {
-            count += 1;
-        }
-        Ok(count)
+        run_bound(self.conn, &mut self.stmt, self.insert, sink)
     }
 }
