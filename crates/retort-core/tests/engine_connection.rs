@@ -443,7 +443,7 @@ fn insert_id_column_names_sqlite_rowid_aliases_only() {
     assert_eq!(conn.insert_id_column("a").unwrap(), None);
 
     // DDL in a transaction: another connection reads the table as it was until the COMMIT,
-    // and what it learns then is forgotten at the COMMIT.
+    // and as it is once the COMMIT changes the schema version it sees.
     let mut tx = conn.begin().unwrap();
     tx.exec_driver_sql("DROP TABLE b", &[]).unwrap();
     tx.exec_driver_sql("CREATE TABLE b (id BIGINT PRIMARY KEY, name TEXT)", &[])
@@ -451,6 +451,31 @@ fn insert_id_column_names_sqlite_rowid_aliases_only() {
     assert_eq!(other.insert_id_column("b").unwrap().as_deref(), Some("id"));
     tx.commit().unwrap();
     assert_eq!(other.insert_id_column("b").unwrap(), None);
+}
+
+#[test]
+fn insert_id_column_notices_a_table_made_again_by_another_engine() {
+    // Another engine on the same file stands for another process: nothing it does passes
+    // through this engine, but the schema version it changes is read with each answer.
+    let path = std::env::temp_dir().join(format!("retort-insert-id-{}.db", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    let url = format!("sqlite:///{}", path.display());
+    let here = retort_core::create_engine(&url).unwrap();
+    let elsewhere = retort_core::create_engine(&url).unwrap();
+    let mut conn = here.connect().unwrap();
+    conn.exec_driver_sql("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT)", &[])
+        .unwrap();
+    assert_eq!(conn.insert_id_column("t").unwrap().as_deref(), Some("id"));
+    let mut other = elsewhere.connect().unwrap();
+    other.exec_driver_sql("DROP TABLE t", &[]).unwrap();
+    other
+        .exec_driver_sql("CREATE TABLE t (id BIGINT PRIMARY KEY, name TEXT)", &[])
+        .unwrap();
+    assert_eq!(conn.insert_id_column("t").unwrap(), None);
+    drop((conn, other, here, elsewhere));
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
 }
 
 #[test]

@@ -84,9 +84,6 @@ pub struct Connection {
     /// failure, described. Until the transaction is ended, statements are refused (they
     /// would run outside it) and COMMIT fails.
     rolled_back: Option<String>,
-    /// DDL ran in the open transaction: until it ends, other connections may still read the
-    /// tables as they were, so what they learn of their keys is forgotten again at its end.
-    schema_changed: bool,
     /// The last statement failure inside the transaction, not yet examined: whether the
     /// database rolled back the transaction because of it is asked before the next
     /// operation.
@@ -94,26 +91,20 @@ pub struct Connection {
 }
 
 /// What an engine has learned of its tables, per table name: the column whose value a one-row
-/// INSERT reports as its `last_insert_id`, or `None` where none is. DDL sent through any of
-/// the engine's connections forgets it all, since a table may have been made again with
-/// another key.
+/// INSERT reports as its `last_insert_id` (or `None` where none is), with the schema version
+/// it was read at. A table made again with another key, by any connection or process,
+/// changes the version, and the answer is read again.
 #[derive(Default)]
-pub(crate) struct InsertIdColumns(Mutex<HashMap<String, Option<Arc<str>>>>);
+pub(crate) struct InsertIdColumns(Mutex<HashMap<String, KnownInsertId>>);
+
+/// A table's insert-id column (or none), and the schema version it was read at.
+type KnownInsertId = (i64, Option<Arc<str>>);
 
 impl InsertIdColumns {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Option<Arc<str>>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, KnownInsertId>> {
         // A panic while holding the lock cannot leave the map half-written.
         self.0.lock().unwrap_or_else(|p| p.into_inner())
     }
-}
-
-/// Whether raw SQL is DDL (`CREATE`, `DROP`, `ALTER`), which may change a table's key.
-fn changes_schema(sql: &str) -> bool {
-    let head = sql.trim_start();
-    ["CREATE", "DROP", "ALTER"].iter().any(|kw| {
-        head.get(..kw.len())
-            .is_some_and(|h| h.eq_ignore_ascii_case(kw))
-    })
 }
 
 /// Something `execute_many` can run: raw SQL, or a statement compiled for the dialect (its
@@ -251,26 +242,7 @@ impl Connection {
             savepoints: 0,
             raw_begin: false,
             rolled_back: None,
-            schema_changed: false,
             failure: None,
-        }
-    }
-
-    /// After `sql` ran or failed: DDL may have made a table again with another key, so the
-    /// engine forgets what it knew of its tables' keys.
-    fn after_statement(&mut self, sql: &str) {
-        if changes_schema(sql) {
-            self.insert_ids.lock().clear();
-            self.schema_changed |= self.depth > 0 || self.raw_begin;
-        }
-    }
-
-    /// At the end of a transaction (or savepoint) in which DDL ran: forgets again what was
-    /// learned of the tables' keys while it was open.
-    fn settle_schema(&mut self) {
-        if self.schema_changed {
-            self.insert_ids.lock().clear();
-            self.schema_changed = self.depth > 0;
         }
     }
 
@@ -403,7 +375,6 @@ impl Connection {
             self.raw_begin = true;
         }
         let result = self.conn.driver.run(sql, params, sink);
-        self.after_statement(sql);
         match result {
             Ok(outcome) => Ok(outcome),
             Err(e) => {
@@ -438,7 +409,6 @@ impl Connection {
             Ok(total)
         };
         let result = run(&mut *self.conn.driver);
-        self.after_statement(&sql);
         match result {
             Ok(total) => Ok(total),
             Err((e, params)) => Err(self.fail(e, &sql, &params)),
@@ -492,7 +462,6 @@ impl Connection {
             Ok(())
         };
         let result = run(&mut *self.conn.driver);
-        self.after_statement(&sql);
         match result {
             Ok(()) => Ok(outcomes),
             Err((e, params)) => Err(self.fail(e, &sql, &params)),
@@ -507,9 +476,10 @@ impl Connection {
     /// reported key is not tied to a column this way.
     ///
     /// Read from the database's catalog the first time a table is asked about, then kept by
-    /// the engine for all its connections until DDL (`CREATE`, `DROP`, `ALTER`) runs through
-    /// one of them; a table changed by another engine or process is not noticed. The catalog
-    /// query is the engine's own, like its first-connection setup: listeners do not see it.
+    /// the engine for all its connections with the schema version it was read at; each call
+    /// reads the version (one small statement) and reads the catalog again when it changed,
+    /// by DDL through any connection or process. Both queries are the engine's own, like its
+    /// first-connection setup: listeners do not see them.
     ///
     /// ```
     /// let engine = retort_core::create_engine("sqlite://")?;
@@ -521,12 +491,26 @@ impl Connection {
     /// # Ok::<(), retort_core::Error>(())
     /// ```
     pub fn insert_id_column(&mut self, table: &str) -> Result<Option<Arc<str>>> {
-        if let Some(known) = self.insert_ids.lock().get(table) {
-            return Ok(known.clone());
-        }
-        let Some(sql) = self.dialect.insert_id_column_query() else {
+        let (Some(sql), Some(version_sql)) = (
+            self.dialect.insert_id_column_query(),
+            self.dialect.schema_version_query(),
+        ) else {
             return Ok(None);
         };
+        // The schema as this connection sees it now, in its transaction: an answer read at
+        // another version may describe a table since made again with another key.
+        let version = match self.conn.driver.execute(version_sql, &[]) {
+            Ok(result) => match result.rows.first().and_then(|row| row.first()) {
+                Some(Value::Int(version)) => *version,
+                _ => return Ok(None),
+            },
+            Err(e) => return Err(self.fail(e, version_sql, &[])),
+        };
+        if let Some((read_at, known)) = self.insert_ids.lock().get(table) {
+            if *read_at == version {
+                return Ok(known.clone());
+            }
+        }
         let params = [Value::Text(table.to_owned())];
         let found = match self.conn.driver.execute(sql, &params) {
             Ok(result) => {
@@ -540,7 +524,7 @@ impl Connection {
         };
         self.insert_ids
             .lock()
-            .insert(table.to_owned(), found.clone());
+            .insert(table.to_owned(), (version, found.clone()));
         Ok(found)
     }
 
@@ -555,9 +539,6 @@ impl Connection {
     pub fn stream_driver_sql(&mut self, sql: &str, params: &[Value]) -> Result<RowStream<'_>> {
         self.check_not_rolled_back(sql, params)?;
         self.events.before_execute(sql, params);
-        // A statement read as a stream has not run to its end here; DDL is not streamed, but
-        // if it is, what is known of the tables' keys is forgotten first.
-        self.after_statement(sql);
         let hide_params = self.events.hide_parameters();
         let pooled = &mut *self.conn;
         // The driver stays borrowed on the error path too, so the failure is only recorded
@@ -764,7 +745,6 @@ impl Connection {
         let rolled_back = self.rolled_back.take();
         self.depth = 0;
         self.raw_begin = false;
-        self.settle_schema();
         if commit {
             if let Some(cause) = rolled_back {
                 // Nothing is left to commit. A ROLLBACK makes sure no transaction stays open
@@ -818,7 +798,6 @@ impl Connection {
         // there is nothing to release, and rolling back to it cannot bring the work back.
         let refused = self.check_not_rolled_back(&sql, &[]);
         self.depth = self.depth.saturating_sub(1);
-        self.settle_schema();
         refused?;
         self.control(&sql)
     }
@@ -882,7 +861,6 @@ impl Drop for Connection {
             self.rollback_quietly();
         }
         self.depth = 0;
-        self.settle_schema();
     }
 }
 
@@ -947,7 +925,6 @@ impl Drop for Transaction<'_> {
             self.conn.raw_begin = false;
             self.conn.rolled_back = None;
             self.conn.failure = None;
-            self.conn.settle_schema();
             self.conn.rollback_quietly();
         }
     }

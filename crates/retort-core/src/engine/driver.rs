@@ -87,6 +87,14 @@ pub trait DriverDialect {
         None
     }
 
+    /// A query without parameters whose one integer changes whenever the database's schema
+    /// does, as the connection sees it: what the answers of
+    /// [`insert_id_column_query`](Self::insert_id_column_query) are kept by. `None` (the
+    /// default) where there is none.
+    fn schema_version_query(&self) -> Option<&'static str> {
+        None
+    }
+
     /// Runs once, on the engine's first connection, and may return the dialect to use from
     /// then on — refined by what the server reports (MySQL or MariaDB, say).
     fn initialize(&self, conn: &mut dyn DriverConnection) -> Result<Option<DialectRef>> {

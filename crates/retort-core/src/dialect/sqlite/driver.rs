@@ -118,6 +118,11 @@ impl DriverDialect for SqliteDialect {
              AND NOT EXISTS (SELECT 1 FROM pragma_index_list(?1) WHERE origin = 'pk')",
         )
     }
+
+    fn schema_version_query(&self) -> Option<&'static str> {
+        // Changed by every schema change, by any connection, once this one can see it.
+        Some("PRAGMA schema_version")
+    }
 }
 
 /// The journal modes a URL may ask for: those that keep a journal on disk, on which
