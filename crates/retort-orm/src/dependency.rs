@@ -14,14 +14,14 @@
 //! The session runs the statements; this module only reads and plans, except for
 //! [`Sync::apply`], which writes the copied key values into an object.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::VecDeque;
 use std::sync::Arc;
 
 use retort_core::schema::Table;
 use retort_core::value::Value;
 use retort_core::{Error, Result};
 
-use crate::identity::Key;
+use crate::identity::{FastMap, FastSet, Key};
 use crate::mapper::Mapper;
 use crate::relationship::{Direction, Relationship};
 use crate::state::{Handle, ObjHandle, ObjectState};
@@ -73,7 +73,7 @@ fn flushed(mapper: &'static Mapper) -> Result<impl Iterator<Item = &'static Rela
 /// every object it writes and reports it.
 pub(crate) fn cascade_save(roots: &[Handle]) -> Vec<Handle> {
     let mut found: Vec<Handle> = Vec::new();
-    let mut seen: HashSet<usize> = HashSet::new();
+    let mut seen: FastSet<usize> = FastSet::default();
     // Breadth first, so that objects are found (and later inserted) in their collections'
     // order, a level at a time.
     let mut queue: VecDeque<(Handle, bool)> = roots
@@ -104,7 +104,7 @@ pub(crate) fn cascade_save(roots: &[Handle]) -> Vec<Handle> {
 /// (loaded relationships only: nothing pending is in the database to load).
 pub(crate) fn cascade_pending_deletes(root: &Handle) -> Vec<Handle> {
     let mut found = vec![Arc::clone(root)];
-    let mut seen: HashSet<usize> = HashSet::from([root.addr()]);
+    let mut seen: FastSet<usize> = FastSet::from_iter([root.addr()]);
     let mut at = 0;
     while at < found.len() {
         let obj = Arc::clone(&found[at]);
@@ -362,7 +362,7 @@ pub(crate) struct Plan {
     pub flushed: Vec<Handle>,
     unparented: Vec<Unparented>,
     /// Children whose own many-to-one reference changed, with the columns it writes.
-    referenced: HashSet<(usize, Vec<usize>)>,
+    referenced: FastSet<(usize, Vec<usize>)>,
 }
 
 impl Plan {
@@ -500,7 +500,7 @@ impl Plan {
         };
         self.syncs.retain(|s| !overridden(s));
         self.unparented.retain(|u| !overridden(&u.sync));
-        let parented: HashSet<(usize, Vec<usize>)> = self
+        let parented: FastSet<(usize, Vec<usize>)> = self
             .syncs
             .iter()
             .filter(|s| s.source.is_some())
@@ -526,11 +526,11 @@ impl Plan {
     /// which leaves the row as it was).
     pub fn finish(&mut self) {
         self.syncs.sort_by_key(|s| s.source.is_some());
-        let mut inserted = HashSet::new();
+        let mut inserted = FastSet::default();
         self.link_inserts.retain(|l| inserted.insert(l.identity()));
-        let mut deleted = HashSet::new();
+        let mut deleted = FastSet::default();
         self.link_deletes.retain(|l| deleted.insert(l.identity()));
-        let both: HashSet<_> = inserted.intersection(&deleted).cloned().collect();
+        let both: FastSet<_> = inserted.intersection(&deleted).cloned().collect();
         if !both.is_empty() {
             self.link_inserts.retain(|l| !both.contains(&l.identity()));
             self.link_deletes.retain(|l| !both.contains(&l.identity()));
@@ -661,7 +661,7 @@ pub(crate) fn insert_order(
             .map(|g| g.into_iter().map(|i| Arc::clone(&new[i])).collect())
             .collect());
     }
-    let index: HashMap<usize, usize> = new.iter().enumerate().map(|(i, o)| (o.addr(), i)).collect();
+    let index: FastMap<usize, usize> = new.iter().enumerate().map(|(i, o)| (o.addr(), i)).collect();
     let mut needs: Vec<Vec<usize>> = vec![Vec::new(); new.len()];
     for sync in syncs {
         let (Some(&child), Some(source)) = (index.get(&sync.dependent.addr()), &sync.source) else {
@@ -739,7 +739,7 @@ pub(crate) fn delete_order(
         // among the deleted ones, and how many deleted children each still has.
         let mut parents: Vec<Vec<usize>> = vec![Vec::new(); objs.len()];
         for path in &paths {
-            let referred: HashMap<Key, usize> = values
+            let referred: FastMap<Key, usize> = values
                 .iter()
                 .enumerate()
                 .filter_map(|(i, v)| Some((Key::from_values(path.iter().map(|p| &v[p.1]))?, i)))

@@ -2,7 +2,7 @@
 
 use std::any::TypeId;
 use std::collections::hash_map::Entry;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::hash::BuildHasherDefault;
 use std::sync::Arc;
 
@@ -72,7 +72,12 @@ impl Key {
 /// SipHash dominated the cost of loading rows.
 pub(crate) type FastHasher = rustc_hash::FxHasher;
 
-type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FastHasher>>;
+/// A map with the fast hasher: for the session's maps keyed by objects' addresses (chosen by
+/// no one) and by identity keys.
+pub(crate) type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FastHasher>>;
+
+/// A set with the fast hasher, as [`FastMap`].
+pub(crate) type FastSet<T> = HashSet<T, BuildHasherDefault<FastHasher>>;
 
 /// What the identity map is keyed by: the model type and the primary key.
 #[derive(Debug, Clone, PartialEq, Eq)]

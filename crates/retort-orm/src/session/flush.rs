@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::dependency::{self, DeleteContext, Plan, Sync};
+use crate::identity::{FastMap, FastSet};
 use crate::relationship::Relationship;
 
 /// Where a flush's statements go, worked out before any is sent.
@@ -146,7 +147,7 @@ impl SessionShared {
             self.add_pending(state, obj);
         }
         let mut plan = Plan::default();
-        let mut recorded = HashSet::new();
+        let mut recorded = FastSet::default();
         for obj in state.new.iter().chain(touched).chain(&state.deleted) {
             if !obj.mapper().relationship_properties().is_empty() && recorded.insert(obj.addr()) {
                 plan.record(obj)?;
@@ -220,7 +221,7 @@ impl SessionShared {
         // Every foreign key value the flush overwrote, to put back if it fails.
         let mut undo: Vec<(Arc<dyn ObjHandle>, usize, Value)> = Vec::new();
         let result = (|| {
-            let mut before_insert: HashMap<usize, Vec<&Sync>> = HashMap::new();
+            let mut before_insert: FastMap<usize, Vec<&Sync>> = FastMap::default();
             let mut after_insert: Vec<&Sync> = Vec::new();
             for sync in schedule.plan.syncs.iter().filter(|s| s.applies()) {
                 if sync.dependent.meta().state == ObjectState::Pending {
@@ -246,7 +247,7 @@ impl SessionShared {
             // Children already in the database take their parents' keys now that every parent
             // has one, and are written with the other changes.
             let mut synced: Vec<(Arc<dyn ObjHandle>, Vec<Value>)> = Vec::new();
-            let mut synced_at: HashSet<usize> = HashSet::new();
+            let mut synced_at: FastSet<usize> = FastSet::default();
             for sync in after_insert {
                 if synced_at.insert(sync.dependent.addr()) {
                     synced.push((Arc::clone(&sync.dependent), sync.dependent.values()?));
@@ -269,7 +270,7 @@ impl SessionShared {
         match result {
             Ok(()) => {
                 // A rollback puts back the foreign keys of objects whose INSERT it undoes.
-                let at: HashMap<usize, usize> = inserted
+                let at: FastMap<usize, usize> = inserted
                     .iter()
                     .enumerate()
                     .map(|(i, e)| (e.obj.addr(), i))
@@ -585,7 +586,7 @@ fn refused(err: Error) -> Error {
 pub(super) fn collect_updates(touched: &[Arc<dyn ObjHandle>]) -> Result<(Vec<Update>, Vec<Seen>)> {
     let mut updates = Vec::new();
     let mut seen = Vec::with_capacity(touched.len());
-    let mut addrs = HashSet::new();
+    let mut addrs = FastSet::default();
     for obj in touched {
         if !addrs.insert(obj.addr()) {
             continue;
@@ -672,17 +673,17 @@ fn merge_synced(
     if synced.is_empty() {
         return Ok(());
     }
-    let mut update_at: HashMap<usize, usize> = changes
+    let mut update_at: FastMap<usize, usize> = changes
         .iter()
         .enumerate()
         .map(|(i, u)| (u.obj.addr(), i))
         .collect();
-    let seen_at: HashMap<usize, usize> = seen
+    let seen_at: FastMap<usize, usize> = seen
         .iter()
         .enumerate()
         .map(|(i, s)| (s.obj.addr(), i))
         .collect();
-    let mut unchanged = HashSet::new();
+    let mut unchanged = FastSet::default();
     for (obj, before) in synced {
         let committed = obj
             .meta()
@@ -826,7 +827,8 @@ pub(super) fn assign_returned(
     match batch.pairing {
         uow::Pairing::ByKey => {
             let pk = mapper.primary_key().len();
-            let mut by_key: HashMap<Key, Vec<Value>> = HashMap::with_capacity(rows.len());
+            let mut by_key: FastMap<Key, Vec<Value>> =
+                FastMap::with_capacity_and_hasher(rows.len(), Default::default());
             for row in rows {
                 if let Some(key) = Key::from_values(&row[..pk]) {
                     by_key.insert(key, row);

@@ -1,14 +1,13 @@
 //! Turning rows into session objects through the identity map.
 
 use super::*;
-use crate::identity::FastHasher;
+use crate::identity::{FastMap, FastSet};
 use crate::loading as statements;
 use crate::options::{self, LoadNode, Step, Strategy};
 use crate::relationship::Relationship;
 use crate::state::Handle;
 use retort_core::engine::driver::{DriverRow, RowSink};
 use retort_core::sql::ast::TableRef;
-use std::hash::BuildHasherDefault;
 
 /// Hands each row of a statement to a closure.
 struct EachRow<F>(F);
@@ -202,8 +201,7 @@ impl SessionShared {
             let keys: Vec<Vec<Value>> = chunk.iter().map(|(_, k)| k.clone()).collect();
             let core = statements::related_rows(rel, &keys);
             let rows = self.run_loading(state, core, rel.target, None, below, false)?;
-            let mut by_key: HashMap<Key, Vec<Handle>, BuildHasherDefault<FastHasher>> =
-                HashMap::default();
+            let mut by_key: FastMap<Key, Vec<Handle>> = HashMap::default();
             for (obj, owner_key) in rows {
                 if let Some(key) = owner_key {
                     // A joined collection below repeats the row: keep each object once.
@@ -244,8 +242,7 @@ impl SessionShared {
         let mut seen = AddrSet::default();
         // Per joined load: each owner (by address) with its related objects, in row order.
         let mut related: Vec<Vec<(Handle, Vec<Handle>)>> = vec![Vec::new(); plan.len()];
-        let mut owner_at: Vec<HashMap<usize, usize, BuildHasherDefault<FastHasher>>> =
-            vec![HashMap::default(); plan.len()];
+        let mut owner_at: Vec<FastMap<usize, usize>> = vec![HashMap::default(); plan.len()];
         // Joined rows repeat their parents: the previous row's object of each entry, by key.
         let mut last_base: Option<Repeated> = None;
         let mut last: Vec<Option<Repeated>> = vec![None; plan.len()];
@@ -445,7 +442,7 @@ impl SessionShared {
 }
 
 /// Objects seen already, by address (a fast hash: addresses are not chosen by anyone).
-type AddrSet = HashSet<usize, BuildHasherDefault<FastHasher>>;
+type AddrSet = FastSet<usize>;
 
 /// A row's object and its key, kept to recognise the next row's repeat of it.
 type Repeated = (Key, Handle);
