@@ -224,18 +224,11 @@ macro_rules! integer_conversions {
 
         impl FromValue for $t {
             fn from_driver(row: &mut dyn DriverRow, i: usize) -> Result<Self> {
-                match row.take_int(i)? {
-                    Ok(wide) => narrow(wide),
-                    Err(value) => Self::from_value(value),
-                }
+                typed(row.take_int(i)?, narrow)
             }
 
             fn from_driver_opt(row: &mut dyn DriverRow, i: usize) -> Result<Option<Self>> {
-                match row.take_int(i)? {
-                    Ok(wide) => narrow(wide).map(Some),
-                    Err(Value::Null) => Ok(None),
-                    Err(value) => Self::from_value(value).map(Some),
-                }
+                typed_opt(row.take_int(i)?, narrow)
             }
 
             fn from_value(value: Value) -> Result<Self> {
@@ -253,6 +246,30 @@ macro_rules! integer_conversions {
             }
         }
     )*};
+}
+
+/// A column read by a driver's typed read (`take_int`, `take_text`): what it read, converted,
+/// or any other value through `from_value`, so the result is the one `from_value` gives.
+fn typed<T: FromValue, U>(
+    read: std::result::Result<U, Value>,
+    convert: impl FnOnce(U) -> Result<T>,
+) -> Result<T> {
+    match read {
+        Ok(v) => convert(v),
+        Err(value) => T::from_value(value),
+    }
+}
+
+/// [`typed`] into an `Option`: NULL is `None`.
+fn typed_opt<T: FromValue, U>(
+    read: std::result::Result<U, Value>,
+    convert: impl FnOnce(U) -> Result<T>,
+) -> Result<Option<T>> {
+    match read {
+        Ok(v) => convert(v).map(Some),
+        Err(Value::Null) => Ok(None),
+        Err(value) => T::from_value(value).map(Some),
+    }
 }
 
 /// `wide` as the integer type `T`, or the error for a value out of its range.
@@ -382,18 +399,11 @@ impl ToValue for String {
 
 impl FromValue for String {
     fn from_driver(row: &mut dyn DriverRow, i: usize) -> Result<Self> {
-        match row.take_text(i)? {
-            Ok(text) => Ok(text),
-            Err(value) => Self::from_value(value),
-        }
+        typed(row.take_text(i)?, Ok)
     }
 
     fn from_driver_opt(row: &mut dyn DriverRow, i: usize) -> Result<Option<Self>> {
-        match row.take_text(i)? {
-            Ok(text) => Ok(Some(text)),
-            Err(Value::Null) => Ok(None),
-            Err(value) => Self::from_value(value).map(Some),
-        }
+        typed_opt(row.take_text(i)?, Ok)
     }
 
     fn from_value(value: Value) -> Result<Self> {

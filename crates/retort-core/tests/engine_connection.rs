@@ -258,6 +258,8 @@ fn execute_many_runs_one_statement_per_parameter_set() {
             .unwrap();
         assert_eq!(count, 50);
 
+        // Listeners see each execution with its own parameters.
+        let seen = listen(db.engine());
         let updated = conn
             .execute_many(
                 db.sql("UPDATE users SET age = ? WHERE id = ?").as_str(),
@@ -269,6 +271,11 @@ fn execute_many_runs_one_statement_per_parameter_set() {
             )
             .unwrap();
         assert_eq!(updated, 2);
+        let params: Vec<Vec<Value>> = seen.lock().unwrap().drain(..).map(|(_, p)| p).collect();
+        assert_eq!(
+            params,
+            [10, 11, 999].map(|id| vec![Value::Int(1), Value::Int(id)])
+        );
 
         // A failing set stops the run and the error names its parameters.
         let err = conn

@@ -316,12 +316,7 @@ fn inserts_stay_below_the_databases_parameter_limit() {
         }));
         session.commit().unwrap();
         let max = db.engine().dialect().capabilities().max_params;
-        let params: Vec<usize> = capture
-            .take_with_params()
-            .into_iter()
-            .filter(|(s, _)| kind_of(s) == "INSERT")
-            .map(|(_, p)| p.len())
-            .collect();
+        let params = insert_param_counts(&capture);
         assert!(params.iter().all(|&n| n <= max), "{params:?} within {max}");
         assert_eq!(params.iter().sum::<usize>(), 35 * 1000);
         if inserts_one_by_one(db) {
@@ -362,12 +357,7 @@ fn inserts_that_send_their_keys_stay_below_the_parameter_limit_too() {
             ..Default::default()
         }));
         session.commit().unwrap();
-        let params: Vec<usize> = capture
-            .take_with_params()
-            .into_iter()
-            .filter(|(s, _)| kind_of(s) == "INSERT")
-            .map(|(_, p)| p.len())
-            .collect();
+        let params = insert_param_counts(&capture);
         match db.name() {
             // 32,766 / 36 = 910 rows per statement.
             "sqlite" => assert_eq!(params, vec![910 * 36, 90 * 36]),
@@ -766,4 +756,14 @@ fn composite_primary_keys() {
             vec![vec![Value::Int(1), txt("bob"), txt("admin")]]
         );
     });
+}
+
+/// How many parameters each INSERT the capture saw carried, in order.
+fn insert_param_counts(capture: &Capture) -> Vec<usize> {
+    capture
+        .take_with_params()
+        .into_iter()
+        .filter(|(s, _)| kind_of(s) == "INSERT")
+        .map(|(_, p)| p.len())
+        .collect()
 }

@@ -389,30 +389,16 @@ impl Connection {
     }
 
     /// Runs one statement once per parameter set, prepared once; returns the total rows
-    /// affected. `stmt` is raw SQL (`&str`) or a statement to compile.
+    /// affected. `stmt` is raw SQL (`&str`) or a statement to compile. Listeners and errors
+    /// see each execution with its own parameters, as for [`run_many`](Self::run_many).
     pub fn execute_many<S, I>(&mut self, stmt: &S, param_sets: I) -> Result<u64>
     where
         S: SqlSource + ?Sized,
         I: IntoIterator,
         I::Item: AsRef<[Value]>,
     {
-        let sql = stmt.sql_for(self.dialect.as_ref())?;
-        self.check_not_rolled_back(&sql, &[])?;
-        self.events.before_execute(&sql, &[]);
-        let run = |driver: &mut dyn DriverConnection| {
-            let mut prepared = driver.prepare(&sql).map_err(|e| (e, Vec::new()))?;
-            let mut total = 0;
-            for params in param_sets {
-                let params = params.as_ref();
-                total += prepared.execute(params).map_err(|e| (e, params.to_vec()))?;
-            }
-            Ok(total)
-        };
-        let result = run(&mut *self.conn.driver);
-        match result {
-            Ok(total) => Ok(total),
-            Err((e, params)) => Err(self.fail(e, &sql, &params)),
-        }
+        let outcomes = self.run_many(stmt, param_sets)?;
+        Ok(outcomes.iter().map(|o| o.rows_affected).sum())
     }
 
     /// Runs one statement once per parameter set, prepared once, and returns what each

@@ -220,11 +220,6 @@ pub trait DriverStatement {
     /// Runs the statement with one set of parameters, handing each row it returns to `sink`,
     /// as [`DriverConnection::run`] does.
     fn run(&mut self, params: &[Value], sink: &mut dyn RowSink) -> Result<RunOutcome>;
-
-    /// Runs the statement with one set of parameters; returns the rows affected.
-    fn execute(&mut self, params: &[Value]) -> Result<u64> {
-        self.run(params, &mut Discard).map(|o| o.rows_affected)
-    }
 }
 
 /// Drops the rows of a statement run for its effect.
