@@ -431,7 +431,7 @@ impl SessionShared {
     /// from the key the database reports for it, rather than by a multi-row INSERT ...
     /// RETURNING: when the key is all the database generates, and the table's key column is
     /// the one whose value that report is (SQLite's rowid alias, where RETURNING costs more
-    /// than the row). The table is asked about once per engine.
+    /// than the row). The engine keeps the answer per table and schema version.
     fn keyed_by_insert_id(
         &self,
         state: &mut SessionState,
