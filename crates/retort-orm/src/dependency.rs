@@ -71,14 +71,14 @@ fn flushed(mapper: &'static Mapper) -> Result<impl Iterator<Item = &'static Rela
 ///
 /// An object that cannot be read now (a live write guard) is passed over: the flush checks
 /// every object it writes and reports it.
-pub(crate) fn cascade_save(roots: &[Handle]) -> Vec<Handle> {
+pub(crate) fn cascade_save<'a>(roots: impl IntoIterator<Item = &'a Handle>) -> Vec<Handle> {
     let mut found: Vec<Handle> = Vec::new();
     let mut seen: FastSet<usize> = FastSet::default();
     // Breadth first, so that objects are found (and later inserted) in their collections'
     // order, a level at a time.
     let mut queue: VecDeque<(Handle, bool)> = roots
-        .iter()
-        .filter(|r| !r.mapper().relationship_properties().is_empty())
+        .into_iter()
+        .filter(|r| !r.relations_inert())
         .map(|r| (Arc::clone(r), r.meta().state == ObjectState::Pending))
         .collect();
     while let Some((obj, whole)) = queue.pop_front() {
@@ -412,6 +412,9 @@ impl Plan {
 
     /// Records what the relationship changes of `obj` mean in rows.
     pub fn record(&mut self, obj: &Handle) -> Result<()> {
+        if obj.relations_inert() {
+            return Ok(());
+        }
         let current = obj.meta().state;
         let pending = current == ObjectState::Pending;
         let deleted = current == ObjectState::Deleted;

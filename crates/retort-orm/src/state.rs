@@ -121,6 +121,9 @@ pub(crate) trait ObjHandle: Send + Sync {
     fn values(&self) -> Result<Vec<Value>>;
     /// The current primary key values.
     fn key_values(&self) -> Result<Vec<Value>>;
+    /// The current primary key, `None` while a component is NULL or the object is borrowed
+    /// for writing. Reads an integer key without building a list of values.
+    fn key(&self) -> Option<Key>;
     /// The current values of the columns at `columns`.
     fn values_at(&self, columns: &[usize]) -> Result<Vec<Value>>;
     /// Sets one column from the database.
@@ -139,6 +142,10 @@ pub(crate) trait ObjHandle: Send + Sync {
     fn addr(&self) -> usize;
     /// Calls `f` with relationship field `index`. Fails while a write guard is alive.
     fn relation(&self, index: usize, f: &mut dyn FnMut(&dyn AnySlot)) -> Result<()>;
+    /// Whether every relationship field holds nothing and has no changes, so that the
+    /// cascades and the flush can pass the object over. False while a write guard is alive
+    /// (the fields cannot be read then).
+    fn relations_inert(&self) -> bool;
     /// Forgets every loaded relationship, so it loads again on next access. An object under
     /// a write guard keeps them (it is being changed and will be flushed).
     fn expire_relations(&self);
@@ -221,6 +228,17 @@ impl<M: Model> ObjHandle for ObjCell<M> {
             .collect())
     }
 
+    fn key(&self) -> Option<Key> {
+        let data = self.try_read().ok()?;
+        match M::mapper().primary_key() {
+            [single] => Key::from_values([&data.column_value(*single)]),
+            columns => {
+                let values: Vec<Value> = columns.iter().map(|&i| data.column_value(i)).collect();
+                Key::from_values(&values)
+            }
+        }
+    }
+
     fn set_value(&self, index: usize, value: Value) -> Result<()> {
         self.try_write()?.set_column_value(index, value)
     }
@@ -267,6 +285,20 @@ impl<M: Model> ObjHandle for ObjCell<M> {
             f(slot.0);
         }
         Ok(())
+    }
+
+    fn relations_inert(&self) -> bool {
+        let count = M::mapper().relationship_properties().len();
+        if count == 0 {
+            return true;
+        }
+        let Ok(data) = self.try_read() else {
+            return false;
+        };
+        (0..count).all(|index| {
+            data.relationship(index)
+                .map_or(true, |slot| slot.0.is_inert())
+        })
     }
 
     fn expire_relations(&self) {
@@ -357,14 +389,17 @@ impl<M: Model> Obj<M> {
                 let weak: Weak<ObjCell<M>> = Arc::downgrade(&obj.cell);
                 weak
             };
+            // Only a new object built with related objects has anything to mirror.
+            let mut holds_related = false;
             if let Ok(data) = obj.cell.data.try_read() {
                 for index in 0..count {
                     if let Some(slot) = data.relationship(index) {
                         slot.0.bind(Weak::clone(&owner), index, loaded);
+                        holds_related |= loaded && !slot.0.is_inert();
                     }
                 }
             }
-            if loaded {
+            if holds_related {
                 obj.mirror_initial();
             }
         }

@@ -134,14 +134,7 @@ impl SessionShared {
         touched: &[Arc<dyn ObjHandle>],
     ) -> Result<Plan> {
         check_readable(state.new.iter().chain(&state.deleted).chain(touched))?;
-        let roots: Vec<Arc<dyn ObjHandle>> = state
-            .new
-            .iter()
-            .chain(touched)
-            .filter(|o| !o.mapper().relationship_properties().is_empty())
-            .cloned()
-            .collect();
-        let reached = dependency::cascade_save(&roots);
+        let reached = dependency::cascade_save(state.new.iter().chain(touched));
         check_readable(reached.iter())?;
         for obj in reached {
             self.add_pending(state, obj);
@@ -512,8 +505,7 @@ impl SessionShared {
                 .reserve(group[0].obj.model_type(), group.len());
         }
         for entry in &inserted {
-            let key_values = entry.obj.key_values().ok();
-            let key = key_values.as_deref().and_then(Key::from_values);
+            let key = entry.obj.key();
             let mut meta = entry.obj.meta();
             meta.state = ObjectState::Persistent;
             if meta.writes == entry.writes {
@@ -524,7 +516,8 @@ impl SessionShared {
                 // more, so the next flush compares with a row of NULLs (but the key and the
                 // version the row was inserted with), and writes every column it has.
                 meta.committed = Some(
-                    insert_baseline(entry.obj.mapper(), key_values.clone()).into_boxed_slice(),
+                    insert_baseline(entry.obj.mapper(), entry.obj.key_values().ok())
+                        .into_boxed_slice(),
                 );
                 meta.touched = true;
                 state.touched.push(Arc::clone(&entry.obj));

@@ -360,8 +360,10 @@ impl Session {
             state.new.push(handle);
         }
         if !M::mapper().relationship_properties().is_empty() {
-            let added: Vec<Arc<dyn ObjHandle>> = state.new[first..].to_vec();
-            self.shared.cascade_pending(&mut state, &added);
+            // Read in place: most new objects reach nothing, and are passed over without a copy of the list.
+            for reached in crate::dependency::cascade_save(&state.new[first..]) {
+                self.shared.add_pending(&mut state, reached);
+            }
         }
         objs
     }
