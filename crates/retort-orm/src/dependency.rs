@@ -412,9 +412,6 @@ impl Plan {
 
     /// Records what the relationship changes of `obj` mean in rows.
     pub fn record(&mut self, obj: &Handle) -> Result<()> {
-        if obj.relations_inert() {
-            return Ok(());
-        }
         let current = obj.meta().state;
         let pending = current == ObjectState::Pending;
         let deleted = current == ObjectState::Deleted;

@@ -142,7 +142,9 @@ impl SessionShared {
         let mut plan = Plan::default();
         let mut recorded = FastSet::default();
         for obj in state.new.iter().chain(touched).chain(&state.deleted) {
-            if !obj.mapper().relationship_properties().is_empty() && recorded.insert(obj.addr()) {
+            // Most new objects hold nothing related: passed over before the set of recorded
+            // objects grows by one.
+            if !obj.relations_inert() && recorded.insert(obj.addr()) {
                 plan.record(obj)?;
             }
         }
