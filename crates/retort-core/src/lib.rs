@@ -27,7 +27,7 @@ pub use engine::result::{CursorResult, FromRow, Row, RowIndex, RowReader};
 pub use engine::url::Url;
 pub use engine::{
     create_engine, create_engine_with, Engine, EngineBuilder, EngineOptions, Inspector,
-    IsolationLevel,
+    IsolationLevel, PreparedStatement,
 };
 pub use error::{DatabaseError, Error, ErrorKind, MigrationError, Result};
 pub use value::Value;

@@ -521,10 +521,7 @@ impl Executable for Stmt {
                 sql.push(c);
             }
         }
-        Ok(Compiled {
-            sql,
-            params: self.params.clone(),
-        })
+        Ok(Compiled::new(sql, self.params.clone()))
     }
 }
 

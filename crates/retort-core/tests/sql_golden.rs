@@ -25,13 +25,13 @@ fn compile(stmt: &impl Executable, dialect: &dyn Dialect) -> Compiled {
         Ok(c) => c,
         Err(e) => panic!("compiling for {} failed: {e}", dialect.name()),
     };
-    if let Ok((_, params)) =
+    if let Ok(shape) =
         SqlCompiler::new(dialect).run_shape(|c| stmt.compile_into(c).unwrap_or(Ok(())))
     {
         if stmt.compile_into(&mut SqlCompiler::new(dialect)).is_some() {
             assert_eq!(
-                params,
-                compiled.params,
+                (shape.params, shape.binds),
+                (compiled.params.clone(), compiled.binds.clone()),
                 "shape-mode parameters on {}",
                 dialect.name()
             );

@@ -38,8 +38,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use crate::dialect::{Dialect, DialectRef};
-use crate::error::Result;
-use crate::sql::compiler::{Executable, SqlCompiler};
+use crate::error::{Error, Result};
+use crate::sql::compiler::{fill_binds, BindSlot, Compiled, Executable, Shape, SqlCompiler};
 use crate::value::Value;
 
 /// The longest shape key that is cached, in bytes. A key is about as long as the SQL it
@@ -77,6 +77,8 @@ pub(crate) struct CompiledStatement {
     sql: SqlText,
     /// The parameters, in placeholder order.
     pub(crate) params: Vec<Value>,
+    /// The places of its named parameters in `params`, whose values the caller gives.
+    pub(crate) binds: Vec<BindSlot>,
 }
 
 enum SqlText {
@@ -85,12 +87,138 @@ enum SqlText {
 }
 
 impl CompiledStatement {
+    /// The statement kept to run again on connections with `dialect`.
+    pub(crate) fn prepared(self, dialect: DialectRef) -> PreparedStatement {
+        PreparedStatement {
+            sql: match self.sql {
+                SqlText::Shared(sql) => sql,
+                SqlText::Owned(sql) => sql.into(),
+            },
+            params: self.params,
+            binds: self.binds,
+            dialect,
+        }
+    }
+
+    /// The statement as it runs: `given` fills its named parameters, and one without a value
+    /// (or a value without a parameter) is an error.
+    pub(crate) fn bind(mut self, given: &[(&str, Value)]) -> Result<CompiledStatement> {
+        fill_binds(&mut self.params, &self.binds, given)?;
+        Ok(self)
+    }
+
     /// The SQL text.
     pub(crate) fn sql(&self) -> &str {
         match &self.sql {
             SqlText::Shared(s) => s,
             SqlText::Owned(s) => s,
         }
+    }
+}
+
+/// A statement compiled once for the dialect of one engine's connections, by
+/// [`Connection::prepare`](crate::Connection::prepare), to run many times: each run sends its
+/// SQL as it is, with the statement's own values and those given for its
+/// [`bindparam`](crate::sql::bindparam)s, skipping the shape pass that finds a statement in
+/// the cache. The drivers keep each SQL text prepared on their side too.
+///
+/// It runs on connections of the engine that prepared it (and the engine's clones); on
+/// another engine's it is an [`Error::InvalidRequest`]. Its runs are not counted in
+/// [`QueryCacheStats`].
+///
+/// ```
+/// use retort_core::create_engine;
+/// use retort_core::sql::{bindparam, select, table};
+///
+/// let engine = create_engine("sqlite://")?;
+/// let mut conn = engine.connect()?;
+/// conn.exec_driver_sql("CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT)", &[])?;
+/// conn.exec_driver_sql("INSERT INTO users (name) VALUES ('Alice'), ('Bob')", &[])?;
+///
+/// let users = table("users");
+/// let by_id = conn.prepare(&select(users.c("name")).where_(users.c("id").eq(bindparam("id"))))?;
+/// let mut names = Vec::new();
+/// for id in [2, 1] {
+///     let found: Vec<String> = conn.query_map_with(&by_id, &[("id", id.into())], |r| r.get(0))?;
+///     names.extend(found);
+/// }
+/// assert_eq!(names, ["Bob", "Alice"]);
+/// # Ok::<(), retort_core::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct PreparedStatement {
+    sql: Arc<str>,
+    params: Vec<Value>,
+    binds: Vec<BindSlot>,
+    dialect: DialectRef,
+}
+
+impl std::fmt::Debug for PreparedStatement {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PreparedStatement")
+            .field("sql", &self.sql)
+            .field("params", &self.params)
+            .field("binds", &self.binds)
+            .field("dialect", &self.dialect.name())
+            .finish()
+    }
+}
+
+impl PreparedStatement {
+    /// The SQL text it sends.
+    pub fn sql(&self) -> &str {
+        &self.sql
+    }
+
+    /// The names of its bind parameters, in placeholder order (a name used twice is listed
+    /// twice).
+    pub fn bind_names(&self) -> impl Iterator<Item = &str> {
+        self.binds.iter().map(|b| &*b.name)
+    }
+
+    /// Fails unless `dialect` is the one it was compiled for (the same engine's).
+    fn check_dialect(&self, dialect: &dyn Dialect) -> Result<()> {
+        if std::ptr::addr_eq(dialect, Arc::as_ptr(&self.dialect)) {
+            return Ok(());
+        }
+        Err(Error::InvalidRequest(format!(
+            "this statement was prepared on a connection of another engine ({}); prepare it \
+             again on this one ({})",
+            self.dialect.name(),
+            dialect.name()
+        )))
+    }
+
+    /// The statement as it runs on a connection whose dialect is `dialect`, with `given`
+    /// for its bind parameters (their places filled, so the result has none left).
+    pub(crate) fn bound(
+        &self,
+        dialect: &dyn Dialect,
+        given: &[(&str, Value)],
+    ) -> Result<CompiledStatement> {
+        self.check_dialect(dialect)?;
+        let mut params = self.params.clone();
+        fill_binds(&mut params, &self.binds, given)?;
+        Ok(CompiledStatement {
+            sql: SqlText::Shared(Arc::clone(&self.sql)),
+            params,
+            binds: Vec::new(),
+        })
+    }
+}
+
+impl Executable for PreparedStatement {
+    fn compile(&self, dialect: &dyn Dialect) -> Result<Compiled> {
+        self.check_dialect(dialect)?;
+        Ok(Compiled {
+            sql: self.sql.to_string(),
+            params: self.params.clone(),
+            binds: self.binds.clone(),
+        })
+    }
+
+    fn prepared(&self) -> Option<&PreparedStatement> {
+        Some(self)
     }
 }
 
@@ -201,7 +329,23 @@ impl QueryCache {
         Ok(CompiledStatement {
             sql: SqlText::Owned(compiled.sql),
             params: compiled.params,
+            binds: compiled.binds,
         })
+    }
+
+    /// `stmt`'s SQL for `dialect` and its parameters, with `given` for its bind parameters:
+    /// a prepared statement's own, else the SQL from the cache when a statement of the same
+    /// shape was compiled before, else compiled (and stored).
+    pub(crate) fn compile_bound(
+        &self,
+        dialect: &DialectRef,
+        stmt: &(impl Executable + ?Sized),
+        given: &[(&str, Value)],
+    ) -> Result<CompiledStatement> {
+        match stmt.prepared() {
+            Some(prepared) => prepared.bound(dialect.as_ref(), given),
+            None => self.compile(dialect, stmt)?.bind(given),
+        }
     }
 
     /// `stmt`'s SQL for `dialect` and its parameters: the SQL from the cache when a
@@ -223,8 +367,12 @@ impl QueryCache {
             }
         });
         // A statement that fails here fails the full compile too, with its own error.
-        let (mut key, params) = match shaped {
-            Ok(shaped) if cacheable && shaped.0.len() <= MAX_KEY_BYTES => shaped,
+        let Shape {
+            mut key,
+            params,
+            binds,
+        } = match shaped {
+            Ok(shaped) if cacheable && shaped.key.len() <= MAX_KEY_BYTES => shaped,
             _ => return self.uncached(dialect.as_ref(), stmt),
         };
         let mut state = self.lock();
@@ -238,19 +386,23 @@ impl QueryCache {
             state.stats.hits += 1;
             drop(state);
             #[cfg(debug_assertions)]
-            check_hit(dialect.as_ref(), stmt, &sql, &params);
+            check_hit(dialect.as_ref(), stmt, &sql, &params, &binds);
             return Ok(CompiledStatement {
                 sql: SqlText::Shared(sql),
                 params,
+                binds,
             });
         }
         state.stats.misses += 1;
         drop(state);
         let compiled = stmt.compile(dialect.as_ref())?;
         debug_assert!(
-            compiled.params == params || format!("{:?}", compiled.params) == format!("{params:?}"),
-            "shape-mode parameters {params:?} differ from the compiled {:?}",
-            compiled.params
+            (compiled.params == params
+                || format!("{:?}", compiled.params) == format!("{params:?}"))
+                && compiled.binds == binds,
+            "shape-mode parameters {params:?} {binds:?} differ from the compiled {:?} {:?}",
+            compiled.params,
+            compiled.binds
         );
         let sql: Arc<str> = compiled.sql.into();
         let mut state = self.lock();
@@ -276,6 +428,7 @@ impl QueryCache {
         Ok(CompiledStatement {
             sql: SqlText::Shared(sql),
             params: compiled.params,
+            binds: compiled.binds,
         })
     }
 }
@@ -287,6 +440,7 @@ fn check_hit(
     stmt: &(impl Executable + ?Sized),
     sql: &str,
     params: &[Value],
+    binds: &[BindSlot],
 ) {
     let full = stmt.compile(dialect);
     let same = match &full {
@@ -294,6 +448,7 @@ fn check_hit(
         Ok(c) => {
             c.sql == sql
                 && (c.params == params || format!("{:?}", c.params) == format!("{params:?}"))
+                && c.binds == binds
         }
         Err(_) => false,
     };
@@ -312,7 +467,7 @@ mod tests {
     use super::*;
     use crate::dialect::mysql::MySqlDialect;
     use crate::dialect::postgres::PostgresDialect;
-    use crate::sql::{select, table, Compiled};
+    use crate::sql::{select, table};
     use crate::types::SqlType;
 
     fn dialect(d: impl Dialect + 'static) -> DialectRef {

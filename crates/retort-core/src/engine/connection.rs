@@ -52,7 +52,7 @@ use std::fmt;
 use std::ops::{Deref, DerefMut};
 use std::sync::{Arc, Mutex};
 
-use super::cache::QueryCache;
+use super::cache::{PreparedStatement, QueryCache};
 use crate::dialect::{Dialect, DialectRef};
 use crate::engine::driver::{Discard, DriverConnection, RowSink, RunOutcome};
 use crate::engine::events::Events;
@@ -260,8 +260,46 @@ impl Connection {
     /// of a statement shaped like one run before comes from the engine's
     /// [compiled-statement cache](crate::engine::cache).
     pub fn execute(&mut self, stmt: &(impl Executable + ?Sized)) -> Result<CursorResult> {
-        let compiled = self.cache.compile(&self.dialect, stmt)?;
+        self.execute_with(stmt, &[])
+    }
+
+    /// [`execute`](Self::execute) with values for the statement's
+    /// [`bindparam`](crate::sql::bindparam)s, by name (SQLAlchemy's
+    /// `conn.execute(stmt, {"id": 5})`). Every bind parameter needs a value and every value a
+    /// bind parameter; either mistake is an [`Error::Argument`](crate::Error::Argument)
+    /// naming it, before anything is sent.
+    ///
+    /// ```
+    /// use retort_core::create_engine;
+    /// use retort_core::sql::{bindparam, insert, table};
+    ///
+    /// let engine = create_engine("sqlite://")?;
+    /// let mut conn = engine.connect()?;
+    /// conn.exec_driver_sql("CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT)", &[])?;
+    /// let add = insert(&table("users")).values([("name", bindparam("name"))]);
+    /// for name in ["Alice", "Bob"] {
+    ///     conn.execute_with(&add, &[("name", name.into())])?;
+    /// }
+    /// assert!(conn.execute_with(&add, &[]).is_err());
+    /// # Ok::<(), retort_core::Error>(())
+    /// ```
+    pub fn execute_with(
+        &mut self,
+        stmt: &(impl Executable + ?Sized),
+        params: &[(&str, Value)],
+    ) -> Result<CursorResult> {
+        let compiled = self.cache.compile_bound(&self.dialect, stmt, params)?;
         self.exec_driver_sql(compiled.sql(), &compiled.params)
+    }
+
+    /// Compiles `stmt` once for this connection's dialect (through the engine's statement
+    /// cache), to run many times with [`execute_with`](Self::execute_with) and
+    /// [`query_map_with`](Self::query_map_with) (or any method that runs a statement) on
+    /// any connection of this engine, without building, keying or compiling it again: a
+    /// statement with [`bindparam`](crate::sql::bindparam)s built once for a loop.
+    pub fn prepare(&mut self, stmt: &(impl Executable + ?Sized)) -> Result<PreparedStatement> {
+        let compiled = self.cache.compile(&self.dialect, stmt)?;
+        Ok(compiled.prepared(self.dialect.clone()))
     }
 
     /// Runs SQL as written, with placeholders in the driver's style (`?` on SQLite and MySQL,
@@ -283,7 +321,7 @@ impl Connection {
         stmt: &(impl Executable + ?Sized),
         sink: &mut dyn RowSink,
     ) -> Result<RunOutcome> {
-        let compiled = self.cache.compile(&self.dialect, stmt)?;
+        let compiled = self.cache.compile_bound(&self.dialect, stmt, &[])?;
         self.exec_driver_sql_into(compiled.sql(), &compiled.params, sink)
     }
 
@@ -310,7 +348,19 @@ impl Connection {
         stmt: &(impl Executable + ?Sized),
         f: impl FnMut(&mut RowReader<'_>) -> Result<T>,
     ) -> Result<Vec<T>> {
-        let compiled = self.cache.compile(&self.dialect, stmt)?;
+        self.query_map_with(stmt, &[], f)
+    }
+
+    /// [`query_map`](Self::query_map) with values for the statement's
+    /// [`bindparam`](crate::sql::bindparam)s, as [`execute_with`](Self::execute_with) takes
+    /// them.
+    pub fn query_map_with<T>(
+        &mut self,
+        stmt: &(impl Executable + ?Sized),
+        params: &[(&str, Value)],
+        f: impl FnMut(&mut RowReader<'_>) -> Result<T>,
+    ) -> Result<Vec<T>> {
+        let compiled = self.cache.compile_bound(&self.dialect, stmt, params)?;
         self.query_map_driver_sql(compiled.sql(), &compiled.params, f)
     }
 
@@ -517,7 +567,7 @@ impl Connection {
     /// Compiles and runs `stmt`, returning its rows as the driver reads them rather than all
     /// at once. The connection stays borrowed until the stream is dropped.
     pub fn stream(&mut self, stmt: &(impl Executable + ?Sized)) -> Result<RowStream<'_>> {
-        let compiled = self.cache.compile(&self.dialect, stmt)?;
+        let compiled = self.cache.compile_bound(&self.dialect, stmt, &[])?;
         self.stream_driver_sql(compiled.sql(), &compiled.params)
     }
 

@@ -50,7 +50,7 @@ use std::fmt;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-pub use cache::QueryCacheStats;
+pub use cache::{PreparedStatement, QueryCacheStats};
 pub use connection::{Connection, RowStream, Savepoint, Transaction};
 pub use driver::IsolationLevel;
 pub use events::StatementListener;

@@ -289,7 +289,7 @@ pub trait DdlHooks {
             d.placeholder(2, &mut sql);
             params.push(Value::from(schema));
         }
-        Ok(Compiled { sql, params })
+        Ok(Compiled::new(sql, params))
     }
 
     /// How a schema migration suspends foreign-key enforcement around its transaction, on a

@@ -97,6 +97,9 @@ pub enum Expr {
     Column(ColumnRef),
     /// A bound parameter: always sent through the driver, never inlined.
     Param(Value),
+    /// A named parameter whose value is given each time the statement runs
+    /// ([`bindparam`](super::expr::bindparam)), SQLAlchemy's `bindparam()`.
+    Bind(Arc<str>),
     /// A literal SQL NULL.
     Null,
     /// `*` or `table.*`.
@@ -666,6 +669,7 @@ impl Expr {
             self,
             Expr::Column(_)
                 | Expr::Param(_)
+                | Expr::Bind(_)
                 | Expr::Null
                 | Expr::Star(_)
                 | Expr::Text(_)
@@ -758,6 +762,7 @@ impl Expr {
             }
             Expr::Column(_)
             | Expr::Param(_)
+            | Expr::Bind(_)
             | Expr::Null
             | Expr::Star(_)
             | Expr::Text(_)

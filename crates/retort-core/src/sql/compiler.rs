@@ -17,6 +17,7 @@ use super::ast::{
 use super::text;
 use super::walk::{self, CteCollector, Key, Source};
 use crate::dialect::{Capabilities, Dialect, UpsertStyle};
+use crate::engine::cache::PreparedStatement;
 use crate::error::{Error, Result};
 use crate::types::SqlType;
 use crate::value::Value;
@@ -217,8 +218,67 @@ pub enum MultiTableDelete {
 pub struct Compiled {
     /// The SQL text.
     pub sql: String,
-    /// The parameters, in placeholder order.
+    /// The parameters, in placeholder order. A [`bindparam`](super::expr::bindparam)'s place
+    /// holds NULL until a value is given for it.
     pub params: Vec<Value>,
+    /// The places in `params` of the statement's named parameters, whose values are given
+    /// when it runs ([`Connection::execute_with`](crate::Connection::execute_with)).
+    pub binds: Vec<BindSlot>,
+}
+
+/// Where a named parameter ([`bindparam`](super::expr::bindparam)) goes in a compiled
+/// statement's parameters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BindSlot {
+    /// Its index in [`Compiled::params`].
+    pub index: usize,
+    /// Its name.
+    pub name: Arc<str>,
+    /// Whether its value must not be text holding a NUL character: it is an operand of a
+    /// LIKE on a database whose LIKE stops at NUL (SQLite), which a value given at run time
+    /// is checked for as a value in the statement is when it compiles.
+    pub refuse_nul: bool,
+}
+
+impl BindSlot {
+    /// `value` for this slot, or the error for a value it cannot take.
+    pub fn check(&self, value: &Value) -> Result<()> {
+        match value {
+            Value::Text(s) if self.refuse_nul && s.contains('\0') => Err(Error::Argument(format!(
+                "the value of bind parameter `{}` holds a NUL character, which a LIKE cannot \
+                 match on this database: its LIKE stops at the NUL and would match other rows",
+                self.name
+            ))),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Puts the values of `given` (name, value) into the places `binds` names in `params`.
+/// Every bind needs a value and every value a bind; either mistake is an
+/// [`Error::Argument`] naming the parameter.
+pub fn fill_binds(params: &mut [Value], binds: &[BindSlot], given: &[(&str, Value)]) -> Result<()> {
+    for slot in binds {
+        let Some((_, value)) = given.iter().find(|(name, _)| *name == &*slot.name) else {
+            return Err(Error::Argument(format!(
+                "no value was given for bind parameter `{}`",
+                slot.name
+            )));
+        };
+        slot.check(value)?;
+        if let Some(place) = params.get_mut(slot.index) {
+            place.clone_from(value);
+        }
+    }
+    if let Some((name, _)) = given
+        .iter()
+        .find(|(name, _)| !binds.iter().any(|slot| *name == &*slot.name))
+    {
+        return Err(Error::Argument(format!(
+            "the statement has no bind parameter `{name}`"
+        )));
+    }
+    Ok(())
 }
 
 /// Shows the SQL text, with its placeholders.
@@ -229,13 +289,24 @@ impl fmt::Display for Compiled {
 }
 
 impl Compiled {
+    /// SQL text and its parameters in placeholder order, with no bind parameters: what a
+    /// statement type of another crate returns from [`Executable::compile`].
+    pub fn new(sql: impl Into<String>, params: Vec<Value>) -> Compiled {
+        Compiled {
+            sql: sql.into(),
+            params,
+            binds: Vec::new(),
+        }
+    }
+
     /// The SQL with each placeholder replaced by its parameter written as a literal, **for
     /// people to read** (logs, debugging, documentation) — SQLAlchemy's `literal_binds`.
     /// Never execute the result: statements bind their values, and that is what keeps them
     /// safe.
     ///
     /// Placeholders inside quoted strings, quoted identifiers and comments are left alone. A
-    /// value that has no literal form (NaN, text holding NUL) is an [`Error::Argument`].
+    /// value that has no literal form (NaN, text holding NUL) is an [`Error::Argument`]. A
+    /// [`bindparam`](super::expr::bindparam) shows as `:name`.
     pub fn with_literals(&self, dialect: &dyn Dialect) -> Result<String> {
         let sql = &self.sql;
         let bytes = sql.as_bytes();
@@ -267,7 +338,14 @@ impl Compiled {
                 {
                     out.push_str(&sql[copied..i]);
                     let start = out.len();
-                    dialect.render_literal(&self.params[next], &mut out)?;
+                    // A bind parameter has no value yet: it shows as its name.
+                    match self.binds.iter().find(|b| b.index == next) {
+                        Some(bind) => {
+                            out.push(':');
+                            out.push_str(&bind.name);
+                        }
+                        None => dialect.render_literal(&self.params[next], &mut out)?,
+                    }
                     // A negative number goes in parentheses: `-5::BIGINT` would negate after
                     // the cast, and after a unary minus `--5` would start a comment.
                     if out[start..].starts_with('-') {
@@ -315,6 +393,13 @@ pub trait Executable {
     /// objects it has loaded in step with the rows the statement changes. `None` for anything
     /// else, and for textual SQL, whose effect cannot be known.
     fn dml(&self) -> Option<Dml<'_>> {
+        None
+    }
+
+    /// The statement already compiled by [`Connection::prepare`](crate::Connection::prepare),
+    /// if this is one: a connection then runs its SQL as it is, without compiling or keying
+    /// it again. `None` for everything else.
+    fn prepared(&self) -> Option<&PreparedStatement> {
         None
     }
 
@@ -530,6 +615,22 @@ pub struct SqlCompiler<'d> {
     keying: bool,
     /// The shape key, when `keying`.
     key: Vec<u8>,
+    /// The named parameters met so far.
+    binds: Vec<BindSlot>,
+    /// Inside an operand of a LIKE that stops at NUL: a named parameter here refuses text
+    /// holding NUL when its value is given.
+    nul_sensitive: bool,
+}
+
+/// What a shape-mode run ([`SqlCompiler::run_shape`]) collects.
+#[derive(Debug)]
+pub struct Shape {
+    /// The shape key: equal keys on one dialect mean equal SQL text.
+    pub key: Vec<u8>,
+    /// The parameters, in placeholder order, as a full compile collects them.
+    pub params: Vec<Value>,
+    /// The named parameters' places, as a full compile records them.
+    pub binds: Vec<BindSlot>,
 }
 
 /// Starts a token in a shape key; never a byte of UTF-8 text, so text needs no escaping.
@@ -557,6 +658,8 @@ impl<'d> SqlCompiler<'d> {
             name_error: None,
             keying: false,
             key: Vec::new(),
+            binds: Vec::new(),
+            nul_sensitive: false,
         }
     }
 
@@ -573,15 +676,16 @@ impl<'d> SqlCompiler<'d> {
     /// changes the SQL (a NULL compared with `=` becoming `IS NULL`, a LIMIT written out, a
     /// PostgreSQL cast chosen by the value's type) changes the key too. Names are not
     /// checked for length here; the full compile that fills a cache entry does that.
-    pub fn run_shape(
-        mut self,
-        f: impl FnOnce(&mut Self) -> Result<()>,
-    ) -> Result<(Vec<u8>, Vec<Value>)> {
+    pub fn run_shape(mut self, f: impl FnOnce(&mut Self) -> Result<()>) -> Result<Shape> {
         self.keying = true;
         self.key.reserve(256);
         f(&mut self)?;
         self.check_param_count()?;
-        Ok((self.key, self.params))
+        Ok(Shape {
+            key: self.key,
+            params: self.params,
+            binds: self.binds,
+        })
     }
 
     fn check_param_count(&self) -> Result<()> {
@@ -624,6 +728,7 @@ impl<'d> SqlCompiler<'d> {
         Ok(Compiled {
             sql: self.sql,
             params: self.params,
+            binds: self.binds,
         })
     }
 
@@ -736,6 +841,18 @@ impl<'d> SqlCompiler<'d> {
         } else {
             self.dialect.placeholder(self.params.len(), &mut self.sql);
         }
+    }
+
+    /// Appends a placeholder for the named parameter `name`, whose value is given when the
+    /// statement runs; its place holds NULL until then. The SQL is that of any parameter, so
+    /// the shape key is too.
+    pub fn push_bind(&mut self, name: &Arc<str>) {
+        self.binds.push(BindSlot {
+            index: self.params.len(),
+            name: Arc::clone(name),
+            refuse_nul: self.nul_sensitive,
+        });
+        self.push_param(Value::Null);
     }
 
     /// Appends `value` as a SQL literal. Only for fixed pieces of syntax (an ESCAPE
@@ -1857,6 +1974,7 @@ impl<'d> SqlCompiler<'d> {
                 self.push_identifier(name);
             }
             Expr::Param(v) => self.push_param(v.clone()),
+            Expr::Bind(name) => self.push_bind(name),
             Expr::Null => self.push("NULL"),
             Expr::Star(table) => {
                 if let (Some(t), false) = (table, self.bare_columns) {
@@ -1988,13 +2106,31 @@ impl<'d> SqlCompiler<'d> {
         escape: Option<char>,
     ) -> Result<()> {
         let d = self.dialect;
-        if !d.like_reads_past_nul() && [expr, pattern].into_iter().any(holds_nul_text) {
+        if d.like_reads_past_nul() {
+            return self.like_operands(expr, pattern, case_insensitive, negated, escape);
+        }
+        if [expr, pattern].into_iter().any(holds_nul_text) {
             return Err(Error::Argument(format!(
                 "a LIKE pattern or operand holding a NUL character cannot be matched on {}: \
                  its LIKE stops at the NUL and would match other rows",
                 d.name()
             )));
         }
+        let outer = std::mem::replace(&mut self.nul_sensitive, true);
+        let result = self.like_operands(expr, pattern, case_insensitive, negated, escape);
+        self.nul_sensitive = outer;
+        result
+    }
+
+    fn like_operands(
+        &mut self,
+        expr: &Expr,
+        pattern: &Expr,
+        case_insensitive: bool,
+        negated: bool,
+        escape: Option<char>,
+    ) -> Result<()> {
+        let d = self.dialect;
         if case_insensitive {
             return d.ilike(self, expr, pattern, negated, escape);
         }

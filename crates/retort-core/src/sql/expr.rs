@@ -810,6 +810,32 @@ pub fn not_(condition: impl IntoExpr) -> Expr {
     }
 }
 
+/// A named parameter, SQLAlchemy's `bindparam()`: a placeholder whose value is given each
+/// time the statement runs, with
+/// [`Connection::execute_with`](crate::Connection::execute_with) or
+/// [`query_map_with`](crate::Connection::query_map_with). A statement built once with
+/// bind parameters runs with other values without being built again, and
+/// [`Connection::prepare`](crate::Connection::prepare) compiles it once as well.
+///
+/// Its SQL is that of any bound value, whatever value it is given: compared with `=` it stays
+/// `= ?` even for a NULL, which matches no row (write `is_null()` for that), and PostgreSQL
+/// infers its type from where it stands.
+///
+/// ```
+/// use retort_core::dialect::postgres::PostgresDialect;
+/// use retort_core::sql::{bindparam, select, table, Executable};
+///
+/// let users = table("users");
+/// let q = select(users.c("name")).where_(users.c("id").eq(bindparam("id")));
+/// let c = q.compile(&PostgresDialect)?;
+/// assert_eq!(c.sql, r#"SELECT "users"."name" FROM "users" WHERE "users"."id" = $1"#);
+/// assert_eq!(&*c.binds[0].name, "id");
+/// # Ok::<(), retort_core::Error>(())
+/// ```
+pub fn bindparam(name: impl Into<Arc<str>>) -> Expr {
+    Expr::Bind(name.into())
+}
+
 /// A value as a bound parameter, for where an expression is needed (`select(literal(1))`).
 pub fn literal(value: impl ToValue) -> Expr {
     Expr::Param(value.to_value())

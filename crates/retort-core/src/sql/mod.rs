@@ -44,12 +44,13 @@ pub use ast::{
     WindowFrame,
 };
 pub use compiler::{
-    Compiled, Dml, Executable, MultiTableDelete, MultiTableUpdate, SqlCompiler, SqlHooks, MAX_DEPTH,
+    BindSlot, Compiled, Dml, Executable, MultiTableDelete, MultiTableUpdate, SqlCompiler, SqlHooks,
+    MAX_DEPTH,
 };
 pub use dml::{delete, insert, update, Delete, Insert, Update};
 pub use expr::{
-    and_, case, cast, column, excluded, exists, literal, not_, not_exists, null, or_, star, tuple_,
-    Case, IntoExpr, IntoExprList, IntoOrderBy, IntoOrderByList, Over,
+    and_, bindparam, case, cast, column, excluded, exists, literal, not_, not_exists, null, or_,
+    star, tuple_, Case, IntoExpr, IntoExprList, IntoOrderBy, IntoOrderByList, Over,
 };
 pub use select::{select, CompoundSelect, Select};
 pub use selectable::{table, CteRef, IntoTableRef, Subquery, TableClause};
@@ -59,10 +60,10 @@ pub use text::text;
 pub mod prelude {
     pub use super::func;
     pub use super::{
-        and_, case, cast, column, delete, excluded, exists, insert, literal, not_, not_exists,
-        null, or_, select, star, table, text, tuple_, update, Case, CompoundSelect, CteRef, Delete,
-        Executable, Expr, FrameBound, Insert, IntoExpr, IntoExprList, IntoFromItem, IntoOrderBy,
-        IntoOrderByList, IntoTableRef, OrderBy, Over, Query, Select, Statement, Subquery,
-        TableClause, TextClause, Update,
+        and_, bindparam, case, cast, column, delete, excluded, exists, insert, literal, not_,
+        not_exists, null, or_, select, star, table, text, tuple_, update, Case, CompoundSelect,
+        CteRef, Delete, Executable, Expr, FrameBound, Insert, IntoExpr, IntoExprList, IntoFromItem,
+        IntoOrderBy, IntoOrderByList, IntoTableRef, OrderBy, Over, Query, Select, Statement,
+        Subquery, TableClause, TextClause, Update,
     };
 }

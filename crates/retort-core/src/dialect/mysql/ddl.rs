@@ -194,6 +194,6 @@ impl DdlHooks for MySqlDialect {
             }
             None => sql.push_str("DATABASE()"),
         }
-        Ok(Compiled { sql, params })
+        Ok(Compiled::new(sql, params))
     }
 }

@@ -175,5 +175,5 @@ fn catalog_query(d: &dyn Dialect, prefix: &str, schema: Option<&str>, name: &str
         }
         None => sql.push_str("current_schema()"),
     }
-    Compiled { sql, params }
+    Compiled::new(sql, params)
 }

@@ -80,10 +80,7 @@ impl DdlHooks for SqliteDialect {
         }
         sql.push_str("sqlite_master WHERE type = 'table' AND name = ");
         d.placeholder(1, &mut sql);
-        Ok(Compiled {
-            sql,
-            params: vec![Value::from(name)],
-        })
+        Ok(Compiled::new(sql, vec![Value::from(name)]))
     }
 
     fn foreign_key_switch(&self) -> Option<ForeignKeySwitch> {
