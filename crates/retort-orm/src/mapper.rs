@@ -10,7 +10,7 @@ use retort_core::schema::Table;
 use retort_core::sql::ast::{Expr, Statement};
 use retort_core::sql::Executable;
 use retort_core::types::SqlType;
-use retort_core::value::Value;
+use retort_core::value::{ParamRef, Value};
 use retort_core::Result;
 
 use crate::query::ModelSelect;
@@ -26,6 +26,28 @@ pub trait Model: Sized + Send + Sync + 'static {
 
     /// The value of the column at `index`.
     fn column_value(&self, index: usize) -> Value;
+
+    /// The value of the column at `index` as a parameter to bind, borrowing the field's text
+    /// or bytes rather than copying them. It must bind what
+    /// [`column_value`](Self::column_value) gives, which the default wraps;
+    /// `#[derive(Model)]` borrows through [`ToValue::to_param`].
+    ///
+    /// [`ToValue::to_param`]: retort_core::value::ToValue::to_param
+    fn column_param(&self, index: usize) -> ParamRef<'_> {
+        ParamRef::Owned(self.column_value(index))
+    }
+
+    /// Calls `f` with [`column_param`](Self::column_param) of every column, in column order.
+    /// `#[derive(Model)]` holds them in an array of the model's width on the stack; the
+    /// default collects them into a `Vec`.
+    fn with_column_params(
+        &self,
+        f: &mut dyn FnMut(&mut [ParamRef<'_>]) -> Result<()>,
+    ) -> Result<()> {
+        let count = Self::mapper().columns().len();
+        let mut params: Vec<ParamRef<'_>> = (0..count).map(|i| self.column_param(i)).collect();
+        f(&mut params)
+    }
 
     /// Sets the column at `index` from a database value.
     fn set_column_value(&mut self, index: usize, value: Value) -> Result<()>;
