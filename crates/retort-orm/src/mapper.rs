@@ -407,3 +407,70 @@ impl Mapper {
             .position(|c| c.field == name || c.name == name)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use retort_core::value::ToValue;
+
+    use super::*;
+
+    /// A model written by hand, taking the provided parameter methods as they are.
+    struct Hand {
+        id: Option<i64>,
+        name: String,
+    }
+
+    impl Model for Hand {
+        fn mapper() -> &'static Mapper {
+            static MAPPER: OnceLock<Mapper> = OnceLock::new();
+            MAPPER.get_or_init(|| {
+                Mapper::new::<Hand>(
+                    "Hand",
+                    "hands",
+                    vec![
+                        ColumnProperty::new("id", "id", SqlType::BigInteger, true).primary_key(),
+                        ColumnProperty::new("name", "name", SqlType::Text, false),
+                    ],
+                )
+            })
+        }
+
+        fn column_value(&self, index: usize) -> Value {
+            match index {
+                0 => self.id.to_value(),
+                1 => self.name.to_value(),
+                _ => Value::Null,
+            }
+        }
+
+        fn set_column_value(&mut self, _index: usize, _value: Value) -> Result<()> {
+            Ok(())
+        }
+
+        fn from_row(_row: &mut dyn DriverRow, _offset: usize) -> Result<Self> {
+            Ok(Hand {
+                id: None,
+                name: String::new(),
+            })
+        }
+    }
+
+    #[test]
+    fn the_provided_parameter_methods_give_the_column_values() {
+        let hand = Hand {
+            id: Some(3),
+            name: "Zoë".into(),
+        };
+        assert!(matches!(
+            hand.column_param(1),
+            ParamRef::Owned(Value::Text(name)) if name == "Zoë"
+        ));
+        let mut seen = Vec::new();
+        hand.with_column_params(&mut |params| {
+            seen = params.iter().map(ParamRef::to_value).collect();
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(seen, [Value::Int(3), Value::Text("Zoë".into())]);
+    }
+}

@@ -217,3 +217,25 @@ fn a_unique_violation_on_the_third_of_five_leaves_the_objects_as_added() {
         assert_eq!(checker.count(db, "SELECT count(*) FROM notes"), 6);
     });
 }
+
+#[test]
+fn the_derive_borrows_each_column_as_column_value_gives_it() {
+    use retort::core::value::ParamRef;
+
+    for note in samples() {
+        let mut all = Vec::new();
+        note.with_column_params(&mut |params| {
+            all = params.iter().map(ParamRef::to_value).collect();
+            assert!(matches!(params[1], ParamRef::Text(t) if t == note.title));
+            assert!(matches!(params[3], ParamRef::Bytes(b) if b == note.body));
+            Ok(())
+        })
+        .unwrap();
+        let columns = Note::mapper().columns().len();
+        let values: Vec<Value> = (0..columns).map(|i| note.column_value(i)).collect();
+        assert_eq!(all, values);
+        for (i, value) in values.iter().enumerate() {
+            assert_eq!(&note.column_param(i).to_value(), value);
+        }
+    }
+}
