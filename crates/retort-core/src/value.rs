@@ -132,7 +132,7 @@ impl fmt::Display for Value {
 
 /// A parameter to bind, borrowed from where it lives where that saves a copy: text and bytes
 /// are bound straight from the `String` or `Vec<u8>` that holds them, with no allocation.
-/// Values that are cheap to copy (integers, floats, dates) are held by value.
+/// Anything else (integers, floats, dates, JSON) is held by value, as `to_value` makes it.
 ///
 /// [`ToValue::to_param`] makes one from a Rust value; [`Connection::run_prepared`] runs a
 /// statement with a slice of them.

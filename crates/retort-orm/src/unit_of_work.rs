@@ -6,8 +6,9 @@
 //! parameter limit), which brings back the values the database made. Where the key is all the
 //! database makes and the table's key column is the one whose value the driver reports for a
 //! one-row INSERT ([`Connection::insert_id_column`]: SQLite's rowid alias), they go instead
-//! one by one through a single prepared INSERT without RETURNING ([`insert_each`]), each taking
+//! one by one through a single prepared INSERT without RETURNING ([`insert_one`]), each taking
 //! the reported key: SQLite spends about three times as much per row on a multi-row RETURNING.
+//! Each object's parameters ([`insert_params`]) are then borrowed from its fields, not copied.
 //!
 //! Everything here is pure: it builds Core statements from mappers and values and leaves the
 //! executing to the session.
