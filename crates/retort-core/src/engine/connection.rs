@@ -442,7 +442,7 @@ impl Connection {
 
     /// Prepares `stmt` once and hands it to `f`, which runs it as many times as it needs,
     /// supplying each execution's parameters when it runs it: borrowed ones
-    /// ([`PreparedStatement::run`]) need to live only for that execution, so they can be
+    /// ([`StatementRunner::run`]) need to live only for that execution, so they can be
     /// read from data held under a lock that is released before the next. Returns what `f`
     /// returns. `stmt` is raw SQL (`&str`) or a statement to compile, as for
     /// [`execute_many`](Self::execute_many).
@@ -475,7 +475,7 @@ impl Connection {
     pub fn run_prepared<S, T>(
         &mut self,
         stmt: &S,
-        f: impl FnOnce(&mut PreparedStatement<'_>) -> Result<T>,
+        f: impl FnOnce(&mut StatementRunner<'_>) -> Result<T>,
     ) -> Result<T>
     where
         S: SqlSource + ?Sized,
@@ -497,7 +497,7 @@ impl Connection {
                 return Err(with_statement(e, &sql, &[], hide_params));
             }
         };
-        let mut prepared = PreparedStatement {
+        let mut prepared = StatementRunner {
             sql: &sql,
             statement,
             events: &self.events,
@@ -1101,9 +1101,9 @@ impl fmt::Debug for RowStream<'_> {
     }
 }
 
-/// A statement prepared by [`Connection::run_prepared`], run once per call of
+/// Runs a statement prepared by [`Connection::run_prepared`] once per call of
 /// [`run`](Self::run) or [`run_values`](Self::run_values).
-pub struct PreparedStatement<'c> {
+pub struct StatementRunner<'c> {
     sql: &'c str,
     statement: Box<dyn DriverStatement + 'c>,
     events: &'c Events,
@@ -1115,7 +1115,7 @@ pub struct PreparedStatement<'c> {
     failed: bool,
 }
 
-impl PreparedStatement<'_> {
+impl StatementRunner<'_> {
     /// Whether each execution is shown to listeners or echoed: then [`run`](Self::run) makes
     /// owned copies of its parameters for them anyway. Listeners run inside `run`, so a
     /// caller that holds a lock for its borrowed parameters may rather copy them, release
@@ -1180,9 +1180,9 @@ impl PreparedStatement<'_> {
     }
 }
 
-impl fmt::Debug for PreparedStatement<'_> {
+impl fmt::Debug for StatementRunner<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PreparedStatement")
+        f.debug_struct("StatementRunner")
             .field("sql", &self.sql)
             .finish_non_exhaustive()
     }
