@@ -22,7 +22,7 @@ pub mod testing;
 pub mod types;
 pub mod value;
 
-pub use engine::connection::{Connection, RowStream, Savepoint, Transaction};
+pub use engine::connection::{Connection, RowStream, Savepoint, StatementRunner, Transaction};
 pub use engine::result::{CursorResult, FromRow, Row, RowIndex, RowReader};
 pub use engine::url::Url;
 pub use engine::{

@@ -130,10 +130,102 @@ impl fmt::Display for Value {
     }
 }
 
+/// A parameter to bind, borrowed from where it lives where that saves a copy: text and bytes
+/// are bound straight from the `String` or `Vec<u8>` that holds them, with no allocation.
+/// Anything else (integers, floats, dates, JSON) is held by value, as `to_value` makes it.
+///
+/// [`ToValue::to_param`] makes one from a Rust value; [`Connection::run_prepared`] runs a
+/// statement with a slice of them.
+///
+/// ```
+/// use retort_core::value::{ParamRef, ToValue, Value};
+///
+/// let name = String::from("Alice");
+/// let param = name.to_param();
+/// assert!(matches!(param, ParamRef::Text("Alice")));
+/// assert_eq!(param.to_value(), Value::Text("Alice".into()));
+///
+/// let missing: Option<String> = None;
+/// assert!(missing.to_param().is_null());
+/// assert_eq!(7i32.to_param().into_value(), Value::Int(7));
+/// ```
+///
+/// [`Connection::run_prepared`]: crate::Connection::run_prepared
+#[derive(Debug, Clone)]
+pub enum ParamRef<'a> {
+    /// A value held elsewhere.
+    Value(&'a Value),
+    /// Text, bound as [`Value::Text`] would be.
+    Text(&'a str),
+    /// Binary data, bound as [`Value::Bytes`] would be.
+    Bytes(&'a [u8]),
+    /// A value made for this parameter.
+    Owned(Value),
+}
+
+impl ParamRef<'_> {
+    /// Whether this is SQL NULL.
+    pub fn is_null(&self) -> bool {
+        match self {
+            ParamRef::Value(v) => v.is_null(),
+            ParamRef::Owned(v) => v.is_null(),
+            ParamRef::Text(_) | ParamRef::Bytes(_) => false,
+        }
+    }
+
+    /// The parameter as a [`Value`] when it is one (borrowed or owned); `None` for borrowed
+    /// text and bytes.
+    pub fn as_value(&self) -> Option<&Value> {
+        match self {
+            ParamRef::Value(v) => Some(v),
+            ParamRef::Owned(v) => Some(v),
+            ParamRef::Text(_) | ParamRef::Bytes(_) => None,
+        }
+    }
+
+    /// An owned copy of the value bound, as listeners and errors are given it.
+    pub fn to_value(&self) -> Value {
+        match self {
+            ParamRef::Value(v) => (*v).clone(),
+            ParamRef::Text(s) => Value::Text((*s).to_owned()),
+            ParamRef::Bytes(b) => Value::Bytes(b.to_vec()),
+            ParamRef::Owned(v) => v.clone(),
+        }
+    }
+
+    /// The value bound, owned: copies only what is borrowed.
+    pub fn into_value(self) -> Value {
+        match self {
+            ParamRef::Owned(v) => v,
+            borrowed => borrowed.to_value(),
+        }
+    }
+}
+
+impl From<Value> for ParamRef<'_> {
+    fn from(value: Value) -> Self {
+        ParamRef::Owned(value)
+    }
+}
+
+impl<'a> From<&'a Value> for ParamRef<'a> {
+    fn from(value: &'a Value) -> Self {
+        ParamRef::Value(value)
+    }
+}
+
 /// Converts a Rust value into a [`Value`] to bind as a parameter.
 pub trait ToValue {
     /// The value to bind.
     fn to_value(&self) -> Value;
+
+    /// The value to bind, borrowed from `self` where that saves a copy (text, bytes). The
+    /// default is [`to_value`](Self::to_value) held by value; a type holding its data in a
+    /// form the database takes as is may override it. It must bind exactly what `to_value`
+    /// gives.
+    fn to_param(&self) -> ParamRef<'_> {
+        ParamRef::Owned(self.to_value())
+    }
 }
 
 /// Converts a [`Value`] read from the database into a Rust value.
@@ -164,6 +256,10 @@ impl ToValue for Value {
     fn to_value(&self) -> Value {
         self.clone()
     }
+
+    fn to_param(&self) -> ParamRef<'_> {
+        ParamRef::Value(self)
+    }
 }
 
 impl FromValue for Value {
@@ -176,6 +272,10 @@ impl<T: ToValue + ?Sized> ToValue for &T {
     fn to_value(&self) -> Value {
         (**self).to_value()
     }
+
+    fn to_param(&self) -> ParamRef<'_> {
+        (**self).to_param()
+    }
 }
 
 impl<T: ToValue> ToValue for Option<T> {
@@ -183,6 +283,13 @@ impl<T: ToValue> ToValue for Option<T> {
         match self {
             Some(v) => v.to_value(),
             None => Value::Null,
+        }
+    }
+
+    fn to_param(&self) -> ParamRef<'_> {
+        match self {
+            Some(v) => v.to_param(),
+            None => ParamRef::Owned(Value::Null),
         }
     }
 }
@@ -389,11 +496,19 @@ impl ToValue for str {
     fn to_value(&self) -> Value {
         Value::Text(self.to_owned())
     }
+
+    fn to_param(&self) -> ParamRef<'_> {
+        ParamRef::Text(self)
+    }
 }
 
 impl ToValue for String {
     fn to_value(&self) -> Value {
         Value::Text(self.clone())
+    }
+
+    fn to_param(&self) -> ParamRef<'_> {
+        ParamRef::Text(self)
     }
 }
 
@@ -426,11 +541,19 @@ impl ToValue for [u8] {
     fn to_value(&self) -> Value {
         Value::Bytes(self.to_vec())
     }
+
+    fn to_param(&self) -> ParamRef<'_> {
+        ParamRef::Bytes(self)
+    }
 }
 
 impl ToValue for Vec<u8> {
     fn to_value(&self) -> Value {
         Value::Bytes(self.clone())
+    }
+
+    fn to_param(&self) -> ParamRef<'_> {
+        ParamRef::Bytes(self)
     }
 }
 

@@ -750,3 +750,228 @@ fn cached_statements_follow_schema_changes() {
         assert_eq!(rows, [vec![Value::Int(1), Value::Null]]);
     });
 }
+
+/// `docs`, with a unique title, nullable text, bytes and an integer; `id` is the key the
+/// database makes.
+fn docs(db: &TestDb) -> retort_core::Connection {
+    let mut conn = db.engine().connect().unwrap();
+    let (key, bytes) = match db.name() {
+        "sqlite" => ("id INTEGER PRIMARY KEY", "BLOB"),
+        "postgresql" => ("id SERIAL PRIMARY KEY", "BYTEA"),
+        _ => ("id INTEGER AUTO_INCREMENT PRIMARY KEY", "BLOB"),
+    };
+    conn.exec_driver_sql(
+        &format!(
+            "CREATE TABLE docs ({key}, title VARCHAR(40) NOT NULL UNIQUE, note VARCHAR(40), \
+             data {bytes} NOT NULL, n INTEGER)"
+        ),
+        &[],
+    )
+    .unwrap();
+    conn
+}
+
+/// A `docs` row but its key.
+type Doc = (String, Option<String>, Vec<u8>, Option<i64>);
+
+/// Every `docs` row but its key, in key order, as the values the driver reads: text must
+/// come back as text and bytes as bytes, not merely convert to them.
+fn read_docs(conn: &mut retort_core::Connection) -> Vec<Vec<Value>> {
+    conn.exec_driver_sql("SELECT title, note, data, n FROM docs ORDER BY id", &[])
+        .unwrap()
+        .into_rows()
+        .into_iter()
+        .map(|row| row.into_values())
+        .collect()
+}
+
+/// The values of `docs` rows as [`read_docs`] reads them.
+fn doc_values(docs: &[Doc]) -> Vec<Vec<Value>> {
+    use retort_core::value::ToValue;
+
+    docs.iter()
+        .map(|(title, note, data, n)| {
+            vec![
+                title.to_value(),
+                note.to_value(),
+                data.to_value(),
+                n.to_value(),
+            ]
+        })
+        .collect()
+}
+
+#[test]
+fn run_prepared_binds_borrowed_parameters_and_reports_each_execution() {
+    use retort_core::value::{ParamRef, ToValue};
+
+    for_each_backend(|db| {
+        let mut conn = docs(db);
+        let docs: Vec<Doc> = vec![
+            (String::new(), Some(String::new()), Vec::new(), Some(0)),
+            (
+                "Grüße, 世界 🎉".to_owned(),
+                None,
+                vec![0, 255, 10, 0],
+                Some(-7),
+            ),
+            (
+                "it's \"quoted\"".to_owned(),
+                Some("ñ".into()),
+                b"b".to_vec(),
+                None,
+            ),
+        ];
+        let insert = db.sql("INSERT INTO docs (title, note, data, n) VALUES (?, ?, ?, ?)");
+        let seen = listen(db.engine());
+        let outcomes = conn
+            .run_prepared(insert.as_str(), |stmt| {
+                let mut outcomes = Vec::new();
+                for (title, note, data, n) in &docs {
+                    let params = [
+                        title.to_param(),
+                        note.to_param(),
+                        data.to_param(),
+                        n.to_param(),
+                    ];
+                    assert!(matches!(params[0], ParamRef::Text(_)), "text is borrowed");
+                    assert!(
+                        matches!(params[2], ParamRef::Bytes(_)),
+                        "bytes are borrowed"
+                    );
+                    outcomes.push(stmt.run(&params)?);
+                }
+                Ok(outcomes)
+            })
+            .unwrap();
+        assert!(outcomes.iter().all(|o| o.rows_affected == 1));
+        if db.name() != "postgresql" {
+            let ids: Vec<Option<i64>> = outcomes.iter().map(|o| o.last_insert_id).collect();
+            assert_eq!(ids, [Some(1), Some(2), Some(3)]);
+        }
+        // Listeners saw each execution with its own parameters, as owned values.
+        let sent: Vec<(String, Vec<Value>)> = doc_values(&docs)
+            .into_iter()
+            .map(|params| (insert.clone(), params))
+            .collect();
+        assert_eq!(*seen.lock().unwrap(), sent);
+        assert_eq!(read_docs(&mut conn), doc_values(&docs));
+
+        // A failing execution stops the run: its error carries that execution's parameters,
+        // and the statement refuses to run again.
+        seen.lock().unwrap().clear();
+        let data = vec![1u8, 2];
+        let mut tx = conn.begin().unwrap();
+        let mut refused = None;
+        let err = tx
+            .run_prepared(insert.as_str(), |stmt| {
+                for title in ["new", "", "never"] {
+                    let params = [
+                        ParamRef::Text(title),
+                        ParamRef::Owned(Value::Null),
+                        ParamRef::Bytes(&data),
+                        ParamRef::Value(&Value::Int(5)),
+                    ];
+                    if let Err(e) = stmt.run(&params) {
+                        refused = Some(stmt.run(&params).unwrap_err());
+                        return Err(e);
+                    }
+                }
+                Ok(())
+            })
+            .unwrap_err();
+        let Error::Integrity(e) = &err else {
+            panic!("expected an IntegrityError, got {err:?}")
+        };
+        let failed = [
+            txt(""),
+            Value::Null,
+            Value::Bytes(data.clone()),
+            Value::Int(5),
+        ];
+        assert_eq!(e.sql(), Some(insert.as_str()));
+        assert_eq!(e.params(), Some(&failed[..]));
+        assert!(
+            matches!(refused, Some(Error::InvalidRequest(_))),
+            "{refused:?}"
+        );
+        let params: Vec<Vec<Value>> = seen
+            .lock()
+            .unwrap()
+            .drain(..)
+            .filter(|(sql, _)| *sql == insert)
+            .map(|(_, p)| p)
+            .collect();
+        let first = vec![
+            txt("new"),
+            Value::Null,
+            Value::Bytes(data.clone()),
+            Value::Int(5),
+        ];
+        assert_eq!(
+            params,
+            [first, failed.to_vec()],
+            "nothing after the failure"
+        );
+        drop(tx);
+        assert_eq!(
+            read_docs(&mut conn),
+            doc_values(&docs),
+            "the transaction was rolled back"
+        );
+    });
+}
+
+fn txt(s: &str) -> Value {
+    Value::Text(s.to_owned())
+}
+
+#[test]
+fn to_param_binds_what_to_value_binds() {
+    use retort_core::value::{ParamRef, ToValue};
+
+    for_each_backend(|db| {
+        let mut conn = docs(db);
+        let title = "Ünïcødé ✓".to_owned();
+        let note: Option<&str> = Some("");
+        let data: &[u8] = &[0, 1, 254, 255];
+        let n: Option<i32> = None;
+        let values = [
+            title.to_value(),
+            note.to_value(),
+            data.to_value(),
+            n.to_value(),
+        ];
+        let params = [
+            title.to_param(),
+            note.to_param(),
+            data.to_param(),
+            n.to_param(),
+        ];
+        // What each parameter says of itself agrees with the value it stands for.
+        for (param, value) in params.iter().zip(&values) {
+            assert_eq!(param.is_null(), value.is_null());
+            assert_eq!(&param.to_value(), value);
+            assert_eq!(&param.clone().into_value(), value);
+        }
+        assert_eq!(params[3].as_value(), Some(&Value::Null));
+        assert_eq!(params[0].as_value(), None);
+        let borrowed = Value::from("as a Value");
+        assert!(matches!(borrowed.to_param(), ParamRef::Value(v) if v == &borrowed));
+
+        let insert = db.sql("INSERT INTO docs (title, note, data, n) VALUES (?, ?, ?, ?)");
+        conn.exec_driver_sql(&insert, &values).unwrap();
+        conn.exec_driver_sql("UPDATE docs SET title = 'by value'", &[])
+            .unwrap();
+        conn.run_prepared(insert.as_str(), |stmt| stmt.run(&params))
+            .unwrap();
+        let expected = (title.clone(), Some(String::new()), data.to_vec(), None);
+        let by_value = (
+            "by value".to_owned(),
+            expected.1.clone(),
+            expected.2.clone(),
+            None,
+        );
+        assert_eq!(read_docs(&mut conn), doc_values(&[by_value, expected]));
+    });
+}

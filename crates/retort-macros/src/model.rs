@@ -561,6 +561,7 @@ impl ModelDef {
         };
 
         let indexes: Vec<usize> = (0..self.columns.len()).collect();
+        let column_count = self.columns.len();
         let fields: Vec<&Ident> = self.columns.iter().map(|c| &c.field).collect();
         let tys: Vec<&Type> = self.columns.iter().map(|c| &c.ty).collect();
         let field_names: Vec<String> = self.columns.iter().map(|c| unraw(&c.field)).collect();
@@ -595,6 +596,24 @@ impl ModelDef {
                         #(#indexes => #core::value::ToValue::to_value(&self.#fields),)*
                         _ => #core::value::Value::Null,
                     }
+                }
+
+                fn column_param(&self, index: usize) -> #core::value::ParamRef<'_> {
+                    match index {
+                        #(#indexes => #core::value::ToValue::to_param(&self.#fields),)*
+                        _ => #core::value::ParamRef::Owned(#core::value::Value::Null),
+                    }
+                }
+
+                fn with_column_params(
+                    &self,
+                    f: &mut dyn ::std::ops::FnMut(
+                        &mut [#core::value::ParamRef<'_>],
+                    ) -> #core::Result<()>,
+                ) -> #core::Result<()> {
+                    let mut params: [#core::value::ParamRef<'_>; #column_count] =
+                        [#(#core::value::ToValue::to_param(&self.#fields)),*];
+                    f(&mut params)
                 }
 
                 fn set_column_value(

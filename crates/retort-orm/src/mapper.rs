@@ -10,7 +10,7 @@ use retort_core::schema::Table;
 use retort_core::sql::ast::{Expr, Statement};
 use retort_core::sql::Executable;
 use retort_core::types::SqlType;
-use retort_core::value::Value;
+use retort_core::value::{ParamRef, Value};
 use retort_core::Result;
 
 use crate::query::ModelSelect;
@@ -26,6 +26,28 @@ pub trait Model: Sized + Send + Sync + 'static {
 
     /// The value of the column at `index`.
     fn column_value(&self, index: usize) -> Value;
+
+    /// The value of the column at `index` as a parameter to bind, borrowing the field's text
+    /// or bytes rather than copying them. It must bind what
+    /// [`column_value`](Self::column_value) gives, which the default wraps;
+    /// `#[derive(Model)]` borrows through [`ToValue::to_param`].
+    ///
+    /// [`ToValue::to_param`]: retort_core::value::ToValue::to_param
+    fn column_param(&self, index: usize) -> ParamRef<'_> {
+        ParamRef::Owned(self.column_value(index))
+    }
+
+    /// Calls `f` with [`column_param`](Self::column_param) of every column, in column order.
+    /// `#[derive(Model)]` holds them in an array of the model's width on the stack; the
+    /// default collects them into a `Vec`.
+    fn with_column_params(
+        &self,
+        f: &mut dyn FnMut(&mut [ParamRef<'_>]) -> Result<()>,
+    ) -> Result<()> {
+        let count = Self::mapper().columns().len();
+        let mut params: Vec<ParamRef<'_>> = (0..count).map(|i| self.column_param(i)).collect();
+        f(&mut params)
+    }
 
     /// Sets the column at `index` from a database value.
     fn set_column_value(&mut self, index: usize, value: Value) -> Result<()>;
@@ -383,5 +405,72 @@ impl Mapper {
         self.columns
             .iter()
             .position(|c| c.field == name || c.name == name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use retort_core::value::ToValue;
+
+    use super::*;
+
+    /// A model written by hand, taking the provided parameter methods as they are.
+    struct Hand {
+        id: Option<i64>,
+        name: String,
+    }
+
+    impl Model for Hand {
+        fn mapper() -> &'static Mapper {
+            static MAPPER: OnceLock<Mapper> = OnceLock::new();
+            MAPPER.get_or_init(|| {
+                Mapper::new::<Hand>(
+                    "Hand",
+                    "hands",
+                    vec![
+                        ColumnProperty::new("id", "id", SqlType::BigInteger, true).primary_key(),
+                        ColumnProperty::new("name", "name", SqlType::Text, false),
+                    ],
+                )
+            })
+        }
+
+        fn column_value(&self, index: usize) -> Value {
+            match index {
+                0 => self.id.to_value(),
+                1 => self.name.to_value(),
+                _ => Value::Null,
+            }
+        }
+
+        fn set_column_value(&mut self, _index: usize, _value: Value) -> Result<()> {
+            Ok(())
+        }
+
+        fn from_row(_row: &mut dyn DriverRow, _offset: usize) -> Result<Self> {
+            Ok(Hand {
+                id: None,
+                name: String::new(),
+            })
+        }
+    }
+
+    #[test]
+    fn the_provided_parameter_methods_give_the_column_values() {
+        let hand = Hand {
+            id: Some(3),
+            name: "Zoë".into(),
+        };
+        assert!(matches!(
+            hand.column_param(1),
+            ParamRef::Owned(Value::Text(name)) if name == "Zoë"
+        ));
+        let mut seen = Vec::new();
+        hand.with_column_params(&mut |params| {
+            seen = params.iter().map(ParamRef::to_value).collect();
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(seen, [Value::Int(3), Value::Text("Zoë".into())]);
     }
 }

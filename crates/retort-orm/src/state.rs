@@ -12,7 +12,7 @@ use std::ops::{Deref, DerefMut};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard, Weak};
 
 use retort_core::engine::driver::DriverRow;
-use retort_core::value::Value;
+use retort_core::value::{ParamRef, Value};
 use retort_core::{Error, Result};
 
 use crate::identity::Key;
@@ -119,6 +119,10 @@ pub(crate) trait ObjHandle: Send + Sync {
     fn meta(&self) -> MutexGuard<'_, ObjMeta>;
     /// Every column's current value.
     fn values(&self) -> Result<Vec<Value>>;
+    /// Calls `f` with every column's current value as a parameter, in column order, borrowed
+    /// from the object's fields under its read lock, which is held until `f` returns: no
+    /// text or bytes are copied. `f` may reorder the slice.
+    fn with_params(&self, f: &mut dyn FnMut(&mut [ParamRef<'_>]) -> Result<()>) -> Result<()>;
     /// The current primary key values.
     fn key_values(&self) -> Result<Vec<Value>>;
     /// The current primary key, `None` while a component is NULL or the object is borrowed
@@ -212,6 +216,10 @@ impl<M: Model> ObjHandle for ObjCell<M> {
         Ok((0..M::mapper().columns().len())
             .map(|i| data.column_value(i))
             .collect())
+    }
+
+    fn with_params(&self, f: &mut dyn FnMut(&mut [ParamRef<'_>]) -> Result<()>) -> Result<()> {
+        self.try_read()?.with_column_params(f)
     }
 
     fn values_at(&self, columns: &[usize]) -> Result<Vec<Value>> {

@@ -6,8 +6,9 @@
 //! parameter limit), which brings back the values the database made. Where the key is all the
 //! database makes and the table's key column is the one whose value the driver reports for a
 //! one-row INSERT ([`Connection::insert_id_column`]: SQLite's rowid alias), they go instead
-//! one by one through a single prepared INSERT without RETURNING ([`insert_each`]), each taking
+//! one by one through a single prepared INSERT without RETURNING ([`insert_one`]), each taking
 //! the reported key: SQLite spends about three times as much per row on a multi-row RETURNING.
+//! Each object's parameters ([`insert_params`]) are then borrowed from its fields, not copied.
 //!
 //! Everything here is pure: it builds Core statements from mappers and values and leaves the
 //! executing to the session.
@@ -22,7 +23,7 @@ use retort_core::sql::ast::{
     BinaryOp, ColumnRef, DeleteStatement, Expr, InsertSource, InsertStatement, Statement, TableRef,
     UpdateStatement,
 };
-use retort_core::value::Value;
+use retort_core::value::{ParamRef, Value};
 use retort_core::{Error, Result};
 
 use crate::mapper::Mapper;
@@ -59,30 +60,31 @@ pub(crate) fn primary_key_condition(mapper: &Mapper, key: &[Value]) -> Expr {
     }
 }
 
-/// Whether an INSERT of `values` sends column `index`. A NULL is left out where the database
-/// supplies the value (an autoincrementing key, a server default) and replaced by the
-/// client-side default where there is one.
-fn sends(mapper: &Mapper, values: &[Value], index: usize) -> bool {
+/// Whether an INSERT sends column `index`, given whether the object's value of it is NULL
+/// (`null`). A NULL is left out where the database supplies the value (an autoincrementing
+/// key, a server default) and replaced by the client-side default where there is one.
+fn sends(mapper: &Mapper, null: bool, index: usize) -> bool {
     let column = &mapper.columns()[index];
-    !values[index].is_null()
+    !null
         || column.default.is_some()
         || !(column.server_default.is_some() || is_autoincrement(mapper, index))
 }
 
-/// Which columns an INSERT of `values` sends, in column order.
-pub(crate) fn insert_columns(mapper: &Mapper, values: &[Value]) -> Vec<usize> {
+/// Which columns an INSERT of an object sends, in column order; `null` says whether the
+/// object's value of a column is NULL, which is all that decides it.
+pub(crate) fn insert_columns(mapper: &Mapper, null: impl Fn(usize) -> bool) -> Vec<usize> {
     (0..mapper.columns().len())
-        .filter(|&i| sends(mapper, values, i))
+        .filter(|&i| sends(mapper, null(i), i))
         .collect()
 }
 
-/// Whether an INSERT of `values` sends exactly the columns `sent` (in column order), so it
-/// can share their statement.
-pub(crate) fn sends_same(mapper: &Mapper, values: &[Value], sent: &[usize]) -> bool {
+/// Whether an INSERT of an object (whose NULL columns `null` tells) sends exactly the
+/// columns `sent` (in column order), so it can share their statement.
+pub(crate) fn sends_same(mapper: &Mapper, null: impl Fn(usize) -> bool, sent: &[usize]) -> bool {
     let mut expected = sent.iter().peekable();
     (0..mapper.columns().len()).all(|i| {
         let listed = expected.next_if_eq(&&i).is_some();
-        sends(mapper, values, i) == listed
+        sends(mapper, null(i), i) == listed
     })
 }
 
@@ -247,32 +249,16 @@ pub(crate) fn insert_batches(
     Ok(batches)
 }
 
-/// One single-row INSERT sending the columns `sent`, to run prepared once per row of `rows`
-/// (each the full column values of one object, taken by value): the statement, and each
-/// row's parameters in placeholder order, made in place of its values.
-pub(crate) fn insert_each(
-    mapper: &Mapper,
-    sent: &[usize],
-    mut rows: Vec<Vec<Value>>,
-) -> (Statement, Vec<Vec<Value>>) {
-    for values in &mut rows {
-        // `sent` is in column order, so each value moves to a place at or before its own.
-        for (at, &i) in sent.iter().enumerate() {
-            let value = std::mem::replace(&mut values[i], Value::Null);
-            values[at] = insert_value(mapper, i, value);
-        }
-        values.truncate(sent.len());
-    }
+/// One single-row INSERT sending the columns `sent`, to run prepared once per object with
+/// the parameters [`insert_params`] makes. Its own parameters are placeholders: each run
+/// binds its object's.
+pub(crate) fn insert_one(mapper: &Mapper, sent: &[usize]) -> Statement {
     let source = if sent.is_empty() {
         InsertSource::DefaultValues
     } else {
-        // The first row's values shape the SQL as any row's would; each run binds its own.
-        let first = rows
-            .first()
-            .map_or_else(|| vec![Value::Null; sent.len()], Vec::clone);
-        InsertSource::Values(vec![first.into_iter().map(Expr::Param).collect()])
+        InsertSource::Values(vec![vec![Expr::Param(Value::Null); sent.len()]])
     };
-    let statement = Statement::Insert(InsertStatement {
+    Statement::Insert(InsertStatement {
         table: TableRef::new(mapper.table_name()),
         columns: sent
             .iter()
@@ -281,8 +267,29 @@ pub(crate) fn insert_each(
         source,
         on_conflict: None,
         returning: Vec::new(),
-    });
-    (statement, rows)
+    })
+}
+
+/// The parameters of [`insert_one`] for one object, made in place of `params` (every
+/// column's, in column order, borrowed from the object): each sent column's moves to its
+/// placeholder's position, and a NULL gives way to the column's client-side default,
+/// borrowed from the mapper, as [`insert_value`] does for a multi-row INSERT.
+pub(crate) fn insert_params<'p, 'a>(
+    mapper: &'static Mapper,
+    sent: &[usize],
+    params: &'p mut [ParamRef<'a>],
+) -> &'p [ParamRef<'a>] {
+    for (at, &i) in sent.iter().enumerate() {
+        // `sent` is in column order, so `at <= i` and the swap never disturbs a column
+        // still to come.
+        params.swap(at, i);
+        if let Some(default) = &mapper.columns()[i].default {
+            if params[at].is_null() {
+                params[at] = ParamRef::Value(default);
+            }
+        }
+    }
+    &params[..sent.len()]
 }
 
 /// `UPDATE t SET <changed> WHERE <pk> [AND version = old]`, bumping the version counter.

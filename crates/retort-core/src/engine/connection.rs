@@ -54,13 +54,13 @@ use std::sync::{Arc, Mutex};
 
 use super::cache::{PreparedStatement, QueryCache};
 use crate::dialect::{Dialect, DialectRef};
-use crate::engine::driver::{Discard, DriverConnection, RowSink, RunOutcome};
+use crate::engine::driver::{Discard, DriverStatement, RowSink, RunOutcome};
 use crate::engine::events::Events;
 use crate::engine::pool::{Health, PooledConn};
 use crate::engine::result::{CollectRows, CursorResult, FromRow, Row, RowReader};
 use crate::error::{DatabaseError, Error, ErrorKind, Result};
 use crate::sql::compiler::Executable;
-use crate::value::{FromValue, Value};
+use crate::value::{FromValue, ParamRef, Value};
 
 /// A connection checked out of an [`Engine`](crate::Engine)'s pool.
 ///
@@ -480,28 +480,83 @@ impl Connection {
         I: IntoIterator,
         I::Item: AsRef<[Value]>,
     {
-        let sql = stmt.sql_for(self.dialect.as_ref())?;
-        self.check_not_rolled_back(&sql, &[])?;
         let param_sets = param_sets.into_iter();
         let mut outcomes = Vec::with_capacity(param_sets.size_hint().0);
-        let events = &*self.events;
-        let run = |driver: &mut dyn DriverConnection| {
-            let mut prepared = driver.prepare(&sql).map_err(|e| (e, Vec::new()))?;
+        self.run_prepared(stmt, |prepared| {
             for params in param_sets {
-                let params = params.as_ref();
-                events.before_execute(&sql, params);
-                let outcome = prepared
-                    .run(params, &mut Discard)
-                    .map_err(|e| (e, params.to_vec()))?;
-                outcomes.push(outcome);
+                outcomes.push(prepared.run_values(params.as_ref())?);
             }
-            Ok(())
+            Ok(outcomes)
+        })
+    }
+
+    /// Prepares `stmt` once and hands it to `f`, which runs it as many times as it needs,
+    /// supplying each execution's parameters when it runs it: borrowed ones
+    /// ([`StatementRunner::run`]) need to live only for that execution, so they can be
+    /// read from data held under a lock that is released before the next. Returns what `f`
+    /// returns. `stmt` is raw SQL (`&str`) or a statement to compile, as for
+    /// [`execute_many`](Self::execute_many).
+    ///
+    /// Each execution is reported to the engine's listeners with its own parameters. One that
+    /// fails returns an error carrying the statement and that execution's parameters, and the
+    /// statement then refuses to run again, so that nothing runs before the connection has
+    /// looked at what the failure did to the transaction; the executions before it stay done
+    /// (inside a transaction, they go with it if it is rolled back).
+    ///
+    /// ```
+    /// use retort_core::create_engine;
+    /// use retort_core::value::ToValue;
+    ///
+    /// let engine = create_engine("sqlite://")?;
+    /// let mut conn = engine.connect()?;
+    /// conn.exec_driver_sql("CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT)", &[])?;
+    /// let names = vec![String::from("Alice"), String::from("Bob")];
+    /// let ids = conn.run_prepared("INSERT INTO users (name) VALUES (?)", |insert| {
+    ///     let mut ids = Vec::new();
+    ///     for name in &names {
+    ///         // The text is bound from `name` itself, not from a copy.
+    ///         ids.push(insert.run(&[name.to_param()])?.last_insert_id);
+    ///     }
+    ///     Ok(ids)
+    /// })?;
+    /// assert_eq!(ids, [Some(1), Some(2)]);
+    /// # Ok::<(), retort_core::Error>(())
+    /// ```
+    pub fn run_prepared<S, T>(
+        &mut self,
+        stmt: &S,
+        f: impl FnOnce(&mut StatementRunner<'_>) -> Result<T>,
+    ) -> Result<T>
+    where
+        S: SqlSource + ?Sized,
+    {
+        let sql = stmt.sql_for(self.dialect.as_ref())?;
+        self.check_not_rolled_back(&sql, &[])?;
+        let hide_params = self.events.hide_parameters();
+        let inside = self.depth > 0;
+        // The statement borrows the driver, so failures are noted on the connection's other
+        // fields directly, as `fail` would.
+        let pooled = &mut *self.conn;
+        let statement = match pooled.driver.prepare(&sql) {
+            Ok(statement) => statement,
+            Err(e) => {
+                pooled.health.note(&e);
+                if inside {
+                    record_failure(&mut self.failure, &e);
+                }
+                return Err(with_statement(e, &sql, &[], hide_params));
+            }
         };
-        let result = run(&mut *self.conn.driver);
-        match result {
-            Ok(()) => Ok(outcomes),
-            Err((e, params)) => Err(self.fail(e, &sql, &params)),
-        }
+        let mut prepared = StatementRunner {
+            sql: &sql,
+            statement,
+            events: &self.events,
+            health: &mut pooled.health,
+            failure: inside.then_some(&mut self.failure),
+            hide_params,
+            failed: false,
+        };
+        f(&mut prepared)
     }
 
     /// The column of `table` whose value, for a row inserted alone, is the
@@ -1091,6 +1146,93 @@ impl fmt::Debug for RowStream<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RowStream")
             .field("columns", &self.columns)
+            .field("sql", &self.sql)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Runs a statement prepared by [`Connection::run_prepared`] once per call of
+/// [`run`](Self::run) or [`run_values`](Self::run_values).
+pub struct StatementRunner<'c> {
+    sql: &'c str,
+    statement: Box<dyn DriverStatement + 'c>,
+    events: &'c Events,
+    health: &'c mut Health,
+    /// Where a failure inside a transaction is recorded for the connection to examine.
+    failure: Option<&'c mut Option<Error>>,
+    hide_params: bool,
+    /// An execution failed: the connection must see to it before anything else runs.
+    failed: bool,
+}
+
+impl StatementRunner<'_> {
+    /// Whether each execution is shown to listeners or echoed: then [`run`](Self::run) makes
+    /// owned copies of its parameters for them anyway. Listeners run inside `run`, so a
+    /// caller that holds a lock for its borrowed parameters may rather copy them, release
+    /// the lock and call [`run_values`](Self::run_values), leaving a listener free to take
+    /// that lock.
+    pub fn observed(&self) -> bool {
+        self.events.observed()
+    }
+
+    /// Runs the statement once with `params`, bound where they lie (on SQLite; other drivers
+    /// may copy them), and returns what the execution reported. Rows it returns are read and
+    /// dropped. Listeners, and the error of a failed execution, get owned copies of the
+    /// parameters, made only when there is a listener or echo, or an error.
+    pub fn run(&mut self, params: &[ParamRef<'_>]) -> Result<RunOutcome> {
+        self.check_not_failed()?;
+        if self.events.observed() {
+            let owned: Vec<Value> = params.iter().map(ParamRef::to_value).collect();
+            self.events.before_execute(self.sql, &owned);
+        }
+        match self.statement.run_borrowed(params, &mut Discard) {
+            Ok(outcome) => Ok(outcome),
+            Err(e) => {
+                let owned: Vec<Value> = if self.hide_params {
+                    Vec::new()
+                } else {
+                    params.iter().map(ParamRef::to_value).collect()
+                };
+                Err(self.fail(e, &owned))
+            }
+        }
+    }
+
+    /// [`run`](Self::run) with owned parameters.
+    pub fn run_values(&mut self, params: &[Value]) -> Result<RunOutcome> {
+        self.check_not_failed()?;
+        self.events.before_execute(self.sql, params);
+        match self.statement.run(params, &mut Discard) {
+            Ok(outcome) => Ok(outcome),
+            Err(e) => Err(self.fail(e, params)),
+        }
+    }
+
+    fn check_not_failed(&self) -> Result<()> {
+        if self.failed {
+            return Err(Error::InvalidRequest(format!(
+                "an earlier execution of this prepared statement failed, so it is not run \
+                 again: {}",
+                self.sql
+            )));
+        }
+        Ok(())
+    }
+
+    /// What `Connection::fail` does, for the connection this statement borrows.
+    fn fail(&mut self, err: Error, params: &[Value]) -> Error {
+        self.failed = true;
+        self.health.note(&err);
+        if let Some(failure) = self.failure.as_deref_mut() {
+            record_failure(failure, &err);
+        }
+        with_statement(err, self.sql, params, self.hide_params)
+    }
+}
+
+impl fmt::Debug for StatementRunner<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StatementRunner")
             .field("sql", &self.sql)
             .finish_non_exhaustive()
     }

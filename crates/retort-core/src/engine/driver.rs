@@ -11,7 +11,7 @@ use std::sync::Arc;
 use crate::dialect::DialectRef;
 use crate::engine::url::Url;
 use crate::error::{Error, Result};
-use crate::value::Value;
+use crate::value::{ParamRef, Value};
 
 /// A transaction isolation level, applied to every connection the engine opens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -220,6 +220,18 @@ pub trait DriverStatement {
     /// Runs the statement with one set of parameters, handing each row it returns to `sink`,
     /// as [`DriverConnection::run`] does.
     fn run(&mut self, params: &[Value], sink: &mut dyn RowSink) -> Result<RunOutcome>;
+
+    /// [`run`](Self::run) with parameters that may borrow their text and bytes. A driver that
+    /// can bind borrowed data overrides this to save the copies; by default each parameter
+    /// is copied into a [`Value`] and `run` binds those.
+    fn run_borrowed(
+        &mut self,
+        params: &[ParamRef<'_>],
+        sink: &mut dyn RowSink,
+    ) -> Result<RunOutcome> {
+        let owned: Vec<Value> = params.iter().map(ParamRef::to_value).collect();
+        self.run(&owned, sink)
+    }
 }
 
 /// Drops the rows of a statement run for its effect.

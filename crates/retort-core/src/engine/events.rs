@@ -55,6 +55,13 @@ impl Events {
         self.hide_parameters
     }
 
+    /// Whether statements are watched at all (echo, or a listener): when not,
+    /// [`before_execute`](Self::before_execute) does nothing, and parameters need not be
+    /// made into [`Value`]s for it.
+    pub(crate) fn observed(&self) -> bool {
+        self.echo || self.any_listener.load(Ordering::Acquire)
+    }
+
     /// Called before a statement is sent.
     pub(crate) fn before_execute(&self, sql: &str, params: &[Value]) {
         if self.echo {

@@ -51,7 +51,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 pub use cache::{PreparedStatement, QueryCacheStats};
-pub use connection::{Connection, RowStream, Savepoint, Transaction};
+pub use connection::{Connection, RowStream, Savepoint, StatementRunner, Transaction};
 pub use driver::IsolationLevel;
 pub use events::StatementListener;
 pub use reflect::Inspector;

@@ -5,6 +5,7 @@ use super::*;
 use crate::dependency::{self, DeleteContext, Plan, Sync};
 use crate::identity::{FastMap, FastSet};
 use crate::relationship::Relationship;
+use retort_core::value::ParamRef;
 
 /// Where a flush's statements go, worked out before any is sent.
 struct Schedule {
@@ -347,29 +348,56 @@ impl SessionShared {
             }
         }
         let writes: Vec<u32> = objs.iter().map(|o| o.meta().writes).collect();
-        let values: Vec<Vec<Value>> = objs.iter().map(|o| o.values()).collect::<Result<_>>()?;
-        // Consecutive objects that send the same columns share a statement.
-        let mut groups = Vec::new();
-        let mut start = 0;
-        while start < objs.len() {
-            let sent = uow::insert_columns(mapper, &values[start]);
-            let mut end = start + 1;
-            while end < objs.len() && uow::sends_same(mapper, &values[end], &sent) {
-                end += 1;
-            }
-            groups.push((start, end, sent));
-            start = end;
+        // Consecutive objects that send the same columns share a statement. What an object
+        // sends depends only on which of its columns are NULL, read here without copying a
+        // value; reading every object first also refuses one borrowed for writing before
+        // anything is sent.
+        let mut groups: Vec<(usize, usize, Vec<usize>)> = Vec::new();
+        for (n, obj) in objs.iter().enumerate() {
+            obj.with_params(&mut |params| {
+                let null = |i: usize| params[i].is_null();
+                match groups.last_mut() {
+                    Some((_, end, sent)) if uow::sends_same(mapper, null, sent) => *end = n + 1,
+                    _ => groups.push((n, n + 1, uow::insert_columns(mapper, null))),
+                }
+                Ok(())
+            })?;
         }
-        let mut values = values.into_iter();
         for (start, end, sent) in groups {
-            let rows: Vec<Vec<Value>> = values.by_ref().take(end - start).collect();
+            let group = &objs[start..end];
             let generated: Arc<[usize]> = uow::generated_columns(mapper, &sent).into();
             if self.keyed_by_insert_id(state, mapper, &generated)? {
-                let (statement, params) = uow::insert_each(mapper, &sent, rows);
-                let outcomes = self.connection(state)?.run_many(&statement, params)?;
+                // One prepared INSERT per object, bound from its fields under its read lock.
+                let statement = uow::insert_one(mapper, &sent);
+                let outcomes = self.connection(state)?.run_prepared(&statement, |insert| {
+                    let mut outcomes = Vec::with_capacity(group.len());
+                    // A listener must be free to touch the object (a write guard), so when
+                    // there is one the parameters are copied, as they would be for it anyway,
+                    // and the lock released before the statement runs.
+                    let observed = insert.observed();
+                    for obj in group {
+                        let mut copied: Option<Vec<Value>> = None;
+                        // Written from another thread since it was grouped, it still sends
+                        // the group's columns; its changed write count makes the next flush
+                        // write every column (see `finish_flush`).
+                        obj.with_params(&mut |params| {
+                            let params = uow::insert_params(mapper, &sent, params);
+                            if observed {
+                                copied = Some(params.iter().map(ParamRef::to_value).collect());
+                            } else {
+                                outcomes.push(insert.run(params)?);
+                            }
+                            Ok(())
+                        })?;
+                        if let Some(params) = copied {
+                            outcomes.push(insert.run_values(&params)?);
+                        }
+                    }
+                    Ok(outcomes)
+                })?;
                 let key = mapper.primary_key()[0];
-                let group = objs[start..end].iter().zip(&writes[start..end]);
-                for ((obj, &writes), outcome) in group.zip(outcomes) {
+                for ((obj, &writes), outcome) in group.iter().zip(&writes[start..end]).zip(outcomes)
+                {
                     // Recorded first, so that a failure below still puts the key back to
                     // NULL when the flush is undone.
                     inserted.push(Inserted {
@@ -388,6 +416,10 @@ impl SessionShared {
                 }
                 continue;
             }
+            let rows = group
+                .iter()
+                .map(|obj| obj.values())
+                .collect::<Result<Vec<_>>>()?;
             let mut offset = start;
             for batch in uow::insert_batches(mapper, &sent, rows, caps)? {
                 let group = &objs[offset..offset + batch.rows];

@@ -38,7 +38,7 @@ use crate::engine::driver::{
 };
 use crate::engine::url::Url;
 use crate::error::{DatabaseError, Error, ErrorKind, Result};
-use crate::value::Value;
+use crate::value::{ParamRef, Value};
 
 const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 const STATEMENT_CACHE_CAPACITY: usize = 128;
@@ -246,25 +246,55 @@ fn check_param_count(conn: &rusqlite::Connection, params: &[Value]) -> Result<()
     Ok(())
 }
 
-fn bind(stmt: &mut CachedStatement<'_>, params: &[Value]) -> Result<()> {
+/// Refuses a parameter count other than the statement's number of placeholders.
+fn check_bind_count(stmt: &CachedStatement<'_>, given: usize) -> Result<()> {
     let expected = stmt.parameter_count();
-    if expected != params.len() {
+    if expected != given {
         return Err(Error::Programming(DatabaseError::new(
             ErrorKind::OtherProgramming,
-            format!(
-                "the statement has {expected} placeholders but {} parameters were given",
-                params.len()
-            ),
+            format!("the statement has {expected} placeholders but {given} parameters were given"),
         )));
     }
+    Ok(())
+}
+
+/// Binds `value` to placeholder `index` (from 1), refusing what SQLite would not store as
+/// given.
+fn bind_value(stmt: &mut CachedStatement<'_>, index: usize, value: &Value) -> Result<()> {
+    match value {
+        #[cfg(feature = "decimal")]
+        Value::Decimal(d) => check_decimal(d)?,
+        Value::Float(x) => check_float(*x)?,
+        _ => {}
+    }
+    stmt.raw_bind_parameter(index, Param(value))
+        .map_err(classify)
+}
+
+fn bind(stmt: &mut CachedStatement<'_>, params: &[Value]) -> Result<()> {
+    check_bind_count(stmt, params.len())?;
     for (i, p) in params.iter().enumerate() {
-        match p {
-            #[cfg(feature = "decimal")]
-            Value::Decimal(d) => check_decimal(d)?,
-            Value::Float(x) => check_float(*x)?,
-            _ => {}
-        }
-        stmt.raw_bind_parameter(i + 1, Param(p)).map_err(classify)?;
+        bind_value(stmt, i + 1, p)?;
+    }
+    Ok(())
+}
+
+/// [`bind`] for borrowed parameters: text and bytes are bound where they lie, as
+/// [`Param`] binds those of a [`Value`].
+fn bind_borrowed(stmt: &mut CachedStatement<'_>, params: &[ParamRef<'_>]) -> Result<()> {
+    check_bind_count(stmt, params.len())?;
+    for (i, p) in params.iter().enumerate() {
+        let bound = match p {
+            ParamRef::Value(v) => bind_value(stmt, i + 1, v),
+            ParamRef::Owned(v) => bind_value(stmt, i + 1, v),
+            ParamRef::Text(t) => stmt
+                .raw_bind_parameter(i + 1, ToSqlOutput::Borrowed(ValueRef::Text(t.as_bytes())))
+                .map_err(classify),
+            ParamRef::Bytes(b) => stmt
+                .raw_bind_parameter(i + 1, ToSqlOutput::Borrowed(ValueRef::Blob(b)))
+                .map_err(classify),
+        };
+        bound?;
     }
     Ok(())
 }
@@ -510,6 +540,15 @@ struct SqlitePrepared<'c> {
 impl DriverStatement for SqlitePrepared<'_> {
     fn run(&mut self, params: &[Value], sink: &mut dyn RowSink) -> Result<RunOutcome> {
         bind(&mut self.stmt, params)?;
+        run_bound(self.conn, &mut self.stmt, self.insert, sink)
+    }
+
+    fn run_borrowed(
+        &mut self,
+        params: &[ParamRef<'_>],
+        sink: &mut dyn RowSink,
+    ) -> Result<RunOutcome> {
+        bind_borrowed(&mut self.stmt, params)?;
         run_bound(self.conn, &mut self.stmt, self.insert, sink)
     }
 }
