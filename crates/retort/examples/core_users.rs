@@ -49,6 +49,15 @@ fn main() -> Result<()> {
         println!("  {name} ({age})");
     }
 
+    // A lookup built and compiled once, run with each name (SQLAlchemy's bindparam).
+    let age_of =
+        conn.prepare(&select(users.c("age")).where_(users.c("name").eq(bindparam("name"))))?;
+    for name in ["Alice", "Bob"] {
+        let ages: Vec<i32> =
+            conn.query_map_with(&age_of, &[("name", name.into())], |r| r.get(0))?;
+        println!("  {name} is {ages:?}");
+    }
+
     // UPDATE and DELETE.
     let updated = conn.execute(
         &update(&users)
