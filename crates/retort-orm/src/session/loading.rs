@@ -24,7 +24,11 @@ impl<F: FnMut(&mut dyn DriverRow) -> Result<()>> RowSink for EachRow<F> {
 fn row_key(mapper: &Mapper, row: &dyn DriverRow, offset: usize) -> Result<Option<Key>> {
     let pk = mapper.primary_key();
     if let [only] = pk {
-        return Ok(Key::from_values([&row.get(offset + only)?]));
+        // Most keys are integers: made into a key without the general conversion.
+        return Ok(match row.get(offset + only)? {
+            Value::Int(i) => Some(Key::Int(i)),
+            other => Key::from_values([&other]),
+        });
     }
     let values = pk
         .iter()
