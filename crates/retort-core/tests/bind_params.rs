@@ -6,33 +6,11 @@ use retort_core::dialect::mysql::MySqlDialect;
 use retort_core::dialect::postgres::PostgresDialect;
 use retort_core::dialect::sqlite::SqliteDialect;
 use retort_core::sql::{bindparam, insert, select, table, Executable};
-use retort_core::{create_engine, Connection, Engine, Error, Value};
-use retort_testkit::{for_each_backend, TestDb};
+use retort_core::{create_engine, Connection, Error, Value};
+use retort_testkit::for_each_backend;
 
-fn people(db: &TestDb, engine: &Engine) -> Connection {
-    let mut conn = engine.connect().unwrap();
-    conn.exec_driver_sql(
-        "CREATE TABLE people (id INTEGER PRIMARY KEY, name VARCHAR(20), age INTEGER)",
-        &[],
-    )
-    .unwrap();
-    conn.exec_driver_sql(
-        &db.sql("INSERT INTO people (id, name, age) VALUES (?, ?, ?), (?, ?, ?), (?, ?, ?)"),
-        &[
-            Value::Int(1),
-            "Ann".into(),
-            Value::Int(30),
-            Value::Int(2),
-            "Bo".into(),
-            Value::Null,
-            Value::Int(3),
-            "Cy".into(),
-            Value::Int(41),
-        ],
-    )
-    .unwrap();
-    conn
-}
+mod common;
+use common::people;
 
 fn names(rows: retort_core::CursorResult) -> Vec<String> {
     rows.all()

@@ -7,32 +7,10 @@
 use retort_core::engine::QueryCacheStats;
 use retort_core::sql::{select, table, text};
 use retort_core::{Connection, Engine, Value};
-use retort_testkit::{for_each_backend, TestDb};
+use retort_testkit::for_each_backend;
 
-fn people(db: &TestDb, engine: &Engine) -> Connection {
-    let mut conn = engine.connect().unwrap();
-    conn.exec_driver_sql(
-        "CREATE TABLE people (id INTEGER PRIMARY KEY, name VARCHAR(20) NOT NULL, age INTEGER)",
-        &[],
-    )
-    .unwrap();
-    conn.exec_driver_sql(
-        &db.sql("INSERT INTO people (id, name, age) VALUES (?, ?, ?), (?, ?, ?), (?, ?, ?)"),
-        &[
-            Value::Int(1),
-            "Ann".into(),
-            Value::Int(30),
-            Value::Int(2),
-            "Bo".into(),
-            Value::Null,
-            Value::Int(3),
-            "Cy".into(),
-            Value::Int(41),
-        ],
-    )
-    .unwrap();
-    conn
-}
+mod common;
+use common::people;
 
 /// The change in the counters from `before` to now.
 fn since(engine: &Engine, before: QueryCacheStats) -> (u64, u64, u64) {

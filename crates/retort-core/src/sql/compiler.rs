@@ -2106,38 +2106,29 @@ impl<'d> SqlCompiler<'d> {
         escape: Option<char>,
     ) -> Result<()> {
         let d = self.dialect;
-        if d.like_reads_past_nul() {
-            return self.like_operands(expr, pattern, case_insensitive, negated, escape);
-        }
-        if [expr, pattern].into_iter().any(holds_nul_text) {
+        let stops_at_nul = !d.like_reads_past_nul();
+        if stops_at_nul && [expr, pattern].into_iter().any(holds_nul_text) {
             return Err(Error::Argument(format!(
                 "a LIKE pattern or operand holding a NUL character cannot be matched on {}: \
                  its LIKE stops at the NUL and would match other rows",
                 d.name()
             )));
         }
-        let outer = std::mem::replace(&mut self.nul_sensitive, true);
-        let result = self.like_operands(expr, pattern, case_insensitive, negated, escape);
+        // Bind parameters in the operands are checked for NUL when their values are given.
+        let outer = self.nul_sensitive;
+        self.nul_sensitive |= stops_at_nul;
+        let result = if case_insensitive {
+            d.ilike(self, expr, pattern, negated, escape)
+        } else {
+            self.expr_in(expr, Precedence::Concat)
+                .and_then(|()| {
+                    self.push(if negated { " NOT LIKE " } else { " LIKE " });
+                    self.expr_in(pattern, Precedence::Concat)
+                })
+                .and_then(|()| self.escape_clause(escape))
+        };
         self.nul_sensitive = outer;
         result
-    }
-
-    fn like_operands(
-        &mut self,
-        expr: &Expr,
-        pattern: &Expr,
-        case_insensitive: bool,
-        negated: bool,
-        escape: Option<char>,
-    ) -> Result<()> {
-        let d = self.dialect;
-        if case_insensitive {
-            return d.ilike(self, expr, pattern, negated, escape);
-        }
-        self.expr_in(expr, Precedence::Concat)?;
-        self.push(if negated { " NOT LIKE " } else { " LIKE " });
-        self.expr_in(pattern, Precedence::Concat)?;
-        self.escape_clause(escape)
     }
 
     /// The generic rendering of a cast: `CAST(expr AS type)`, the type named by
