@@ -33,6 +33,17 @@ pub trait SqlHooks {
         c.concat_operand(right)
     }
 
+    /// `expr [NOT] IN (list)`: [`SqlCompiler::standard_in_list`].
+    fn in_list(
+        &self,
+        c: &mut SqlCompiler<'_>,
+        expr: &Expr,
+        list: &[Expr],
+        negated: bool,
+    ) -> Result<()> {
+        c.standard_in_list(expr, list, negated)
+    }
+
     /// Case-insensitive LIKE: `lower(expr) [NOT] LIKE lower(pattern) [ESCAPE 'c']`.
     fn ilike(
         &self,
@@ -1896,7 +1907,10 @@ impl<'d> SqlCompiler<'d> {
                 expr,
                 list,
                 negated,
-            } => self.in_list(expr, list, *negated),
+            } => {
+                let d = self.dialect;
+                d.in_list(self, expr, list, *negated)
+            }
             Expr::InSubquery {
                 expr,
                 query,
@@ -2066,7 +2080,9 @@ impl<'d> SqlCompiler<'d> {
         }
     }
 
-    fn in_list(&mut self, expr: &Expr, list: &[Expr], negated: bool) -> Result<()> {
+    /// The generic rendering of `expr [NOT] IN (list)`; an empty list is a constant
+    /// condition, as nothing is in it.
+    pub fn standard_in_list(&mut self, expr: &Expr, list: &[Expr], negated: bool) -> Result<()> {
         if list.is_empty() {
             // Nothing is in an empty list; the operand is not evaluated.
             self.push(if negated { "1 = 1" } else { "1 != 1" });

@@ -1,10 +1,13 @@
 //! postgresql's differences in statement SQL.
 
+use std::fmt::Write as _;
+
 use super::PostgresDialect;
 use crate::error::Result;
 use crate::sql::ast::Expr;
 use crate::sql::compiler::{Precedence, SqlCompiler, SqlHooks};
 use crate::sql::literal;
+use crate::types::SqlType;
 use crate::value::Value;
 
 /// A value as a PostgreSQL literal: the generic form, except bytes, which are `'\x00ff'`
@@ -38,6 +41,38 @@ impl SqlHooks for PostgresDialect {
         c.push(if negated { " NOT ILIKE " } else { " ILIKE " });
         c.expr_in(pattern, Precedence::Concat)?;
         c.escape_clause(escape)
+    }
+
+    /// An integer column compared with a list of two or more integers binds the list as one
+    /// array, `expr = ANY($1)` (`<> ALL` for NOT IN): one statement, and one prepared
+    /// statement on the server, serve every length, and the server reads one parameter rather
+    /// than one per value. The array goes as text (`{1,2,3}`), which the server reads as an
+    /// array of the column's type, as it would read each value of the list, with the same
+    /// result: integers only, none NULL, compared with an integer column (`x <> ALL` is true
+    /// for an empty match exactly where `x NOT IN` is). Any other list stays a list.
+    fn in_list(
+        &self,
+        c: &mut SqlCompiler<'_>,
+        expr: &Expr,
+        list: &[Expr],
+        negated: bool,
+    ) -> Result<()> {
+        let integer_operand = matches!(
+            expr.sql_type(),
+            Some(SqlType::Integer | SqlType::SmallInteger | SqlType::BigInteger)
+        );
+        let array = match list {
+            [_, _, ..] if integer_operand => integer_array(list),
+            _ => None,
+        };
+        let Some(array) = array else {
+            return c.standard_in_list(expr, list, negated);
+        };
+        c.expr_in(expr, Precedence::Concat)?;
+        c.push(if negated { " <> ALL(" } else { " = ANY(" });
+        c.push_param(Value::Text(array));
+        c.push(")");
+        Ok(())
     }
 
     /// The server types a placeholder by its context: alone in the select list it would be
@@ -76,4 +111,22 @@ impl SqlHooks for PostgresDialect {
         }
         Ok(())
     }
+}
+
+/// The list as PostgreSQL's array text, `{1,2,3}`, if every item binds an integer.
+fn integer_array(list: &[Expr]) -> Option<String> {
+    let mut text = String::with_capacity(2 + list.len() * 4);
+    text.push('{');
+    for (i, item) in list.iter().enumerate() {
+        let Expr::Param(Value::Int(n)) = item else {
+            return None;
+        };
+        if i > 0 {
+            text.push(',');
+        }
+        // Writing to a String cannot fail.
+        let _ = write!(text, "{n}");
+    }
+    text.push('}');
+    Some(text)
 }
