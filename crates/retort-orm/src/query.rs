@@ -533,7 +533,7 @@ impl<'s, M: Model> Query<'s, M> {
     pub fn count(self) -> Result<i64> {
         self.select.checked()?;
         let stmt = self.select.count_statement();
-        self.session.shared().run_rows(&stmt)?.scalar::<i64>()
+        self.session.shared().run_rows(&stmt, &[])?.scalar::<i64>()
     }
 
     /// Whether any row matches.
@@ -560,7 +560,7 @@ impl<'s, M: Model> Query<'s, M> {
             where_: self.select.core.where_.clone(),
             returning: Vec::new(),
         });
-        Ok(self.session.shared().run_rows(&stmt)?.rowcount())
+        Ok(self.session.shared().run_rows(&stmt, &[])?.rowcount())
     }
 
     /// Bulk DELETE of the matching rows (no objects are loaded); returns the rows deleted.
@@ -572,6 +572,6 @@ impl<'s, M: Model> Query<'s, M> {
             where_: self.select.core.where_.clone(),
             returning: Vec::new(),
         });
-        Ok(self.session.shared().run_rows(&stmt)?.rowcount())
+        Ok(self.session.shared().run_rows(&stmt, &[])?.rowcount())
     }
 }

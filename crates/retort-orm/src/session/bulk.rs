@@ -9,14 +9,21 @@ impl SessionShared {
     /// keys of the rows it will change are selected — only if objects of its table are loaded
     /// — and afterwards those objects are expired (UPDATE) or marked deleted (DELETE). Other
     /// objects are left as they are.
-    pub(crate) fn run_rows(&self, stmt: &impl Executable) -> Result<CursorResult> {
+    /// `params` are the values of its [`bindparam`](retort_core::sql::bindparam)s.
+    pub(crate) fn run_rows(
+        &self,
+        stmt: &impl Executable,
+        params: &[(&str, Value)],
+    ) -> Result<CursorResult> {
         let mut state = self.lock();
         self.autoflush(&mut state)?;
         let Some(dml) = stmt.dml() else {
-            return self.execute(&mut state, stmt);
+            return self.connection(&mut state)?.execute_with(stmt, params);
         };
-        let changing = self.objects_changed_by(&mut state, dml)?;
-        let result = self.execute(&mut state, stmt)?;
+        // A value missing from the statement's SET fails it after the keys are selected:
+        // nothing has changed by then.
+        let changing = self.objects_changed_by(&mut state, dml, params)?;
+        let result = self.connection(&mut state)?.execute_with(stmt, params)?;
         synchronize(&mut state, dml, changing);
         Ok(result)
     }
@@ -27,6 +34,7 @@ impl SessionShared {
         &self,
         state: &mut SessionState,
         dml: Dml<'_>,
+        params: &[(&str, Value)],
     ) -> Result<Vec<Arc<dyn ObjHandle>>> {
         let (table, where_) = match dml {
             Dml::Update(u) => (&u.table, &u.where_),
@@ -68,8 +76,16 @@ impl SessionShared {
                 distinct: true,
                 ..SelectCore::default()
             })));
-            let matched: HashSet<Key> = self
-                .execute(state, &select)?
+            // The WHERE's bind parameters take their values from the statement's.
+            let conn = self.connection(state)?;
+            let select = conn.prepare(&select)?;
+            let given: Vec<(&str, Value)> = params
+                .iter()
+                .filter(|(name, _)| select.bind_names().any(|b| b == *name))
+                .cloned()
+                .collect();
+            let matched: HashSet<Key> = conn
+                .execute_with(&select, &given)?
                 .into_rows()
                 .into_iter()
                 .filter_map(|row| Key::from_values(&row.into_values()))

@@ -703,7 +703,20 @@ impl Session {
     /// its primary key is detached; an object with an unflushed change keeps that change.
     /// Textual SQL (`text(..)`) is run as it is: its effect cannot be known.
     pub fn execute(&self, stmt: &impl Executable) -> Result<CursorResult> {
-        self.shared.run_rows(stmt)
+        self.shared.run_rows(stmt, &[])
+    }
+
+    /// [`execute`](Self::execute) with values for the statement's
+    /// [`bindparam`](retort_core::sql::bindparam)s, by name: SQLAlchemy 2.0's
+    /// `session.execute(stmt, {"id": 5})`. An UPDATE or DELETE keeps the session's objects
+    /// in step as `execute` does, selecting their keys with the same values. A missing or
+    /// unknown name is an [`Error::Argument`] and changes nothing.
+    pub fn execute_with(
+        &self,
+        stmt: &impl Executable,
+        params: &[(&str, Value)],
+    ) -> Result<CursorResult> {
+        self.shared.run_rows(stmt, params)
     }
 
     /// Whether the session holds changes not yet flushed: new or deleted objects, or objects
