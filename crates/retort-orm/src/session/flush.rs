@@ -778,12 +778,7 @@ pub(super) fn rekey_updated(state: &mut SessionState, changes: &[Update]) {
         if let Some(old) = old {
             state.identity.remove(&identity_key(&*update.obj, old));
         }
-        let new = update
-            .obj
-            .key_values()
-            .ok()
-            .and_then(|k| Key::from_values(&k));
-        if let Some(new) = new {
+        if let Some(new) = update.obj.key() {
             update.obj.meta().key = Some(new.clone());
             // The database just accepted the new key, so no other row holds it.
             let _ = state
