@@ -28,7 +28,10 @@ pub use registry::{Base, ModelRegistration, Registry};
 pub use rel_query::{with_parent, JoinPath, RelPath};
 pub use related::{Many, One};
 pub use relationship::{Cascade, Lazy, RelationshipProperty};
-pub use session::{sessionmaker, NestedTransaction, Session, SessionMaker, SessionOptions};
+pub use session::{
+    sessionmaker, NestedTransaction, ObjectStream, Partitions, Session, SessionMaker,
+    SessionOptions,
+};
 pub use state::{Obj, ObjectState, ReadGuard, WriteGuard};
 
 #[doc(hidden)]

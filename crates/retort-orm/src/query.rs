@@ -183,6 +183,12 @@ impl<M: Model> ModelSelect<M> {
             .run_select::<M>(self.core, &self.options, unique)
     }
 
+    /// The statement and its loader options, or the first error found while building.
+    pub(crate) fn into_parts(self) -> Result<(SelectCore, Vec<Vec<Step>>)> {
+        self.checked()?;
+        Ok((self.core, self.options))
+    }
+
     /// Keeps the first error found while building, to report when the query runs.
     fn fail(&mut self, error: Error) {
         if self.error.is_some() {
@@ -498,6 +504,13 @@ impl<'s, M: Model> Query<'s, M> {
     /// Every matching object.
     pub fn all(self) -> Result<Vec<Obj<M>>> {
         self.select.run(self.session, false)
+    }
+
+    /// The objects as the rows arrive, built `n` at a time, instead of all at once:
+    /// SQLAlchemy's `Query.yield_per(n)`. See [`Session::stream`] and
+    /// [`ObjectStream`](crate::ObjectStream) for what the session can do meanwhile.
+    pub fn yield_per(self, n: usize) -> Result<crate::ObjectStream<'s, M>> {
+        self.session.stream(&self.select, n)
     }
 
     /// The first matching object (LIMIT 1), if any.

@@ -67,6 +67,10 @@ impl SessionShared {
         if state.touched.is_empty() && state.new.is_empty() && state.deleted.is_empty() {
             return Ok(());
         }
+        // Refused before anything is taken: the changes wait for the stream's end.
+        if state.lent {
+            return Err(stream::lent_error());
+        }
         let touched: Vec<Arc<dyn ObjHandle>> = std::mem::take(&mut state.touched);
         // An object under a live write guard cannot be read. Refuse before anything is sent,
         // with every change still registered, so that nothing is lost and the session stays

@@ -21,7 +21,7 @@ impl<F: FnMut(&mut dyn DriverRow) -> Result<()>> RowSink for EachRow<F> {
 /// The primary key of `mapper`'s object in the columns of `row` from `offset` on, read before
 /// anything else so that a row whose object the session already has is not decoded further;
 /// `None` when a key column is NULL (no object: an outer join's missing side).
-fn row_key(mapper: &Mapper, row: &dyn DriverRow, offset: usize) -> Result<Option<Key>> {
+pub(super) fn row_key(mapper: &Mapper, row: &dyn DriverRow, offset: usize) -> Result<Option<Key>> {
     let pk = mapper.primary_key();
     if let [only] = pk {
         // Most keys are integers: made into a key without the general conversion.
@@ -38,7 +38,7 @@ fn row_key(mapper: &Mapper, row: &dyn DriverRow, offset: usize) -> Result<Option
 }
 
 /// The error for a row of `mapper` whose primary key is NULL.
-fn null_key(mapper: &Mapper) -> Error {
+pub(super) fn null_key(mapper: &Mapper) -> Error {
     Error::InvalidRequest(format!(
         "a {} row came back with a NULL primary key",
         mapper.model_name()
@@ -111,6 +111,19 @@ impl SessionShared {
         row: &mut dyn DriverRow,
         offset: usize,
     ) -> Result<Handle> {
+        Ok(self.hydrate_entry(identity, mapper, key, row, offset)?.0)
+    }
+
+    /// [`hydrate_row`](Self::hydrate_row), telling also whether the object is new to the
+    /// identity map.
+    pub(super) fn hydrate_entry(
+        &self,
+        identity: &mut IdentityMap,
+        mapper: &'static Mapper,
+        key: Key,
+        row: &mut dyn DriverRow,
+        offset: usize,
+    ) -> Result<(Handle, bool)> {
         match identity.entry(mapper.model_type(), key) {
             Entry::Occupied(entry) => {
                 let existing = Arc::clone(entry.get());
@@ -125,7 +138,7 @@ impl SessionShared {
                     meta.committed = None;
                     meta.touched = false;
                 }
-                Ok(existing)
+                Ok((existing, false))
             }
             Entry::Vacant(entry) => {
                 let meta = ObjMeta {
@@ -139,7 +152,7 @@ impl SessionShared {
                 };
                 let obj = mapper.new_object(row, offset, meta)?;
                 entry.insert(Arc::clone(&obj));
-                Ok(obj)
+                Ok((obj, true))
             }
         }
     }
@@ -345,7 +358,7 @@ impl SessionShared {
 
     /// Applies the loads of `nodes` that are not joins to `objs`: selectin runs its SELECTs,
     /// the others set the loader each object keeps for later access.
-    fn load_below(
+    pub(super) fn load_below(
         &self,
         state: &mut SessionState,
         objs: &[Arc<dyn ObjHandle>],

@@ -34,8 +34,10 @@ mod bulk;
 mod flush;
 mod loading;
 mod merge;
+mod stream;
 mod transaction;
 
+pub use stream::{ObjectStream, Partitions};
 pub use transaction::NestedTransaction;
 
 /// Options of a session, as `sessionmaker` takes them.
@@ -130,6 +132,8 @@ struct SessionState {
     no_autoflush: u32,
     /// The id given to the last savepoint begun.
     last_savepoint: u64,
+    /// The connection is lent to an [`ObjectStream`]'s reader (`conn` is `None` meanwhile).
+    lent: bool,
 }
 
 /// A savepoint begun by `begin_nested`.
@@ -153,6 +157,14 @@ fn expire(obj: &Arc<dyn ObjHandle>) {
         meta.touched = false;
     }
     obj.expire_relations();
+}
+
+/// Refuses to end the transaction while a stream has the connection.
+fn refuse_if_lent(state: &SessionState) -> Result<()> {
+    if state.lent {
+        return Err(stream::lent_error());
+    }
+    Ok(())
 }
 
 fn identity_key(obj: &dyn ObjHandle, key: Key) -> IdentityKey {
@@ -213,6 +225,9 @@ impl SessionShared {
     /// The connection of the current transaction, beginning one if none is open, with every
     /// savepoint begun so far opened.
     fn connection<'s>(&self, state: &'s mut SessionState) -> Result<&'s mut Connection> {
+        if state.lent {
+            return Err(stream::lent_error());
+        }
         if let Some(message) = &state.pending_rollback {
             return Err(Error::PendingRollback(message.clone()));
         }
@@ -449,6 +464,7 @@ impl Session {
     /// to load, and `get` of its key returns `None`). The session needs no rollback after it.
     pub fn commit(&self) -> Result<()> {
         let mut state = self.shared.lock();
+        refuse_if_lent(&state)?;
         self.shared.flush_locked(&mut state)?;
         if let Err(err) = self.shared.end_transaction(&mut state, true) {
             if err.kind() == Some(ErrorKind::CommitOutcomeUnknown) {
@@ -473,6 +489,7 @@ impl Session {
     /// objects become transient, deleted ones persistent again, and every object is expired.
     pub fn rollback(&self) -> Result<()> {
         let mut state = self.shared.lock();
+        refuse_if_lent(&state)?;
         let result = self.shared.end_transaction(&mut state, false);
         for obj in std::mem::take(&mut state.new) {
             let mut meta = obj.meta();
@@ -488,7 +505,11 @@ impl Session {
     /// an object had loaded stay readable; objects whose INSERT is undone become transient.
     pub fn close(&self) -> Result<()> {
         // Taken out of the identity map first, so that the rollback does not expire them.
-        let held: Vec<Arc<dyn ObjHandle>> = self.shared.lock().identity.drain().collect();
+        let held: Vec<Arc<dyn ObjHandle>> = {
+            let mut state = self.shared.lock();
+            refuse_if_lent(&state)?;
+            state.identity.drain().collect()
+        };
         let result = self.rollback();
         let mut state = self.shared.lock();
         // The rollback puts back objects whose DELETE it undid; they leave too.

@@ -106,6 +106,12 @@ impl NestedTransaction<'_> {
     pub fn commit(mut self) -> Result<()> {
         let shared = &self.session.shared;
         let mut state = shared.lock();
+        if state.lent {
+            // Refused with nothing changed: the savepoint stays open, its work part of the
+            // outer transaction, as if released.
+            self.done = true;
+            return Err(stream::lent_error());
+        }
         // On error `self` is dropped after the lock is released, and its Drop rolls back.
         shared.flush_locked(&mut state)?;
         self.done = true;
@@ -129,6 +135,16 @@ impl NestedTransaction<'_> {
         let Some(sp) = pop_savepoint(&mut state, self.id) else {
             return Ok(());
         };
+        if sp.name.is_some() && state.lent {
+            // The database cannot be told now, and the savepoint's work must not outlive it:
+            // only rolling back the whole transaction is left.
+            state.pending_rollback = Some(
+                "a savepoint was rolled back while a Session::stream had the connection; call \
+                 rollback() before using the session again"
+                    .into(),
+            );
+            return Err(stream::lent_error());
+        }
         let pending_rollback = state.pending_rollback.take();
         let result = match (&sp.name, state.conn.as_mut()) {
             (Some(name), Some(conn)) => conn.rollback_to_savepoint(name),
