@@ -9,6 +9,7 @@
 //! under the lock, one batch at a time. When the stream ends or is dropped, the thread
 //! returns the connection, still in the session's transaction.
 
+use std::ops::Range;
 use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::thread::JoinHandle;
 
@@ -34,7 +35,44 @@ const READER_LOST: &str = "the reader thread of a Session::stream panicked, and 
 /// What the reader thread sends: first the result's column names, then batches of rows.
 enum Message {
     Columns(Arc<[String]>),
-    Rows(Vec<Vec<Value>>),
+    Rows(Batch),
+}
+
+/// Rows as the reader sends them: their values one row after another, with text and bytes
+/// copied into one buffer each. So the allocations that cross threads are the batch's few;
+/// each string an object keeps is made on the caller's thread, which frees it too (memory
+/// freed by another thread than the one that made it is slow to give back).
+#[derive(Default)]
+struct Batch {
+    cells: Vec<Cell>,
+    text: String,
+    bytes: Vec<u8>,
+}
+
+/// One value of a [`Batch`]: text and bytes by their place in the batch's buffers.
+enum Cell {
+    Value(Value),
+    Text(Range<usize>),
+    Bytes(Range<usize>),
+}
+
+impl Batch {
+    fn push(&mut self, value: Value) {
+        let cell = match value {
+            Value::Text(s) => {
+                let start = self.text.len();
+                self.text.push_str(&s);
+                Cell::Text(start..self.text.len())
+            }
+            Value::Bytes(b) => {
+                let start = self.bytes.len();
+                self.bytes.extend_from_slice(&b);
+                Cell::Bytes(start..self.bytes.len())
+            }
+            other => Cell::Value(other),
+        };
+        self.cells.push(cell);
+    }
 }
 
 /// The objects of a query, built a batch of rows at a time as the database returns them:
@@ -212,13 +250,18 @@ fn read_rows(
         {
             return Ok(());
         }
+        let width = rows.columns().len().max(1);
         loop {
-            let batch = rows
-                .by_ref()
-                .take(size)
-                .map(|row| row.map(retort_core::Row::into_values))
-                .collect::<Result<Vec<_>>>()?;
-            if batch.is_empty() || send.send(Ok(Message::Rows(batch))).is_err() {
+            let mut batch = Batch {
+                cells: Vec::with_capacity(size * width),
+                ..Batch::default()
+            };
+            for row in rows.by_ref().take(size) {
+                for value in row?.into_values() {
+                    batch.push(value);
+                }
+            }
+            if batch.cells.is_empty() || send.send(Ok(Message::Rows(batch))).is_err() {
                 return Ok(());
             }
         }
@@ -279,9 +322,9 @@ impl<'s, M: Model> ObjectStream<'s, M> {
     fn next_batch(&mut self) -> Result<bool> {
         self.batch.clear();
         self.next_at = 0;
-        let rows = match self.receive() {
-            Some(Ok(Message::Rows(rows))) => rows,
-            Some(Ok(Message::Columns(_))) => Vec::new(),
+        let batch = match self.receive() {
+            Some(Ok(Message::Rows(batch))) => batch,
+            Some(Ok(Message::Columns(_))) => Batch::default(),
             Some(Err(e)) => return Err(e),
             None => {
                 let mut state = self.shared.lock();
@@ -292,11 +335,19 @@ impl<'s, M: Model> ObjectStream<'s, M> {
         let mapper = M::mapper();
         let mut state = self.shared.lock();
         self.release_unused(&mut state);
-        let mut handles = Vec::with_capacity(rows.len());
-        for values in rows {
-            let mut row = ValuesRow {
+        let width = self.columns.len().max(1);
+        let mut handles = Vec::with_capacity(batch.cells.len() / width);
+        let Batch {
+            mut cells,
+            text,
+            bytes,
+        } = batch;
+        for cells in cells.chunks_mut(width) {
+            let mut row = BatchRow {
                 columns: &self.columns,
-                values,
+                cells,
+                text: &text,
+                bytes: &bytes,
             };
             let key =
                 loading::row_key(mapper, &row, 0)?.ok_or_else(|| loading::null_key(mapper))?;
@@ -389,15 +440,28 @@ impl<M: Model> Iterator for Partitions<'_, M> {
     }
 }
 
-/// A row whose values the reader thread already read.
-struct ValuesRow<'c> {
-    columns: &'c [String],
-    values: Vec<Value>,
+/// A row of a [`Batch`].
+struct BatchRow<'b> {
+    columns: &'b [String],
+    cells: &'b mut [Cell],
+    text: &'b str,
+    bytes: &'b [u8],
 }
 
-impl DriverRow for ValuesRow<'_> {
+impl BatchRow<'_> {
+    fn cell(&mut self, i: usize) -> Result<&mut Cell> {
+        let width = self.cells.len();
+        self.cells.get_mut(i).ok_or_else(|| {
+            Error::Argument(format!(
+                "column {i} is out of range of a {width}-column row"
+            ))
+        })
+    }
+}
+
+impl DriverRow for BatchRow<'_> {
     fn column_count(&self) -> usize {
-        self.values.len()
+        self.cells.len()
     }
 
     fn column_name(&self, i: usize) -> &str {
@@ -405,23 +469,86 @@ impl DriverRow for ValuesRow<'_> {
     }
 
     fn get(&self, i: usize) -> Result<Value> {
-        self.values.get(i).cloned().ok_or_else(|| {
-            Error::Argument(format!(
+        match self.cells.get(i) {
+            Some(Cell::Value(v)) => Ok(v.clone()),
+            Some(Cell::Text(r)) => Ok(Value::Text(self.text[r.clone()].to_owned())),
+            Some(Cell::Bytes(r)) => Ok(Value::Bytes(self.bytes[r.clone()].to_vec())),
+            None => Err(Error::Argument(format!(
                 "column {i} is out of range of a {}-column row",
-                self.values.len()
-            ))
-        })
+                self.cells.len()
+            ))),
+        }
     }
 
     fn take(&mut self, i: usize) -> Result<Value> {
-        let width = self.values.len();
-        self.values
-            .get_mut(i)
-            .map(|value| std::mem::replace(value, Value::Null))
-            .ok_or_else(|| {
-                Error::Argument(format!(
-                    "column {i} is out of range of a {width}-column row"
-                ))
-            })
+        let (text, bytes) = (self.text, self.bytes);
+        Ok(match self.cell(i)? {
+            Cell::Value(v) => std::mem::replace(v, Value::Null),
+            Cell::Text(r) => Value::Text(text[r.clone()].to_owned()),
+            Cell::Bytes(r) => Value::Bytes(bytes[r.clone()].to_vec()),
+        })
+    }
+
+    fn take_int(&mut self, i: usize) -> Result<std::result::Result<i64, Value>> {
+        match self.cell(i)? {
+            Cell::Value(Value::Int(n)) => Ok(Ok(*n)),
+            _ => self.take(i).map(Err),
+        }
+    }
+
+    fn take_text(&mut self, i: usize) -> Result<std::result::Result<String, Value>> {
+        let text = self.text;
+        match self.cell(i)? {
+            Cell::Text(r) => Ok(Ok(text[r.clone()].to_owned())),
+            _ => self.take(i).map(Err),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_batch_row_gives_back_each_value_as_pushed() {
+        let values = [
+            Value::Int(-7),
+            Value::Text("Grüße 🎉".into()),
+            Value::Null,
+            Value::Bytes(vec![0, 255, 10]),
+            Value::Text(String::new()),
+            Value::Float(1.5),
+        ];
+        let mut batch = Batch::default();
+        for value in values.iter().cloned().chain(values.iter().cloned()) {
+            batch.push(value);
+        }
+        let columns: Vec<String> = (0..values.len()).map(|i| format!("c{i}")).collect();
+        let Batch {
+            mut cells,
+            text,
+            bytes,
+        } = batch;
+        for cells in cells.chunks_mut(values.len()) {
+            let mut row = BatchRow {
+                columns: &columns,
+                cells,
+                text: &text,
+                bytes: &bytes,
+            };
+            assert_eq!(row.column_count(), 6);
+            assert_eq!(row.column_name(5), "c5");
+            for (i, value) in values.iter().enumerate() {
+                assert_eq!(&row.get(i).unwrap(), value);
+            }
+            assert_eq!(row.take_int(0).unwrap(), Ok(-7));
+            assert_eq!(row.take_text(1).unwrap(), Ok("Grüße 🎉".to_owned()));
+            assert_eq!(row.take_text(2).unwrap(), Err(Value::Null));
+            assert_eq!(row.take(3).unwrap(), Value::Bytes(vec![0, 255, 10]));
+            assert_eq!(row.take_int(4).unwrap(), Err(Value::Text(String::new())));
+            assert_eq!(row.take(5).unwrap(), Value::Float(1.5));
+            assert!(matches!(row.get(6), Err(Error::Argument(_))));
+            assert!(matches!(row.take(6), Err(Error::Argument(_))));
+        }
     }
 }
