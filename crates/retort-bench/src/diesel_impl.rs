@@ -3,7 +3,7 @@
 //! one batch `insert_into(..).values(&vec)` in a transaction. Diesel caches prepared statements
 //! per connection by itself.
 
-use diesel::connection::SimpleConnection;
+use diesel::connection::{DefaultLoadingMode, SimpleConnection};
 use diesel::prelude::*;
 
 use crate::config::{Backend, Target};
@@ -176,6 +176,20 @@ macro_rules! diesel_workloads {
 
             fn trivial_query(&mut self) -> BenchResult<Vec<User>> {
                 Ok(users::table.select(User::as_select()).load(&mut self.0)?)
+            }
+
+            const STREAMS: bool = true;
+
+            fn stream_users(&mut self, visit: &mut dyn FnMut(User)) -> BenchResult<usize> {
+                let mut read = 0;
+                for user in users::table
+                    .select(User::as_select())
+                    .load_iter::<User, DefaultLoadingMode>(&mut self.0)?
+                {
+                    visit(user?);
+                    read += 1;
+                }
+                Ok(read)
             }
 
             fn query_by_id(&mut self, ids: &[i32]) -> BenchResult<Vec<User>> {

@@ -10,6 +10,7 @@
 use std::collections::HashMap;
 
 use mysql::prelude::Queryable;
+use postgres::fallible_iterator::FallibleIterator;
 
 use crate::admin::open_sqlite;
 use crate::config::{Backend, Target};
@@ -101,6 +102,18 @@ impl Workloads for RawSqlite {
         let mut stmt = self.conn.prepare_cached(ALL_USERS)?;
         let users = stmt.query_map([], sqlite_user)?.collect::<Result<_, _>>()?;
         Ok(users)
+    }
+
+    const STREAMS: bool = true;
+
+    fn stream_users(&mut self, visit: &mut dyn FnMut(User)) -> BenchResult<usize> {
+        let mut stmt = self.conn.prepare_cached(ALL_USERS)?;
+        let mut read = 0;
+        for user in stmt.query_map([], sqlite_user)? {
+            visit(user?);
+            read += 1;
+        }
+        Ok(read)
     }
 
     fn query_by_id(&mut self, ids: &[i32]) -> BenchResult<Vec<User>> {
@@ -227,6 +240,19 @@ impl Workloads for RawPostgres {
         Ok(rows.iter().map(pg_user).collect())
     }
 
+    const STREAMS: bool = true;
+
+    fn stream_users(&mut self, visit: &mut dyn FnMut(User)) -> BenchResult<usize> {
+        let no_params = std::iter::empty::<&(dyn postgres::types::ToSql + Sync)>();
+        let mut rows = self.client.query_raw(&self.all_users, no_params)?;
+        let mut read = 0;
+        while let Some(row) = rows.next()? {
+            visit(pg_user(&row));
+            read += 1;
+        }
+        Ok(read)
+    }
+
     fn query_by_id(&mut self, ids: &[i32]) -> BenchResult<Vec<User>> {
         let mut users = Vec::with_capacity(ids.len());
         for id in ids {
@@ -350,6 +376,17 @@ impl Workloads for RawMysql {
     fn trivial_query(&mut self) -> BenchResult<Vec<User>> {
         let rows: Vec<MysqlUserRow> = mysql_rows(&mut self.conn, ALL_USERS, ())?;
         Ok(rows.into_iter().map(mysql_user).collect())
+    }
+
+    const STREAMS: bool = true;
+
+    fn stream_users(&mut self, visit: &mut dyn FnMut(User)) -> BenchResult<usize> {
+        let mut read = 0;
+        for row in self.conn.exec_iter(ALL_USERS, ())? {
+            visit(mysql_user(mysql::from_row_opt::<MysqlUserRow>(row?)?));
+            read += 1;
+        }
+        Ok(read)
     }
 
     fn query_by_id(&mut self, ids: &[i32]) -> BenchResult<Vec<User>> {

@@ -27,6 +27,9 @@ pub const CORE: &str = "retort_core";
 /// Function id of retort's ORM rows (models, Session); relationships load with `selectinload`.
 pub const ORM: &str = "retort_orm";
 
+/// The ORM's `yield_per` in `stream_query`: SQLAlchemy's documentation suggests 1 000.
+const STREAM_BATCH: usize = 1000;
+
 /// Function id of the ORM loading relationships with `joinedload`; it runs only the workloads
 /// that load related rows (see [`Case::loads_relationships`]).
 pub const ORM_JOINED: &str = "retort_orm_joined";
@@ -188,6 +191,23 @@ impl Workloads for RetortCore {
     fn trivial_query(&mut self) -> BenchResult<Vec<User>> {
         let stmt = select(self.user_columns());
         Ok(self.conn.query_map(&stmt, |row| user_at(row, 0))?)
+    }
+
+    const STREAMS: bool = true;
+
+    fn stream_users(&mut self, visit: &mut dyn FnMut(User)) -> BenchResult<usize> {
+        let stmt = select(self.user_columns());
+        let mut read = 0;
+        for row in self.conn.stream(&stmt)? {
+            let mut row = row?;
+            visit(User {
+                id: row.take(0)?,
+                name: row.take(1)?,
+                hair_color: row.take(2)?,
+            });
+            read += 1;
+        }
+        Ok(read)
     }
 
     fn query_by_id(&mut self, ids: &[i32]) -> BenchResult<Vec<User>> {
@@ -404,6 +424,18 @@ impl Workloads for RetortOrm {
     fn trivial_query(&mut self) -> BenchResult<Vec<Obj<OrmUser>>> {
         let session = self.factory.session();
         Ok(session.query::<OrmUser>().all()?)
+    }
+
+    const STREAMS: bool = true;
+
+    fn stream_users(&mut self, visit: &mut dyn FnMut(Obj<OrmUser>)) -> BenchResult<usize> {
+        let session = self.factory.session();
+        let mut read = 0;
+        for user in session.stream(&OrmUser::select(), STREAM_BATCH)? {
+            visit(user?);
+            read += 1;
+        }
+        Ok(read)
     }
 
     fn query_by_id(&mut self, ids: &[i32]) -> BenchResult<Vec<Obj<OrmUser>>> {

@@ -9,6 +9,7 @@
 
 use std::time::Duration;
 
+use futures_util::TryStreamExt;
 use sea_orm::entity::prelude::*;
 use sea_orm::{
     ActiveValue::Set, ConnectOptions, Database, DatabaseConnection, LoaderTrait, QueryFilter,
@@ -241,6 +242,21 @@ impl Workloads for SeaOrm {
         Ok(self
             .runtime
             .block_on(async { user::Entity::find().all(db).await })?)
+    }
+
+    const STREAMS: bool = true;
+
+    fn stream_users(&mut self, visit: &mut dyn FnMut(user::Model)) -> BenchResult<usize> {
+        let db = &self.db;
+        self.runtime.block_on(async {
+            let mut users = user::Entity::find().stream(db).await?;
+            let mut read = 0;
+            while let Some(user) = users.try_next().await? {
+                visit(user);
+                read += 1;
+            }
+            Ok(read)
+        })
     }
 
     fn query_by_id(&mut self, ids: &[i32]) -> BenchResult<Vec<user::Model>> {

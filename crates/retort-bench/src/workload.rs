@@ -26,6 +26,15 @@ pub trait Workloads {
     /// Loads every row of `users`.
     fn trivial_query(&mut self) -> BenchResult<Vec<Self::User>>;
 
+    /// Whether [`stream_users`](Self::stream_users) is implemented.
+    const STREAMS: bool = false;
+
+    /// Reads every row of `users` through the implementation's streaming API, handing each
+    /// user to `visit` as it is read, without holding the result; returns how many it read.
+    fn stream_users(&mut self, _visit: &mut dyn FnMut(Self::User)) -> BenchResult<usize> {
+        Err("this implementation does not stream".into())
+    }
+
     /// Looks each id up by primary key, one query per id, and returns the users in `ids` order.
     fn query_by_id(&mut self, ids: &[i32]) -> BenchResult<Vec<Self::User>>;
 
@@ -53,6 +62,8 @@ pub const RELATIONSHIP_WORKLOADS: &[&str] = &["medium_complex_query", "loading_a
 pub enum Case {
     /// Load every user of a table of `fixture.users.len()` users.
     TrivialQuery(Fixture),
+    /// Read every user of the table through a streaming API, one at a time, holding none.
+    StreamQuery(Fixture),
     /// Look up every id of `ids`, one by one.
     QueryById {
         /// The seeded users.
@@ -71,7 +82,7 @@ pub enum Case {
 impl Case {
     /// The cases of the issue, in the order they run: trivial_query N = 1, 100, 10 000;
     /// query_by_id 1 000; insert 100 and 1 000; medium_complex_query 1 000 users;
-    /// loading_associations 100 users x 10 posts x 10 comments.
+    /// loading_associations 100 users x 10 posts x 10 comments; stream_query 10 000.
     pub fn all() -> Vec<Case> {
         let lookups = Fixture::users(1000);
         let ids = lookups.users.iter().map(|u| u.id).collect();
@@ -87,6 +98,7 @@ impl Case {
             Case::Insert(data::new_users(1000)),
             Case::MediumComplexQuery(Fixture::users_with_posts(1000)),
             Case::LoadingAssociations(Fixture::users_posts_comments(100, 10, 10)),
+            Case::StreamQuery(Fixture::users(10_000)),
         ]
     }
 
@@ -94,6 +106,7 @@ impl Case {
     pub fn name(&self) -> &'static str {
         match self {
             Case::TrivialQuery(_) => "trivial_query",
+            Case::StreamQuery(_) => "stream_query",
             Case::QueryById { .. } => "query_by_id",
             Case::Insert(_) => "insert",
             Case::MediumComplexQuery(_) => "medium_complex_query",
@@ -108,7 +121,7 @@ impl Case {
     /// `sample_size * (sample_size + 1) / 2` of criterion's linear sampling.
     pub fn sampling(&self) -> Sampling {
         let slow = match self {
-            Case::TrivialQuery(f) => f.users.len() >= 10_000,
+            Case::TrivialQuery(f) | Case::StreamQuery(f) => f.users.len() >= 10_000,
             Case::Insert(users) => users.len() >= 1000,
             Case::QueryById { .. } | Case::MediumComplexQuery(_) | Case::LoadingAssociations(_) => {
                 true
@@ -129,9 +142,10 @@ impl Case {
     /// The size parameter: users loaded, looked up or inserted.
     pub fn n(&self) -> usize {
         match self {
-            Case::TrivialQuery(f) | Case::MediumComplexQuery(f) | Case::LoadingAssociations(f) => {
-                f.users.len()
-            }
+            Case::TrivialQuery(f)
+            | Case::StreamQuery(f)
+            | Case::MediumComplexQuery(f)
+            | Case::LoadingAssociations(f) => f.users.len(),
             Case::QueryById { ids, .. } => ids.len(),
             Case::Insert(users) => users.len(),
         }
@@ -141,6 +155,7 @@ impl Case {
     pub fn fixture(&self) -> Fixture {
         match self {
             Case::TrivialQuery(f)
+            | Case::StreamQuery(f)
             | Case::QueryById { fixture: f, .. }
             | Case::MediumComplexQuery(f)
             | Case::LoadingAssociations(f) => f.clone(),
@@ -210,6 +225,9 @@ pub trait Runner {
     /// Runs `trivial_query` once and calls `while_held` while its result is still alive (the
     /// memory measurement looks at the heap then); returns the number of rows loaded.
     fn hold_trivial_query(&mut self, while_held: &mut dyn FnMut()) -> BenchResult<usize>;
+
+    /// Runs `stream_query` once, dropping each user as it comes; returns the number read.
+    fn stream_all(&mut self) -> BenchResult<usize>;
 }
 
 /// Wraps a [`Workloads`] implementation under its criterion function id.
@@ -271,7 +289,7 @@ impl<W: Workloads> Runner for Named<W> {
     }
 
     fn runs(&self, case: &Case) -> bool {
-        (self.runs)(case)
+        (W::STREAMS || !matches!(case, Case::StreamQuery(_))) && (self.runs)(case)
     }
 
     fn check(&mut self, case: &Case, admin: &mut dyn Admin) -> BenchResult<()> {
@@ -284,6 +302,13 @@ impl<W: Workloads> Runner for Named<W> {
                     .into_iter()
                     .map(Into::into)
                     .collect();
+                got.sort_by_key(|u| u.id);
+                same(&what, &got, &fixture.users)
+            }
+            Case::StreamQuery(fixture) => {
+                let mut got: Vec<data::User> = Vec::new();
+                let read = self.workloads.stream_users(&mut |u| got.push(u.into()))?;
+                same(&format!("{what}: users read"), read, got.len())?;
                 got.sort_by_key(|u| u.id);
                 same(&what, &got, &fixture.users)
             }
@@ -349,12 +374,24 @@ impl<W: Workloads> Runner for Named<W> {
         Ok(black_box(users).len())
     }
 
+    fn stream_all(&mut self) -> BenchResult<usize> {
+        self.workloads
+            .stream_users(&mut |user| drop(black_box(user)))
+    }
+
     fn bench(&mut self, case: &Case, b: &mut Bencher<'_>, admin: &mut dyn Admin) {
         let name = self.name;
         let workloads = &mut self.workloads;
         let label = case.name();
         match case {
             Case::TrivialQuery(_) => b.iter(|| must(name, label, workloads.trivial_query())),
+            Case::StreamQuery(_) => b.iter(|| {
+                must(
+                    name,
+                    label,
+                    workloads.stream_users(&mut |user| drop(black_box(user))),
+                )
+            }),
             Case::QueryById { ids, .. } => {
                 b.iter(|| must(name, label, workloads.query_by_id(black_box(ids))))
             }
@@ -393,6 +430,13 @@ mod tests {
             Ok(self.users.clone())
         }
 
+        const STREAMS: bool = true;
+
+        fn stream_users(&mut self, visit: &mut dyn FnMut(data::User)) -> BenchResult<usize> {
+            self.users.iter().cloned().for_each(visit);
+            Ok(self.users.len())
+        }
+
         fn query_by_id(&mut self, ids: &[i32]) -> BenchResult<Vec<data::User>> {
             Ok(self.users.iter().take(ids.len()).cloned().collect())
         }
@@ -425,6 +469,7 @@ mod tests {
         let mut admin = sqlite_admin();
         let fixture = Fixture::users(3);
         let case = Case::TrivialQuery(fixture.clone());
+        let stream = Case::StreamQuery(fixture.clone());
         let mut reversed = fixture.users.clone();
         reversed.reverse();
         let mut right = runner(
@@ -435,6 +480,8 @@ mod tests {
             },
         );
         assert!(right.check(&case, &mut admin).is_ok());
+        assert!(right.runs(&stream));
+        assert!(right.check(&stream, &mut admin).is_ok());
 
         let mut short = fixture.users.clone();
         short.pop();
@@ -447,6 +494,8 @@ mod tests {
         );
         assert!(wrong.check(&case, &mut admin).is_err());
 
+        assert!(wrong.check(&stream, &mut admin).is_err());
+
         let mut renamed = fixture.users.clone();
         renamed[1].name.push('!');
         let mut wrong = runner(
@@ -457,6 +506,7 @@ mod tests {
             },
         );
         assert!(wrong.check(&case, &mut admin).is_err());
+        assert!(wrong.check(&stream, &mut admin).is_err());
     }
 
     #[test]
@@ -512,6 +562,7 @@ mod tests {
                 ("insert", 1000),
                 ("medium_complex_query", 1000),
                 ("loading_associations", 100),
+                ("stream_query", 10_000),
             ]
         );
     }
