@@ -5,10 +5,13 @@
 //! ```
 //!
 //! For each backend the parent seeds `users` once, then starts a fresh child process per
-//! library (`memory --child <implementation> <backend> <rows>`), so no library inherits another's
-//! allocations or a warmed-up allocator. The child opens its connection, then loads every user
-//! with the library's `trivial_query` code (retort's ORM: a fresh Session and
-//! `session.query::<User>().all()`) and, while the result is still held, records:
+//! library and mode (`memory --child <implementation> <backend> <rows> <mode>`), so no library
+//! inherits another's allocations or a warmed-up allocator. The child opens its connection,
+//! then either loads every user with the library's `trivial_query` code (mode `load`; retort's
+//! ORM: a fresh Session and `session.query::<User>().all()`) and, while the result is still
+//! held, records what follows; or reads every user through its `stream_query` code, dropping
+//! each as it comes (mode `stream`; retort's ORM: `session.stream(.., 1000)`), and records it
+//! afterwards:
 //!
 //! - the peak of the bytes allocated through Rust's global allocator during the load, minus
 //!   those live before it (`peak_alloc`'s counting wrapper around `System`, which counts a
@@ -39,6 +42,30 @@ static ALLOCATOR: PeakAlloc = PeakAlloc;
 
 /// Rows loaded by default, as the issue asks.
 const DEFAULT_ROWS: usize = 100_000;
+
+/// What a child does with the users: hold them all, or read them through a stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Load,
+    Stream,
+}
+
+impl Mode {
+    fn name(self) -> &'static str {
+        match self {
+            Mode::Load => "load",
+            Mode::Stream => "stream",
+        }
+    }
+
+    fn parse(name: &str) -> BenchResult<Mode> {
+        match name {
+            "load" => Ok(Mode::Load),
+            "stream" => Ok(Mode::Stream),
+            other => Err(format!("unknown mode `{other}` (use load or stream)").into()),
+        }
+    }
+}
 
 /// One child's figures, in bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,8 +132,8 @@ fn resident() -> BenchResult<(usize, usize)> {
     Ok((field("VmRSS:")?, field("VmHWM:")?))
 }
 
-/// The child: connect, load, measure while the rows are held.
-fn child(name: &str, backend: Backend, rows: usize) -> BenchResult<Figures> {
+/// The child: connect, load (measuring while the rows are held) or stream (measuring after).
+fn child(name: &str, backend: Backend, rows: usize, mode: Mode) -> BenchResult<Figures> {
     let target = Target::locate(backend)?;
     // Keeps the in-memory database alive; the servers and the file were seeded by the parent.
     let _admin = if backend == Backend::SqliteMemory {
@@ -122,9 +149,15 @@ fn child(name: &str, backend: Backend, rows: usize) -> BenchResult<Figures> {
     let (rss_before, _) = resident()?;
     let before = ALLOCATOR.current_usage();
     ALLOCATOR.reset_peak_usage();
-    let mut while_held = Ok((0, 0));
-    let loaded = runner.hold_trivial_query(&mut || while_held = resident())?;
-    let (_, vm_hwm) = while_held?;
+    let (loaded, vm_hwm) = match mode {
+        Mode::Load => {
+            let mut while_held = Ok((0, 0));
+            let loaded = runner.hold_trivial_query(&mut || while_held = resident())?;
+            (loaded, while_held?.1)
+        }
+        // VmHWM is a high-water mark: read afterwards, it still tells the stream's peak.
+        Mode::Stream => (runner.stream_all()?, resident()?.1),
+    };
     let heap_peak = ALLOCATOR.peak_usage().saturating_sub(before);
     if loaded != rows {
         return Err(format!("{name} loaded {loaded} rows of {rows}").into());
@@ -137,8 +170,12 @@ fn child(name: &str, backend: Backend, rows: usize) -> BenchResult<Figures> {
     })
 }
 
-/// The parent: seed each backend, run one child per library, print and collect the figures.
-fn parent(backends: &[Backend], rows: usize) -> BenchResult<Vec<(Backend, &'static str, Figures)>> {
+/// One child's result: its backend, library and mode.
+type Measured = (Backend, &'static str, Mode, Figures);
+
+/// The parent: seed each backend, run one child per library and mode, print and collect the
+/// figures.
+fn parent(backends: &[Backend], rows: usize) -> BenchResult<Vec<Measured>> {
     let exe = env::current_exe()?;
     let mut results = Vec::new();
     for &backend in backends {
@@ -148,9 +185,23 @@ fn parent(backends: &[Backend], rows: usize) -> BenchResult<Vec<(Backend, &'stat
             let mut admin = target.fresh()?;
             admin.load(&Fixture::users(rows))?;
         }
-        for &name in LOADING_IMPLEMENTATIONS {
+        let children = LOADING_IMPLEMENTATIONS
+            .iter()
+            .map(|&name| (name, Mode::Load))
+            .chain(
+                LOADING_IMPLEMENTATIONS
+                    .iter()
+                    .map(|&name| (name, Mode::Stream)),
+            );
+        for (name, mode) in children {
             let output = Command::new(&exe)
-                .args(["--child", name, backend.name(), &rows.to_string()])
+                .args([
+                    "--child",
+                    name,
+                    backend.name(),
+                    &rows.to_string(),
+                    mode.name(),
+                ])
                 .output()?;
             if !output.status.success() {
                 return Err(format!(
@@ -160,13 +211,14 @@ fn parent(backends: &[Backend], rows: usize) -> BenchResult<Vec<(Backend, &'stat
                 .into());
             }
             let figures = Figures::from_line(String::from_utf8_lossy(&output.stdout).trim())?;
+            let mode_name = mode.name();
             eprintln!(
-                "memory: {backend:<13} {name:<12} heap peak {:>7.1} MiB, RSS growth {:>7.1} MiB, VmHWM {:>7.1} MiB",
+                "memory: {backend:<13} {name:<12} {mode_name:<6} heap peak {:>7.1} MiB, RSS growth {:>7.1} MiB, VmHWM {:>7.1} MiB",
                 mib(figures.heap_peak),
                 mib(figures.rss_growth),
                 mib(figures.vm_hwm)
             );
-            results.push((backend, name, figures));
+            results.push((backend, name, mode, figures));
         }
     }
     Ok(results)
@@ -177,14 +229,19 @@ fn mib(bytes: usize) -> f64 {
 }
 
 /// The figures as the JSON list `summary --memory` reads.
-fn to_json(results: &[(Backend, &str, Figures)]) -> String {
+fn to_json(results: &[Measured]) -> String {
     let mut out = String::from("[\n");
-    for (i, (backend, name, f)) in results.iter().enumerate() {
+    for (i, (backend, name, mode, f)) in results.iter().enumerate() {
         let _ = write!(
             out,
-            " {{\"backend\": \"{backend}\", \"implementation\": \"{name}\", \"rows\": {}, \
-             \"heap_peak_bytes\": {}, \"rss_growth_bytes\": {}, \"vm_hwm_bytes\": {}}}",
-            f.rows, f.heap_peak, f.rss_growth, f.vm_hwm
+            " {{\"backend\": \"{backend}\", \"implementation\": \"{name}\", \"mode\": \"{}\", \
+             \"rows\": {}, \"heap_peak_bytes\": {}, \"rss_growth_bytes\": {}, \
+             \"vm_hwm_bytes\": {}}}",
+            mode.name(),
+            f.rows,
+            f.heap_peak,
+            f.rss_growth,
+            f.vm_hwm
         );
         out.push_str(if i + 1 < results.len() { ",\n" } else { "\n" });
     }
@@ -195,10 +252,15 @@ fn to_json(results: &[(Backend, &str, Figures)]) -> String {
 fn run() -> BenchResult<()> {
     let args: Vec<String> = env::args().skip(1).collect();
     if args.first().map(String::as_str) == Some("--child") {
-        let [_, name, backend, rows] = args.as_slice() else {
-            return Err("usage: memory --child IMPLEMENTATION BACKEND ROWS".into());
+        let [_, name, backend, rows, mode] = args.as_slice() else {
+            return Err("usage: memory --child IMPLEMENTATION BACKEND ROWS MODE".into());
         };
-        let figures = child(name, Backend::parse(backend)?, rows.parse()?)?;
+        let figures = child(
+            name,
+            Backend::parse(backend)?,
+            rows.parse()?,
+            Mode::parse(mode)?,
+        )?;
         println!("{}", figures.to_line());
         return Ok(());
     }
@@ -255,6 +317,14 @@ mod tests {
         assert_eq!(Figures::from_line(&figures.to_line()).unwrap(), figures);
         assert!(Figures::from_line("rows=3 heap_peak=10").is_err());
         assert!(Figures::from_line("rows=3 heap_peak=x rss_growth=1 vm_hwm=2").is_err());
+    }
+
+    #[test]
+    fn modes_round_trip_by_name() {
+        for mode in [Mode::Load, Mode::Stream] {
+            assert_eq!(Mode::parse(mode.name()).unwrap(), mode);
+        }
+        assert!(Mode::parse("hold").is_err());
     }
 
     #[test]

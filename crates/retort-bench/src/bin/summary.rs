@@ -550,13 +550,29 @@ fn run() -> BenchResult<()> {
     Ok(())
 }
 
-/// The memory table: one row per library, one column per backend, each cell the peak heap
-/// growth of the load with its ratio to the raw driver, then the peak resident set growth.
+/// The memory tables, one per mode (entries without one are loads): one row per library, one
+/// column per backend, each cell the peak heap growth with its ratio to the raw driver, then
+/// the peak resident set growth.
 fn memory_markdown(json: &Value) -> BenchResult<String> {
     let rows = json.as_array().ok_or("memory JSON: expected a list")?;
+    let mut out = String::new();
+    for mode in ["load", "stream"] {
+        let entries: Vec<&Value> = rows
+            .iter()
+            .filter(|row| row["mode"].as_str().unwrap_or("load") == mode)
+            .collect();
+        if !entries.is_empty() {
+            out.push_str(&memory_table(mode, &entries)?);
+        }
+    }
+    Ok(out)
+}
+
+/// The memory table of one mode's `entries`.
+fn memory_table(mode: &str, entries: &[&Value]) -> BenchResult<String> {
     // (backend, implementation) -> (heap peak, RSS growth, VmHWM, rows)
     let mut figures: BTreeMap<(String, String), (f64, f64, f64, u64)> = BTreeMap::new();
-    for row in rows {
+    for row in entries {
         let text = |name: &str| {
             row[name]
                 .as_str()
@@ -589,23 +605,34 @@ fn memory_markdown(json: &Value) -> BenchResult<String> {
             .unwrap_or(IMPLEMENTATION_ORDER.len())
     });
     implementations.dedup();
-    let loaded = figures.values().map(|f| f.3).max().unwrap_or(0);
+    let loaded = thousands(figures.values().map(|f| f.3).max().unwrap_or(0));
     let mib = |bytes: f64| bytes / (1024.0 * 1024.0);
     let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "### Peak memory, loading {} users\n\nOne fresh process per library and backend \
-         loads every user with its `trivial_query` code and holds the result. **Heap**: the \
-         peak of the bytes allocated through Rust's allocator (SQLAlchemy: traced by \
-         `tracemalloc`, in a process of its own) during the load, less those live before it, \
-         in MiB, with the ratio to the raw driver. **RSS**: how much the resident set \
-         grew during the load (it also sees the C libraries' allocations: SQLite's page cache, \
-         libpq's and libmariadb's result buffers under Diesel) / the process's peak resident set \
-         (`VmHWM`). On SQLite in memory the process holds the database and seeded it itself, \
-         so its RSS growth is lower (seeding left freed memory to reuse) and its `VmHWM` \
-         higher.\n",
-        thousands(loaded)
-    );
+    if mode == "stream" {
+        let _ = writeln!(
+            out,
+            "### Peak memory, streaming {loaded} users\n\nThe same, but each library reads \
+             every user through its `stream_query` code and drops each as it comes (retort's \
+             ORM: `session.stream(&User::select(), 1000)`); the figures are taken after the \
+             last row. The heap is in KiB, without ratios: the raw drivers' is a few hundred \
+             bytes. The RSS figures also see what the C client libraries buffer (Diesel \
+             reads PostgreSQL and MariaDB through libpq and libmariadb).\n"
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "### Peak memory, loading {loaded} users\n\nOne fresh process per library and \
+             backend loads every user with its `trivial_query` code and holds the result. \
+             **Heap**: the peak of the bytes allocated through Rust's allocator (SQLAlchemy: \
+             traced by `tracemalloc`, in a process of its own) during the load, less those \
+             live before it, in MiB, with the ratio to the raw driver. **RSS**: how much the \
+             resident set grew during the load (it also sees the C libraries' allocations: \
+             SQLite's page cache, libpq's and libmariadb's result buffers under Diesel) / the \
+             process's peak resident set (`VmHWM`). On SQLite in memory the process holds the \
+             database and seeded it itself, so its RSS growth is lower (seeding left freed \
+             memory to reuse) and its `VmHWM` higher.\n"
+        );
+    }
     let titles: Vec<String> = backends.iter().map(|b| backend_title(b)).collect();
     let _ = writeln!(out, "| library | {} |", titles.join(" | "));
     let _ = writeln!(out, "|---|{}", "---:|".repeat(backends.len()));
@@ -617,6 +644,16 @@ fn memory_markdown(json: &Value) -> BenchResult<String> {
                 let Some(&(heap, rss, hwm, _)) = figures.get(&key) else {
                     return "–".to_owned();
                 };
+                // A stream's heap is kilobytes, next to nothing for the raw driver: a ratio
+                // would say nothing.
+                if mode == "stream" {
+                    return format!(
+                        "heap {:.0} KiB<br>RSS {:.1} / {:.1}",
+                        heap / 1024.0,
+                        mib(rss),
+                        mib(hwm)
+                    );
+                }
                 let ratio = figures
                     .get(&(backend.clone(), BASELINE.to_owned()))
                     .filter(|_| implementation != BASELINE)
@@ -925,6 +962,29 @@ mod tests {
         assert!(
             table.contains("| retort_orm | heap 3.0 (3.00×)<br>"),
             "{table}"
+        );
+        assert!(!table.contains("streaming"), "{table}");
+    }
+
+    #[test]
+    fn streamed_figures_get_a_table_of_their_own() {
+        let json: Value = serde_json::from_str(
+            r#"[{"backend": "sqlite", "implementation": "raw", "mode": "load", "rows": 10,
+                 "heap_peak_bytes": 4194304, "rss_growth_bytes": 0, "vm_hwm_bytes": 0},
+                {"backend": "sqlite", "implementation": "raw", "mode": "stream", "rows": 10,
+                 "heap_peak_bytes": 1048576, "rss_growth_bytes": 0, "vm_hwm_bytes": 0},
+                {"backend": "sqlite", "implementation": "retort_orm", "mode": "stream",
+                 "rows": 10, "heap_peak_bytes": 2097152, "rss_growth_bytes": 0,
+                 "vm_hwm_bytes": 0}]"#,
+        )
+        .unwrap();
+        let tables = memory_markdown(&json).unwrap();
+        let (load, stream) = tables.split_once("### Peak memory, streaming").unwrap();
+        assert!(load.contains("| raw | heap 4.0<br>"), "{tables}");
+        assert!(stream.contains("| raw | heap 1024 KiB<br>"), "{tables}");
+        assert!(
+            stream.contains("| retort_orm | heap 2048 KiB<br>"),
+            "{tables}"
         );
     }
 }
