@@ -198,13 +198,8 @@ impl Workloads for RetortCore {
     fn stream_users(&mut self, visit: &mut dyn FnMut(User)) -> BenchResult<usize> {
         let stmt = select(self.user_columns());
         let mut read = 0;
-        for row in self.conn.stream(&stmt)? {
-            let mut row = row?;
-            visit(User {
-                id: row.take(0)?,
-                name: row.take(1)?,
-                hair_color: row.take(2)?,
-            });
+        for user in self.conn.stream(&stmt)?.map_rows(|row| user_at(row, 0)) {
+            visit(user?);
             read += 1;
         }
         Ok(read)

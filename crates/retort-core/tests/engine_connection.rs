@@ -5,8 +5,9 @@ use std::fmt::Write as _;
 use std::sync::{Arc, Mutex};
 
 use retort_core::dialect::Dialect;
+use retort_core::sql::text;
 use retort_core::sql::{Compiled, Executable};
-use retort_core::{Error, Value};
+use retort_core::{Error, Result, Value};
 use retort_testkit::{for_each_backend, TestDb};
 
 fn users(db: &TestDb) -> retort_core::Connection {
@@ -510,7 +511,7 @@ struct Stmt {
 }
 
 impl Executable for Stmt {
-    fn compile(&self, dialect: &dyn Dialect) -> retort_core::Result<Compiled> {
+    fn compile(&self, dialect: &dyn Dialect) -> Result<Compiled> {
         let mut sql = String::new();
         let mut n = 0;
         for c in self.sql.chars() {
@@ -639,6 +640,55 @@ fn streaming_a_large_result() {
             .stream_driver_sql("SELECT nope FROM nums", &[])
             .unwrap_err();
         assert!(matches!(err, Error::Programming(_)), "{err:?}");
+    });
+}
+
+#[test]
+fn map_rows_reads_typed_values_from_each_streamed_row() {
+    for_each_backend(|db| {
+        let mut conn = users(db);
+        let stmt = text("SELECT id, name, age FROM users ORDER BY id");
+        let rows: Vec<(i64, String, Option<i32>)> = conn
+            .stream(&stmt)
+            .unwrap()
+            .map_rows(|row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+            .collect::<Result<_>>()
+            .unwrap();
+        let expected: Vec<(i64, String, Option<i32>)> = conn.tuples(&stmt).unwrap();
+        assert_eq!(rows, expected);
+        assert!(rows.len() >= 3);
+
+        // The same rows as iterating the stream's `Row`s.
+        let names: Vec<String> = conn
+            .stream(&stmt)
+            .unwrap()
+            .map(|row| row.unwrap().get(1).unwrap())
+            .collect();
+        assert_eq!(names, rows.iter().map(|r| r.1.clone()).collect::<Vec<_>>());
+
+        // A value the closure cannot read ends the stream with that error, and is no failure
+        // of the connection's: its transaction goes on and commits.
+        conn.begin_transaction().unwrap();
+        conn.exec_driver_sql(
+            &db.sql("INSERT INTO users (id, name) VALUES (?, ?)"),
+            &[Value::Int(90), "Zed".into()],
+        )
+        .unwrap();
+        let mut stream = conn
+            .stream(&text("SELECT name FROM users ORDER BY id"))
+            .unwrap()
+            .map_rows(|row| row.get::<i64>(0));
+        let err = stream.next().unwrap().unwrap_err();
+        assert!(matches!(err, Error::Conversion(_)), "{err:?}");
+        assert!(stream.next().is_none(), "an error ends the stream");
+        drop(stream);
+        conn.commit_transaction().unwrap();
+        let zed: i64 = conn
+            .exec_driver_sql("SELECT count(*) FROM users WHERE name = 'Zed'", &[])
+            .unwrap()
+            .scalar()
+            .unwrap();
+        assert_eq!(zed, 1);
     });
 }
 

@@ -54,7 +54,7 @@ use std::sync::{Arc, Mutex};
 
 use super::cache::{PreparedStatement, QueryCache};
 use crate::dialect::{Dialect, DialectRef};
-use crate::engine::driver::{Discard, DriverStatement, RowSink, RunOutcome};
+use crate::engine::driver::{Discard, DriverCursor, DriverStatement, RowSink, RunOutcome};
 use crate::engine::events::Events;
 use crate::engine::pool::{Health, PooledConn};
 use crate::engine::result::{CollectRows, CursorResult, FromRow, Row, RowReader};
@@ -1089,9 +1089,13 @@ impl fmt::Debug for Savepoint<'_> {
 /// Rows read one at a time as the driver delivers them: SQLite steps its statement, PostgreSQL
 /// reads the server's rows off the socket, MySQL reads its result set. An error ends the
 /// stream.
+///
+/// Iterating it gives each row as a [`Row`] of values; [`map_rows`](Self::map_rows) reads
+/// typed values straight from the driver's row instead, as
+/// [`query_map`](Connection::query_map) does, without building the row's values first.
 pub struct RowStream<'c> {
     columns: Arc<[String]>,
-    rows: Box<dyn Iterator<Item = Result<Vec<Value>>> + 'c>,
+    rows: Box<dyn DriverCursor + 'c>,
     health: &'c mut Health,
     /// Where a failure inside a transaction is recorded for the connection to examine.
     failure: Option<&'c mut Option<Error>>,
@@ -1101,27 +1105,40 @@ pub struct RowStream<'c> {
     finished: bool,
 }
 
-impl RowStream<'_> {
+impl<'c> RowStream<'c> {
     /// The column names.
     pub fn columns(&self) -> &[String] {
         &self.columns
     }
-}
 
-impl Iterator for RowStream<'_> {
-    type Item = Result<Row>;
-
-    fn next(&mut self) -> Option<Result<Row>> {
+    /// Reads the next row with `f`, straight from the driver's row; `None` once the rows have
+    /// ended. An error, the driver's or `f`'s, ends the stream.
+    pub fn next_with<T>(
+        &mut self,
+        f: impl FnOnce(&mut RowReader<'_>) -> Result<T>,
+    ) -> Option<Result<T>> {
         if self.finished {
             return None;
         }
-        match self.rows.next() {
-            Some(Ok(values)) => {
-                let row = Row::new(self.columns.clone(), values);
-                self.finished = row.is_err();
-                Some(row)
+        let mut f = Some(f);
+        let mut read = None;
+        let outcome = self.rows.next_row(&mut |row| {
+            if let Some(f) = f.take() {
+                read = Some(f(&mut RowReader::new(row))?);
             }
-            Some(Err(e)) => {
+            Ok(())
+        });
+        match outcome {
+            Ok(Some(Ok(()))) => read.map(Ok),
+            Ok(Some(Err(e))) => {
+                self.finished = true;
+                Some(Err(e))
+            }
+            Ok(None) => {
+                self.finished = true;
+                None
+            }
+            Err(e) => {
                 self.finished = true;
                 self.health.note(&e);
                 if let Some(failure) = self.failure.as_deref_mut() {
@@ -1134,11 +1151,74 @@ impl Iterator for RowStream<'_> {
                     self.hide_params,
                 )))
             }
-            None => {
-                self.finished = true;
-                None
-            }
         }
+    }
+
+    /// The rows, each read with `f` straight from the driver's row: the streaming form of
+    /// [`query_map`](Connection::query_map).
+    ///
+    /// ```
+    /// use retort_core::sql::{select, table};
+    ///
+    /// let engine = retort_core::create_engine("sqlite://")?;
+    /// let mut conn = engine.connect()?;
+    /// conn.exec_driver_sql("CREATE TABLE users (id INTEGER, name TEXT)", &[])?;
+    /// conn.exec_driver_sql("INSERT INTO users VALUES (1, 'Alice'), (2, 'Bob')", &[])?;
+    ///
+    /// let users = table("users");
+    /// let stmt = select((users.c("id"), users.c("name"))).order_by(users.c("id"));
+    /// let mut names = Vec::new();
+    /// for user in conn.stream(&stmt)?.map_rows(|row| row.get::<String>(1)) {
+    ///     names.push(user?);
+    /// }
+    /// assert_eq!(names, ["Alice", "Bob"]);
+    /// # Ok::<(), retort_core::Error>(())
+    /// ```
+    pub fn map_rows<T, F>(self, f: F) -> MapRows<'c, F>
+    where
+        F: FnMut(&mut RowReader<'_>) -> Result<T>,
+    {
+        MapRows { stream: self, f }
+    }
+}
+
+impl Iterator for RowStream<'_> {
+    type Item = Result<Row>;
+
+    fn next(&mut self) -> Option<Result<Row>> {
+        let columns = Arc::clone(&self.columns);
+        self.next_with(|row| {
+            let values = (0..row.len())
+                .map(|i| row.get::<Value>(i))
+                .collect::<Result<Vec<_>>>()?;
+            Row::new(columns, values)
+        })
+    }
+}
+
+/// The rows of a [`RowStream`] read with a function: see [`RowStream::map_rows`].
+pub struct MapRows<'c, F> {
+    stream: RowStream<'c>,
+    f: F,
+}
+
+impl<T, F> Iterator for MapRows<'_, F>
+where
+    F: FnMut(&mut RowReader<'_>) -> Result<T>,
+{
+    type Item = Result<T>;
+
+    fn next(&mut self) -> Option<Result<T>> {
+        let f = &mut self.f;
+        self.stream.next_with(|row| f(row))
+    }
+}
+
+impl<F> fmt::Debug for MapRows<'_, F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MapRows")
+            .field("stream", &self.stream)
+            .finish_non_exhaustive()
     }
 }
 

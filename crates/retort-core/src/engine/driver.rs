@@ -199,12 +199,25 @@ impl RowSink for CollectValues {
     }
 }
 
-/// The rows of a statement, read as they are iterated.
+/// The rows of a statement, read as they are asked for.
 pub struct DriverStream<'c> {
     /// The result's column names.
     pub columns: Arc<[String]>,
-    /// The rows; an error ends the stream.
-    pub rows: Box<dyn Iterator<Item = Result<Vec<Value>>> + 'c>,
+    /// The rows; an error ends them.
+    pub rows: Box<dyn DriverCursor + 'c>,
+}
+
+/// The rows of a statement being read, one at a time, each handed over in place as a
+/// [`DriverRow`] (so that a caller reading typed values builds no `Vec<Value>` for it).
+pub trait DriverCursor {
+    /// Reads the next row and hands it to `visit`. Returns `Ok(None)` once the rows have
+    /// ended, `Ok(Some(visit's result))` after a row; an `Err` is the driver's own failure
+    /// (after which there are no more rows), kept apart from `visit`'s so that only the
+    /// driver's counts against the connection.
+    fn next_row(
+        &mut self,
+        visit: &mut dyn FnMut(&mut dyn DriverRow) -> Result<()>,
+    ) -> Result<Option<Result<()>>>;
 }
 
 impl fmt::Debug for DriverStream<'_> {

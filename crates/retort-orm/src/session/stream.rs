@@ -256,9 +256,16 @@ fn read_rows(
                 cells: Vec::with_capacity(size * width),
                 ..Batch::default()
             };
-            for row in rows.by_ref().take(size) {
-                for value in row?.into_values() {
-                    batch.push(value);
+            for _ in 0..size {
+                let read = rows.next_with(|row| {
+                    for i in 0..row.len() {
+                        batch.push(row.get(i)?);
+                    }
+                    Ok(())
+                });
+                match read {
+                    Some(read) => read?,
+                    None => break,
                 }
             }
             if batch.cells.is_empty() || send.send(Ok(Message::Rows(batch))).is_err() {

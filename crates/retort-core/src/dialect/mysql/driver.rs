@@ -33,8 +33,8 @@ use super::errors::classify;
 use super::MySqlDialect;
 use crate::dialect::DialectRef;
 use crate::engine::driver::{
-    ConnectOptions, DriverConnection, DriverDialect, DriverRow, DriverStatement, DriverStream,
-    RowSink, RunOutcome,
+    ConnectOptions, DriverConnection, DriverCursor, DriverDialect, DriverRow, DriverStatement,
+    DriverStream, RowSink, RunOutcome,
 };
 use crate::engine::url::Url;
 use crate::error::{DatabaseError, Error, ErrorKind, Result};
@@ -460,21 +460,6 @@ fn parse_time_text(text: &str) -> Value {
     Value::Text(text.to_owned())
 }
 
-fn decode_row(row: mysql::Row, columns: &[Column]) -> Result<Vec<Value>> {
-    row.unwrap_raw()
-        .into_iter()
-        .zip(columns)
-        .map(|(v, c)| match v {
-            Some(v) => from_mysql(v, c),
-            // Only a value taken out of the row earlier is missing, and none is.
-            None => Err(Error::InvalidRequest(format!(
-                "the value of column {} was already read",
-                c.name_str()
-            ))),
-        })
-        .collect()
-}
-
 /// Whether `sql` is a query (`SELECT`, `WITH`, or one in parentheses), which the server can
 /// always prepare.
 fn is_query(sql: &str) -> bool {
@@ -590,13 +575,38 @@ fn taken(column: &Column) -> Error {
 }
 
 fn stream_rows<'c, P: Protocol + 'c>(result: QueryResult<'c, 'c, 'c, P>) -> DriverStream<'c> {
-    let meta: Arc<[Column]> = result.columns().as_ref().into();
-    let columns = meta.iter().map(|c| c.name_str().into_owned()).collect();
+    let columns = result
+        .columns()
+        .as_ref()
+        .iter()
+        .map(|c| c.name_str().into_owned())
+        .collect();
     DriverStream {
         columns,
-        rows: Box::new(
-            result.map(move |row| row.map_err(classify).and_then(|r| decode_row(r, &meta))),
-        ),
+        rows: Box::new(MyRows(result)),
+    }
+}
+
+/// The rows of a streamed statement, as the client reads them.
+struct MyRows<'c, P: Protocol>(QueryResult<'c, 'c, 'c, P>);
+
+impl<P: Protocol> DriverCursor for MyRows<'_, P> {
+    fn next_row(
+        &mut self,
+        visit: &mut dyn FnMut(&mut dyn DriverRow) -> Result<()>,
+    ) -> Result<Option<Result<()>>> {
+        match self.0.next() {
+            Some(Ok(row)) => {
+                let columns = row.columns();
+                let mut row = MyRow {
+                    values: row.unwrap_raw(),
+                    columns,
+                };
+                Ok(Some(visit(&mut row)))
+            }
+            Some(Err(e)) => Err(classify(e)),
+            None => Ok(None),
+        }
     }
 }
 

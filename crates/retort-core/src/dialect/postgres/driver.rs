@@ -30,8 +30,8 @@ use super::errors::{
 use super::statement_cache::StatementCache;
 use super::PostgresDialect;
 use crate::engine::driver::{
-    ConnectOptions, DriverConnection, DriverDialect, DriverRow, DriverStatement, DriverStream,
-    RowSink, RunOutcome,
+    ConnectOptions, DriverConnection, DriverCursor, DriverDialect, DriverRow, DriverStatement,
+    DriverStream, RowSink, RunOutcome,
 };
 use crate::engine::url::Url;
 use crate::error::{Error, ErrorKind, Result};
@@ -334,10 +334,7 @@ impl DriverConnection for PgConnection {
         };
         Ok(DriverStream {
             columns: prepared.columns,
-            rows: Box::new(iter.iterator().map(move |row| {
-                row.map_err(|e| noted(last_failure, e))
-                    .and_then(|row| read_row(&row))
-            })),
+            rows: Box::new(PgRows { iter, last_failure }),
         })
     }
 
@@ -713,8 +710,23 @@ fn column_value(row: &postgres::Row, i: usize) -> Result<Value> {
     }
 }
 
-fn read_row(row: &postgres::Row) -> Result<Vec<Value>> {
-    (0..row.len()).map(|i| column_value(row, i)).collect()
+/// The rows of a streamed statement, as the client reads them off the socket.
+struct PgRows<'c> {
+    iter: postgres::RowIter<'c>,
+    last_failure: &'c mut Option<String>,
+}
+
+impl DriverCursor for PgRows<'_> {
+    fn next_row(
+        &mut self,
+        visit: &mut dyn FnMut(&mut dyn DriverRow) -> Result<()>,
+    ) -> Result<Option<Result<()>>> {
+        match self.iter.next() {
+            Ok(Some(row)) => Ok(Some(visit(&mut PgRow(&row)))),
+            Ok(None) => Ok(None),
+            Err(e) => Err(noted(self.last_failure, e)),
+        }
+    }
 }
 
 /// A row the client has read, decoded column by column.

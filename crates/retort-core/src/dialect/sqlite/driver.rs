@@ -33,8 +33,8 @@ use rusqlite::{CachedStatement, ToSql};
 use super::errors::classify;
 use super::SqliteDialect;
 use crate::engine::driver::{
-    ConnectOptions, DriverConnection, DriverDialect, DriverRow, DriverStatement, DriverStream,
-    IsolationLevel, RowSink, RunOutcome,
+    ConnectOptions, DriverConnection, DriverCursor, DriverDialect, DriverRow, DriverStatement,
+    DriverStream, IsolationLevel, RowSink, RunOutcome,
 };
 use crate::engine::url::Url;
 use crate::error::{DatabaseError, Error, ErrorKind, Result};
@@ -435,13 +435,22 @@ impl DriverConnection for SqliteConnection {
             stmt,
             done: false,
             first: None,
+            columns: Arc::from([]),
         };
         // The first step recompiles a statement whose tables changed; name the columns after
         // it, and hand its row out first.
-        rows.first = rows.step();
-        let columns = column_names(&rows.stmt);
+        let mut first = None;
+        rows.first = match rows.step(&mut |row| {
+            first = Some(read_row(row.0));
+            Ok(())
+        }) {
+            Ok(Some(_)) => first,
+            Ok(None) => None,
+            Err(e) => Some(Err(e)),
+        };
+        rows.columns = column_names(&rows.stmt);
         Ok(DriverStream {
-            columns,
+            columns: rows.columns.clone(),
             rows: Box::new(rows),
         })
     }
@@ -477,7 +486,44 @@ impl DriverConnection for SqliteConnection {
     }
 }
 
-/// Steps a statement one row per `next()`.
+/// A row of values already read: the first row of a SQLite stream, stepped when it opened.
+struct ValuesRow<'v> {
+    columns: &'v [String],
+    values: &'v mut [Value],
+}
+
+impl DriverRow for ValuesRow<'_> {
+    fn column_count(&self) -> usize {
+        self.values.len()
+    }
+
+    fn column_name(&self, i: usize) -> &str {
+        self.columns.get(i).map_or("", String::as_str)
+    }
+
+    fn get(&self, i: usize) -> Result<Value> {
+        self.values
+            .get(i)
+            .cloned()
+            .ok_or_else(|| out_of_range(i, self.values.len()))
+    }
+
+    fn take(&mut self, i: usize) -> Result<Value> {
+        let width = self.values.len();
+        self.values
+            .get_mut(i)
+            .map(|value| std::mem::replace(value, Value::Null))
+            .ok_or_else(|| out_of_range(i, width))
+    }
+}
+
+fn out_of_range(i: usize, width: usize) -> Error {
+    Error::Argument(format!(
+        "column index {i} is out of range for a row of {width} columns"
+    ))
+}
+
+/// Steps a statement one row per `next_row()`.
 ///
 /// rusqlite's `Rows` borrows the statement it steps, so it cannot live beside the statement
 /// in one struct. A fresh `Rows` is made for each step instead and forgotten afterwards:
@@ -488,36 +534,49 @@ struct SqliteRows<'c> {
     done: bool,
     /// The row read while opening the stream.
     first: Option<Result<Vec<Value>>>,
+    columns: Arc<[String]>,
 }
 
 impl SqliteRows<'_> {
-    fn step(&mut self) -> Option<Result<Vec<Value>>> {
+    fn step(
+        &mut self,
+        visit: &mut dyn FnMut(&mut SqliteRow<'_, '_>) -> Result<()>,
+    ) -> Result<Option<Result<()>>> {
         if self.done {
-            return None;
+            return Ok(None);
         }
         let mut rows = self.stmt.raw_query();
-        let item = match rows.next() {
-            Ok(Some(row)) => read_row(row),
+        match rows.next() {
+            Ok(Some(row)) => {
+                let visited = visit(&mut SqliteRow(row));
+                std::mem::forget(rows);
+                Ok(Some(visited))
+            }
             Ok(None) => {
                 self.done = true;
-                return None;
+                Ok(None)
             }
-            Err(e) => Err(classify(e)),
-        };
-        if item.is_ok() {
-            std::mem::forget(rows);
-        } else {
-            self.done = true;
+            Err(e) => {
+                self.done = true;
+                Err(classify(e))
+            }
         }
-        Some(item)
     }
 }
 
-impl Iterator for SqliteRows<'_> {
-    type Item = Result<Vec<Value>>;
-
-    fn next(&mut self) -> Option<Result<Vec<Value>>> {
-        self.first.take().or_else(|| self.step())
+impl DriverCursor for SqliteRows<'_> {
+    fn next_row(
+        &mut self,
+        visit: &mut dyn FnMut(&mut dyn DriverRow) -> Result<()>,
+    ) -> Result<Option<Result<()>>> {
+        match self.first.take() {
+            Some(Ok(mut values)) => Ok(Some(visit(&mut ValuesRow {
+                columns: &self.columns,
+                values: &mut values,
+            }))),
+            Some(Err(e)) => Err(e),
+            None => self.step(&mut |row| visit(row)),
+        }
     }
 }
 
