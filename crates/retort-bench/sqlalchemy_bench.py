@@ -360,6 +360,12 @@ class CoreImpl:
         with self.engine.connect() as conn:
             return conn.execute(select(users_t)).all()
 
+    def stream_query(self, visit):
+        with self.engine.connect() as conn:
+            streamed = conn.execution_options(stream_results=True, yield_per=STREAM_BATCH)
+            for row in streamed.execute(select(users_t)):
+                visit(row)
+
     def query_by_id(self, ids):
         with self.engine.connect() as conn:
             return [conn.execute(self.by_id, {"id": i}).one() for i in ids]
@@ -424,6 +430,12 @@ class OrmImpl:
         with Session(self.engine) as session:
             return session.scalars(select(User)).all()
 
+    def stream_query(self, visit):
+        with Session(self.engine) as session:
+            stmt = select(User).execution_options(yield_per=STREAM_BATCH)
+            for user in session.scalars(stmt):
+                visit(user)
+
     def query_by_id(self, ids):
         with Session(self.engine) as session:
             return [session.get(User, i) for i in ids]
@@ -487,11 +499,15 @@ CASES = [
     ("insert", 1000),
     ("medium_complex_query", 1000),
     ("loading_associations", 100),
+    ("stream_query", 10_000),
 ]
+
+# The batch size of `stream_query` (`yield_per`), as retort-bench's ORM uses.
+STREAM_BATCH = 1000
 
 
 def fixture_for(workload: str, n: int) -> Fixture:
-    if workload in ("trivial_query", "query_by_id"):
+    if workload in ("trivial_query", "query_by_id", "stream_query"):
         return Fixture.with_users(n)
     if workload == "medium_complex_query":
         return Fixture.users_with_posts(n)
@@ -508,6 +524,11 @@ def check(impl, engine, workload: str, n: int, fixture: Fixture) -> None:
     """Runs the workload once, untimed, and compares it with the seeded data."""
     if workload == "trivial_query":
         got = sorted(impl.user(u) for u in impl.trivial_query())
+        expected = fixture.users
+    elif workload == "stream_query":
+        seen = []
+        impl.stream_query(lambda u: seen.append(impl.user(u)))
+        got = sorted(seen)
         expected = fixture.users
     elif workload == "query_by_id":
         ids = [u[0] for u in fixture.users]
@@ -690,6 +711,7 @@ def main() -> int:
                     "insert": lambda: impl.insert_users(users),
                     "medium_complex_query": impl.medium_complex_query,
                     "loading_associations": impl.loading_associations,
+                    "stream_query": lambda: impl.stream_query(lambda u: None),
                 }[workload]
 
                 def setup(workload=workload):
