@@ -1,6 +1,6 @@
 //! retort side by side with the raw drivers, Diesel and SeaORM.
 //!
-//! Every implementation runs the same five workloads (see [`workload::Case`]) against the same
+//! Every implementation runs the same six workloads (see [`workload::Case`]) against the same
 //! data set ([`data::Fixture`]) on SQLite (a WAL file, and in memory), and with
 //! `RETORT_BENCH_BACKENDS` also on PostgreSQL and MariaDB. An implementation is a type implementing [`workload::Workloads`]; the list the
 //! benchmark runs comes from [`implementations`]. retort's own rows plug into

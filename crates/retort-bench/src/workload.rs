@@ -1,4 +1,4 @@
-//! The five workloads, the trait every implementation implements, and the glue that checks an
+//! The six workloads, the trait every implementation implements, and the glue that checks an
 //! implementation once and then times it under criterion.
 
 use std::time::Duration;

@@ -13,13 +13,6 @@ use retort::orm::{
 use retort::prelude::*;
 use retort_testkit::for_each_backend;
 
-fn titles(books: &[Obj<Book>]) -> Vec<String> {
-    books
-        .iter()
-        .map(|b| b.read().unwrap().title.clone().unwrap_or_default())
-        .collect()
-}
-
 fn names(tags: &[Obj<Tag>]) -> Vec<String> {
     tags.iter()
         .map(|t| t.read().unwrap().name.clone().unwrap_or_default())

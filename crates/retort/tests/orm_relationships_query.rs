@@ -65,12 +65,6 @@ fn author_names(objs: &[Obj<Author>]) -> Vec<String> {
         .collect()
 }
 
-fn titles(objs: &[Obj<Book>]) -> Vec<String> {
-    objs.iter()
-        .map(|o| o.read().unwrap().title.clone().unwrap_or_default())
-        .collect()
-}
-
 fn tag_names(objs: &[Obj<Tag>]) -> Vec<String> {
     objs.iter()
         .map(|o| o.read().unwrap().name.clone().unwrap_or_default())

@@ -287,16 +287,10 @@ fn eager_loaders_are_refused_and_relationships_load_after_the_stream() {
         // A lazy load needs the connection the stream has.
         assert!(is_lent_error(&ann.read().unwrap().books.get().unwrap_err()));
         drop(stream);
-        let titles: Vec<String> = ann
-            .read()
-            .unwrap()
-            .books
-            .get()
-            .unwrap()
-            .iter()
-            .map(|b| b.read().unwrap().title.clone().unwrap())
-            .collect();
-        assert_eq!(titles, ["a1", "b1", "c1"]);
+        assert_eq!(
+            rel::titles(&ann.read().unwrap().books.get().unwrap()),
+            ["a1", "b1", "c1"]
+        );
 
         // Deferred loaders apply to the streamed objects.
         let raising = Book::select()

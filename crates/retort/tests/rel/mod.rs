@@ -103,6 +103,14 @@ pub struct Node {
     pub parent: One<Node>,
 }
 
+/// The books' titles, in order.
+pub fn titles(books: &[Obj<Book>]) -> Vec<String> {
+    books
+        .iter()
+        .map(|b| b.read().unwrap().title.clone().unwrap_or_default())
+        .collect()
+}
+
 /// Three authors with three books each (titles inserted out of order), and tags on books.
 pub fn seed_library(db: &TestDb) {
     let checker = Checker::new(db);
