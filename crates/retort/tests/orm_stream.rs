@@ -56,6 +56,15 @@ fn objects_arrive_in_order_from_one_select_a_batch_at_a_time() {
             .collect();
         assert_eq!(sizes, [10, 10, 5]);
 
+        // A batch size larger than any result is one batch.
+        let sizes: Vec<usize> = session
+            .stream(&by_id(), usize::MAX)
+            .unwrap()
+            .partitions()
+            .map(|batch| batch.unwrap().len())
+            .collect();
+        assert_eq!(sizes, [25]);
+
         // A partly read stream's partitions start with the objects not yet taken.
         let mut stream = session.stream(&by_id(), 10).unwrap();
         assert_eq!(name(&stream.next().unwrap().unwrap()), "u01");

@@ -32,6 +32,9 @@ const READER_LOST: &str = "the reader thread of a Session::stream panicked, and 
                            connection and its transaction are lost; call rollback() before \
                            using the session again";
 
+/// The most rows of a batch the reader makes room for before reading them.
+const PREALLOCATED_ROWS: usize = 4096;
+
 /// What the reader thread sends: first the result's column names, then batches of rows.
 enum Message {
     Columns(Arc<[String]>),
@@ -252,8 +255,10 @@ fn read_rows(
         }
         let width = rows.columns().len().max(1);
         loop {
+            // Room for a batch made up front, up to a bound: `yield_per` is the caller's, and
+            // a huge one must not ask for more memory than the rows need.
             let mut batch = Batch {
-                cells: Vec::with_capacity(size * width),
+                cells: Vec::with_capacity(size.min(PREALLOCATED_ROWS) * width),
                 ..Batch::default()
             };
             for _ in 0..size {
